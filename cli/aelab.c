@@ -1,0 +1,97 @@
+/* The aelab command line: run / check a YAML config, list what is registered. Exit codes:
+ * 0 ok, 2 bad config/data/usage, 3 training diverged, 4 I/O error, 130 interrupted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_dnnl.h"
+#include "ae_registry.h"
+#include "ae_run.h"
+
+static const char usage[] =
+    "usage: aelab COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE.yaml     train (and evaluate) the model a config describes\n"
+    "  check FILE.yaml   validate a config and print it resolved (defaults filled); trains nothing\n"
+    "  list              print the registered variants, layers and regularizers\n"
+    "\n"
+    "options (run, check):\n"
+    "  --out DIR         output folder (default: outputs.dir, i.e. runs/<name>)\n"
+    "  --set KEY=VALUE   override a config value by dotted key, e.g. --set train.epochs=5\n"
+    "                    or --set 'regularizers=[{type: l1, weight: 1e-4}]' (repeatable)\n"
+    "  --data-dir DIR    where data files are looked up first (then $AELAB_DATA, colon-separated)\n"
+    "  --threads N       threads for oneDNN and aelab (default: the config's, 0 = all cores)\n"
+    "  --quiet           no progress line\n"
+    "  --help, --version\n";
+
+static int fail(int code, const char *msg)
+{
+    fprintf(stderr, "aelab: error: %s\n", msg);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return AE_EINPUT;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("aelab %s\n", AELAB_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "list")) {
+        ae_registry_print(ae_registry_default(), stdout);
+        ae_registry_free_default();
+        return 0;
+    }
+    if (strcmp(cmd, "run") && strcmp(cmd, "check")) {
+        char m[256];
+        snprintf(m, sizeof m, "unknown command '%s' (expected run, check or list; see aelab --help)", cmd);
+        return fail(AE_EINPUT, m);
+    }
+    ae_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.progress = -1;
+    o.check_only = !strcmp(cmd, "check");
+    const char *file = NULL;
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) return fail(AE_EINTERNAL, "out of memory");
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (!strcmp(a, "--out") && has_val) o.out_dir = argv[++i];
+        else if (!strcmp(a, "--data-dir") && has_val) o.data_dir = argv[++i];
+        else if (!strcmp(a, "--set") && has_val) sets[o.nsets++] = argv[++i];
+        else if (!strcmp(a, "--threads") && has_val) o.threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--quiet")) o.progress = 0;
+        else if (a[0] == '-') {
+            char m[256];
+            snprintf(m, sizeof m, "unknown or incomplete option '%s' (see aelab --help)", a);
+            free(sets);
+            return fail(AE_EINPUT, m);
+        } else if (!file) file = a;
+        else {
+            free(sets);
+            return fail(AE_EINPUT, "only one config file per command");
+        }
+    }
+    o.sets = sets;
+    if (!file) {
+        free(sets);
+        return fail(AE_EINPUT, "missing the config file (aelab run FILE.yaml)");
+    }
+    ae_err err = {0, ""};
+    int rc = ae_run_file(file, &o, &err);
+    free(sets);
+    ae_registry_free_default();
+    ae_dnnl_shutdown();
+    if (rc) return fail(rc, err.msg);
+    return 0;
+}

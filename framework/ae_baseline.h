@@ -1,0 +1,59 @@
+/* Reference methods that experiments compare autoencoders against, on GSL: PCA at a given code
+ * size, a logistic/softmax-regression linear probe with k-fold cross-validation, and summary
+ * statistics (mean, 95% confidence interval with Student t, Welch t-test). */
+#ifndef AE_BASELINE_H
+#define AE_BASELINE_H
+
+#include <stddef.h>
+
+#include "ae_error.h"
+
+/* --- PCA ----------------------------------------------------------------------------------- */
+typedef struct ae_pca {
+    size_t d, k;
+    double *mean;       /* d */
+    double *comp;       /* k x d, rows = principal directions (unit length) */
+    double *explained;  /* k explained-variance ratios */
+} ae_pca;
+/* Fits on n x d rows (covariance d x d in double, gsl_eigen_symmv, components sorted by
+ * decreasing eigenvalue, sign fixed so the largest-|.| entry of each is positive). */
+int ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d, size_t k, ae_err *err);
+void ae_pca_transform(const ae_pca *p, const float *x, size_t n, float *codes /* n x k */);
+/* Mean squared reconstruction error over all n*d entries after projecting on k components. */
+double ae_pca_mse(const ae_pca *p, const float *x, size_t n);
+void ae_pca_free(ae_pca *p);
+
+/* --- linear probe ----------------------------------------------------------------------------
+ * Multinomial logistic regression (softmax; 2 classes = binary logistic) with L2 penalty
+ * 1/(2C)·||W||² (C = 1 like scikit-learn's default; the bias is not penalised), features
+ * standardized on the training part, fitted by full-batch L-BFGS or Newton/gradient descent to
+ * convergence (double precision). */
+typedef struct ae_probe_opts {
+    double C;        /* inverse regularisation strength, default 1 */
+    int max_iter;    /* default 500 */
+} ae_probe_opts;
+/* Train on (xtr, ytr), return accuracy on (xte, yte). */
+int ae_probe_accuracy(const float *xtr, const int *ytr, size_t ntr, const float *xte, const int *yte,
+                      size_t nte, size_t d, int n_classes, const ae_probe_opts *o, double *acc,
+                      ae_err *err);
+/* Stratified k-fold (seeded shuffle within each class, mt19937) mean accuracy. */
+int ae_probe_cv(const float *x, const int *y, size_t n, size_t d, int n_classes, int folds,
+                unsigned long seed, const ae_probe_opts *o, double *mean_acc, ae_err *err);
+
+/* --- statistics ------------------------------------------------------------------------------ */
+typedef struct ae_summary {
+    size_t n;
+    double mean, sd;       /* sample sd (n-1); 0 when n < 2 */
+    double ci_lo, ci_hi;   /* mean ± t_{0.975, n-1}·sd/√n (gsl_cdf_tdist_Pinv); = mean when n < 2 */
+    double min, max;
+} ae_summary;
+void ae_summarize(const double *v, size_t n, ae_summary *s);
+/* Welch's unequal-variance t-test, two-sided p-value; NaN when either side has n < 2 or both
+ * variances are 0 with equal means (p=1 when means equal). */
+double ae_welch_p(const double *a, size_t na, const double *b, size_t nb);
+
+/* --- anomaly AUROC ------------------------------------------------------------------------ */
+/* Area under the ROC curve of `score` for positives (is_pos != 0); ties count half. */
+double ae_auroc(const double *score, const int *is_pos, size_t n);
+
+#endif

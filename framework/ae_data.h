@@ -1,0 +1,89 @@
+/* Datasets in memory (float32 rows + optional integer labels) and their loaders: CSV (.csv/.csv.gz)
+ * with the tutorial's cleaning steps, IDX images (MNIST layout, .gz), scaling and a seeded split. */
+#ifndef AE_DATA_H
+#define AE_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ae_error.h"
+
+typedef struct ae_dataset {
+    size_t n;          /* rows (samples) */
+    size_t d;          /* features per row = c*h*w */
+    int c, h, w;       /* image shape; tables are c=1, h=1, w=d */
+    float *x;          /* n*d, row-major, owned */
+    int *label;        /* n class labels (>= 0) or NULL; owned */
+    int n_classes;     /* 1 + max label, 0 when no labels */
+    char **columns;    /* d feature names (tables) or NULL; owned */
+    char *label_name;  /* name of the label column or NULL */
+} ae_dataset;
+
+void ae_dataset_free(ae_dataset *ds); /* frees members, zeroes the struct */
+/* Copies rows idx[0..k) of src into dst (dst gets its own buffers, same columns/shape). */
+int ae_dataset_take(const ae_dataset *src, const size_t *idx, size_t k, ae_dataset *dst, ae_err *err);
+
+/* --- file search path ------------------------------------------------------------------------
+ * Resolves `name`: an absolute path or one that exists relative to the working directory is used
+ * as is; else data_dir (if not NULL), then each entry of the colon-separated env var AELAB_DATA.
+ * out gets the path found. Not found: AE_EINPUT listing every place tried and saying how to set
+ * --data-dir / AELAB_DATA. */
+int ae_data_resolve(const char *name, const char *data_dir, char *out, size_t outlen, ae_err *err);
+
+/* --- CSV ---------------------------------------------------------------------------------- */
+typedef struct ae_csv_map {     /* categorical mapping for one column, e.g. RainToday: No->0, Yes->1 */
+    const char *column;
+    size_t n;
+    const char *const *keys;
+    const double *values;
+} ae_csv_map;
+
+typedef struct ae_csv_opts {
+    const char *const *drop_columns; size_t n_drop;  /* dropped before anything else */
+    int dropna_any;            /* drop rows with any NA/empty cell in kept columns (else: error) */
+    const char *const *na_values; size_t n_na; /* cells that count as missing; default {"NA", ""} */
+    const ae_csv_map *maps; size_t n_maps;
+    const char *label;         /* column kept apart as the label (mapped through maps if listed,
+                                  must be integral >= 0 afterwards); NULL = none */
+    char delimiter;            /* default ',' when 0 */
+} ae_csv_opts;
+
+/* Loads a CSV with a header row (.gz read through zlib, detected by magic bytes). Quoted fields
+ * ("a,b", "" escapes) are supported. Errors are AE_EINPUT "file:line: ..." for: missing/unreadable
+ * file, empty file, ragged row (says how many fields vs header), non-numeric cell (names the column
+ * and the text), unknown column in drop_columns/maps/label, NA-only column, no rows left.
+ * The result is a table: c=1, h=1, w=d, columns set. */
+int ae_csv_load(const char *path, const ae_csv_opts *opts, ae_dataset *out, ae_err *err);
+
+/* --- IDX (MNIST / Fashion-MNIST layout) ------------------------------------------------------ */
+/* Reads an IDX file of unsigned bytes (magic 0x00000801 labels, 0x00000803 images), plain or .gz.
+ * Images are scaled by 1/255 to [0,1]. Checks magic, type, dims, and that the data length matches
+ * (truncated file = AE_EINPUT naming the file, expected and actual bytes). limit > 0 keeps the first
+ * `limit` items. */
+int ae_idx_load(const char *images_path, const char *labels_path, size_t limit, ae_dataset *out,
+                ae_err *err);
+/* Finds a named IDX dataset ("fashion-mnist", "mnist") under data_dir / AELAB_DATA /
+ * /usr/share/datasets/<name>, standard file names (train-images-idx3-ubyte[.gz], ...).
+ * split: "train" or "test". */
+int ae_idx_load_named(const char *name, const char *split, const char *data_dir, size_t limit,
+                      ae_dataset *out, ae_err *err);
+
+/* --- preparation ---------------------------------------------------------------------------- */
+typedef enum { AE_SCALE_NONE, AE_SCALE_STANDARD, AE_SCALE_MINMAX } ae_scaling;
+typedef struct ae_scaler {
+    ae_scaling kind;
+    size_t d;
+    double *shift, *scale; /* x' = (x - shift) / scale, per column; owned */
+} ae_scaler;
+/* Fits on `fit` (population std for standard; constant columns get scale 1), computed in double
+ * over the rows; then applies to each of the datasets given (NULL entries skipped). Values are
+ * computed in double and rounded to float once. */
+int ae_scaler_fit(ae_scaler *s, ae_scaling kind, const ae_dataset *fit, ae_err *err);
+void ae_scaler_apply(const ae_scaler *s, ae_dataset *ds);
+void ae_scaler_free(ae_scaler *s);
+/* Moves a seeded random `fraction` of all's rows into test, the rest into train (both new;
+ * all is freed). The shuffle is a Fisher-Yates driven by a GSL mt19937 seeded with `seed`. */
+int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_dataset *train,
+                     ae_dataset *test, ae_err *err);
+
+#endif

@@ -1,0 +1,93 @@
+/* The autograd core: a static graph of nodes in topological order, built once per batch shape.
+ * Building infers shapes (errors name the node); compiling allocates every buffer and creates every
+ * oneDNN primitive; a step is then a forward walk and a backward walk with no allocation. */
+#ifndef AE_GRAPH_H
+#define AE_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ae_error.h"
+
+#define AE_MAX_IN 4
+#define AE_MAX_DIMS 4
+
+typedef struct ae_shape {
+    int nd;
+    int64_t d[AE_MAX_DIMS]; /* row-major; d[0] is the batch for activations */
+} ae_shape;
+
+ae_shape ae_shape_make(int nd, const int64_t *d);
+ae_shape ae_shape2(int64_t a, int64_t b);
+ae_shape ae_shape4(int64_t n, int64_t c, int64_t h, int64_t w);
+size_t ae_shape_numel(ae_shape s);
+int ae_shape_eq(ae_shape a, ae_shape b);
+const char *ae_shape_str(ae_shape s, char *buf, size_t len); /* "128x1x28x28" */
+
+typedef struct ae_node ae_node;
+typedef struct ae_graph ae_graph;
+
+/* An op: what a node computes. infer runs when the node is added (set n->shape from the inputs,
+ * reject bad shapes with a message naming n->name); prepare runs at compile time, once buffers
+ * exist (create primitives, scratch); forward computes n->val; backward adds n->grad's effect
+ * into each input's grad (overwrite when !n->accum[i], accumulate otherwise); destroy frees state.
+ * Any of prepare/backward/destroy may be NULL (backward NULL = no gradient flows through). */
+typedef struct ae_op {
+    const char *name;
+    int (*infer)(ae_node *n, ae_err *err);
+    int (*prepare)(ae_graph *g, ae_node *n, ae_err *err);
+    void (*forward)(ae_node *n);
+    void (*backward)(ae_node *n);
+    void (*destroy)(ae_node *n);
+} ae_op;
+
+struct ae_node {
+    const ae_op *op;
+    int id;
+    char name[96];             /* e.g. "model.encoder[1] (dense)" */
+    ae_node *in[AE_MAX_IN];
+    int nin;
+    ae_shape shape;
+    size_t numel;
+    float *val, *grad;         /* grad is NULL when no gradient is needed */
+    int needs_grad;            /* some parameter upstream: gradient must reach this node */
+    int param;                 /* >= 0: index in the graph's parameter store, else -1 */
+    unsigned char accum[AE_MAX_IN];
+    /* op attributes, set by the constructor */
+    int iattr[8];
+    float fattr[4];
+    const void *pattr;         /* borrowed pointer attribute (e.g. a taps struct) */
+    void *state;               /* op-private, owned through op->destroy */
+};
+
+typedef struct ae_params ae_params;
+
+/* A graph for one batch size. params is shared between graphs of the same model (not owned). */
+ae_graph *ae_graph_new(ae_params *params, int64_t batch, int training);
+void ae_graph_free(ae_graph *g);
+int64_t ae_graph_batch(const ae_graph *g);
+int ae_graph_training(const ae_graph *g);
+ae_params *ae_graph_params(const ae_graph *g);
+/* Adds a node; runs op->infer. Returns NULL (err set) on a shape error or a previous error: once
+ * an add failed, later adds return NULL too, so builders can check once at the end. */
+ae_node *ae_graph_add(ae_graph *g, const ae_op *op, const char *name, ae_node *const *in, int nin,
+                      const int *iattr, int niattr, const float *fattr, int nfattr, ae_err *err);
+/* An input placeholder of the given shape (the caller fills n->val after compile). */
+ae_node *ae_graph_input(ae_graph *g, const char *name, ae_shape shape, ae_err *err);
+/* The parameter node bound to store entry `index` (created on first use, then the same node). */
+ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err);
+/* Allocates values/grads, decides overwrite/accumulate per edge, runs every prepare. `loss` is the
+ * scalar node backward starts from (NULL for inference graphs). */
+int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err);
+void ae_graph_forward(ae_graph *g);
+/* Forward up to and including `upto` only (cheap evaluation of codes). */
+void ae_graph_forward_to(ae_graph *g, const ae_node *upto);
+void ae_graph_backward(ae_graph *g);
+size_t ae_graph_size(const ae_graph *g);
+ae_node *ae_graph_node(const ae_graph *g, size_t i);
+/* Bytes of activations + grads + op scratch (for reports). */
+size_t ae_graph_bytes(const ae_graph *g);
+/* Reserve op scratch at prepare time (zeroed, freed with the graph, 64-byte aligned). */
+float *ae_graph_scratch(ae_graph *g, size_t nfloats, ae_err *err);
+
+#endif

@@ -1,0 +1,56 @@
+/* An autoencoder model read from the config's model / loss / corruption / regularizers sections:
+ * layer lists (decoder `mirror` resolved into an explicit list in the config tree), latent kind,
+ * and per-batch-size compiled graphs (cached) that expose every loss term by name. */
+#ifndef AE_MODEL_H
+#define AE_MODEL_H
+
+#include "ae_config.h"
+#include "ae_params.h"
+#include "ae_registry.h"
+
+#define AE_MAX_TERMS 16
+
+typedef enum {
+    AE_MODE_TRAIN,      /* corruption on, sampled latent, gradients */
+    AE_MODE_EVAL,       /* clean input, z = mu, no gradients */
+    AE_MODE_EVAL_NOISY, /* corrupted input (denoising metrics), z = mu, no gradients */
+    AE_MODE_EVAL_SAMPLE /* clean input, sampled z (ELBO / importance sampling), no gradients */
+} ae_mode;
+
+/* One compiled graph of the model and its named nodes. */
+typedef struct ae_mgraph {
+    ae_graph *g;
+    int64_t batch;
+    ae_mode mode;
+    ae_taps taps;
+    ae_node *loss;                       /* Σ weight·term */
+    int nterms;
+    ae_node *term[AE_MAX_TERMS];         /* "recon", "kl", then each regularizer's name */
+    char term_name[AE_MAX_TERMS][32];
+    float term_weight[AE_MAX_TERMS];
+} ae_mgraph;
+
+typedef struct ae_model ae_model;
+
+/* Reads the model from the config root for samples shaped like `data` (its c×h×w; its value range
+ * is the default clip range of gaussian corruption); declares, allocates and initialises the
+ * parameters (seed for `init: {scheme: torch}`, rng otherwise); `rng` (the run's) is also used by
+ * noise and sampling ops. Shape errors name the layer. */
+struct ae_dataset;
+int ae_model_configure(ae_cfg *root, const ae_registry *reg, const struct ae_dataset *data,
+                       unsigned long seed, ae_rng *rng, ae_model **out, ae_err *err);
+void ae_model_free(ae_model *m);
+/* The compiled graph for (batch, mode), built on first use and cached. */
+ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err);
+/* Epoch-dependent loss weights (KL warm-up); call before each epoch (1-based). */
+void ae_model_set_epoch(ae_model *m, long epoch);
+ae_params *ae_model_params(ae_model *m);
+size_t ae_model_input_size(const ae_model *m);
+size_t ae_model_code_size(const ae_model *m);
+int ae_model_is_gaussian(const ae_model *m);
+int ae_model_has_corruption(const ae_model *m);
+const char *ae_model_loss_kind(const ae_model *m); /* "mse" or "bce" */
+/* Latent prior sampling for generative models: decodes n codes (n x code_size) into images. */
+int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err);
+
+#endif

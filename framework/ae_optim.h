@@ -1,0 +1,37 @@
+/* Optimizers over a parameter store: SGD (momentum, Nesterov), Adam and AdamW with PyTorch's
+ * update rules and defaults, one vectorised pass over the contiguous parameter buffer. */
+#ifndef AE_OPTIM_H
+#define AE_OPTIM_H
+
+#include "ae_params.h"
+
+typedef enum { AE_OPT_SGD, AE_OPT_ADAM, AE_OPT_ADAMW } ae_opt_kind;
+extern const char *const ae_opt_names[]; /* "sgd", "adam", "adamw", NULL */
+
+typedef struct ae_optim_cfg {
+    ae_opt_kind kind;
+    double lr;
+    double momentum;      /* sgd; default 0 */
+    int nesterov;         /* sgd */
+    double beta1, beta2;  /* adam(w); default 0.9, 0.999 */
+    double eps;           /* adam(w); default 1e-8 */
+    double weight_decay;  /* sgd/adam: L2 added to the gradient; adamw: decoupled; default 0
+                             (adamw: 0.01) */
+    double clip_norm;     /* > 0: clip the global gradient norm first */
+} ae_optim_cfg;
+
+typedef struct ae_optim {
+    ae_optim_cfg cfg;
+    ae_params *ps;
+    float *m, *v;         /* state, ps->total floats each (v unused by sgd) */
+    long step;
+} ae_optim;
+
+void ae_optim_defaults(ae_optim_cfg *c, ae_opt_kind kind);
+int ae_optim_init(ae_optim *o, const ae_optim_cfg *cfg, ae_params *ps, ae_err *err);
+/* One update from the gradients in ps->grad; returns the gradient norm before clipping
+ * (NaN/Inf when a gradient is not finite: then nothing is updated). */
+double ae_optim_step(ae_optim *o);
+void ae_optim_free(ae_optim *o);
+
+#endif

@@ -1,0 +1,43 @@
+/* Parameter store of one model: every parameter's values, gradients and optimizer state live in
+ * single contiguous buffers (one vectorised optimizer pass), shared by all graphs of the model. */
+#ifndef AE_PARAMS_H
+#define AE_PARAMS_H
+
+#include "ae_graph.h"
+#include "ae_rng.h"
+
+typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS } ae_param_kind;
+
+typedef struct ae_param_info {
+    char name[96];      /* "encoder[0].weight" */
+    ae_shape shape;     /* dense weight [out, in]; conv [out, in, kh, kw]; bias [out] */
+    size_t off, n;      /* offset and count in the store's buffers */
+    int fan_in, fan_out; /* as PyTorch computes them (for init) */
+    ae_param_kind kind;
+    int gain_relu;      /* the layer is followed by a ReLU (aelab's own default init uses He) */
+} ae_param_info;
+
+struct ae_params {
+    size_t n, cap;
+    ae_param_info *p;
+    size_t total;       /* floats */
+    float *val, *grad;  /* total floats each, 64-byte aligned; NULL until ae_params_alloc */
+};
+
+ae_params *ae_params_new(void);
+void ae_params_free(ae_params *ps);
+/* Declares a parameter, or finds the one with this name (shape must match). Returns its index, or
+ * -1 with err set. Declaring after ae_params_alloc only finds existing parameters. */
+int ae_params_declare(ae_params *ps, const char *name, ae_shape shape, int fan_in, int fan_out,
+                      ae_param_kind kind, int gain_relu, ae_err *err);
+int ae_params_alloc(ae_params *ps, ae_err *err);
+/* Initialisation schemes:
+ *   "torch": draws in declaration order exactly as PyTorch does for nn.Linear / nn.Conv2d
+ *            (weight: kaiming_uniform a=sqrt(5) -> U(+-1/sqrt(fan_in)) up to rounding; bias
+ *            U(+-1/sqrt(fan_in))), from an mt19937 seeded like torch.manual_seed(seed);
+ *   "auto":  aelab's default: He-uniform for weights of layers followed by ReLU, Glorot-uniform
+ *            otherwise, zero biases; drawn from `rng`. */
+int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng *rng, ae_err *err);
+size_t ae_params_count(const ae_params *ps);
+
+#endif

@@ -1,0 +1,94 @@
+/* The plug-in registry: layer types, regularizers (penalty terms) and variant presets, by name.
+ * In-tree units register from a table; out-of-tree ones from a shared library's
+ * aelab_plugin_init(ae_registry *). `aelab list` prints it. */
+#ifndef AE_REGISTRY_H
+#define AE_REGISTRY_H
+
+#include "ae_config.h"
+#include "ae_graph.h"
+#include "ae_rng.h"
+
+#define AE_MAX_HIDDEN 32
+
+/* What a penalty can see of the model graph being built. */
+typedef struct ae_taps {
+    ae_node *x;        /* clean input (the reconstruction target) */
+    ae_node *x_in;     /* the encoder's input (corrupted when denoising, else x) */
+    ae_node *code;     /* the code fed to the decoder (z for a gaussian latent) */
+    ae_node *mu, *logvar; /* gaussian latent, else NULL */
+    ae_node *recon;    /* reconstruction in data space (probabilities when the output is sigmoid) */
+    ae_node *logits;   /* pre-sigmoid output when the output activation is sigmoid, else NULL */
+    int nhidden;       /* encoder layer outputs, in order (the last one is the code for a
+                          deterministic latent) */
+    ae_node *hidden[AE_MAX_HIDDEN];
+    char hidden_name[AE_MAX_HIDDEN][32]; /* "encoder[0]"; also matched by the layer's `name:` */
+    /* per encoder layer: its weight/bias nodes and activation when it is a dense layer, else NULL */
+    ae_node *weight[AE_MAX_HIDDEN], *bias[AE_MAX_HIDDEN];
+    int act[AE_MAX_HIDDEN];
+} ae_taps;
+
+/* What a layer's build function gets. */
+typedef struct ae_build {
+    ae_graph *g;
+    ae_params *ps;
+    ae_rng *rng;        /* the run's RNG (noise ops keep the pointer) */
+    ae_taps *taps;
+    ae_err *err;
+} ae_build;
+
+/* A layer type. configure reads its keys from `spec` (a map; "type" is already read) into a
+ * private state; build adds its nodes for input x and returns the output (NULL on error, with
+ * b->err naming `name`); mirror writes into `out` (an empty map) the spec of the layer that maps
+ * this layer's output back to its input shape `in` (NULL = cannot be mirrored); activation /
+ * set_activation read and change the layer's activation (NULL when it has none). */
+typedef struct ae_layer_ops {
+    const char *name;
+    const char *help;
+    int (*configure)(ae_cfg *spec, void **state, ae_err *err);
+    ae_node *(*build)(void *state, ae_build *b, const char *name, ae_node *x);
+    int (*mirror)(void *state, ae_shape in, ae_cfg *out, ae_err *err);
+    /* the layer's activation (so the decoder can switch its last one to logits), -1 if none */
+    int (*activation)(void *state);
+    void (*set_activation)(void *state, int act);
+    void (*destroy)(void *state);
+} ae_layer_ops;
+
+/* A regularizer: one scalar node added to the loss with weight 1 (its own weight inside). */
+typedef struct ae_regularizer_ops {
+    const char *name;
+    const char *help;  /* one line, with its keys and defaults */
+    int (*configure)(ae_cfg *spec, void **state, ae_err *err);
+    ae_node *(*penalty)(void *state, ae_build *b, const char *name);
+    void (*destroy)(void *state);
+} ae_regularizer_ops;
+
+/* A variant preset: YAML merged under the user's config (the user's keys win). */
+typedef struct ae_variant {
+    const char *name;
+    const char *help;
+    const char *preset_yaml;
+} ae_variant;
+
+typedef struct ae_registry ae_registry;
+
+ae_registry *ae_registry_default(void); /* the in-tree registry, built once */
+void ae_registry_free_default(void);
+int ae_register_layer(ae_registry *r, const ae_layer_ops *ops);
+int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops);
+int ae_register_variant(ae_registry *r, const ae_variant *v);
+const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name);
+const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name);
+const ae_variant *ae_find_variant(const ae_registry *r, const char *name);
+/* Names for "did you mean" and listings (NULL-terminated arrays owned by the registry). */
+const char *const *ae_layer_names(const ae_registry *r);
+const char *const *ae_regularizer_names(const ae_registry *r);
+const char *const *ae_variant_names(const ae_registry *r);
+/* Loads a plug-in library (dlopen + aelab_plugin_init). Errors name the path and dlerror(). */
+int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err);
+/* Prints every registered unit with its help (for `aelab list`). */
+void ae_registry_print(const ae_registry *r, FILE *f);
+
+/* The symbol a plug-in exports. */
+typedef int (*ae_plugin_init_fn)(ae_registry *r);
+
+#endif

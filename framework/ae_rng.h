@@ -1,0 +1,25 @@
+/* Random numbers for aelab: one GSL mt19937 stream per run, plus PyTorch-compatible draws so that
+ * `init: {scheme: torch}` reproduces torch.manual_seed(s) + nn.Linear/nn.Conv2d initialisation. */
+#ifndef AE_RNG_H
+#define AE_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ae_rng ae_rng; /* wraps a gsl_rng (mt19937) */
+
+ae_rng *ae_rng_new(unsigned long seed);
+void ae_rng_free(ae_rng *r);
+uint32_t ae_rng_u32(ae_rng *r);          /* next raw 32-bit MT output */
+double ae_rng_uniform(ae_rng *r);        /* [0,1) */
+double ae_rng_gauss(ae_rng *r);          /* N(0,1) */
+void ae_rng_shuffle(ae_rng *r, size_t *idx, size_t n); /* Fisher-Yates, in place */
+/* Serialise the full generator state (for checkpoints). size = ae_rng_state_size(). */
+size_t ae_rng_state_size(const ae_rng *r);
+void ae_rng_get_state(const ae_rng *r, void *buf);
+int ae_rng_set_state(ae_rng *r, const void *buf, size_t len);
+
+/* PyTorch CPU `tensor.uniform_(lo, hi)` on float32, drawing from the same MT19937 stream as
+ * torch.manual_seed(seed): x = (u32 & 0xFFFFFF) * 2^-24 (float), value = x*(hi-lo)+lo in float. */
+void ae_rng_torch_uniform(ae_rng *r, float *out, size_t n, float lo, float hi);
+#endif

@@ -1,0 +1,51 @@
+/* One training run from a config file: resolve the config (variant preset, --set overrides,
+ * defaults), load the data, build the model, train, evaluate, and write every output. */
+#ifndef AE_RUN_H
+#define AE_RUN_H
+
+#include "ae_config.h"
+#include "ae_data.h"
+#include "ae_model.h"
+#include "ae_optim.h"
+#include "ae_train.h"
+
+typedef struct ae_run_opts {
+    const char *out_dir;         /* --out (overrides outputs.dir) */
+    const char *data_dir;        /* --data-dir */
+    const char *const *sets;     /* --set key.path=value, applied in order */
+    size_t nsets;
+    int check_only;              /* validate and print the resolved config, train nothing */
+    int progress;                /* -1 auto (terminal), 0 off, 1 on */
+    int threads;                 /* > 0 overrides the config's `threads` */
+} ae_run_opts;
+
+/* Everything a run reads from its config, after validation. */
+typedef struct ae_run {
+    ae_cfg *root;                /* the resolved config (defaults filled, mirror expanded) */
+    const char *path;
+    char name[128];
+    unsigned long seed;
+    long threads;
+    ae_dataset train, test;      /* test.n == 0 when there is no test split */
+    ae_train_cfg tc;
+    ae_optim_cfg oc;
+    char out_dir[4096];
+    int plots, save_codes, pca, probe;
+    long probe_folds, eval_batch, grid;
+    ae_rng *rng;
+    ae_model *model;
+} ae_run;
+
+/* Loads and resolves the config, the data and the model (no training). */
+int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err);
+void ae_run_free(ae_run *r);
+/* ae_run_prepare + train + outputs (or print the resolved config when check_only). */
+int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err);
+
+/* The config's `data:` section → datasets (split and scaled as configured). */
+int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,
+                        ae_dataset *test, ae_err *err);
+/* Writes figures, codes and baselines after training (run_outputs.c). */
+int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);
+
+#endif

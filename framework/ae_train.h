@@ -1,0 +1,62 @@
+/* The training loop (shuffled mini-batches gathered in one copy, forward, backward, optimizer
+ * step, NaN/Inf stop naming epoch, batch and term) and evaluation over a whole dataset. */
+#ifndef AE_TRAIN_H
+#define AE_TRAIN_H
+
+#include "ae_data.h"
+#include "ae_model.h"
+#include "ae_optim.h"
+
+typedef struct ae_train_cfg {
+    long epochs;
+    long batch_size;      /* 0 = full batch */
+    int shuffle;
+    int progress;         /* 1 = show progress on stderr */
+} ae_train_cfg;
+
+typedef struct ae_epoch_stats {
+    long epoch;
+    double loss;                      /* sample-weighted mean of the batch losses (before updates) */
+    int nterms;
+    char term_name[AE_MAX_TERMS][32];
+    double term[AE_MAX_TERMS];        /* each term's sample-weighted mean (unweighted value) */
+    double seconds, samples_per_s;
+} ae_epoch_stats;
+
+/* Called after each epoch; a non-OK return stops training with that error. */
+typedef int (*ae_epoch_fn)(void *ctx, const ae_epoch_stats *st, ae_err *err);
+
+typedef struct ae_trainer {
+    ae_model *model;
+    const ae_dataset *data;
+    ae_train_cfg cfg;
+    ae_optim *opt;
+    ae_rng *rng;
+    size_t *order;        /* sample order of the current epoch */
+    long epoch;           /* epochs completed */
+    volatile int *stop;   /* set asynchronously (signals): finish the batch, return AE_EINTERRUPTED */
+} ae_trainer;
+
+int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae_train_cfg *cfg,
+                    ae_optim *opt, ae_rng *rng, ae_err *err);
+void ae_trainer_free(ae_trainer *t);
+/* Runs epochs t->epoch+1 .. cfg.epochs. Diverged: AE_EDIVERGED "epoch E, batch B: loss term
+ * 'recon' is nan". */
+int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err);
+
+/* Whole-dataset evaluation in batches (no gradients). */
+typedef struct ae_eval {
+    double mse, bce;          /* per element, recon vs clean x (bce clamped like PyTorch) */
+    double loss;              /* the training objective's value (mean over samples) */
+    int nterms;
+    char term_name[AE_MAX_TERMS][32];
+    double term[AE_MAX_TERMS];
+    double mean_code_act;     /* mean |code| activation */
+} ae_eval;
+int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_eval *out, ae_err *err);
+/* Codes (n x code_size; mu for a gaussian latent) and reconstructions (n x d) of the first n rows;
+ * either output may be NULL. */
+int ae_encode(ae_model *m, const ae_dataset *ds, size_t n, ae_mode mode, long batch, float *codes,
+              float *recon, ae_err *err);
+
+#endif

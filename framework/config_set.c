@@ -1,0 +1,162 @@
+/* Command-line overrides: "--set a.b[2].c=VALUE" with VALUE read as YAML (scalar or flow
+ * collection) and written into the tree; creates missing maps, never invents list items. */
+#include "config_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name; /* NULL for an index step */
+    unsigned long idx;
+    size_t end;       /* offset in the key just after this step */
+} step;
+
+typedef struct {
+    const char *expr, *key;
+    step *steps;
+    size_t n;
+    ae_err *err;
+} setctx;
+
+static int fail(const setctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(const setctx *c, const char *fmt, ...)
+{
+    char m[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    return ae_errf(c->err, AE_EINPUT, "--set '%s': %s", c->expr, m);
+}
+
+/* Splits key into name and [index] steps; names are copied NUL-terminated into `names`. */
+static int split(setctx *c, char *names)
+{
+    const char *k = c->key;
+    size_t p = 0;
+    for (;;) {
+        size_t l = strcspn(k + p, ".[]");
+        if (l == 0) return fail(c, "empty name in '%s'", c->key);
+        memcpy(names, k + p, l);
+        names[l] = '\0';
+        p += l;
+        c->steps[c->n++] = (step){names, 0, p};
+        names += l + 1;
+        while (k[p] == '[') {
+            char *end;
+            if (k[p + 1] < '0' || k[p + 1] > '9') break;
+            unsigned long idx = strtoul(k + p + 1, &end, 10);
+            if (*end != ']') break;
+            p = (size_t)(end - k) + 1;
+            c->steps[c->n++] = (step){NULL, idx, p};
+        }
+        if (k[p] == '.') p++;
+        else if (k[p] == '\0') return AE_OK;
+        else return fail(c, "bad index in '%s' (write NAME[N] with N a whole number, e.g. a.b[0].c)", c->key);
+    }
+}
+
+static const char *what(const ae_cfg *n)
+{
+    return n->kind == AE_CFG_SCALAR ? "a scalar" : n->kind == AE_CFG_SEQ ? "a list"
+         : n->kind == AE_CFG_MAP ? "a mapping" : "null";
+}
+
+/* Follows the steps. With dry != 0 only checks (cur == NULL stands for a map still to be
+ * created); otherwise creates maps and stores v, which it owns. */
+static int walk(setctx *c, ae_cfg *root, ae_cfg *v, int dry)
+{
+    ae_cfg *cur = root;
+    char prefix[512];
+    for (size_t i = 0; i < c->n; i++) {
+        const step *s = &c->steps[i];
+        int last = i + 1 == c->n, next_is_name = !last && c->steps[i + 1].name;
+        size_t plen = i ? c->steps[i - 1].end : 0;
+        snprintf(prefix, sizeof prefix, "%.*s", (int)plen, c->key);
+        if (s->name) {
+            if (cur && cur->kind != AE_CFG_MAP)
+                return fail(c, "cannot set %s: %s is %s", c->key, prefix, what(cur));
+            long j = cur ? ae_cfgi_find(cur, s->name) : -1;
+            ae_cfg *child = j >= 0 ? cur->ents[j].val : NULL;
+            if (last) return dry ? AE_OK : ae_cfgi_put(cur, s->name, v, 0, 0);
+            if (!next_is_name && !child)
+                return fail(c, "cannot set %s: %.*s does not exist (list items must exist)", c->key,
+                            (int)s->end, c->key);
+            if (child && !(child->kind == AE_CFG_NULL && next_is_name)) {
+                cur = child;
+                continue;
+            }
+            if (dry) { cur = NULL; continue; }
+            ae_cfg *m = ae_cfgi_new(AE_CFG_MAP, v->src, 0, 0);
+            if (!m || ae_cfgi_put(cur, s->name, m, 0, 0)) { ae_cfg_free(v); return AE_EINTERNAL; }
+            cur = m;
+        } else {
+            if (!cur || cur->kind != AE_CFG_SEQ)
+                return fail(c, "cannot set %s: %s is %s, not a list", c->key, prefix,
+                            cur ? what(cur) : "a new mapping");
+            if (s->idx >= cur->n)
+                return fail(c, "cannot set %s: index %lu is out of range: %s has %zu item%s", c->key, s->idx,
+                            prefix, cur->n, cur->n == 1 ? "" : "s");
+            if (last) {
+                if (!dry) ae_cfgi_replace(cur, s->idx, v, 0, 0);
+                return AE_OK;
+            }
+            cur = cur->ents[s->idx].val;
+        }
+    }
+    return AE_OK;
+}
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len && (**s == ' ' || **s == '\t')) { (*s)++; (*len)--; }
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) (*len)--;
+}
+
+int ae_cfg_apply_set(ae_cfg *root, const char *expr, ae_err *err)
+{
+    setctx c = {.expr = expr ? expr : "", .err = err};
+    const char *eq = expr ? strchr(expr, '=') : NULL;
+    if (!eq) return fail(&c, "expected KEY=VALUE, e.g. train.epochs=10");
+    if (!root || root->kind != AE_CFG_MAP) return fail(&c, "the configuration is not a mapping");
+    const char *k = expr, *val = eq + 1;
+    size_t klen = (size_t)(eq - expr), vlen = strlen(val);
+    trim(&k, &klen);
+    trim(&val, &vlen);
+    if (!klen) return fail(&c, "empty key before '='");
+
+    char *key = malloc(klen + 1), *names = malloc(klen + 1), *vtext = malloc(vlen + 1);
+    char *origin = malloc(strlen(expr) + 8);
+    c.steps = malloc((klen + 1) * sizeof *c.steps);
+    int rc = AE_EINTERNAL;
+    ae_cfg *v = NULL;
+    if (!key || !names || !vtext || !origin || !c.steps) {
+        ae_errf(err, AE_EINTERNAL, "out of memory applying --set");
+        goto done;
+    }
+    memcpy(key, k, klen);
+    key[klen] = '\0';
+    memcpy(vtext, val, vlen);
+    vtext[vlen] = '\0';
+    sprintf(origin, "--set %s", expr);
+    c.key = key;
+    if ((rc = split(&c, names)) || (rc = walk(&c, root, NULL, 1))) goto done;
+
+    ae_err perr = {0};
+    v = ae_cfgi_parse(vtext, vlen, origin, 0, 1, &perr);
+    if (!v) {
+        rc = ae_errf(err, perr.code, "--set '%s': cannot parse the value '%s': %s", expr, vtext, perr.msg);
+        goto done;
+    }
+    rc = walk(&c, root, v, 0); /* owns v from here */
+    if (rc) ae_errf(err, rc, "out of memory applying --set '%s'", expr);
+done:
+    free(key);
+    free(names);
+    free(vtext);
+    free(origin);
+    free(c.steps);
+    return rc;
+}

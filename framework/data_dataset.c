@@ -1,0 +1,188 @@
+/* In-memory datasets: freeing, row selection, the seeded train/test split, and the data-file
+ * search path (ae_data_resolve) shared by the loaders. */
+#include "ae_data.h"
+#include "data_internal.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void ae_dataset_free(ae_dataset *ds)
+{
+    if (!ds) return;
+    if (ds->columns)
+        for (size_t j = 0; j < ds->d; j++) free(ds->columns[j]);
+    free(ds->columns);
+    free(ds->x);
+    free(ds->label);
+    free(ds->label_name);
+    memset(ds, 0, sizeof *ds);
+}
+
+/* Copies names and shape (not rows) of src into a zeroed dst. */
+static int copy_meta(const ae_dataset *src, ae_dataset *dst, ae_err *err)
+{
+    dst->d = src->d;
+    dst->c = src->c;
+    dst->h = src->h;
+    dst->w = src->w;
+    dst->n_classes = src->n_classes;
+    if (src->label_name && !(dst->label_name = strdup(src->label_name))) goto oom;
+    if (src->columns) {
+        if (!(dst->columns = calloc(src->d ? src->d : 1, sizeof *dst->columns))) goto oom;
+        for (size_t j = 0; j < src->d; j++)
+            if (!(dst->columns[j] = strdup(src->columns[j] ? src->columns[j] : ""))) goto oom;
+    }
+    return AE_OK;
+oom:
+    return ae_errf(err, AE_EINTERNAL, "out of memory copying dataset column names");
+}
+
+int ae_dataset_take(const ae_dataset *src, const size_t *idx, size_t k, ae_dataset *dst, ae_err *err)
+{
+    if (!dst) return ae_errf(err, AE_EINTERNAL, "ae_dataset_take: NULL argument");
+    if (src == dst) return ae_errf(err, AE_EINTERNAL, "ae_dataset_take: src and dst are the same");
+    memset(dst, 0, sizeof *dst);
+    if (!src || (k && !idx)) return ae_errf(err, AE_EINTERNAL, "ae_dataset_take: NULL argument");
+    for (size_t i = 0; i < k; i++)
+        if (idx[i] >= src->n)
+            return ae_errf(err, AE_EINPUT, "row index %zu out of range (dataset has %zu rows)",
+                           idx[i], src->n);
+    if (src->d && k > SIZE_MAX / sizeof(float) / src->d)
+        return ae_errf(err, AE_EINTERNAL, "dataset too large (%zu x %zu)", k, src->d);
+    if (copy_meta(src, dst, err)) goto fail;
+    dst->x = malloc((k * src->d > 0 ? k * src->d : 1) * sizeof *dst->x);
+    if (!dst->x) goto oom;
+    if (src->label && !(dst->label = malloc((k ? k : 1) * sizeof *dst->label))) goto oom;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(dst->x + i * src->d, src->x + idx[i] * src->d, src->d * sizeof *dst->x);
+        if (src->label) dst->label[i] = src->label[idx[i]];
+    }
+    dst->n = k;
+    return AE_OK;
+oom:
+    ae_errf(err, AE_EINTERNAL, "out of memory taking %zu rows", k);
+fail:
+    ae_dataset_free(dst);
+    return err ? err->code : AE_EINTERNAL;
+}
+
+/* The shuffle is gsl_ran_shuffle (Knuth's Fisher-Yates: for i = n-1..1 swap i with
+ * gsl_rng_uniform_int(r, i+1)) over 0..n-1 with a gsl_rng_mt19937 seeded with `seed`.
+ * test = the first round(fraction*n) indices of the shuffled order, train = the rest; both keep
+ * the shuffled order. On failure `all` is left untouched. */
+int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_dataset *train,
+                     ae_dataset *test, ae_err *err)
+{
+    if (!all || !train || !test || train == all || test == all || train == test)
+        return ae_errf(err, AE_EINTERNAL, "ae_dataset_split: NULL or aliased argument");
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!(fraction >= 0.0 && fraction <= 1.0))
+        return ae_errf(err, AE_EINPUT, "split fraction must be in [0, 1], got %g", fraction);
+    size_t n = all->n;
+    size_t n_test = (size_t)floor(fraction * (double)n + 0.5);
+    if (n_test > n) n_test = n;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!idx || !r) {
+        free(idx);
+        if (r) gsl_rng_free(r);
+        return ae_errf(err, AE_EINTERNAL, "out of memory splitting %zu rows", n);
+    }
+    gsl_rng_set(r, seed);
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    if (n > 1) gsl_ran_shuffle(r, idx, n, sizeof *idx);
+    gsl_rng_free(r);
+    int rc = ae_dataset_take(all, idx, n_test, test, err);
+    if (!rc) rc = ae_dataset_take(all, idx + n_test, n - n_test, train, err);
+    free(idx);
+    if (rc) {
+        ae_dataset_free(train);
+        ae_dataset_free(test);
+        return rc;
+    }
+    ae_dataset_free(all);
+    return AE_OK;
+}
+
+/* --- search path ---------------------------------------------------------------------------- */
+
+int data_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+void data_append(char *buf, size_t len, const char *sep, const char *text)
+{
+    if (!buf || !len) return;
+    size_t used = strlen(buf);
+    const char *parts[2] = {used ? sep : "", text};
+    for (int k = 0; k < 2; k++)
+        for (const char *c = parts[k]; *c && used + 1 < len; c++) buf[used++] = *c;
+    buf[used] = '\0';
+}
+
+/* Tries dir/rels[i] for one directory; 1 when found. */
+static int try_dir(const char *dir, size_t dlen, const char *const *rels, size_t nrel, char *out,
+                   size_t outlen, char *tried, size_t tried_len)
+{
+    if (dlen == 0) return 0; /* empty AELAB_DATA entry ("a::b") */
+    for (size_t i = 0; i < nrel; i++) {
+        char path[4096];
+        int slash = dir[dlen - 1] != '/';
+        int m = snprintf(path, sizeof path, "%.*s%s%s", (int)dlen, dir, slash ? "/" : "", rels[i]);
+        if (m < 0 || (size_t)m >= sizeof path) continue;
+        data_append(tried, tried_len, ", ", path);
+        if (data_is_file(path)) {
+            if ((size_t)m >= outlen) return 0;
+            memcpy(out, path, (size_t)m + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int data_search(const char *const *rels, size_t nrel, const char *data_dir,
+                const char *fallback_dir, char *out, size_t outlen, char *tried, size_t tried_len)
+{
+    if (data_dir && try_dir(data_dir, strlen(data_dir), rels, nrel, out, outlen, tried, tried_len))
+        return 1;
+    const char *env = getenv("AELAB_DATA");
+    for (const char *p = env; p && *p;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (try_dir(p, len, rels, nrel, out, outlen, tried, tried_len)) return 1;
+        p = colon ? colon + 1 : p + len;
+    }
+    return fallback_dir &&
+           try_dir(fallback_dir, strlen(fallback_dir), rels, nrel, out, outlen, tried, tried_len);
+}
+
+int ae_data_resolve(const char *name, const char *data_dir, char *out, size_t outlen, ae_err *err)
+{
+    if (!name || !*name) return ae_errf(err, AE_EINPUT, "no data file name given");
+    char tried[768] = "";
+    data_append(tried, sizeof tried, ", ", name);
+    if (name[0] == '/' || data_is_file(name)) {
+        if (name[0] == '/' && !data_is_file(name))
+            return ae_errf(err, AE_EINPUT, "data file '%s' not found (absolute path, not searched)",
+                           name);
+        if (strlen(name) >= outlen)
+            return ae_errf(err, AE_EINPUT, "data file path too long: '%s'", name);
+        memcpy(out, name, strlen(name) + 1);
+        return AE_OK;
+    }
+    const char *rels[] = {name};
+    if (data_search(rels, 1, data_dir, NULL, out, outlen, tried, sizeof tried)) return AE_OK;
+    return ae_errf(err, AE_EINPUT,
+                   "data file '%s' not found; tried: %s; put the file in one of these places, "
+                   "pass --data-dir DIR, or set AELAB_DATA (colon-separated directories)",
+                   name, tried);
+}

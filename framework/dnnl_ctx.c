@@ -1,0 +1,136 @@
+/* The process-wide oneDNN engine and stream, thread settings, and the cached matmul primitive. */
+#include "ae_dnnl.h"
+
+#include <stdio.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static dnnl_engine_t g_engine;
+static dnnl_stream_t g_stream;
+
+dnnl_engine_t ae_dnnl_engine(void)
+{
+    if (!g_engine && dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
+    return g_engine;
+}
+
+dnnl_stream_t ae_dnnl_stream(void)
+{
+    if (!g_stream && ae_dnnl_engine() &&
+        dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags) != dnnl_success)
+        g_stream = NULL;
+    return g_stream;
+}
+
+void ae_dnnl_shutdown(void)
+{
+    if (g_stream) dnnl_stream_destroy(g_stream);
+    if (g_engine) dnnl_engine_destroy(g_engine);
+    g_stream = NULL;
+    g_engine = NULL;
+}
+
+void ae_set_threads(int n)
+{
+#ifdef _OPENMP
+    if (n <= 0) n = omp_get_num_procs();
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+int ae_get_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+int ae_dnnl_check(dnnl_status_t st, const char *what, ae_err *err)
+{
+    if (st == dnnl_success) return AE_OK;
+    return ae_errf(err, AE_EINTERNAL, "oneDNN: %s failed (status %d)", what, (int)st);
+}
+
+const char *const ae_act_names[] = {"identity", "relu", "sigmoid", "tanh", NULL};
+
+const char *ae_act_name(ae_act a) { return a < AE_ACT_COUNT ? ae_act_names[a] : "?"; }
+
+int ae_act_parse(const char *s, ae_act *out)
+{
+    for (int i = 0; i < AE_ACT_COUNT; i++)
+        if (!strcmp(s, ae_act_names[i])) { *out = (ae_act)i; return AE_OK; }
+    if (!strcmp(s, "linear") || !strcmp(s, "none")) { *out = AE_ACT_IDENTITY; return AE_OK; }
+    return AE_EINPUT;
+}
+
+static dnnl_status_t mat_md(dnnl_memory_desc_t *md, ae_mat m)
+{
+    dnnl_dims_t dims = {m.rows, m.cols}, strides = {m.rs, m.cs};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides);
+}
+
+int ae_matmul_init(ae_matmul *mm, ae_mat a, ae_mat b, const float *bias, ae_mat c, ae_act act,
+                   int accumulate, ae_err *err)
+{
+    memset(mm, 0, sizeof *mm);
+    dnnl_engine_t eng = ae_dnnl_engine();
+    if (!eng) return ae_errf(err, AE_EINTERNAL, "oneDNN: no CPU engine");
+    dnnl_memory_desc_t amd, bmd, cmd, biasmd;
+    dnnl_status_t st = mat_md(&amd, a);
+    if (st == dnnl_success) st = mat_md(&bmd, b);
+    if (st == dnnl_success) st = mat_md(&cmd, c);
+    if (st == dnnl_success && bias) {
+        dnnl_dims_t bd = {1, c.cols};
+        st = dnnl_memory_desc_init_by_tag(&biasmd, 2, bd, dnnl_f32, dnnl_ab);
+    }
+    if (ae_dnnl_check(st, "matmul memory descriptors", err)) return err->code;
+    dnnl_matmul_desc_t desc;
+    st = dnnl_matmul_desc_init(&desc, &amd, &bmd, bias ? &biasmd : NULL, &cmd);
+    if (ae_dnnl_check(st, "matmul descriptor", err)) return err->code;
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    dnnl_primitive_attr_create(&attr);
+    dnnl_post_ops_create(&po);
+    if (accumulate) dnnl_post_ops_append_sum(po, 1.0f);
+    static const dnnl_alg_kind_t alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
+                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
+    if (act != AE_ACT_IDENTITY) dnnl_post_ops_append_eltwise(po, 1.0f, alg[act], 0.0f, 0.0f);
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_primitive_desc_t pd;
+    st = dnnl_primitive_desc_create(&pd, &desc, attr, eng, NULL);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    if (ae_dnnl_check(st, "matmul primitive descriptor", err)) return err->code;
+    st = dnnl_primitive_create(&mm->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (ae_dnnl_check(st, "matmul primitive", err)) return err->code;
+    st = dnnl_memory_create(&mm->a, &amd, eng, a.p);
+    if (st == dnnl_success) st = dnnl_memory_create(&mm->b, &bmd, eng, b.p);
+    if (st == dnnl_success) st = dnnl_memory_create(&mm->c, &cmd, eng, c.p);
+    if (st == dnnl_success && bias) st = dnnl_memory_create(&mm->bias, &biasmd, eng, (void *)bias);
+    return ae_dnnl_check(st, "matmul memory", err);
+}
+
+void ae_matmul_run(ae_matmul *mm)
+{
+    dnnl_exec_arg_t args[4] = {
+        {DNNL_ARG_SRC, mm->a}, {DNNL_ARG_WEIGHTS, mm->b}, {DNNL_ARG_DST, mm->c},
+        {DNNL_ARG_BIAS, mm->bias}};
+    dnnl_primitive_execute(mm->prim, ae_dnnl_stream(), mm->bias ? 4 : 3, args);
+}
+
+void ae_matmul_destroy(ae_matmul *mm)
+{
+    if (mm->prim) dnnl_primitive_destroy(mm->prim);
+    if (mm->a) dnnl_memory_destroy(mm->a);
+    if (mm->b) dnnl_memory_destroy(mm->b);
+    if (mm->c) dnnl_memory_destroy(mm->c);
+    if (mm->bias) dnnl_memory_destroy(mm->bias);
+    memset(mm, 0, sizeof *mm);
+}

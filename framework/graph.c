@@ -1,0 +1,308 @@
+/* The static graph: node list in topological order, shape inference at build, one arena for
+ * values and one for gradients at compile, forward and backward walks. */
+#include "ae_graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_params.h"
+
+struct ae_graph {
+    ae_params *params;
+    int64_t batch;
+    int training;
+    ae_node **nodes;
+    size_t n, cap;
+    ae_node *loss;
+    float *vals, *grads;       /* arenas */
+    size_t vals_n, grads_n;
+    void **scratch;            /* op scratch blocks */
+    size_t nscratch, scratch_bytes;
+    ae_node **zero_on_backward; /* grads no op overwrites (e.g. unused parameters) */
+    size_t nzero;
+    int failed;
+    int compiled;
+};
+
+ae_shape ae_shape_make(int nd, const int64_t *d)
+{
+    ae_shape s = {0};
+    s.nd = nd;
+    for (int i = 0; i < nd && i < AE_MAX_DIMS; i++) s.d[i] = d[i];
+    return s;
+}
+
+ae_shape ae_shape2(int64_t a, int64_t b) { return ae_shape_make(2, (int64_t[]){a, b}); }
+ae_shape ae_shape4(int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    return ae_shape_make(4, (int64_t[]){n, c, h, w});
+}
+
+size_t ae_shape_numel(ae_shape s)
+{
+    size_t k = 1;
+    for (int i = 0; i < s.nd; i++) k *= (size_t)s.d[i];
+    return k;
+}
+
+int ae_shape_eq(ae_shape a, ae_shape b)
+{
+    if (a.nd != b.nd) return 0;
+    for (int i = 0; i < a.nd; i++)
+        if (a.d[i] != b.d[i]) return 0;
+    return 1;
+}
+
+const char *ae_shape_str(ae_shape s, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s.nd && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, i ? "x%lld" : "%lld", (long long)s.d[i]);
+    if (s.nd == 0) snprintf(buf, len, "scalar");
+    return buf;
+}
+
+ae_graph *ae_graph_new(ae_params *params, int64_t batch, int training)
+{
+    ae_graph *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->params = params;
+    g->batch = batch;
+    g->training = training;
+    return g;
+}
+
+void ae_graph_free(ae_graph *g)
+{
+    if (!g) return;
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->op && n->op->destroy) n->op->destroy(n);
+        free(n);
+    }
+    for (size_t i = 0; i < g->nscratch; i++) free(g->scratch[i]);
+    free(g->scratch);
+    free(g->nodes);
+    free(g->zero_on_backward);
+    free(g->vals);
+    free(g->grads);
+    free(g);
+}
+
+int64_t ae_graph_batch(const ae_graph *g) { return g->batch; }
+int ae_graph_training(const ae_graph *g) { return g->training; }
+ae_params *ae_graph_params(const ae_graph *g) { return g->params; }
+size_t ae_graph_size(const ae_graph *g) { return g->n; }
+ae_node *ae_graph_node(const ae_graph *g, size_t i) { return i < g->n ? g->nodes[i] : NULL; }
+
+size_t ae_graph_bytes(const ae_graph *g)
+{
+    return (g->vals_n + g->grads_n) * sizeof(float) + g->scratch_bytes;
+}
+
+static ae_node *push(ae_graph *g, ae_err *err)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 32;
+        ae_node **nn = realloc(g->nodes, cap * sizeof *nn);
+        if (!nn) {
+            ae_errf(err, AE_EINTERNAL, "out of memory building the graph");
+            return NULL;
+        }
+        g->nodes = nn;
+        g->cap = cap;
+    }
+    ae_node *n = calloc(1, sizeof *n);
+    if (!n) {
+        ae_errf(err, AE_EINTERNAL, "out of memory building the graph");
+        return NULL;
+    }
+    n->id = (int)g->n;
+    n->param = -1;
+    g->nodes[g->n++] = n;
+    return n;
+}
+
+ae_node *ae_graph_add(ae_graph *g, const ae_op *op, const char *name, ae_node *const *in, int nin,
+                      const int *iattr, int niattr, const float *fattr, int nfattr, ae_err *err)
+{
+    if (g->failed || g->compiled) {
+        if (g->compiled) ae_errf(err, AE_EINTERNAL, "graph already compiled");
+        return NULL;
+    }
+    for (int i = 0; i < nin; i++)
+        if (!in[i]) { g->failed = 1; return NULL; }
+    if (nin > AE_MAX_IN || niattr > 8 || nfattr > 4) {
+        g->failed = 1;
+        ae_errf(err, AE_EINTERNAL, "%s: too many inputs or attributes", name);
+        return NULL;
+    }
+    ae_node *n = push(g, err);
+    if (!n) { g->failed = 1; return NULL; }
+    n->op = op;
+    snprintf(n->name, sizeof n->name, "%s", name ? name : op->name);
+    n->nin = nin;
+    for (int i = 0; i < nin; i++) {
+        n->in[i] = in[i];
+        if (in[i]->needs_grad && op->backward) n->needs_grad = 1;
+    }
+    for (int i = 0; i < niattr; i++) n->iattr[i] = iattr[i];
+    for (int i = 0; i < nfattr; i++) n->fattr[i] = fattr[i];
+    if (op->infer && op->infer(n, err) != AE_OK) { g->failed = 1; return NULL; }
+    n->numel = ae_shape_numel(n->shape);
+    return n;
+}
+
+static const ae_op op_input = {"input", NULL, NULL, NULL, NULL, NULL};
+static const ae_op op_param = {"param", NULL, NULL, NULL, NULL, NULL};
+
+ae_node *ae_graph_input(ae_graph *g, const char *name, ae_shape shape, ae_err *err)
+{
+    ae_node *n = ae_graph_add(g, &op_input, name, NULL, 0, NULL, 0, NULL, 0, err);
+    if (n) {
+        n->shape = shape;
+        n->numel = ae_shape_numel(shape);
+    }
+    return n;
+}
+
+ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err)
+{
+    if (index < 0 || (size_t)index >= g->params->n) {
+        g->failed = 1;
+        ae_errf(err, AE_EINTERNAL, "parameter index %d out of range", index);
+        return NULL;
+    }
+    for (size_t i = 0; i < g->n; i++) /* one node per parameter: its gradient has one owner */
+        if (g->nodes[i]->param == index) return g->nodes[i];
+    const ae_param_info *pi = &g->params->p[index];
+    ae_node *n = ae_graph_add(g, &op_param, pi->name, NULL, 0, NULL, 0, NULL, 0, err);
+    if (n) {
+        n->shape = pi->shape;
+        n->numel = pi->n;
+        n->param = index;
+        n->needs_grad = g->training;
+    }
+    return n;
+}
+
+float *ae_graph_scratch(ae_graph *g, size_t nfloats, ae_err *err)
+{
+    void **ns = realloc(g->scratch, (g->nscratch + 1) * sizeof *ns);
+    if (!ns) { ae_errf(err, AE_EINTERNAL, "out of memory (scratch)"); return NULL; }
+    g->scratch = ns;
+    size_t bytes = ((nfloats ? nfloats : 1) * sizeof(float) + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes);
+    if (!p) { ae_errf(err, AE_EINTERNAL, "out of memory (scratch)"); return NULL; }
+    memset(p, 0, bytes);
+    g->scratch[g->nscratch++] = p;
+    g->scratch_bytes += bytes;
+    return p;
+}
+
+static size_t round16(size_t k) { return (k + 15) / 16 * 16; } /* 64-byte aligned slices */
+
+int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
+{
+    if (g->failed) return err && err->code ? err->code : ae_errf(err, AE_EINTERNAL, "graph build failed");
+    if (!g->params->val) return ae_errf(err, AE_EINTERNAL, "parameters not allocated before compile");
+    if (loss && loss->numel != 1)
+        return ae_errf(err, AE_EINTERNAL, "%s: the loss must be a scalar", loss->name);
+    g->loss = g->training ? loss : NULL;
+    /* Only nodes that lead to the loss need gradients: mark them by a reverse sweep. */
+    unsigned char *reach = calloc(g->n ? g->n : 1, 1);
+    if (!reach) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (g->loss) reach[g->loss->id] = 1;
+    for (size_t i = g->n; i-- > 0;) {
+        ae_node *n = g->nodes[i];
+        if (!reach[i]) continue;
+        for (int k = 0; k < n->nin; k++) reach[n->in[k]->id] = 1;
+    }
+    size_t nv = 0, ng = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (!(n->needs_grad && reach[i])) n->needs_grad = 0;
+        if (n->param < 0) nv += round16(n->numel);
+        if (n->needs_grad && n->param < 0) ng += round16(n->numel);
+    }
+    free(reach);
+    g->vals = aligned_alloc(64, (nv ? nv : 16) * sizeof(float));
+    g->grads = aligned_alloc(64, (ng ? ng : 16) * sizeof(float));
+    if (!g->vals || !g->grads) return ae_errf(err, AE_EINTERNAL, "out of memory (activations)");
+    memset(g->vals, 0, (nv ? nv : 16) * sizeof(float));
+    memset(g->grads, 0, (ng ? ng : 16) * sizeof(float));
+    g->vals_n = nv;
+    g->grads_n = ng;
+    size_t ov = 0, og = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->param >= 0) {
+            const ae_param_info *pi = &g->params->p[n->param];
+            n->val = g->params->val + pi->off;
+            n->grad = n->needs_grad ? g->params->grad + pi->off : NULL;
+        } else {
+            n->val = g->vals + ov;
+            ov += round16(n->numel);
+            if (n->needs_grad) {
+                n->grad = g->grads + og;
+                og += round16(n->numel);
+            }
+        }
+    }
+    /* Backward runs nodes in reverse: the first op (in reverse order) that writes an input's grad
+     * overwrites it, later ones accumulate. Grads nobody writes are zeroed at each backward. */
+    unsigned char *written = calloc(g->n ? g->n : 1, 1);
+    g->zero_on_backward = calloc(g->n ? g->n : 1, sizeof *g->zero_on_backward);
+    if (!written || !g->zero_on_backward) { free(written); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
+    if (g->loss) written[g->loss->id] = 1;
+    for (size_t i = g->n; i-- > 0;) {
+        ae_node *n = g->nodes[i];
+        if (!n->needs_grad || !n->op->backward) continue;
+        for (int k = 0; k < n->nin; k++) {
+            ae_node *x = n->in[k];
+            if (!x->needs_grad) continue;
+            n->accum[k] = written[x->id];
+            written[x->id] = 1;
+        }
+    }
+    for (size_t i = 0; i < g->n; i++)
+        if (g->nodes[i]->needs_grad && !written[i]) g->zero_on_backward[g->nzero++] = g->nodes[i];
+    free(written);
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->op->prepare && n->op->prepare(g, n, err) != AE_OK) return err->code;
+    }
+    g->compiled = 1;
+    return AE_OK;
+}
+
+void ae_graph_forward(ae_graph *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->op->forward) n->op->forward(n);
+    }
+}
+
+void ae_graph_forward_to(ae_graph *g, const ae_node *upto)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->op->forward) n->op->forward(n);
+        if (n == upto) break;
+    }
+}
+
+void ae_graph_backward(ae_graph *g)
+{
+    if (!g->loss || !g->loss->needs_grad) return;
+    for (size_t i = 0; i < g->nzero; i++)
+        memset(g->zero_on_backward[i]->grad, 0, g->zero_on_backward[i]->numel * sizeof(float));
+    g->loss->grad[0] = 1.0f;
+    for (size_t i = g->n; i-- > 0;) {
+        ae_node *n = g->nodes[i];
+        if (n->needs_grad && n->op->backward) n->op->backward(n);
+    }
+}

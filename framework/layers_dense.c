@@ -1,0 +1,145 @@
+/* Layer types of the dense family: `dense` (units, activation, bias), `activation` and `reshape`,
+ * each with configure / build / mirror for the registry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_ops.h"
+#include "ae_params.h"
+#include "ae_registry.h"
+
+typedef struct dense_spec {
+    long units;
+    int act;
+    int bias;
+} dense_spec;
+
+static int dense_configure(ae_cfg *spec, void **state, ae_err *err)
+{
+    dense_spec *s = calloc(1, sizeof *s);
+    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *state = s;
+    const char *act;
+    if (ae_cfg_int(spec, "units", 0, 1, 1L << 24, &s->units, err) ||
+        ae_cfg_str(spec, "activation", "identity", ae_act_names, &act, err) ||
+        ae_cfg_bool(spec, "bias", 1, &s->bias, err))
+        return err->code;
+    if (s->units == 0) {
+        char w[256];
+        return ae_errf(err, AE_EINPUT, "%s: missing required key 'units' (an integer >= 1)",
+                       ae_cfg_where(spec, w, sizeof w));
+    }
+    ae_act a = AE_ACT_IDENTITY;
+    ae_act_parse(act, &a);
+    s->act = (int)a;
+    return AE_OK;
+}
+
+static ae_node *dense_build(void *state, ae_build *b, const char *name, ae_node *x)
+{
+    dense_spec *s = state;
+    if (!x) return NULL;
+    int fan_in = (int)(x->numel / (size_t)x->shape.d[0]);
+    char pn[128];
+    snprintf(pn, sizeof pn, "%s.weight", name);
+    int wi = ae_params_declare(b->ps, pn, ae_shape2(s->units, fan_in), fan_in, (int)s->units,
+                               AE_PARAM_WEIGHT, s->act == AE_ACT_RELU, b->err);
+    int bi = -1;
+    if (wi >= 0 && s->bias) {
+        snprintf(pn, sizeof pn, "%s.bias", name);
+        bi = ae_params_declare(b->ps, pn, ae_shape_make(1, (int64_t[]){s->units}), fan_in,
+                               (int)s->units, AE_PARAM_BIAS, 0, b->err);
+        if (bi < 0) return NULL;
+    }
+    if (wi < 0) return NULL;
+    char nn[96];
+    snprintf(nn, sizeof nn, "%s (dense)", name);
+    ae_node *w = ae_graph_param(b->g, wi, b->err);
+    ae_node *bias = bi >= 0 ? ae_graph_param(b->g, bi, b->err) : NULL;
+    return ae_dense(b->g, nn, x, w, bias, (ae_act)s->act, b->err);
+}
+
+static int dense_mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
+{
+    (void)state;
+    (void)err;
+    char v[32];
+    snprintf(v, sizeof v, "%zu", ae_shape_numel(in) / (size_t)in.d[0]);
+    ae_cfg_set_scalar(out, "type", "dense");
+    ae_cfg_set_scalar(out, "units", v);
+    return AE_OK;
+}
+
+static int dense_get_act(void *state) { return ((dense_spec *)state)->act; }
+static void dense_set_act(void *state, int act) { ((dense_spec *)state)->act = act; }
+
+const ae_layer_ops ae_layer_dense = {
+    "dense", "fully connected: units (required), activation (identity|relu|sigmoid|tanh; identity), bias (true)",
+    dense_configure, dense_build, dense_mirror, dense_get_act, dense_set_act, free};
+
+/* --- activation ------------------------------------------------------------------------------ */
+static int act_configure(ae_cfg *spec, void **state, ae_err *err)
+{
+    int *a = calloc(1, sizeof *a);
+    if (!a) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *state = a;
+    const char *act;
+    if (ae_cfg_str(spec, "activation", NULL, ae_act_names, &act, err)) return err->code;
+    ae_act x = AE_ACT_IDENTITY;
+    ae_act_parse(act, &x);
+    *a = (int)x;
+    return AE_OK;
+}
+
+static ae_node *act_build(void *state, ae_build *b, const char *name, ae_node *x)
+{
+    char nn[96];
+    snprintf(nn, sizeof nn, "%s (activation)", name);
+    return ae_activation(b->g, nn, x, (ae_act) * (int *)state, b->err);
+}
+
+static int act_get(void *state) { return *(int *)state; }
+static void act_set(void *state, int act) { *(int *)state = act; }
+
+const ae_layer_ops ae_layer_activation = {
+    "activation", "elementwise: activation (required: identity|relu|sigmoid|tanh)",
+    act_configure, act_build, NULL, act_get, act_set, free};
+
+/* --- reshape --------------------------------------------------------------------------------- */
+typedef struct reshape_spec {
+    int nd;
+    long d[3];
+} reshape_spec;
+
+static int reshape_configure(ae_cfg *spec, void **state, ae_err *err)
+{
+    reshape_spec *s = calloc(1, sizeof *s);
+    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *state = s;
+    ae_cfg *shape;
+    char w[256];
+    if (ae_cfg_seq(spec, "shape", 0, &shape, err)) return err->code;
+    if (!shape || ae_cfg_len(shape) < 1 || ae_cfg_len(shape) > 3)
+        return ae_errf(err, AE_EINPUT, "%s: reshape needs 'shape: [C, H, W]' (1 to 3 sizes)",
+                       ae_cfg_where(spec, w, sizeof w));
+    s->nd = (int)ae_cfg_len(shape);
+    for (int i = 0; i < s->nd; i++)
+        if (ae_cfg_to_int(ae_cfg_at(shape, (size_t)i), 1, 1L << 24, &s->d[i], err)) return err->code;
+    return AE_OK;
+}
+
+static ae_node *reshape_build(void *state, ae_build *b, const char *name, ae_node *x)
+{
+    reshape_spec *s = state;
+    ae_shape sh = {0};
+    sh.nd = s->nd + 1;
+    sh.d[0] = x ? x->shape.d[0] : 0;
+    for (int i = 0; i < s->nd; i++) sh.d[i + 1] = s->d[i];
+    char nn[96];
+    snprintf(nn, sizeof nn, "%s (reshape)", name);
+    return ae_reshape(b->g, nn, x, sh, b->err);
+}
+
+const ae_layer_ops ae_layer_reshape = {
+    "reshape", "view the sample as another shape: shape ([C, H, W], required)",
+    reshape_configure, reshape_build, NULL, NULL, NULL, free};

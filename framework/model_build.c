@@ -1,0 +1,210 @@
+/* Builds and caches the model's graphs: input → corruption → encoder → latent → decoder → loss
+ * terms (reconstruction, KL, regularizers) joined by a weighted sum; plus a decoder-only graph. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_ops.h"
+#include "model_internal.h"
+
+static ae_shape input_shape(const ae_model *m, int64_t batch)
+{
+    return m->h == 1 && m->c == 1 ? ae_shape2(batch, (int64_t)m->d) : ae_shape4(batch, m->c, m->h, m->w);
+}
+
+static void add_term(ae_mgraph *mg, ae_node *t, const char *name, float w)
+{
+    if (mg->nterms >= AE_MAX_TERMS) return;
+    mg->term[mg->nterms] = t;
+    snprintf(mg->term_name[mg->nterms], sizeof mg->term_name[0], "%s", name);
+    mg->term_weight[mg->nterms++] = w;
+}
+
+/* Decoder layers from `z`; the last sigmoid becomes logits when training BCE on logits. */
+static ae_node *build_decoder(ae_model *m, ae_build *b, ae_node *z, ae_node **logits)
+{
+    const ae_layer *last = &m->dec[m->ndec - 1];
+    int last_act = last->ops->activation ? last->ops->activation(last->state) : -1;
+    m->logits = m->loss_bce && last_act == AE_ACT_SIGMOID;
+    ae_node *y = z;
+    for (int i = 0; i < m->ndec && y; i++) {
+        const ae_layer *L = &m->dec[i];
+        if (i == m->ndec - 1 && m->logits) L->ops->set_activation(L->state, AE_ACT_IDENTITY);
+        y = L->ops->build(L->state, b, L->name, y);
+        if (i == m->ndec - 1 && m->logits) L->ops->set_activation(L->state, AE_ACT_SIGMOID);
+    }
+    *logits = NULL;
+    if (y && m->logits) {
+        *logits = y;
+        y = ae_activation(b->g, "output (sigmoid)", y, AE_ACT_SIGMOID, b->err);
+    }
+    return y;
+}
+
+static ae_node *latent_head(ae_model *m, ae_build *b, const char *name, ae_node *h)
+{
+    char pn[96];
+    int fan_in = (int)(h->numel / (size_t)h->shape.d[0]);
+    snprintf(pn, sizeof pn, "%s.weight", name);
+    int wi = ae_params_declare(m->ps, pn, ae_shape2(m->latent_size, fan_in), fan_in,
+                               (int)m->latent_size, AE_PARAM_WEIGHT, 0, b->err);
+    snprintf(pn, sizeof pn, "%s.bias", name);
+    int bi = wi < 0 ? -1 : ae_params_declare(m->ps, pn, ae_shape_make(1, (int64_t[]){m->latent_size}),
+                                             fan_in, (int)m->latent_size, AE_PARAM_BIAS, 0, b->err);
+    if (bi < 0) return NULL;
+    snprintf(pn, sizeof pn, "%s (dense)", name);
+    return ae_dense(b->g, pn, h, ae_graph_param(b->g, wi, b->err), ae_graph_param(b->g, bi, b->err),
+                    AE_ACT_IDENTITY, b->err);
+}
+
+int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err)
+{
+    memset(mg, 0, sizeof *mg);
+    mg->batch = batch;
+    mg->mode = mode;
+    int training = mode == AE_MODE_TRAIN;
+    ae_graph *g = mg->g = ae_graph_new(m->ps, batch, training);
+    if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_taps *t = &mg->taps;
+    ae_build b = {g, m->ps, m->rng, t, err};
+    t->x = ae_graph_input(g, "x", input_shape(m, batch), err);
+    t->x_in = t->x;
+    if (m->noise != AE_NOISE_NONE && (mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_NOISY))
+        t->x_in = ae_corrupt(g, "corruption", t->x, m->noise, m->noise_p, m->noise_lo, m->noise_hi,
+                             m->rng, err);
+    ae_node *h = t->x_in;
+    for (int i = 0; i < m->nenc && h; i++) {
+        const ae_layer *L = &m->enc[i];
+        h = L->ops->build(L->state, &b, L->name, h);
+        if (!h || t->nhidden >= AE_MAX_HIDDEN) continue;
+        int k = t->nhidden++;
+        t->hidden[k] = h;
+        snprintf(t->hidden_name[k], sizeof t->hidden_name[0], "%s", L->name);
+        t->act[k] = L->ops->activation ? L->ops->activation(L->state) : -1;
+        if (h->op == &ae_op_dense) {
+            t->weight[k] = h->in[1];
+            t->bias[k] = h->nin > 2 ? h->in[2] : NULL;
+        }
+    }
+    if (h && m->gaussian) {
+        t->mu = latent_head(m, &b, "latent.mu", h);
+        t->logvar = t->mu ? latent_head(m, &b, "latent.logvar", h) : NULL;
+        h = ae_reparam(g, "latent (sample)", t->mu, t->logvar, m->rng,
+                       mode == AE_MODE_EVAL || mode == AE_MODE_EVAL_NOISY, err);
+    }
+    t->code = h;
+    if (h) m->code_size = h->numel / (size_t)batch;
+    ae_node *y = h ? build_decoder(m, &b, h, &t->logits) : NULL;
+    t->recon = y;
+    if (y && y->numel != t->x->numel) {
+        char a[64];
+        ae_graph_free(g);
+        mg->g = NULL;
+        return ae_errf(err, AE_EINPUT, "model.decoder[%d] (%s): output %s per sample, expected %zu "
+                       "values (the input is %dx%dx%d)", m->ndec - 1, m->dec[m->ndec - 1].ops->name,
+                       ae_shape_str(ae_shape_make(y->shape.nd - 1, y->shape.d + 1), a, sizeof a),
+                       m->d, m->c, m->h, m->w);
+    }
+    ae_node *rec = NULL;
+    if (y) {
+        if (!m->loss_bce) rec = ae_mse(g, "recon (mse)", y, t->x, m->reduction, err);
+        else if (t->logits) rec = ae_bce_logits(g, "recon (bce)", t->logits, t->x, m->reduction, err);
+        else rec = ae_bce(g, "recon (bce)", y, t->x, m->reduction, err);
+        add_term(mg, rec, "recon", 1.0f);
+    }
+    if (rec && m->gaussian) add_term(mg, ae_kl_normal(g, "kl", t->mu, t->logvar, err), "kl", m->kl_weight);
+    for (int i = 0; i < m->nregs && rec; i++) {
+        const ae_reg *R = &m->regs[i];
+        char nn[96];
+        snprintf(nn, sizeof nn, "regularizers[%d] (%s)", i, R->name);
+        add_term(mg, R->ops->penalty(R->state, &b, nn), R->name, 1.0f);
+    }
+    if (rec) mg->loss = ae_weighted_sum(g, "loss", mg->term, mg->term_weight, mg->nterms, err);
+    if (!mg->loss || (compile && ae_graph_compile(g, training ? mg->loss : NULL, err))) {
+        ae_graph_free(g);
+        mg->g = NULL;
+        return err->code ? err->code : ae_errf(err, AE_EINTERNAL, "graph build failed");
+    }
+    return AE_OK;
+}
+
+ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
+{
+    for (int i = 0; i < m->ngraphs; i++)
+        if (m->graphs[i]->batch == batch && m->graphs[i]->mode == mode) return m->graphs[i];
+    if (m->ngraphs == AE_MAX_GRAPHS) { /* evict the oldest */
+        ae_graph_free(m->graphs[0]->g);
+        free(m->graphs[0]);
+        memmove(m->graphs, m->graphs + 1, (AE_MAX_GRAPHS - 1) * sizeof m->graphs[0]);
+        m->ngraphs--;
+    }
+    ae_mgraph *mg = malloc(sizeof *mg);
+    if (!mg) { ae_errf(err, AE_EINTERNAL, "out of memory"); return NULL; }
+    if (ae_model_build(m, mg, batch, mode, 1, err)) { free(mg); return NULL; }
+    m->graphs[m->ngraphs++] = mg;
+    ae_model_set_epoch(m, 0); /* current loss weights into the new graph */
+    return mg;
+}
+
+void ae_model_set_epoch(ae_model *m, long epoch)
+{
+    if (epoch > 0 && m->gaussian)
+        m->kl_weight = (float)(m->beta * (m->kl_warmup > 0 && epoch <= m->kl_warmup
+                                              ? (double)epoch / (double)m->kl_warmup : 1.0));
+    for (int i = 0; i < m->ngraphs; i++) {
+        ae_mgraph *mg = m->graphs[i];
+        for (int k = 0; k < mg->nterms; k++)
+            if (!strcmp(mg->term_name[k], "kl")) mg->term_weight[k] = m->kl_weight;
+        /* the weighted sum reads its weights from fattr; terms beyond AE_MAX_IN are folded */
+        ae_node *loss = mg->loss;
+        for (int k = 0; k < loss->nin && k < mg->nterms; k++)
+            if (loss->in[k] == mg->term[k]) loss->fattr[k] = mg->term_weight[k];
+    }
+}
+
+int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err)
+{
+    if (!m->decode_g || m->decode_batch != (int64_t)n) {
+        ae_graph_free(m->decode_g);
+        ae_taps t;
+        memset(&t, 0, sizeof t);
+        ae_graph *g = m->decode_g = ae_graph_new(m->ps, (int64_t)n, 0);
+        if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        ae_build b = {g, m->ps, m->rng, &t, err};
+        m->decode_in = ae_graph_input(g, "code", ae_shape2((int64_t)n, (int64_t)m->code_size), err);
+        ae_node *logits;
+        m->decode_out = build_decoder(m, &b, m->decode_in, &logits);
+        m->decode_batch = (int64_t)n;
+        if (!m->decode_out || ae_graph_compile(g, NULL, err)) {
+            ae_graph_free(g);
+            m->decode_g = NULL;
+            return err->code ? err->code : ae_errf(err, AE_EINTERNAL, "decoder build failed");
+        }
+    }
+    memcpy(m->decode_in->val, codes, n * m->code_size * sizeof(float));
+    ae_graph_forward(m->decode_g);
+    memcpy(out, m->decode_out->val, n * m->d * sizeof(float));
+    return AE_OK;
+}
+
+void ae_model_free(ae_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->ngraphs; i++) {
+        ae_graph_free(m->graphs[i]->g);
+        free(m->graphs[i]);
+    }
+    ae_graph_free(m->decode_g);
+    for (int i = 0; i < m->nenc; i++) if (m->enc[i].ops && m->enc[i].ops->destroy) m->enc[i].ops->destroy(m->enc[i].state);
+    for (int i = 0; i < m->ndec; i++) if (m->dec[i].ops && m->dec[i].ops->destroy) m->dec[i].ops->destroy(m->dec[i].state);
+    for (int i = 0; i < m->nregs; i++) if (m->regs[i].ops && m->regs[i].ops->destroy) m->regs[i].ops->destroy(m->regs[i].state);
+    ae_params_free(m->ps);
+    free(m);
+}
+
+ae_params *ae_model_params(ae_model *m) { return m->ps; }
+size_t ae_model_input_size(const ae_model *m) { return m->d; }
+size_t ae_model_code_size(const ae_model *m) { return m->code_size; }
+int ae_model_is_gaussian(const ae_model *m) { return m->gaussian; }
+int ae_model_has_corruption(const ae_model *m) { return m->noise != AE_NOISE_NONE; }
+const char *ae_model_loss_kind(const ae_model *m) { return m->loss_bce ? "bce" : "mse"; }

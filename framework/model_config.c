@@ -1,0 +1,289 @@
+/* Reads an ae_model from the config tree: layers through the registry, `decoder: mirror` resolved
+ * into an explicit list (written back into the tree), latent, loss, corruption, regularizers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_data.h"
+#include "model_internal.h"
+
+static int read_layers(ae_cfg *seq, const char *section, const ae_registry *reg, ae_layer *out,
+                       int *n, ae_err *err)
+{
+    char w[256];
+    size_t len = ae_cfg_len(seq);
+    if (len == 0) return ae_errf(err, AE_EINPUT, "%s: %s is empty (expected a list of layers)",
+                                 ae_cfg_where(seq, w, sizeof w), section);
+    if (len > AE_MAX_LAYERS)
+        return ae_errf(err, AE_EINPUT, "%s: %s has %zu layers (at most %d)",
+                       ae_cfg_where(seq, w, sizeof w), section, len, AE_MAX_LAYERS);
+    for (size_t i = 0; i < len; i++) {
+        ae_cfg *item = ae_cfg_at(seq, i);
+        char sect[64];
+        snprintf(sect, sizeof sect, "%s[%zu]", section, i);
+        if (ae_cfg_kind_of(item) != AE_CFG_MAP)
+            return ae_errf(err, AE_EINPUT, "%s: %s: expected a layer map such as "
+                           "{type: dense, units: 16, activation: relu}", ae_cfg_where(item, w, sizeof w), sect);
+        const char *type, *name;
+        if (ae_cfg_str(item, "type", NULL, ae_layer_names(reg), &type, err)) return err->code;
+        ae_layer *L = &out[(*n)++];
+        L->ops = ae_find_layer(reg, type);
+        if (ae_cfg_str(item, "name", "", NULL, &name, err)) return err->code;
+        snprintf(L->name, sizeof L->name, "%s", *name ? name : sect + strlen("model."));
+        if (L->ops->configure(item, &L->state, err)) return ae_err_prefix(err, "%s", sect);
+        if (ae_cfg_finish(item, sect, err)) return err->code;
+    }
+    return AE_OK;
+}
+
+/* Builds the encoder once (batch 1) to learn each layer's input shape, then asks each layer for its
+ * mirror; hidden activations are those of the encoder shifted by one, the last is output_act. */
+static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae_err *err)
+{
+    ae_mgraph mg;
+    memset(&mg, 0, sizeof mg);
+    ae_graph *g = ae_graph_new(m->ps, 1, 1);
+    if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_build b = {g, m->ps, m->rng, &mg.taps, err};
+    ae_shape in[AE_MAX_LAYERS];
+    ae_node *x = ae_graph_input(g, "x", m->h == 1 && m->c == 1 ? ae_shape2(1, (int64_t)m->d)
+                                                                : ae_shape4(1, m->c, m->h, m->w), err);
+    for (int i = 0; i < m->nenc && x; i++) {
+        in[i] = x->shape;
+        x = m->enc[i].ops->build(m->enc[i].state, &b, m->enc[i].name, x);
+    }
+    char *text = NULL;
+    size_t cap = 0;
+    FILE *f = x ? open_memstream(&text, &cap) : NULL;
+    int rc = x ? AE_OK : err->code;
+    if (f) fputs("model.decoder=[", f);
+    int first = 1;
+    for (int i = m->nenc - 1; i >= 0 && f && rc == AE_OK; i--) {
+        const ae_layer *L = &m->enc[i];
+        if (!L->ops->mirror) {
+            if (L->ops->activation) continue; /* activation layers are folded into neighbours */
+            rc = ae_errf(err, AE_EINPUT, "model.encoder[%d] (%s) cannot be mirrored: write the "
+                         "decoder out", i, L->ops->name);
+            break;
+        }
+        ae_cfg *spec = ae_cfg_new_map();
+        if (!spec || L->ops->mirror(L->state, in[i], spec, err)) { ae_cfg_free(spec); rc = err->code; break; }
+        /* the activation of the layer before this one in the encoder (or the output's) */
+        int act = -1;
+        for (int j = i - 1; j >= 0 && act < 0; j--)
+            if (m->enc[j].ops->activation) act = m->enc[j].ops->activation(m->enc[j].state);
+        const char *an = i == 0 ? output_act : ae_act_name(act < 0 ? AE_ACT_IDENTITY : (ae_act)act);
+        ae_cfg_set_scalar(spec, "activation", an);
+        fprintf(f, "%s{", first ? "" : ", ");
+        for (size_t k = 0; k < ae_cfg_len(spec); k++) {
+            ae_cfg *v = ae_cfg_value_at(spec, k);
+            if (ae_cfg_kind_of(v) == AE_CFG_SEQ) {
+                fprintf(f, "%s%s: [", k ? ", " : "", ae_cfg_key_at(spec, k));
+                for (size_t q = 0; q < ae_cfg_len(v); q++)
+                    fprintf(f, "%s%s", q ? ", " : "", ae_cfg_scalar(ae_cfg_at(v, q)));
+                fputc(']', f);
+            } else {
+                fprintf(f, "%s%s: %s", k ? ", " : "", ae_cfg_key_at(spec, k), ae_cfg_scalar(v));
+            }
+        }
+        fputc('}', f);
+        ae_cfg_free(spec);
+        first = 0;
+        /* a dense layer that flattened an image is followed by a reshape back to it */
+        if (in[i].nd == 4 && !strcmp(L->ops->name, "dense"))
+            fprintf(f, ", {type: reshape, shape: [%lld, %lld, %lld]}", (long long)in[i].d[1],
+                    (long long)in[i].d[2], (long long)in[i].d[3]);
+    }
+    if (f) fputs("]", f);
+    if (f) fclose(f);
+    ae_graph_free(g);
+    if (rc == AE_OK && first)
+        rc = ae_errf(err, AE_EINPUT, "model.decoder: mirror found no layer to mirror in the encoder");
+    if (rc == AE_OK) rc = ae_cfg_apply_set(model, text + strlen("model."), err);
+    free(text);
+    return rc;
+}
+
+static const char *const latent_kinds[] = {"deterministic", "gaussian", NULL};
+static const char *const loss_kinds[] = {"mse", "bce", NULL};
+static const char *const reductions[] = {"mean", "sum", NULL};
+static const char *const noise_kinds[] = {"none", "gaussian", "masking", "salt_pepper", NULL};
+
+static int read_latent(ae_model *m, ae_cfg *model, ae_err *err)
+{
+    ae_cfg *lat;
+    const char *kind;
+    if (ae_cfg_map(model, "latent", 1, &lat, err) ||
+        ae_cfg_str(lat, "kind", "deterministic", latent_kinds, &kind, err) ||
+        ae_cfg_int(lat, "size", 0, 0, 1L << 20, &m->latent_size, err))
+        return err->code;
+    m->gaussian = !strcmp(kind, "gaussian");
+    if (m->gaussian) {
+        char w[256];
+        if (m->latent_size == 0)
+            return ae_errf(err, AE_EINPUT, "%s: model.latent.size is required for a gaussian latent",
+                           ae_cfg_where(lat, w, sizeof w));
+        if (ae_cfg_num(lat, "beta", 1.0, 0.0, 1e6, &m->beta, err) ||
+            ae_cfg_int(lat, "kl_warmup_epochs", 0, 0, 1000000, &m->kl_warmup, err))
+            return err->code;
+    }
+    m->kl_weight = (float)m->beta;
+    return ae_cfg_finish(lat, "model.latent", err);
+}
+
+static int read_loss(ae_model *m, ae_cfg *root, ae_err *err)
+{
+    ae_cfg *node = ae_cfg_get(root, "loss");
+    const char *type, *red;
+    if (node && ae_cfg_kind_of(node) == AE_CFG_SCALAR) { /* `loss: bce` shorthand */
+        ae_cfg *map = ae_cfg_new_map();
+        if (!map) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        ae_cfg_set_scalar(map, "type", ae_cfg_scalar(node));
+        const char *t;
+        if (ae_cfg_str(map, "type", NULL, loss_kinds, &t, err)) {
+            char w[256];
+            ae_cfg_where(node, w, sizeof w);
+            ae_cfg_free(map);
+            err->code = AE_OK;
+            const char *v = ae_cfg_scalar(node);
+            return ae_errf(err, AE_EINPUT, "%s: loss: unknown value '%s' (expected one of: mse, bce)", w, v);
+        }
+        ae_cfg_set_node(root, "loss", map);
+    }
+    if (ae_cfg_map(root, "loss", 1, &node, err) ||
+        ae_cfg_str(node, "type", "mse", loss_kinds, &type, err) ||
+        ae_cfg_str(node, "reduction", "mean", reductions, &red, err))
+        return err->code;
+    m->loss_bce = !strcmp(type, "bce");
+    m->reduction = !strcmp(red, "sum") ? AE_SUM_PER_SAMPLE : AE_MEAN;
+    return ae_cfg_finish(node, "loss", err);
+}
+
+static int read_corruption(ae_model *m, ae_cfg *root, const ae_dataset *data, ae_err *err)
+{
+    ae_cfg *c;
+    const char *type;
+    if (ae_cfg_map(root, "corruption", 1, &c, err) ||
+        ae_cfg_str(c, "type", "none", noise_kinds, &type, err))
+        return err->code;
+    m->noise = AE_NOISE_NONE;
+    for (int i = 1; noise_kinds[i]; i++)
+        if (!strcmp(type, noise_kinds[i])) m->noise = (ae_noise)i;
+    float lo = INFINITY, hi = -INFINITY; /* the data range */
+    for (size_t i = 0; i < data->n * data->d; i++) {
+        if (data->x[i] < lo) lo = data->x[i];
+        if (data->x[i] > hi) hi = data->x[i];
+    }
+    double p = 0;
+    if (m->noise == AE_NOISE_GAUSSIAN) {
+        if (ae_cfg_num(c, "sigma", 0.1, 0.0, 1e6, &p, err)) return err->code;
+        ae_cfg *clip;
+        if (ae_cfg_seq(c, "clip", 0, &clip, err)) return err->code;
+        if (clip) {
+            double a, b;
+            char w[256];
+            if (ae_cfg_len(clip) != 2)
+                return ae_errf(err, AE_EINPUT, "%s: corruption.clip: expected [low, high]",
+                               ae_cfg_where(clip, w, sizeof w));
+            if (ae_cfg_to_num(ae_cfg_at(clip, 0), -1e30, 1e30, &a, err) ||
+                ae_cfg_to_num(ae_cfg_at(clip, 1), a, 1e30, &b, err))
+                return err->code;
+            lo = (float)a;
+            hi = (float)b;
+        }
+    } else if (m->noise != AE_NOISE_NONE) {
+        if (ae_cfg_num(c, "p", 0.25, 0.0, 1.0, &p, err)) return err->code;
+    }
+    m->noise_p = (float)p;
+    m->noise_lo = lo;
+    m->noise_hi = hi;
+    return ae_cfg_finish(c, "corruption", err);
+}
+
+static int read_regularizers(ae_model *m, ae_cfg *root, const ae_registry *reg, ae_err *err)
+{
+    ae_cfg *seq;
+    char w[256];
+    if (ae_cfg_seq(root, "regularizers", 1, &seq, err)) return err->code;
+    if (ae_cfg_len(seq) > AE_MAX_REGS)
+        return ae_errf(err, AE_EINPUT, "%s: at most %d regularizers", ae_cfg_where(seq, w, sizeof w), AE_MAX_REGS);
+    for (size_t i = 0; i < ae_cfg_len(seq); i++) {
+        ae_cfg *item = ae_cfg_at(seq, i);
+        char sect[48];
+        snprintf(sect, sizeof sect, "regularizers[%zu]", i);
+        if (ae_cfg_kind_of(item) != AE_CFG_MAP)
+            return ae_errf(err, AE_EINPUT, "%s: %s: expected a map such as {type: l1, weight: 1e-4}",
+                           ae_cfg_where(item, w, sizeof w), sect);
+        const char *type, *name;
+        if (ae_cfg_str(item, "type", NULL, ae_regularizer_names(reg), &type, err)) return err->code;
+        ae_reg *R = &m->regs[m->nregs++];
+        R->ops = ae_find_regularizer(reg, type);
+        if (ae_cfg_str(item, "name", type, NULL, &name, err)) return err->code;
+        snprintf(R->name, sizeof R->name, "%s", name);
+        if (R->ops->configure(item, &R->state, err)) return ae_err_prefix(err, "%s", sect);
+        if (ae_cfg_finish(item, sect, err)) return err->code;
+    }
+    return AE_OK;
+}
+
+static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, unsigned long seed, ae_err *err)
+{
+    ae_cfg *model, *enc, *init;
+    char w[256];
+    if (ae_cfg_map(root, "model", 0, &model, err)) return err->code;
+    if (!model) return ae_errf(err, AE_EINPUT, "%s: missing required section 'model' (with at least "
+                               "'encoder: [...]')", ae_cfg_where(root, w, sizeof w));
+    if (ae_cfg_seq(model, "encoder", 0, &enc, err)) return err->code;
+    if (!enc) return ae_errf(err, AE_EINPUT, "%s: missing required key 'encoder' in model",
+                             ae_cfg_where(model, w, sizeof w));
+    if (read_layers(enc, "model.encoder", reg, m->enc, &m->nenc, err) || read_latent(m, model, err))
+        return err->code;
+    ae_cfg *dec = ae_cfg_get(model, "decoder");
+    if (!dec || (ae_cfg_kind_of(dec) == AE_CFG_SCALAR && !strcmp(ae_cfg_scalar(dec), "mirror"))) {
+        const char *oact;
+        if (ae_cfg_str(model, "output_activation", m->loss_bce ? "sigmoid" : "identity", ae_act_names,
+                       &oact, err))
+            return err->code;
+        if (resolve_mirror(m, model, oact, err)) return err->code;
+        dec = ae_cfg_get(model, "decoder");
+    }
+    if (ae_cfg_kind_of(dec) != AE_CFG_SEQ)
+        return ae_errf(err, AE_EINPUT, "%s: model.decoder: expected 'mirror' or a list of layers",
+                       ae_cfg_where(dec, w, sizeof w));
+    if (read_layers(dec, "model.decoder", reg, m->dec, &m->ndec, err)) return err->code;
+    const char *scheme;
+    if (ae_cfg_map(model, "init", 1, &init, err) ||
+        ae_cfg_str(init, "scheme", "auto", (const char *const[]){"auto", "torch", NULL}, &scheme, err) ||
+        ae_cfg_finish(init, "model.init", err) || ae_cfg_finish(model, "model", err))
+        return err->code;
+    /* Build once with batch 1: declares every parameter and checks every shape now. */
+    ae_mgraph mg;
+    if (ae_model_build(m, &mg, 1, AE_MODE_TRAIN, 0, err)) return err->code;
+    ae_graph_free(mg.g);
+    if (ae_params_alloc(m->ps, err)) return err->code;
+    return ae_params_init(m->ps, scheme, seed, m->rng, err);
+}
+
+int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *data, unsigned long seed,
+                       ae_rng *rng, ae_model **out, ae_err *err)
+{
+    *out = NULL;
+    ae_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->ps = ae_params_new())) {
+        free(m);
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    }
+    m->c = data->c;
+    m->h = data->h;
+    m->w = data->w;
+    m->d = data->d;
+    m->rng = rng;
+    if (read_loss(m, root, err) || read_corruption(m, root, data, err) ||
+        read_regularizers(m, root, reg, err) || read_model(m, root, reg, seed, err)) {
+        ae_model_free(m);
+        return err->code;
+    }
+    *out = m;
+    return AE_OK;
+}

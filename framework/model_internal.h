@@ -1,0 +1,55 @@
+/* Private state of ae_model shared by model_config.c (reading) and model_build.c (graphs). */
+#ifndef AE_MODEL_INTERNAL_H
+#define AE_MODEL_INTERNAL_H
+
+#include "ae_latent.h"
+#include "ae_ops.h"
+#include "ae_model.h"
+
+#define AE_MAX_LAYERS 32
+#define AE_MAX_REGS 8
+#define AE_MAX_GRAPHS 8
+
+typedef struct ae_layer {
+    const ae_layer_ops *ops;
+    void *state;
+    char name[64];   /* "encoder[0]" or the layer's `name:` */
+} ae_layer;
+
+typedef struct ae_reg {
+    const ae_regularizer_ops *ops;
+    void *state;
+    char name[32];
+} ae_reg;
+
+struct ae_model {
+    int c, h, w;
+    size_t d;
+    ae_layer enc[AE_MAX_LAYERS], dec[AE_MAX_LAYERS];
+    int nenc, ndec;
+    int gaussian;
+    long latent_size;
+    double beta;
+    long kl_warmup;
+    float kl_weight;       /* beta × warm-up factor of the current epoch */
+    int loss_bce;          /* else mse */
+    ae_reduction reduction;
+    int logits;            /* bce with a sigmoid last layer: trained on logits */
+    ae_noise noise;
+    float noise_p, noise_lo, noise_hi;
+    ae_reg regs[AE_MAX_REGS];
+    int nregs;
+    ae_params *ps;
+    ae_rng *rng;
+    size_t code_size;
+    ae_mgraph *graphs[AE_MAX_GRAPHS];
+    int ngraphs;
+    ae_graph *decode_g;    /* decoder-only graph for ae_model_decode */
+    ae_node *decode_in, *decode_out;
+    int64_t decode_batch;
+};
+
+/* model_build.c: builds the graph for (batch, mode) into mg; compile when `compile`. */
+int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err);
+
+#endif

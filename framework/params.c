@@ -1,0 +1,100 @@
+/* The parameter store: declaration by name, one contiguous allocation, initialisation schemes
+ * (PyTorch-exact "torch", aelab's "auto" He/Glorot). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_params.h"
+
+ae_params *ae_params_new(void) { return calloc(1, sizeof(ae_params)); }
+
+void ae_params_free(ae_params *ps)
+{
+    if (!ps) return;
+    free(ps->p);
+    free(ps->val);
+    free(ps->grad);
+    free(ps);
+}
+
+int ae_params_declare(ae_params *ps, const char *name, ae_shape shape, int fan_in, int fan_out,
+                      ae_param_kind kind, int gain_relu, ae_err *err)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        if (strcmp(ps->p[i].name, name)) continue;
+        char a[64], b[64];
+        if (!ae_shape_eq(ps->p[i].shape, shape))
+            return ae_errf(err, AE_EINPUT, "parameter %s: shape %s does not match %s", name,
+                           ae_shape_str(shape, a, sizeof a), ae_shape_str(ps->p[i].shape, b, sizeof b)),
+                   -1;
+        return (int)i;
+    }
+    if (ps->val) return ae_errf(err, AE_EINTERNAL, "parameter %s declared after allocation", name), -1;
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? 2 * ps->cap : 16;
+        ae_param_info *np = realloc(ps->p, cap * sizeof *np);
+        if (!np) return ae_errf(err, AE_EINTERNAL, "out of memory"), -1;
+        ps->p = np;
+        ps->cap = cap;
+    }
+    ae_param_info *pi = &ps->p[ps->n];
+    memset(pi, 0, sizeof *pi);
+    snprintf(pi->name, sizeof pi->name, "%s", name);
+    pi->shape = shape;
+    pi->n = ae_shape_numel(shape);
+    pi->off = ps->total;
+    pi->fan_in = fan_in;
+    pi->fan_out = fan_out;
+    pi->kind = kind;
+    pi->gain_relu = gain_relu;
+    ps->total += (pi->n + 15) / 16 * 16; /* each parameter starts 64-byte aligned */
+    return (int)ps->n++;
+}
+
+int ae_params_alloc(ae_params *ps, ae_err *err)
+{
+    if (ps->val) return AE_OK;
+    size_t bytes = (ps->total ? ps->total : 16) * sizeof(float);
+    ps->val = aligned_alloc(64, bytes);
+    ps->grad = aligned_alloc(64, bytes);
+    if (!ps->val || !ps->grad) return ae_errf(err, AE_EINTERNAL, "out of memory (parameters)");
+    memset(ps->val, 0, bytes);
+    memset(ps->grad, 0, bytes);
+    return AE_OK;
+}
+
+size_t ae_params_count(const ae_params *ps)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ps->n; i++) k += ps->p[i].n;
+    return k;
+}
+
+int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng *rng, ae_err *err)
+{
+    if (!ps->val) return ae_errf(err, AE_EINTERNAL, "parameters not allocated");
+    int torch = !strcmp(scheme, "torch");
+    if (!torch && strcmp(scheme, "auto"))
+        return ae_errf(err, AE_EINPUT, "unknown init scheme '%s' (expected torch or auto)", scheme);
+    ae_rng *tr = torch ? ae_rng_new(seed) : rng;
+    if (!tr) return ae_errf(err, AE_EINTERNAL, "out of memory (rng)");
+    for (size_t i = 0; i < ps->n; i++) {
+        ae_param_info *pi = &ps->p[i];
+        float *v = ps->val + pi->off;
+        double fi = pi->fan_in > 0 ? pi->fan_in : 1, fo = pi->fan_out > 0 ? pi->fan_out : 1;
+        if (torch) {
+            /* kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), bound sqrt(3)·gain/sqrt(fan_in) */
+            double bound = pi->kind == AE_PARAM_WEIGHT ? sqrt(3.0) * sqrt(2.0 / 6.0) / sqrt(fi)
+                                                       : 1.0 / sqrt(fi);
+            ae_rng_torch_uniform(tr, v, pi->n, (float)-bound, (float)bound);
+        } else if (pi->kind == AE_PARAM_BIAS) {
+            memset(v, 0, pi->n * sizeof *v);
+        } else {
+            double bound = pi->gain_relu ? sqrt(6.0 / fi) : sqrt(6.0 / (fi + fo));
+            for (size_t k = 0; k < pi->n; k++) v[k] = (float)((2.0 * ae_rng_uniform(tr) - 1.0) * bound);
+        }
+    }
+    if (torch) ae_rng_free(tr);
+    return AE_OK;
+}

@@ -1,0 +1,105 @@
+/* The registry of layers, regularizers and variant presets; loads out-of-tree plug-ins (dlopen). */
+#include "ae_registry.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_UNITS 64
+
+struct ae_registry {
+    const ae_layer_ops *layers[MAX_UNITS];
+    const ae_regularizer_ops *regs[MAX_UNITS];
+    const ae_variant *variants[MAX_UNITS];
+    const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1];
+    int nl, nr, nv;
+    void *libs[MAX_UNITS];
+    int nlibs;
+};
+
+static ae_registry *g_default;
+
+/* Defined by the in-tree tables (framework/layers.c, variants/builtin.c). */
+void ae_register_builtin_layers(ae_registry *r);
+void ae_register_builtin_variants(ae_registry *r);
+
+ae_registry *ae_registry_default(void)
+{
+    if (g_default) return g_default;
+    g_default = calloc(1, sizeof *g_default);
+    if (!g_default) return NULL;
+    ae_register_builtin_layers(g_default);
+    ae_register_builtin_variants(g_default);
+    return g_default;
+}
+
+void ae_registry_free_default(void)
+{
+    if (!g_default) return;
+    for (int i = 0; i < g_default->nlibs; i++) dlclose(g_default->libs[i]);
+    free(g_default);
+    g_default = NULL;
+}
+
+#define REGISTER(arr, names, count, item)                                        \
+    do {                                                                         \
+        for (int i_ = 0; i_ < r->count; i_++)                                    \
+            if (!strcmp(r->arr[i_]->name, (item)->name)) {                       \
+                r->arr[i_] = (item); /* a later registration replaces */         \
+                return AE_OK;                                                    \
+            }                                                                    \
+        if (r->count == MAX_UNITS) return AE_EINTERNAL;                          \
+        r->names[r->count] = (item)->name;                                       \
+        r->arr[r->count++] = (item);                                             \
+        return AE_OK;                                                            \
+    } while (0)
+
+int ae_register_layer(ae_registry *r, const ae_layer_ops *ops) { REGISTER(layers, layer_names, nl, ops); }
+int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops) { REGISTER(regs, reg_names, nr, ops); }
+int ae_register_variant(ae_registry *r, const ae_variant *v) { REGISTER(variants, variant_names, nv, v); }
+
+#define FIND(arr, count)                                                         \
+    do {                                                                         \
+        for (int i_ = 0; i_ < r->count; i_++)                                    \
+            if (!strcmp(r->arr[i_]->name, name)) return r->arr[i_];              \
+        return NULL;                                                             \
+    } while (0)
+
+const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name) { FIND(layers, nl); }
+const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name) { FIND(regs, nr); }
+const ae_variant *ae_find_variant(const ae_registry *r, const char *name) { FIND(variants, nv); }
+
+const char *const *ae_layer_names(const ae_registry *r) { return r->layer_names; }
+const char *const *ae_regularizer_names(const ae_registry *r) { return r->reg_names; }
+const char *const *ae_variant_names(const ae_registry *r) { return r->variant_names; }
+
+int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err)
+{
+    if (r->nlibs == MAX_UNITS) return ae_errf(err, AE_EINPUT, "plug-in %s: too many plug-ins", path);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) return ae_errf(err, AE_EINPUT, "plug-in '%s' cannot be loaded: %s", path, dlerror());
+    ae_plugin_init_fn init;
+    *(void **)&init = dlsym(h, "aelab_plugin_init");
+    if (!init) {
+        dlclose(h);
+        return ae_errf(err, AE_EINPUT, "plug-in '%s' has no function aelab_plugin_init "
+                       "(export: int aelab_plugin_init(ae_registry *))", path);
+    }
+    int rc = init(r);
+    if (rc != AE_OK) {
+        dlclose(h);
+        return ae_errf(err, AE_EINPUT, "plug-in '%s': aelab_plugin_init returned %d", path, rc);
+    }
+    r->libs[r->nlibs++] = h;
+    return AE_OK;
+}
+
+void ae_registry_print(const ae_registry *r, FILE *f)
+{
+    fprintf(f, "variants (presets; `variant: NAME`):\n");
+    for (int i = 0; i < r->nv; i++) fprintf(f, "  %-16s %s\n", r->variants[i]->name, r->variants[i]->help);
+    fprintf(f, "layers (`model.encoder` / `model.decoder` items, `type: NAME`):\n");
+    for (int i = 0; i < r->nl; i++) fprintf(f, "  %-16s %s\n", r->layers[i]->name, r->layers[i]->help);
+    fprintf(f, "regularizers (`regularizers:` items, `type: NAME`):\n");
+    for (int i = 0; i < r->nr; i++) fprintf(f, "  %-16s %s\n", r->regs[i]->name, r->regs[i]->help);
+}

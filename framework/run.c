@@ -1,0 +1,252 @@
+/* One run: resolve the config (plug-ins, variant preset, --set, defaults), load data, build the
+ * model, train with per-epoch metrics, then write outputs. Stops cleanly on SIGINT/SIGTERM. */
+#include <gsl/gsl_errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_dnnl.h"
+#include "ae_report.h"
+#include "ae_run.h"
+
+static const char *const top_keys_doc = "name, variant, seed, threads, data, model, loss, corruption, "
+                                        "regularizers, train, outputs, plugins";
+
+static int load_plugins(ae_cfg *root, const char *cfg_path, ae_registry *reg, ae_err *err)
+{
+    ae_cfg *seq;
+    if (ae_cfg_seq(root, "plugins", 0, &seq, err) || !seq) return err->code;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", cfg_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    for (size_t i = 0; i < ae_cfg_len(seq); i++) {
+        const char *p = ae_cfg_scalar(ae_cfg_at(seq, i));
+        char full[8448], w[256];
+        if (!p) return ae_errf(err, AE_EINPUT, "%s: plugins[%zu]: expected a path to a .so file",
+                               ae_cfg_where(ae_cfg_at(seq, i), w, sizeof w), i);
+        if (p[0] == '/') snprintf(full, sizeof full, "%s", p);
+        else snprintf(full, sizeof full, "%s/%s", dir, p);
+        if (ae_registry_load_plugin(reg, full, err))
+            return ae_err_prefix(err, "%s", ae_cfg_where(ae_cfg_at(seq, i), w, sizeof w));
+    }
+    return AE_OK;
+}
+
+/* `variant: NAME` → the preset's YAML under the user's config (user keys win). */
+static int apply_variant(ae_cfg **root, const ae_registry *reg, ae_err *err)
+{
+    const char *name;
+    if (ae_cfg_str(*root, "variant", "undercomplete", ae_variant_names(reg), &name, err)) return err->code;
+    const ae_variant *v = ae_find_variant(reg, name);
+    ae_cfg *base = ae_cfg_load_string(v->preset_yaml, v->name, err);
+    if (!base) return ae_err_prefix(err, "variant preset '%s'", v->name);
+    if (ae_cfg_merge(base, *root, err)) {
+        ae_cfg_free(base);
+        return err->code;
+    }
+    ae_cfg_free(*root);
+    *root = base;
+    ae_cfg_allow(base, "variant");
+    return AE_OK;
+}
+
+static int read_train(ae_run *r, const ae_run_opts *o, ae_err *err)
+{
+    ae_cfg *t, *opt;
+    const char *name;
+    int progress;
+    if (ae_cfg_map(r->root, "train", 1, &t, err) ||
+        ae_cfg_int(t, "epochs", 10, 1, 100000000, &r->tc.epochs, err) ||
+        ae_cfg_int(t, "batch_size", 128, 0, 1L << 30, &r->tc.batch_size, err) ||
+        ae_cfg_bool(t, "shuffle", 1, &r->tc.shuffle, err) ||
+        ae_cfg_bool(t, "progress", 1, &progress, err) ||
+        ae_cfg_map(t, "optimizer", 1, &opt, err) ||
+        ae_cfg_str(opt, "name", "adam", ae_opt_names, &name, err))
+        return err->code;
+    ae_opt_kind kind = !strcmp(name, "sgd") ? AE_OPT_SGD : !strcmp(name, "adamw") ? AE_OPT_ADAMW : AE_OPT_ADAM;
+    ae_optim_defaults(&r->oc, kind);
+    ae_optim_cfg *c = &r->oc;
+    if (ae_cfg_num(opt, "lr", c->lr, 0.0, 1e3, &c->lr, err) ||
+        ae_cfg_num(opt, "weight_decay", c->weight_decay, 0.0, 1e3, &c->weight_decay, err) ||
+        ae_cfg_num(opt, "clip_grad_norm", 0.0, 0.0, 1e12, &c->clip_norm, err))
+        return err->code;
+    if (kind == AE_OPT_SGD) {
+        if (ae_cfg_num(opt, "momentum", 0.0, 0.0, 1.0, &c->momentum, err) ||
+            ae_cfg_bool(opt, "nesterov", 0, &c->nesterov, err))
+            return err->code;
+    } else if (ae_cfg_num(opt, "beta1", 0.9, 0.0, 1.0, &c->beta1, err) ||
+               ae_cfg_num(opt, "beta2", 0.999, 0.0, 1.0, &c->beta2, err) ||
+               ae_cfg_num(opt, "eps", 1e-8, 0.0, 1.0, &c->eps, err)) {
+        return err->code;
+    }
+    r->tc.progress = o->progress < 0 ? progress : o->progress;
+    if (ae_cfg_finish(opt, "train.optimizer", err) || ae_cfg_finish(t, "train", err)) return err->code;
+    return AE_OK;
+}
+
+static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
+{
+    ae_cfg *out;
+    const char *dir;
+    char def[256];
+    snprintf(def, sizeof def, "runs/%s", r->name);
+    if (ae_cfg_map(r->root, "outputs", 1, &out, err) ||
+        ae_cfg_str(out, "dir", def, NULL, &dir, err) ||
+        ae_cfg_bool(out, "plots", 1, &r->plots, err) ||
+        ae_cfg_bool(out, "codes", 1, &r->save_codes, err) ||
+        ae_cfg_bool(out, "pca_baseline", 1, &r->pca, err) ||
+        ae_cfg_bool(out, "probe", 1, &r->probe, err) ||
+        ae_cfg_int(out, "probe_folds", 5, 2, 100, &r->probe_folds, err) ||
+        ae_cfg_int(out, "eval_batch", 1000, 1, 1L << 30, &r->eval_batch, err) ||
+        ae_cfg_int(out, "grid", 8, 0, 64, &r->grid, err) || ae_cfg_finish(out, "outputs", err))
+        return err->code;
+    snprintf(r->out_dir, sizeof r->out_dir, "%s", o->out_dir ? o->out_dir : dir);
+    return AE_OK;
+}
+
+int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    gsl_set_error_handler_off();
+    ae_registry *reg = ae_registry_default();
+    if (!reg) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!(r->root = ae_cfg_load_file(path, err))) return err->code;
+    for (size_t i = 0; i < o->nsets; i++)
+        if (ae_cfg_apply_set(r->root, o->sets[i], err)) return err->code;
+    if (load_plugins(r->root, path, reg, err) || apply_variant(&r->root, reg, err)) return err->code;
+    const char *name;
+    char stem[128];
+    const char *base = strrchr(path, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : path);
+    char *dot = strrchr(stem, '.');
+    if (dot) *dot = '\0';
+    long seed;
+    if (ae_cfg_str(r->root, "name", stem, NULL, &name, err) ||
+        ae_cfg_int(r->root, "seed", 42, 0, 4294967295L, &seed, err) ||
+        ae_cfg_int(r->root, "threads", 0, 0, 1024, &r->threads, err))
+        return err->code;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->seed = (unsigned long)seed;
+    ae_set_threads(o->threads > 0 ? o->threads : (int)r->threads);
+    if (!(r->rng = ae_rng_new(r->seed))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_cfg *data;
+    if (ae_cfg_map(r->root, "data", 0, &data, err) ||
+        ae_data_from_config(data, o->data_dir, r->seed, &r->train, &r->test, err))
+        return err->code;
+    if (ae_model_configure(r->root, reg, &r->train, r->seed, r->rng, &r->model, err) ||
+        read_train(r, o, err) || read_outputs(r, o, err))
+        return err->code;
+    if (ae_cfg_finish(r->root, NULL, err)) {
+        if (strstr(err->msg, "valid keys")) return err->code;
+        return ae_err_prefix(err, "top level (keys: %s)", top_keys_doc), err->code;
+    }
+    return AE_OK;
+}
+
+void ae_run_free(ae_run *r)
+{
+    ae_model_free(r->model);
+    ae_rng_free(r->rng);
+    ae_dataset_free(&r->train);
+    ae_dataset_free(&r->test);
+    ae_cfg_free(r->root);
+    memset(r, 0, sizeof *r);
+}
+
+/* --- training with per-epoch metrics ------------------------------------------------------ */
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+typedef struct epoch_ctx {
+    ae_run *r;
+    char metrics[4096];
+    double *losses;
+    long n;
+} epoch_ctx;
+
+static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
+{
+    epoch_ctx *c = vctx;
+    c->losses[c->n++] = st->loss;
+    ae_json j;
+    ae_json_begin(&j);
+    ae_json_int(&j, "epoch", st->epoch);
+    ae_json_num(&j, "train_loss", st->loss);
+    for (int q = 0; q < st->nterms; q++) {
+        char k[64];
+        snprintf(k, sizeof k, "train_%s", st->term_name[q]);
+        ae_json_num(&j, k, st->term[q]);
+    }
+    ae_json_num(&j, "seconds", st->seconds);
+    ae_json_num(&j, "samples_per_s", st->samples_per_s);
+    if (c->r->test.n) {
+        ae_eval ev;
+        if (ae_evaluate(c->r->model, &c->r->test, AE_MODE_EVAL, c->r->eval_batch, &ev, err)) {
+            ae_json_free(&j);
+            return err->code;
+        }
+        ae_json_num(&j, "test_loss", ev.loss);
+        ae_json_num(&j, "test_mse", ev.mse);
+        ae_json_num(&j, "test_bce", ev.bce);
+    }
+    ae_json_end(&j);
+    int rc = ae_jsonl_append(c->metrics, j.buf, err);
+    ae_json_free(&j);
+    return rc;
+}
+
+int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
+{
+    ae_run r;
+    int rc = ae_run_prepare(&r, path, o, err);
+    if (rc == AE_OK && o->check_only) {
+        rc = ae_cfg_emit(r.root, stdout, err);
+        ae_run_free(&r);
+        return rc;
+    }
+    char p[4096];
+    ae_optim opt;
+    memset(&opt, 0, sizeof opt);
+    ae_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    epoch_ctx ctx = {&r, "", NULL, 0};
+    if (rc == AE_OK && !(ctx.losses = calloc((size_t)r.tc.epochs + 1, sizeof(double))))
+        rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (rc == AE_OK) rc = ae_mkdirs(r.out_dir, err);
+    if (rc == AE_OK) {
+        char *text = ae_cfg_emit_string(r.root);
+        rc = text ? ae_write_file_atomic(ae_path_join(p, sizeof p, r.out_dir, "config.yaml"), text,
+                                         strlen(text), err)
+                  : ae_errf(err, AE_EINTERNAL, "out of memory");
+        free(text);
+    }
+    ae_path_join(ctx.metrics, sizeof ctx.metrics, r.out_dir, "metrics.jsonl");
+    remove(ctx.metrics);
+    if (rc == AE_OK) rc = ae_optim_init(&opt, &r.oc, ae_model_params(r.model), err);
+    if (rc == AE_OK) rc = ae_trainer_init(&tr, r.model, &r.train, &r.tc, &opt, r.rng, err);
+    if (rc == AE_OK) {
+        g_stop = 0;
+        struct sigaction sa, old_int, old_term;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        tr.stop = (volatile int *)&g_stop;
+        fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s\n",
+                r.name, r.train.n, r.train.d, ae_params_count(ae_model_params(r.model)), r.tc.epochs,
+                r.out_dir);
+        rc = ae_train(&tr, on_epoch, &ctx, err);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    if (rc == AE_OK) rc = ae_run_outputs(&r, ctx.losses, ctx.n, err);
+    free(ctx.losses);
+    ae_trainer_free(&tr);
+    ae_optim_free(&opt);
+    ae_run_free(&r);
+    return rc;
+}

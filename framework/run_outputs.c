@@ -1,0 +1,157 @@
+/* What a finished run writes beside its metrics: final evaluation (final.json), the loss curve,
+ * codes (CSV + 2-D/3-D scatter coloured by label), reconstruction/sample grids for images, and the
+ * PCA baseline and linear probe at the same code size. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_baseline.h"
+#include "ae_report.h"
+#include "ae_run.h"
+
+static int loss_plot(ae_run *r, const double *losses, long n, ae_err *err)
+{
+    double *x = malloc((size_t)(n ? n : 1) * sizeof *x);
+    if (!x) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (long i = 0; i < n; i++) x[i] = (double)(i + 1);
+    ae_series s = {"train loss", (size_t)n, x, losses, NULL, NULL};
+    char stem[4096], title[256];
+    snprintf(title, sizeof title, "%s: training loss", r->name);
+    int rc = ae_plot_lines(ae_path_join(stem, sizeof stem, r->out_dir, "loss"), title, "epoch", "loss",
+                           &s, 1, 0, err);
+    free(x);
+    return rc;
+}
+
+/* Codes of the evaluation set: CSV, scatter (first 2-3 principal axes when the code is larger). */
+static int codes_out(ae_run *r, const ae_dataset *ds, float *codes, size_t cs, ae_err *err)
+{
+    char p[4096];
+    int rc = AE_OK;
+    if (r->save_codes)
+        rc = ae_csv_write(ae_path_join(p, sizeof p, r->out_dir, "codes.csv"), codes, ds->n, cs, NULL,
+                          ds->label, ds->label_name ? ds->label_name : "label", err);
+    if (rc || !r->plots || cs < 2) return rc;
+    int dims = cs >= 3 ? 3 : 2;
+    float *pts = codes;
+    ae_pca pca;
+    memset(&pca, 0, sizeof pca);
+    const char *axes3[] = {"z1", "z2", "z3"}, *pc3[] = {"PC1 of codes", "PC2 of codes", "PC3 of codes"};
+    if (cs > 3) {
+        pts = malloc(ds->n * 3 * sizeof *pts);
+        if (!pts) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        if ((rc = ae_pca_fit(&pca, codes, ds->n, cs, 3, err))) { free(pts); return rc; }
+        ae_pca_transform(&pca, codes, ds->n, pts);
+        ae_pca_free(&pca);
+    }
+    char title[256];
+    snprintf(title, sizeof title, "%s: codes (%s)", r->name, ds->label_name ? ds->label_name : "no label");
+    rc = ae_plot_scatter(ae_path_join(p, sizeof p, r->out_dir, "codes"), title, pts, ds->n, dims,
+                         ds->label, cs > 3 ? pc3 : axes3, err);
+    if (pts != codes) free(pts);
+    return rc;
+}
+
+static int grids(ae_run *r, const ae_dataset *ds, ae_err *err)
+{
+    if (!r->grid || ds->h == 1 || ds->n == 0) return AE_OK;
+    size_t k = (size_t)r->grid < ds->n ? (size_t)r->grid : ds->n;
+    int noisy = ae_model_has_corruption(r->model), rows = noisy ? 3 : 2;
+    float *img = malloc((size_t)rows * k * ds->d * sizeof *img);
+    if (!img) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    memcpy(img, ds->x, k * ds->d * sizeof *img);
+    int rc = ae_encode(r->model, ds, k, AE_MODE_EVAL, (long)k, NULL, img + (size_t)(rows - 1) * k * ds->d, err);
+    if (!rc && noisy) { /* the corrupted input the model sees, from the noisy evaluation graph */
+        ae_mgraph *mg = ae_model_graph(r->model, (int64_t)k, AE_MODE_EVAL_NOISY, err);
+        rc = mg ? AE_OK : err->code;
+        if (mg) {
+            memcpy(mg->taps.x->val, ds->x, k * ds->d * sizeof(float));
+            ae_graph_forward_to(mg->g, mg->taps.x_in);
+            memcpy(img + k * ds->d, mg->taps.x_in->val, k * ds->d * sizeof(float));
+        }
+    }
+    char p[4096];
+    if (!rc) rc = ae_png_grid(ae_path_join(p, sizeof p, r->out_dir, "reconstructions.png"), img,
+                              (size_t)rows * k, ds->c, ds->h, ds->w, rows, (int)k, 3, err);
+    if (!rc && ae_model_is_gaussian(r->model)) { /* prior samples */
+        size_t cs = ae_model_code_size(r->model), ns = 64;
+        float *z = malloc(ns * cs * sizeof *z), *out = malloc(ns * ds->d * sizeof *out);
+        if (!z || !out) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+        for (size_t i = 0; !rc && i < ns * cs; i++) z[i] = (float)ae_rng_gauss(r->rng);
+        if (!rc) rc = ae_model_decode(r->model, z, ns, out, err);
+        if (!rc) rc = ae_png_grid(ae_path_join(p, sizeof p, r->out_dir, "samples.png"), out, ns, ds->c,
+                                  ds->h, ds->w, 8, 8, 2, err);
+        free(z);
+        free(out);
+    }
+    free(img);
+    return rc;
+}
+
+int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
+{
+    const ae_dataset *ev = r->test.n ? &r->test : &r->train;
+    const char *split = r->test.n ? "test" : "train";
+    ae_eval e;
+    int rc = ae_evaluate(r->model, ev, AE_MODE_EVAL, r->eval_batch, &e, err);
+    if (rc) return rc;
+    size_t cs = ae_model_code_size(r->model);
+    float *codes = malloc(ev->n * cs * sizeof *codes);
+    if (!codes) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    rc = ae_encode(r->model, ev, ev->n, AE_MODE_EVAL, r->eval_batch, codes, NULL, err);
+    ae_json j;
+    ae_json_begin(&j);
+    ae_json_str(&j, "split", split);
+    ae_json_int(&j, "epochs", nepochs);
+    ae_json_num(&j, "loss", e.loss);
+    ae_json_num(&j, "mse", e.mse);
+    ae_json_num(&j, "bce", e.bce);
+    ae_json_num(&j, "psnr", e.mse > 0 ? 10.0 * log10(1.0 / e.mse) : INFINITY);
+    for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);
+    ae_json_num(&j, "mean_code_activation", e.mean_code_act);
+    ae_json_int(&j, "params", (long long)ae_params_count(ae_model_params(r->model)));
+    ae_json_int(&j, "code_size", (long long)cs);
+    fprintf(stderr, "aelab: %s: %s mse %.6g  bce %.6g", r->name, split, e.mse, e.bce);
+    if (!rc && r->pca && cs < ev->d) {
+        ae_pca pca;
+        const ae_dataset *fit = &r->train;
+        rc = ae_pca_fit(&pca, fit->x, fit->n, fit->d, cs, err);
+        if (!rc) {
+            double pm = ae_pca_mse(&pca, ev->x, ev->n);
+            ae_json_num(&j, "pca_mse", pm);
+            fprintf(stderr, "  | PCA-%zu mse %.6g", cs, pm);
+            if (r->probe && ev->label) {
+                float *pc = malloc(ev->n * cs * sizeof *pc);
+                double acc = NAN;
+                if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+                else {
+                    ae_pca_transform(&pca, ev->x, ev->n, pc);
+                    rc = ae_probe_cv(pc, ev->label, ev->n, cs, ev->n_classes, (int)r->probe_folds, r->seed,
+                                     NULL, &acc, err);
+                    free(pc);
+                }
+                ae_json_num(&j, "pca_probe_accuracy", acc);
+            }
+            ae_pca_free(&pca);
+        }
+    }
+    if (!rc && r->probe && ev->label) {
+        double acc = NAN;
+        rc = ae_probe_cv(codes, ev->label, ev->n, cs, ev->n_classes, (int)r->probe_folds, r->seed, NULL,
+                         &acc, err);
+        ae_json_num(&j, "probe_accuracy", acc);
+        fprintf(stderr, "  | probe accuracy %.4f", acc);
+    }
+    fputc('\n', stderr);
+    ae_json_end(&j);
+    char p[4096];
+    if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, r->out_dir, "final.json"), j.buf,
+                                       j.len, err);
+    ae_json_free(&j);
+    if (!rc && r->plots) rc = loss_plot(r, losses, nepochs, err);
+    if (!rc) rc = codes_out(r, ev, codes, cs, err);
+    if (!rc && r->plots) rc = grids(r, ev, err);
+    free(codes);
+    return rc;
+}

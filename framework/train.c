@@ -1,0 +1,154 @@
+/* Training loop and whole-dataset evaluation over cached per-batch-size graphs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_report.h"
+#include "ae_train.h"
+
+int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae_train_cfg *cfg,
+                    ae_optim *opt, ae_rng *rng, ae_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->model = m;
+    t->data = data;
+    t->cfg = *cfg;
+    t->opt = opt;
+    t->rng = rng;
+    t->order = malloc((data->n ? data->n : 1) * sizeof *t->order);
+    if (!t->order) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < data->n; i++) t->order[i] = i;
+    return AE_OK;
+}
+
+void ae_trainer_free(ae_trainer *t)
+{
+    free(t->order);
+    t->order = NULL;
+}
+
+static void gather(const ae_dataset *ds, const size_t *idx, size_t k, float *dst)
+{
+    const size_t d = ds->d;
+    for (size_t i = 0; i < k; i++) memcpy(dst + i * d, ds->x + idx[i] * d, d * sizeof *dst);
+}
+
+static int check_finite(const ae_mgraph *mg, long epoch, long batch, ae_err *err)
+{
+    if (isfinite(mg->loss->val[0])) return AE_OK;
+    for (int k = 0; k < mg->nterms; k++)
+        if (!isfinite(mg->term[k]->val[0]))
+            return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: loss term "
+                           "'%s' is %g", epoch, batch, mg->term_name[k], mg->term[k]->val[0]);
+    return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: loss is %g", epoch,
+                   batch, mg->loss->val[0]);
+}
+
+int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
+{
+    const ae_dataset *ds = t->data;
+    const size_t n = ds->n;
+    const size_t bs = t->cfg.batch_size > 0 && (size_t)t->cfg.batch_size < n ? (size_t)t->cfg.batch_size : n;
+    const long nb = (long)((n + bs - 1) / bs);
+    ae_progress prog;
+    ae_progress_init(&prog, t->cfg.epochs, nb, t->cfg.progress);
+    while (t->epoch < t->cfg.epochs) {
+        long epoch = t->epoch + 1;
+        ae_model_set_epoch(t->model, epoch);
+        if (t->cfg.shuffle && nb > 1) ae_rng_shuffle(t->rng, t->order, n);
+        ae_epoch_stats st;
+        memset(&st, 0, sizeof st);
+        st.epoch = epoch;
+        double t0 = ae_now();
+        for (long b = 0; b < nb; b++) {
+            size_t off = (size_t)b * bs, k = off + bs <= n ? bs : n - off;
+            ae_mgraph *mg = ae_model_graph(t->model, (int64_t)k, AE_MODE_TRAIN, err);
+            if (!mg) return err->code;
+            gather(ds, t->order + off, k, mg->taps.x->val);
+            ae_graph_forward(mg->g);
+            if (check_finite(mg, epoch, b + 1, err)) return err->code;
+            ae_graph_backward(mg->g);
+            double gn = ae_optim_step(t->opt);
+            if (!isfinite(gn))
+                return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: the "
+                               "gradient norm is %g (loss %g)", epoch, b + 1, gn, mg->loss->val[0]);
+            st.loss += (double)mg->loss->val[0] * (double)k;
+            st.nterms = mg->nterms;
+            for (int q = 0; q < mg->nterms; q++) {
+                st.term[q] += (double)mg->term[q]->val[0] * (double)k;
+                memcpy(st.term_name[q], mg->term_name[q], sizeof st.term_name[q]);
+            }
+            ae_progress_batch(&prog, epoch, b + 1, mg->loss->val[0], k);
+            if (t->stop && *t->stop && b + 1 < nb)
+                return ae_errf(err, AE_EINTERRUPTED, "interrupted in epoch %ld at batch %ld", epoch, b + 1);
+        }
+        st.seconds = ae_now() - t0;
+        st.samples_per_s = st.seconds > 0 ? (double)n / st.seconds : 0;
+        st.loss /= (double)n;
+        for (int q = 0; q < st.nterms; q++) st.term[q] /= (double)n;
+        t->epoch = epoch;
+        char extra[64];
+        snprintf(extra, sizeof extra, "%.1f s", st.seconds);
+        ae_progress_epoch(&prog, epoch, st.loss, extra);
+        if (on_epoch && on_epoch(ctx, &st, err)) return err->code;
+        if (t->stop && *t->stop && t->epoch < t->cfg.epochs)
+            return ae_errf(err, AE_EINTERRUPTED, "interrupted after epoch %ld", epoch);
+    }
+    return AE_OK;
+}
+
+int ae_encode(ae_model *m, const ae_dataset *ds, size_t n, ae_mode mode, long batch, float *codes,
+              float *recon, ae_err *err)
+{
+    size_t cs = ae_model_code_size(m);
+    for (size_t off = 0; off < n; off += (size_t)batch) {
+        size_t k = off + (size_t)batch <= n ? (size_t)batch : n - off;
+        ae_mgraph *mg = ae_model_graph(m, (int64_t)k, mode, err);
+        if (!mg) return err->code;
+        memcpy(mg->taps.x->val, ds->x + off * ds->d, k * ds->d * sizeof(float));
+        const ae_node *code = mg->taps.mu ? mg->taps.mu : mg->taps.code;
+        if (recon) ae_graph_forward_to(mg->g, mg->taps.recon);
+        else ae_graph_forward_to(mg->g, code);
+        if (codes) memcpy(codes + off * cs, code->val, k * cs * sizeof(float));
+        if (recon) memcpy(recon + off * ds->d, mg->taps.recon->val, k * ds->d * sizeof(float));
+    }
+    return AE_OK;
+}
+
+int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_eval *out, ae_err *err)
+{
+    memset(out, 0, sizeof *out);
+    double se = 0, ce = 0, act = 0, loss = 0;
+    size_t cs = 0;
+    for (size_t off = 0; off < ds->n; off += (size_t)batch) {
+        size_t k = off + (size_t)batch <= ds->n ? (size_t)batch : ds->n - off;
+        ae_mgraph *mg = ae_model_graph(m, (int64_t)k, mode, err);
+        if (!mg) return err->code;
+        const float *x = ds->x + off * ds->d;
+        memcpy(mg->taps.x->val, x, k * ds->d * sizeof(float));
+        ae_graph_forward(mg->g);
+        const float *y = mg->taps.recon->val;
+        for (size_t i = 0; i < k * ds->d; i++) {
+            double p = y[i], t = x[i], dd = p - t;
+            se += dd * dd;
+            ce -= t * fmax(log(p), -100.0) + (1.0 - t) * fmax(log1p(-p), -100.0);
+        }
+        const ae_node *code = mg->taps.mu ? mg->taps.mu : mg->taps.code;
+        cs = code->numel / k;
+        for (size_t i = 0; i < code->numel; i++) act += fabs(code->val[i]);
+        loss += (double)mg->loss->val[0] * (double)k;
+        out->nterms = mg->nterms;
+        for (int q = 0; q < mg->nterms; q++) {
+            out->term[q] += (double)mg->term[q]->val[0] * (double)k;
+            memcpy(out->term_name[q], mg->term_name[q], sizeof out->term_name[q]);
+        }
+    }
+    double ne = (double)ds->n * (double)ds->d;
+    out->mse = se / ne;
+    out->bce = ce / ne;
+    out->loss = loss / (double)ds->n;
+    for (int q = 0; q < out->nterms; q++) out->term[q] /= (double)ds->n;
+    out->mean_code_act = cs ? act / ((double)ds->n * (double)cs) : 0;
+    return AE_OK;
+}

@@ -1,0 +1,29 @@
+/* Shared helpers for the Check suites: run a suite without forking, temp folders, gradient checks. */
+#ifndef AE_TEST_H
+#define AE_TEST_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Runs the suite (CK_NOFORK: oneDNN threads and fork do not mix), returns the process exit code. */
+int ae_test_run(Suite *s);
+/* Makes a fresh empty temp directory (mkdtemp under $TMPDIR or /tmp) and returns its path
+ * (static storage per call is NOT shared: the result is malloc'd; caller frees). */
+char *ae_test_tmpdir(void);
+/* Writes text to dir/name and returns the malloc'd full path. */
+char *ae_test_write(const char *dir, const char *name, const char *text);
+
+/* --- gradient checks ----------------------------------------------------------------------- */
+#include "ae_graph.h"
+#include "ae_params.h"
+#include "ae_rng.h"
+
+/* Compares the analytic gradient of the compiled graph's scalar `loss` w.r.t. every parameter
+ * entry (at most `max_per_param` entries each, spread evenly) with central differences of step h
+ * (computed in float, compared in double). If rng is not NULL its state is restored before every
+ * forward so stochastic ops draw the same noise. Returns the worst |a - n| / max(abs_floor, |a|, |n|)
+ * and prints the worst entry. */
+double ae_test_gradcheck(ae_graph *g, ae_node *loss, ae_params *ps, ae_rng *rng, float h,
+                         int max_per_param, double abs_floor);
+
+#endif

@@ -1,0 +1,333 @@
+/* Gradient checks (central differences) for every core op, plus forward values against
+ * hand-computed references and the graph's overwrite/accumulate logic. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_latent.h"
+#include "ae_ops.h"
+#include "ae_test.h"
+
+typedef struct fx {
+    ae_params *ps;
+    ae_graph *g;
+    ae_rng *rng;
+    ae_err err;
+} fx;
+
+static void fx_init(fx *f) { memset(f, 0, sizeof *f); f->ps = ae_params_new(); f->rng = ae_rng_new(7); }
+
+static int decl(fx *f, const char *name, ae_shape s)
+{
+    int i = ae_params_declare(f->ps, name, s, 1, 1, AE_PARAM_WEIGHT, 0, &f->err);
+    ck_assert_int_ge(i, 0);
+    return i;
+}
+
+/* Allocates, fills every parameter with U(lo, hi), makes the graph. */
+static void fx_alloc(fx *f, int64_t batch, float lo, float hi)
+{
+    ck_assert_int_eq(ae_params_alloc(f->ps, &f->err), AE_OK);
+    for (size_t i = 0; i < f->ps->total; i++) f->ps->val[i] = lo + (hi - lo) * (float)ae_rng_uniform(f->rng);
+    f->g = ae_graph_new(f->ps, batch, 1);
+}
+
+static void fx_free(fx *f)
+{
+    ae_graph_free(f->g);
+    ae_params_free(f->ps);
+    ae_rng_free(f->rng);
+}
+
+static double check(fx *f, ae_node *loss, ae_rng *rng)
+{
+    ck_assert_msg(loss != NULL, "build failed: %s", f->err.msg);
+    ck_assert_msg(ae_graph_compile(f->g, loss, &f->err) == AE_OK, "%s", f->err.msg);
+    return ae_test_gradcheck(f->g, loss, f->ps, rng, 1e-2f, 40, 1e-2);
+}
+
+/* loss = mean(y²)·0.5-ish through mse against a fixed target param that gets a gradient too. */
+static ae_node *sq_loss(fx *f, ae_node *y, int ti)
+{
+    return ae_mse(f->g, "loss", y, ae_graph_param(f->g, ti, &f->err), AE_MEAN, &f->err);
+}
+
+static void dense_case(ae_act act, int bias)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(5, 7)), wi = decl(&f, "w", ae_shape2(4, 7));
+    int bi = bias ? decl(&f, "b", ae_shape_make(1, (int64_t[]){4})) : -1;
+    int ti = decl(&f, "t", ae_shape2(5, 4));
+    fx_alloc(&f, 5, -1, 1);
+    ae_node *x = ae_graph_param(f.g, xi, &f.err), *w = ae_graph_param(f.g, wi, &f.err);
+    ae_node *y = ae_dense(f.g, "dense", x, w, bias ? ae_graph_param(f.g, bi, &f.err) : NULL, act, &f.err);
+    double e = check(&f, sq_loss(&f, y, ti), NULL);
+    /* forward value of one entry by hand */
+    double z = bias ? f.ps->val[f.ps->p[bi].off + 2] : 0;
+    for (int k = 0; k < 7; k++) z += (double)x->val[1 * 7 + k] * w->val[2 * 7 + k];
+    double ref = act == AE_ACT_RELU ? fmax(z, 0) : act == AE_ACT_SIGMOID ? 1 / (1 + exp(-z))
+                 : act == AE_ACT_TANH ? tanh(z) : z;
+    ck_assert_double_eq_tol(y->val[1 * 4 + 2], ref, 1e-5);
+    ck_assert_msg(e < 2e-2, "dense %s bias=%d gradient error %g", ae_act_name(act), bias, e);
+    fx_free(&f);
+}
+
+START_TEST(dense_grads)
+{
+    for (int a = 0; a < AE_ACT_COUNT; a++) {
+        dense_case((ae_act)a, 1);
+        dense_case((ae_act)a, 0);
+    }
+}
+END_TEST
+
+START_TEST(activation_grads)
+{
+    for (int a = 0; a < AE_ACT_COUNT; a++) {
+        fx f;
+        fx_init(&f);
+        int xi = decl(&f, "x", ae_shape2(3, 6)), ti = decl(&f, "t", ae_shape2(3, 6));
+        fx_alloc(&f, 3, -2, 2);
+        for (size_t i = 0; i < 18; i++) { /* keep finite differences off the ReLU kink */
+            float *v = f.ps->val + f.ps->p[xi].off + i;
+            if (fabsf(*v) < 0.05f) *v = 0.1f;
+        }
+        ae_node *y = ae_activation(f.g, "act", ae_graph_param(f.g, xi, &f.err), (ae_act)a, &f.err);
+        double e = check(&f, sq_loss(&f, y, ti), NULL);
+        ck_assert_msg(e < 2e-2, "activation %s gradient error %g", ae_act_name((ae_act)a), e);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* x feeds two consumers: the second backward contribution must accumulate, not overwrite. */
+START_TEST(fanout_accumulates)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(4, 5)), w1 = decl(&f, "w1", ae_shape2(3, 5)),
+        w2 = decl(&f, "w2", ae_shape2(3, 5)), ti = decl(&f, "t", ae_shape2(4, 3));
+    fx_alloc(&f, 4, -1, 1);
+    ae_node *x = ae_graph_param(f.g, xi, &f.err);
+    ae_node *a = ae_dense(f.g, "a", x, ae_graph_param(f.g, w1, &f.err), NULL, AE_ACT_TANH, &f.err);
+    ae_node *b = ae_dense(f.g, "b", x, ae_graph_param(f.g, w2, &f.err), NULL, AE_ACT_SIGMOID, &f.err);
+    ae_node *la = sq_loss(&f, a, ti), *lb = sq_loss(&f, b, ti);
+    ae_node *terms[2] = {la, lb};
+    float w[2] = {0.7f, 1.3f};
+    double e = check(&f, ae_weighted_sum(f.g, "sum", terms, w, 2, &f.err), NULL);
+    ck_assert_msg(e < 2e-2, "fan-out gradient error %g", e);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(reshape_grads)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(2, 12)), ti = decl(&f, "t", ae_shape4(2, 3, 2, 2));
+    fx_alloc(&f, 2, -1, 1);
+    ae_node *y = ae_reshape(f.g, "r", ae_graph_param(f.g, xi, &f.err), ae_shape4(2, 3, 2, 2), &f.err);
+    ck_assert_int_eq(y->shape.nd, 4);
+    double e = check(&f, sq_loss(&f, ae_activation(f.g, "s", y, AE_ACT_SIGMOID, &f.err), ti), NULL);
+    ck_assert_msg(e < 2e-2, "reshape gradient error %g", e);
+    ae_node *bad = ae_reshape(f.g, "bad", y, ae_shape4(2, 5, 1, 1), &f.err);
+    (void)bad;
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(reshape_mismatch_is_error)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(2, 12));
+    fx_alloc(&f, 2, -1, 1);
+    ae_node *y = ae_reshape(f.g, "model.decoder[1] (reshape)", ae_graph_param(f.g, xi, &f.err),
+                            ae_shape4(2, 5, 1, 1), &f.err);
+    ck_assert_ptr_null(y);
+    ck_assert_int_eq(f.err.code, AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "model.decoder[1] (reshape)") && strstr(f.err.msg, "2x12"), "%s", f.err.msg);
+    fx_free(&f);
+}
+END_TEST
+
+typedef ae_node *(*loss_fn)(ae_graph *, const char *, ae_node *, ae_node *, ae_reduction, ae_err *);
+
+static void loss_case(loss_fn fn, const char *what, float lo, float hi, ae_reduction r)
+{
+    fx f;
+    fx_init(&f);
+    int pi = decl(&f, "p", ae_shape2(3, 4)), ti = decl(&f, "t", ae_shape2(3, 4));
+    fx_alloc(&f, 3, lo, hi);
+    for (size_t i = 0; i < 12; i++) /* targets in [0,1] */
+        f.ps->val[f.ps->p[ti].off + i] = (float)ae_rng_uniform(f.rng);
+    ae_node *l = fn(f.g, what, ae_graph_param(f.g, pi, &f.err), ae_graph_param(f.g, ti, &f.err), r, &f.err);
+    double e = check(&f, l, NULL);
+    ck_assert_msg(e < 2e-2, "%s gradient error %g", what, e);
+    /* value by hand */
+    const float *p = f.ps->val + f.ps->p[pi].off, *t = f.ps->val + f.ps->p[ti].off;
+    double s = 0;
+    for (int i = 0; i < 12; i++) {
+        if (fn == ae_mse) s += (p[i] - t[i]) * (double)(p[i] - t[i]);
+        else if (fn == ae_bce) s -= t[i] * log(p[i]) + (1 - t[i]) * log(1 - p[i]);
+        else s += log(1 + exp(-p[i])) + (1 - t[i]) * p[i];
+    }
+    s /= r == AE_MEAN ? 12.0 : 3.0;
+    ck_assert_double_eq_tol(l->val[0], s, 1e-5 * fmax(1, fabs(s)));
+    fx_free(&f);
+}
+
+START_TEST(loss_grads)
+{
+    for (int r = 0; r < 2; r++) {
+        loss_case(ae_mse, "mse", -1, 1, (ae_reduction)r);
+        loss_case(ae_bce, "bce", 0.1f, 0.9f, (ae_reduction)r);
+        loss_case(ae_bce_logits, "bce_logits", -3, 3, (ae_reduction)r);
+    }
+}
+END_TEST
+
+START_TEST(bce_logits_stable)
+{
+    fx f;
+    fx_init(&f);
+    int pi = decl(&f, "p", ae_shape2(1, 2)), ti = decl(&f, "t", ae_shape2(1, 2));
+    fx_alloc(&f, 1, 0, 0);
+    float *p = f.ps->val + f.ps->p[pi].off, *t = f.ps->val + f.ps->p[ti].off;
+    p[0] = 200.0f; p[1] = -200.0f; t[0] = 0.0f; t[1] = 1.0f;
+    ae_node *l = ae_bce_logits(f.g, "l", ae_graph_param(f.g, pi, &f.err), ae_graph_param(f.g, ti, &f.err),
+                               AE_SUM_PER_SAMPLE, &f.err);
+    ck_assert_int_eq(ae_graph_compile(f.g, l, &f.err), AE_OK);
+    ae_graph_forward(f.g);
+    ck_assert(isfinite(l->val[0]));
+    ck_assert_double_eq_tol(l->val[0], 400.0, 1e-3);
+    ae_graph_backward(f.g);
+    ck_assert_double_eq_tol(f.ps->grad[f.ps->p[pi].off], 1.0, 1e-6);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(weighted_sum_many_terms)
+{
+    fx f;
+    fx_init(&f);
+    int idx[9];
+    for (int i = 0; i < 9; i++) {
+        char n[8];
+        snprintf(n, sizeof n, "s%d", i);
+        idx[i] = decl(&f, n, ae_shape_make(0, NULL));
+    }
+    fx_alloc(&f, 1, -1, 1);
+    ae_node *terms[9];
+    float w[9];
+    double ref = 0;
+    for (int i = 0; i < 9; i++) {
+        ae_node *s = ae_graph_param(f.g, idx[i], &f.err);
+        terms[i] = ae_activation(f.g, "sq", s, AE_ACT_TANH, &f.err);
+        w[i] = 0.5f + (float)i;
+        ref += w[i] * tanh(f.ps->val[f.ps->p[idx[i]].off]);
+    }
+    ae_node *l = ae_weighted_sum(f.g, "sum", terms, w, 9, &f.err);
+    double e = check(&f, l, NULL);
+    ck_assert_double_eq_tol(l->val[0], ref, 1e-5);
+    ck_assert_msg(e < 2e-2, "weighted sum gradient error %g", e);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(reparam_and_kl_grads)
+{
+    fx f;
+    fx_init(&f);
+    int mi = decl(&f, "mu", ae_shape2(3, 4)), li = decl(&f, "lv", ae_shape2(3, 4)),
+        ti = decl(&f, "t", ae_shape2(3, 4));
+    fx_alloc(&f, 3, -1, 1);
+    ae_rng *noise = ae_rng_new(99);
+    ae_node *mu = ae_graph_param(f.g, mi, &f.err), *lv = ae_graph_param(f.g, li, &f.err);
+    ae_node *z = ae_reparam(f.g, "z", mu, lv, noise, 0, &f.err);
+    ae_node *terms[2] = {sq_loss(&f, z, ti), ae_kl_normal(f.g, "kl", mu, lv, &f.err)};
+    float w[2] = {1.0f, 0.5f};
+    double e = check(&f, ae_weighted_sum(f.g, "sum", terms, w, 2, &f.err), noise);
+    ck_assert_msg(e < 2e-2, "reparam/kl gradient error %g", e);
+    /* KL value by hand */
+    const float *m = mu->val, *v = lv->val;
+    double kl = 0;
+    for (int i = 0; i < 12; i++) kl += -0.5 * (1 + v[i] - m[i] * (double)m[i] - exp(v[i]));
+    ck_assert_double_eq_tol(terms[1]->val[0], kl / 3.0, 1e-5);
+    ae_rng_free(noise);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(corruption_values)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(100, 100));
+    fx_alloc(&f, 100, 0.25f, 0.75f);
+    ae_rng *r = ae_rng_new(3);
+    ae_node *x = ae_graph_param(f.g, xi, &f.err);
+    ae_node *g = ae_corrupt(f.g, "g", x, AE_NOISE_GAUSSIAN, 0.3f, 0.0f, 1.0f, r, &f.err);
+    ae_node *m = ae_corrupt(f.g, "m", x, AE_NOISE_MASKING, 0.3f, 0.0f, 1.0f, r, &f.err);
+    ae_node *s = ae_corrupt(f.g, "s", x, AE_NOISE_SALT_PEPPER, 0.2f, 0.0f, 1.0f, r, &f.err);
+    ck_assert_int_eq(ae_graph_compile(f.g, NULL, &f.err), AE_OK);
+    ae_graph_forward(f.g);
+    size_t n = 10000, zeros = 0, sp = 0, clipped = 0;
+    double diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(g->val[i] >= 0.0f && g->val[i] <= 1.0f);
+        clipped += g->val[i] == 0.0f || g->val[i] == 1.0f;
+        diff += (g->val[i] - x->val[i]) * (double)(g->val[i] - x->val[i]);
+        zeros += m->val[i] == 0.0f;
+        if (m->val[i] != 0.0f) ck_assert_float_eq(m->val[i], x->val[i]);
+        sp += s->val[i] == 0.0f || s->val[i] == 1.0f;
+    }
+    ck_assert_msg(fabs(zeros / 1e4 - 0.3) < 0.02, "masking rate %g", zeros / 1e4);
+    ck_assert_msg(fabs(sp / 1e4 - 0.2) < 0.02, "salt-pepper rate %g", sp / 1e4);
+    ck_assert_msg(clipped > 0 && diff / 1e4 > 0.05 && diff / 1e4 < 0.09, "gaussian noise var %g", diff / 1e4);
+    /* fresh noise each forward */
+    float first = g->val[0] + g->val[1] + g->val[2];
+    ae_graph_forward(f.g);
+    ck_assert(first != g->val[0] + g->val[1] + g->val[2]);
+    ae_rng_free(r);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(dense_shape_error_names_node)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(2, 6)), wi = decl(&f, "w", ae_shape2(3, 5));
+    fx_alloc(&f, 2, -1, 1);
+    ae_node *y = ae_dense(f.g, "model.encoder[0] (dense)", ae_graph_param(f.g, xi, &f.err),
+                          ae_graph_param(f.g, wi, &f.err), NULL, AE_ACT_RELU, &f.err);
+    ck_assert_ptr_null(y);
+    ck_assert_msg(strstr(f.err.msg, "model.encoder[0] (dense)") && strstr(f.err.msg, "6 features"), "%s", f.err.msg);
+    /* once failed, later adds fail too and compile reports the error */
+    ck_assert_ptr_null(ae_activation(f.g, "a", y, AE_ACT_RELU, &f.err));
+    fx_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops");
+    TCase *t = tcase_create("ops");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, dense_grads);
+    tcase_add_test(t, activation_grads);
+    tcase_add_test(t, fanout_accumulates);
+    tcase_add_test(t, reshape_grads);
+    tcase_add_test(t, reshape_mismatch_is_error);
+    tcase_add_test(t, loss_grads);
+    tcase_add_test(t, bce_logits_stable);
+    tcase_add_test(t, weighted_sum_many_terms);
+    tcase_add_test(t, reparam_and_kl_grads);
+    tcase_add_test(t, corruption_values);
+    tcase_add_test(t, dense_shape_error_names_node);
+    suite_add_tcase(s, t);
+    return ae_test_run(s);
+}
