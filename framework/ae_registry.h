@@ -27,13 +27,18 @@ typedef struct ae_taps {
     int act[AE_MAX_HIDDEN];
 } ae_taps;
 
-/* What a layer's build function gets. */
+/* What a layer's build function (and a penalty) gets. */
 typedef struct ae_build {
     ae_graph *g;
     ae_params *ps;
     ae_rng *rng;        /* the run's RNG (noise ops keep the pointer) */
     ae_taps *taps;
     ae_err *err;
+    /* Builds another copy of the encoder (same parameters) on input x and returns its code
+     * (deterministic latent: the last encoder layer; gaussian: mu). `tag` makes node names unique.
+     * For penalties that need the encoder at other points (finite-difference Jacobians). */
+    ae_node *(*encode)(const void *model, struct ae_build *b, ae_node *x, const char *tag);
+    const void *model;
 } ae_build;
 
 /* A layer type. configure reads its keys from `spec` (a map; "type" is already read) into a

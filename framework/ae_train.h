@@ -46,7 +46,8 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err);
 
 /* Whole-dataset evaluation in batches (no gradients). */
 typedef struct ae_eval {
-    double mse, bce;          /* per element, recon vs clean x (bce clamped like PyTorch) */
+    double mse, bce;          /* per element, recon vs clean x (bce clamped like PyTorch; NaN
+                                 when the data is not in [0, 1]) */
     double loss;              /* the training objective's value (mean over samples) */
     int nterms;
     char term_name[AE_MAX_TERMS][32];

@@ -116,7 +116,10 @@ int ae_data_from_config(ae_cfg *d, const char *data_dir, unsigned long seed, ae_
         if (ae_cfg_num(d, "test_fraction", 0.0, 0.0, 0.9, &frac, err) || read_csv(d, data_dir, &all, err))
             return err->code;
         if (frac > 0) {
-            if (ae_dataset_split(&all, frac, seed, train, test, err)) return err->code;
+            if (ae_dataset_split(&all, frac, seed, train, test, err)) {
+                ae_dataset_free(&all);
+                return err->code;
+            }
         } else {
             *train = all;
         }

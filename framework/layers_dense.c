@@ -20,15 +20,16 @@ static int dense_configure(ae_cfg *spec, void **state, ae_err *err)
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
     const char *act;
-    if (ae_cfg_int(spec, "units", 0, 1, 1L << 24, &s->units, err) ||
-        ae_cfg_str(spec, "activation", "identity", ae_act_names, &act, err) ||
-        ae_cfg_bool(spec, "bias", 1, &s->bias, err))
-        return err->code;
-    if (s->units == 0) {
-        char w[256];
+    char w[256];
+    if (!ae_cfg_has(spec, "units")) {
+        ae_cfg_allow(spec, "units");
         return ae_errf(err, AE_EINPUT, "%s: missing required key 'units' (an integer >= 1)",
                        ae_cfg_where(spec, w, sizeof w));
     }
+    if (ae_cfg_int(spec, "units", 1, 1, 1L << 24, &s->units, err) ||
+        ae_cfg_str(spec, "activation", "identity", ae_act_names, &act, err) ||
+        ae_cfg_bool(spec, "bias", 1, &s->bias, err))
+        return err->code;
     ae_act a = AE_ACT_IDENTITY;
     ae_act_parse(act, &a);
     s->act = (int)a;

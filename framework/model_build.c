@@ -57,6 +57,32 @@ static ae_node *latent_head(ae_model *m, ae_build *b, const char *name, ae_node 
                     AE_ACT_IDENTITY, b->err);
 }
 
+/* ae_build.encode: the encoder again on another input (shared parameters). */
+static ae_node *encode_again(const void *model, ae_build *b, ae_node *x, const char *tag)
+{
+    const ae_model *m = model;
+    ae_taps scratch;
+    memset(&scratch, 0, sizeof scratch);
+    ae_build b2 = *b;
+    b2.taps = &scratch;
+    ae_node *h = x;
+    for (int i = 0; i < m->nenc && h; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", m->enc[i].name, tag);
+        /* parameter names come from the layer name: build under the original name, then rename */
+        h = m->enc[i].ops->build(m->enc[i].state, &b2, m->enc[i].name, h);
+        if (h) snprintf(h->name, sizeof h->name, "%s", name);
+    }
+    if (h && m->gaussian) {
+        char pn[96];
+        snprintf(pn, sizeof pn, "latent.mu.%s", tag);
+        ae_node *mu = latent_head((ae_model *)m, &b2, "latent.mu", h);
+        if (mu) snprintf(mu->name, sizeof mu->name, "%s", pn);
+        h = mu;
+    }
+    return h;
+}
+
 int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err)
 {
     memset(mg, 0, sizeof *mg);
@@ -66,7 +92,7 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
     ae_graph *g = mg->g = ae_graph_new(m->ps, batch, training);
     if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
     ae_taps *t = &mg->taps;
-    ae_build b = {g, m->ps, m->rng, t, err};
+    ae_build b = {g, m->ps, m->rng, t, err, encode_again, m};
     t->x = ae_graph_input(g, "x", input_shape(m, batch), err);
     t->x_in = t->x;
     if (m->noise != AE_NOISE_NONE && (mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_NOISY))
@@ -170,7 +196,7 @@ int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_er
         memset(&t, 0, sizeof t);
         ae_graph *g = m->decode_g = ae_graph_new(m->ps, (int64_t)n, 0);
         if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
-        ae_build b = {g, m->ps, m->rng, &t, err};
+        ae_build b = {g, m->ps, m->rng, &t, err, encode_again, m};
         m->decode_in = ae_graph_input(g, "code", ae_shape2((int64_t)n, (int64_t)m->code_size), err);
         ae_node *logits;
         m->decode_out = build_decoder(m, &b, m->decode_in, &logits);

@@ -8,6 +8,18 @@
 #include "ae_data.h"
 #include "model_internal.h"
 
+/* A unit's configure failed: when the map also has an unknown key (a typo such as `unit:` for
+ * `units:` is the usual cause of a missing one), report that key and its suggestion instead. */
+static int prefer_unknown_key(ae_cfg *item, const char *sect, ae_err *err)
+{
+    ae_err e2 = {0, ""};
+    if (ae_cfg_finish(item, sect, &e2) != AE_OK) {
+        ae_err_clear(err);
+        return ae_errf(err, e2.code, "%s", e2.msg);
+    }
+    return err->code;
+}
+
 static int read_layers(ae_cfg *seq, const char *section, const ae_registry *reg, ae_layer *out,
                        int *n, ae_err *err)
 {
@@ -29,9 +41,12 @@ static int read_layers(ae_cfg *seq, const char *section, const ae_registry *reg,
         if (ae_cfg_str(item, "type", NULL, ae_layer_names(reg), &type, err)) return err->code;
         ae_layer *L = &out[(*n)++];
         L->ops = ae_find_layer(reg, type);
-        if (ae_cfg_str(item, "name", "", NULL, &name, err)) return err->code;
-        snprintf(L->name, sizeof L->name, "%s", *name ? name : sect + strlen("model."));
-        if (L->ops->configure(item, &L->state, err)) return ae_err_prefix(err, "%s", sect);
+        ae_cfg *nm = ae_cfg_get(item, "name"); /* optional, no default written */
+        name = nm ? ae_cfg_scalar(nm) : NULL;
+        if (nm && (!name || !*name))
+            return ae_errf(err, AE_EINPUT, "%s: %s.name: expected a layer name", ae_cfg_where(nm, w, sizeof w), sect);
+        snprintf(L->name, sizeof L->name, "%s", name ? name : sect + strlen("model."));
+        if (L->ops->configure(item, &L->state, err)) return prefer_unknown_key(item, sect, err);
         if (ae_cfg_finish(item, sect, err)) return err->code;
     }
     return AE_OK;
@@ -45,7 +60,7 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
     memset(&mg, 0, sizeof mg);
     ae_graph *g = ae_graph_new(m->ps, 1, 1);
     if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    ae_build b = {g, m->ps, m->rng, &mg.taps, err};
+    ae_build b = {g, m->ps, m->rng, &mg.taps, err, NULL, m};
     ae_shape in[AE_MAX_LAYERS];
     ae_node *x = ae_graph_input(g, "x", m->h == 1 && m->c == 1 ? ae_shape2(1, (int64_t)m->d)
                                                                 : ae_shape4(1, m->c, m->h, m->w), err);
@@ -221,7 +236,7 @@ static int read_regularizers(ae_model *m, ae_cfg *root, const ae_registry *reg, 
         R->ops = ae_find_regularizer(reg, type);
         if (ae_cfg_str(item, "name", type, NULL, &name, err)) return err->code;
         snprintf(R->name, sizeof R->name, "%s", name);
-        if (R->ops->configure(item, &R->state, err)) return ae_err_prefix(err, "%s", sect);
+        if (R->ops->configure(item, &R->state, err)) return prefer_unknown_key(item, sect, err);
         if (ae_cfg_finish(item, sect, err)) return err->code;
     }
     return AE_OK;
@@ -246,6 +261,9 @@ static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, unsigne
                        &oact, err))
             return err->code;
         if (resolve_mirror(m, model, oact, err)) return err->code;
+        /* the explicit decoder now carries the output activation: drop the key so the saved
+         * config runs again as it is */
+        ae_cfg_free(ae_cfg_get(model, "output_activation"));
         dec = ae_cfg_get(model, "decoder");
     }
     if (ae_cfg_kind_of(dec) != AE_CFG_SEQ)

@@ -35,22 +35,33 @@ static int load_plugins(ae_cfg *root, const char *cfg_path, ae_registry *reg, ae
     return AE_OK;
 }
 
-/* `variant: NAME` → the preset's YAML under the user's config (user keys win). */
-static int apply_variant(ae_cfg **root, const ae_registry *reg, ae_err *err)
+/* Adds what `preset` has and `user` lacks, recursively through maps (user keys win, lists are
+ * not merged); the user's key order is kept. */
+static int merge_under(ae_cfg *user, const ae_cfg *preset, ae_err *err)
+{
+    for (size_t i = 0; i < ae_cfg_len(preset); i++) {
+        const char *k = ae_cfg_key_at(preset, i);
+        ae_cfg *pv = ae_cfg_value_at(preset, i), *uv = ae_cfg_lookup(user, k);
+        if (!ae_cfg_has(user, k)) {
+            if (ae_cfg_set_node(user, k, ae_cfg_clone(pv))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        } else if (uv && ae_cfg_kind_of(uv) == AE_CFG_MAP && ae_cfg_kind_of(pv) == AE_CFG_MAP) {
+            if (merge_under(uv, pv, err)) return err->code;
+        }
+    }
+    return AE_OK;
+}
+
+/* `variant: NAME` → the preset's YAML under the user's config. */
+static int apply_variant(ae_cfg *root, const ae_registry *reg, ae_err *err)
 {
     const char *name;
-    if (ae_cfg_str(*root, "variant", "undercomplete", ae_variant_names(reg), &name, err)) return err->code;
+    if (ae_cfg_str(root, "variant", "undercomplete", ae_variant_names(reg), &name, err)) return err->code;
     const ae_variant *v = ae_find_variant(reg, name);
-    ae_cfg *base = ae_cfg_load_string(v->preset_yaml, v->name, err);
-    if (!base) return ae_err_prefix(err, "variant preset '%s'", v->name);
-    if (ae_cfg_merge(base, *root, err)) {
-        ae_cfg_free(base);
-        return err->code;
-    }
-    ae_cfg_free(*root);
-    *root = base;
-    ae_cfg_allow(base, "variant");
-    return AE_OK;
+    ae_cfg *preset = ae_cfg_load_string(v->preset_yaml, v->name, err);
+    if (!preset) return ae_err_prefix(err, "variant preset '%s'", v->name);
+    int rc = merge_under(root, preset, err);
+    ae_cfg_free(preset);
+    return rc;
 }
 
 static int read_train(ae_run *r, const ae_run_opts *o, ae_err *err)
@@ -117,7 +128,7 @@ int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *er
     if (!(r->root = ae_cfg_load_file(path, err))) return err->code;
     for (size_t i = 0; i < o->nsets; i++)
         if (ae_cfg_apply_set(r->root, o->sets[i], err)) return err->code;
-    if (load_plugins(r->root, path, reg, err) || apply_variant(&r->root, reg, err)) return err->code;
+    if (load_plugins(r->root, path, reg, err) || apply_variant(r->root, reg, err)) return err->code;
     const char *name;
     char stem[128];
     const char *base = strrchr(path, '/');

@@ -112,7 +112,8 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     ae_json_num(&j, "mean_code_activation", e.mean_code_act);
     ae_json_int(&j, "params", (long long)ae_params_count(ae_model_params(r->model)));
     ae_json_int(&j, "code_size", (long long)cs);
-    fprintf(stderr, "aelab: %s: %s mse %.6g  bce %.6g", r->name, split, e.mse, e.bce);
+    fprintf(stderr, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
+    if (isfinite(e.bce)) fprintf(stderr, "  bce %.6g", e.bce);
     if (!rc && r->pca && cs < ev->d) {
         ae_pca pca;
         const ae_dataset *fit = &r->train;

@@ -121,6 +121,7 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
     memset(out, 0, sizeof *out);
     double se = 0, ce = 0, act = 0, loss = 0;
     size_t cs = 0;
+    int unit_range = 1; /* BCE is defined for targets in [0, 1] only */
     for (size_t off = 0; off < ds->n; off += (size_t)batch) {
         size_t k = off + (size_t)batch <= ds->n ? (size_t)batch : ds->n - off;
         ae_mgraph *mg = ae_model_graph(m, (int64_t)k, mode, err);
@@ -132,6 +133,7 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
         for (size_t i = 0; i < k * ds->d; i++) {
             double p = y[i], t = x[i], dd = p - t;
             se += dd * dd;
+            if (t < 0.0 || t > 1.0) unit_range = 0;
             ce -= t * fmax(log(p), -100.0) + (1.0 - t) * fmax(log1p(-p), -100.0);
         }
         const ae_node *code = mg->taps.mu ? mg->taps.mu : mg->taps.code;
@@ -146,7 +148,7 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
     }
     double ne = (double)ds->n * (double)ds->d;
     out->mse = se / ne;
-    out->bce = ce / ne;
+    out->bce = unit_range ? ce / ne : NAN;
     out->loss = loss / (double)ds->n;
     for (int q = 0; q < out->nterms; q++) out->term[q] /= (double)ds->n;
     out->mean_code_act = cs ? act / ((double)ds->n * (double)cs) : 0;

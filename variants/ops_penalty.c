@@ -1,0 +1,304 @@
+/* Penalty ops in plain C loops (sums in double, serial: deterministic for any thread count):
+ * activity L1, KL sparsity, exact contractive norm of a dense layer, the finite-difference
+ * Jacobian-vector estimate with its input perturbation, and weight decay. */
+#include <math.h>
+#include <string.h>
+
+#include "ae_penalty.h"
+
+static size_t rows(const ae_node *x) { return x->shape.nd > 0 ? (size_t)x->shape.d[0] : 1; }
+static size_t per_sample(const ae_node *x) { return x->numel / rows(x); }
+
+static int scalar_infer(ae_node *n, ae_err *err)
+{
+    (void)err;
+    n->shape.nd = 0;
+    return AE_OK;
+}
+
+/* d = (accum ? d : 0) + v */
+static inline void put(float *d, size_t i, int accum, float v) { d[i] = accum ? d[i] + v : v; }
+
+/* --- activity L1 ------------------------------------------------------------------------------ */
+static void l1_forward(ae_node *n)
+{
+    const ae_node *h = n->in[0];
+    double s = 0;
+    for (size_t i = 0; i < h->numel; i++) s += fabs((double)h->val[i]);
+    n->val[0] = (float)(n->fattr[0] * s / (double)rows(h));
+}
+
+static void l1_backward(ae_node *n)
+{
+    ae_node *h = n->in[0];
+    if (!h->needs_grad) return;
+    const float c = n->grad[0] * n->fattr[0] / (float)rows(h);
+    for (size_t i = 0; i < h->numel; i++) {
+        float v = h->val[i];
+        put(h->grad, i, n->accum[0], v > 0.0f ? c : v < 0.0f ? -c : 0.0f);
+    }
+}
+
+const ae_op ae_op_l1_penalty = {"l1_penalty", scalar_infer, NULL, l1_forward, l1_backward, NULL};
+
+ae_node *ae_l1_penalty(ae_graph *g, const char *name, ae_node *h, float weight, ae_err *err)
+{
+    float fa[1] = {weight};
+    return ae_graph_add(g, &ae_op_l1_penalty, name, &h, 1, NULL, 0, fa, 1, err);
+}
+
+/* --- KL sparsity: state = ρ̂ per unit (unclamped batch means) ------------------------------------- */
+#define RHO_MIN 1e-6
+#define RHO_MAX (1.0 - 1e-6)
+
+static int per_unit_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    n->state = ae_graph_scratch(g, per_sample(n->in[0]), err);
+    return n->state ? AE_OK : err->code;
+}
+
+static void kl_forward(ae_node *n)
+{
+    const ae_node *h = n->in[0];
+    const size_t N = rows(h), M = per_sample(h);
+    const double rho = n->fattr[0];
+    float *mean = n->state;
+    double s = 0;
+    for (size_t j = 0; j < M; j++) {
+        double m = 0;
+        for (size_t r = 0; r < N; r++) m += h->val[r * M + j];
+        m /= (double)N;
+        mean[j] = (float)m;
+        double q = fmin(fmax(m, RHO_MIN), RHO_MAX);
+        s += rho * log(rho / q) + (1.0 - rho) * log((1.0 - rho) / (1.0 - q));
+    }
+    n->val[0] = (float)(n->fattr[1] * s);
+}
+
+static void kl_backward(ae_node *n)
+{
+    ae_node *h = n->in[0];
+    if (!h->needs_grad) return;
+    const size_t N = rows(h), M = per_sample(h);
+    const double rho = n->fattr[0], c = (double)n->grad[0] * n->fattr[1] / (double)N;
+    const float *mean = n->state;
+    for (size_t j = 0; j < M; j++) {
+        double m = mean[j], d = 0;
+        if (m > RHO_MIN && m < RHO_MAX) d = c * (-rho / m + (1.0 - rho) / (1.0 - m));
+        for (size_t r = 0; r < N; r++) put(h->grad, r * M + j, n->accum[0], (float)d);
+    }
+}
+
+const ae_op ae_op_kl_sparsity = {"kl_sparsity", scalar_infer, per_unit_prepare, kl_forward,
+                                 kl_backward, NULL};
+
+ae_node *ae_kl_sparsity_penalty(ae_graph *g, const char *name, ae_node *h, float rho, float weight,
+                                ae_err *err)
+{
+    float fa[2] = {rho, weight};
+    return ae_graph_add(g, &ae_op_kl_sparsity, name, &h, 1, NULL, 0, fa, 2, err);
+}
+
+/* --- exact contractive norm of a dense layer: state = Σ_i W_ji² per unit ------------------------- */
+/* act'(a) from the output h, and d(act'²)/dh. */
+static float dact(int act, float h)
+{
+    switch (act) {
+    case AE_ACT_RELU: return h > 0.0f ? 1.0f : 0.0f;
+    case AE_ACT_SIGMOID: return h * (1.0f - h);
+    case AE_ACT_TANH: return 1.0f - h * h;
+    default: return 1.0f;
+    }
+}
+
+static float ddact2(int act, float h)
+{
+    switch (act) {
+    case AE_ACT_SIGMOID: return 2.0f * dact(act, h) * (1.0f - 2.0f * h);
+    case AE_ACT_TANH: return 2.0f * dact(act, h) * (-2.0f * h);
+    default: return 0.0f; /* identity and ReLU: act' is piecewise constant */
+    }
+}
+
+static int cae_infer(ae_node *n, ae_err *err)
+{
+    const ae_node *h = n->in[0], *w = n->in[1];
+    if (w->shape.nd != 2 || h->shape.nd != 2 || h->shape.d[1] != w->shape.d[0])
+        return ae_errf(err, AE_EINTERNAL, "%s: the layer output and weight shapes do not match",
+                       n->name);
+    n->shape.nd = 0;
+    return AE_OK;
+}
+
+static int cae_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    n->state = ae_graph_scratch(g, (size_t)n->in[1]->shape.d[0], err);
+    return n->state ? AE_OK : err->code;
+}
+
+static void cae_forward(ae_node *n)
+{
+    const ae_node *h = n->in[0], *w = n->in[1];
+    const size_t N = rows(h), M = (size_t)w->shape.d[0], K = (size_t)w->shape.d[1];
+    const int act = n->iattr[0];
+    float *wsq = n->state;
+    for (size_t j = 0; j < M; j++) {
+        double s = 0;
+        for (size_t i = 0; i < K; i++) s += (double)w->val[j * K + i] * w->val[j * K + i];
+        wsq[j] = (float)s;
+    }
+    double s = 0;
+    for (size_t r = 0; r < N; r++)
+        for (size_t j = 0; j < M; j++) {
+            double d = dact(act, h->val[r * M + j]);
+            s += d * d * wsq[j];
+        }
+    n->val[0] = (float)(n->fattr[0] * s / (double)N);
+}
+
+static void cae_backward(ae_node *n)
+{
+    ae_node *h = n->in[0], *w = n->in[1];
+    const size_t N = rows(h), M = (size_t)w->shape.d[0], K = (size_t)w->shape.d[1];
+    const int act = n->iattr[0];
+    const float c = n->grad[0] * n->fattr[0] / (float)N;
+    const float *wsq = n->state;
+    if (h->needs_grad)
+        for (size_t r = 0; r < N; r++)
+            for (size_t j = 0; j < M; j++) {
+                size_t i = r * M + j;
+                put(h->grad, i, n->accum[0], c * wsq[j] * ddact2(act, h->val[i]));
+            }
+    if (w->needs_grad)
+        for (size_t j = 0; j < M; j++) {
+            double s = 0; /* Σ_n act'(h_nj)² */
+            for (size_t r = 0; r < N; r++) {
+                double d = dact(act, h->val[r * M + j]);
+                s += d * d;
+            }
+            const float f = 2.0f * c * (float)s;
+            for (size_t i = 0; i < K; i++) put(w->grad, j * K + i, n->accum[1], f * w->val[j * K + i]);
+        }
+}
+
+const ae_op ae_op_contractive_exact = {"contractive_exact", cae_infer, cae_prepare, cae_forward,
+                                       cae_backward, NULL};
+
+ae_node *ae_contractive_exact(ae_graph *g, const char *name, ae_node *h, ae_node *w, ae_act act,
+                              float weight, ae_err *err)
+{
+    ae_node *in[2] = {h, w};
+    int ia[1] = {(int)act};
+    float fa[1] = {weight};
+    return ae_graph_add(g, &ae_op_contractive_exact, name, in, 2, ia, 1, fa, 1, err);
+}
+
+/* --- perturbation x + eps·v (copies stacked along the batch) ---------------------------------- */
+static int perturb_infer(ae_node *n, ae_err *err)
+{
+    (void)err;
+    n->shape = n->in[0]->shape;
+    n->shape.d[0] *= n->iattr[0];
+    return AE_OK;
+}
+
+static void perturb_forward(ae_node *n)
+{
+    ae_rng *r = (ae_rng *)n->pattr;
+    const ae_node *x = n->in[0];
+    const float eps = n->fattr[0];
+    for (size_t i = 0; i < n->numel; i++) n->val[i] = x->val[i % x->numel] + eps * (float)ae_rng_gauss(r);
+}
+
+const ae_op ae_op_perturb = {"perturb", perturb_infer, NULL, perturb_forward, NULL, NULL};
+
+ae_node *ae_perturb(ae_graph *g, const char *name, ae_node *x, int copies, float eps, ae_rng *rng,
+                    ae_err *err)
+{
+    if (copies < 1 || !rng) {
+        ae_errf(err, AE_EINTERNAL, "%s: perturbation needs copies >= 1 and an RNG", name);
+        return NULL;
+    }
+    int ia[1] = {copies};
+    float fa[1] = {eps};
+    ae_node *n = ae_graph_add(g, &ae_op_perturb, name, &x, 1, ia, 1, fa, 1, err);
+    if (n) n->pattr = rng;
+    return n;
+}
+
+/* --- ‖(hp - h)/eps‖², mean over hp's samples ------------------------------------------------------ */
+static int jvp_infer(ae_node *n, ae_err *err)
+{
+    const ae_node *hp = n->in[0], *h = n->in[1];
+    if (h->shape.nd < 1 || hp->shape.nd < 1 || per_sample(hp) != per_sample(h) ||
+        rows(hp) % rows(h) != 0)
+        return ae_errf(err, AE_EINTERNAL, "%s: the perturbed copy's output does not match the layer",
+                       n->name);
+    n->shape.nd = 0;
+    return AE_OK;
+}
+
+static void jvp_forward(ae_node *n)
+{
+    const ae_node *hp = n->in[0], *h = n->in[1];
+    double s = 0;
+    for (size_t i = 0; i < hp->numel; i++) {
+        double d = (double)hp->val[i] - h->val[i % h->numel];
+        s += d * d;
+    }
+    const double eps = n->fattr[0];
+    n->val[0] = (float)(n->fattr[1] * s / (eps * eps * (double)rows(hp)));
+}
+
+static void jvp_backward(ae_node *n)
+{
+    ae_node *hp = n->in[0], *h = n->in[1];
+    const float eps = n->fattr[0];
+    const float c = 2.0f * n->grad[0] * n->fattr[1] / (eps * eps * (float)rows(hp));
+    if (hp->needs_grad)
+        for (size_t i = 0; i < hp->numel; i++)
+            put(hp->grad, i, n->accum[0], c * (hp->val[i] - h->val[i % h->numel]));
+    if (h->needs_grad) {
+        const size_t q = hp->numel / h->numel;
+        for (size_t k = 0; k < h->numel; k++) {
+            float s = 0;
+            for (size_t p = 0; p < q; p++) s += hp->val[p * h->numel + k] - h->val[k];
+            put(h->grad, k, n->accum[1], -c * s);
+        }
+    }
+}
+
+const ae_op ae_op_jvp_sq = {"jvp_sq", jvp_infer, NULL, jvp_forward, jvp_backward, NULL};
+
+ae_node *ae_jvp_sq(ae_graph *g, const char *name, ae_node *hp, ae_node *h, float eps, float weight,
+                   ae_err *err)
+{
+    ae_node *in[2] = {hp, h};
+    float fa[2] = {eps, weight};
+    return ae_graph_add(g, &ae_op_jvp_sq, name, in, 2, NULL, 0, fa, 2, err);
+}
+
+/* --- Σ x² (weight decay) ---------------------------------------------------------------------- */
+static void sumsq_forward(ae_node *n)
+{
+    const ae_node *x = n->in[0];
+    double s = 0;
+    for (size_t i = 0; i < x->numel; i++) s += (double)x->val[i] * x->val[i];
+    n->val[0] = (float)(n->fattr[0] * s);
+}
+
+static void sumsq_backward(ae_node *n)
+{
+    ae_node *x = n->in[0];
+    if (!x->needs_grad) return;
+    const float c = 2.0f * n->grad[0] * n->fattr[0];
+    for (size_t i = 0; i < x->numel; i++) put(x->grad, i, n->accum[0], c * x->val[i]);
+}
+
+const ae_op ae_op_sum_squares = {"sum_squares", scalar_infer, NULL, sumsq_forward, sumsq_backward, NULL};
+
+ae_node *ae_sum_squares(ae_graph *g, const char *name, ae_node *x, float weight, ae_err *err)
+{
+    float fa[1] = {weight};
+    return ae_graph_add(g, &ae_op_sum_squares, name, &x, 1, NULL, 0, fa, 1, err);
+}
