@@ -32,6 +32,7 @@ typedef struct ae_run {
     char out_dir[4096];
     int plots, save_codes, pca, probe;
     long probe_folds, eval_batch, grid;
+    long checkpoint_every;       /* epochs between checkpoints (0 = none; resume needs them) */
     ae_rng *rng;
     ae_model *model;
 } ae_run;

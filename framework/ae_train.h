@@ -34,14 +34,17 @@ typedef struct ae_trainer {
     ae_rng *rng;
     size_t *order;        /* sample order of the current epoch */
     long epoch;           /* epochs completed */
+    long next_batch;      /* 0 = the next epoch starts fresh (shuffle); else resume there */
+    ae_epoch_stats part;  /* sums of the epoch in progress (mid-epoch stop and resume) */
     volatile int *stop;   /* set asynchronously (signals): finish the batch, return AE_EINTERRUPTED */
 } ae_trainer;
 
 int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae_train_cfg *cfg,
                     ae_optim *opt, ae_rng *rng, ae_err *err);
 void ae_trainer_free(ae_trainer *t);
-/* Runs epochs t->epoch+1 .. cfg.epochs. Diverged: AE_EDIVERGED "epoch E, batch B: loss term
- * 'recon' is nan". */
+/* Runs from (t->epoch, t->next_batch) to cfg.epochs. Diverged: AE_EDIVERGED "epoch E, batch B:
+ * loss term 'recon' is nan". When *t->stop becomes set it finishes the batch and returns
+ * AE_EINTERRUPTED with the state consistent (t->epoch, t->next_batch, t->part) for a checkpoint. */
 int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err);
 
 /* Whole-dataset evaluation in batches (no gradients). */

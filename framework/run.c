@@ -1,11 +1,15 @@
 /* One run: resolve the config (plug-ins, variant preset, --set, defaults), load data, build the
  * model, train with per-epoch metrics, then write outputs. Stops cleanly on SIGINT/SIGTERM. */
 #include <gsl/gsl_errno.h>
+#include <math.h>
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ae_checkpoint.h"
 #include "ae_dnnl.h"
 #include "ae_report.h"
 #include "ae_run.h"
@@ -74,6 +78,7 @@ static int read_train(ae_run *r, const ae_run_opts *o, ae_err *err)
         ae_cfg_int(t, "batch_size", 128, 0, 1L << 30, &r->tc.batch_size, err) ||
         ae_cfg_bool(t, "shuffle", 1, &r->tc.shuffle, err) ||
         ae_cfg_bool(t, "progress", 1, &progress, err) ||
+        ae_cfg_int(t, "checkpoint_every", 1, 0, 100000000, &r->checkpoint_every, err) ||
         ae_cfg_map(t, "optimizer", 1, &opt, err) ||
         ae_cfg_str(opt, "name", "adam", ae_opt_names, &name, err))
         return err->code;
@@ -168,13 +173,15 @@ void ae_run_free(ae_run *r)
     memset(r, 0, sizeof *r);
 }
 
-/* --- training with per-epoch metrics ------------------------------------------------------ */
+/* --- training with per-epoch metrics and checkpoints ------------------------------------ */
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 typedef struct epoch_ctx {
     ae_run *r;
-    char metrics[4096];
+    ae_trainer *tr;
+    uint64_t hash;
+    char metrics[4096], ckpt[4096];
     double *losses;
     long n;
 } epoch_ctx;
@@ -202,12 +209,77 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
         }
         ae_json_num(&j, "test_loss", ev.loss);
         ae_json_num(&j, "test_mse", ev.mse);
-        ae_json_num(&j, "test_bce", ev.bce);
+        if (isfinite(ev.bce)) ae_json_num(&j, "test_bce", ev.bce);
     }
     ae_json_end(&j);
     int rc = ae_jsonl_append(c->metrics, j.buf, err);
     ae_json_free(&j);
+    long every = c->r->checkpoint_every;
+    if (rc == AE_OK && every > 0 && (st->epoch % every == 0 || st->epoch == c->r->tc.epochs))
+        rc = ae_checkpoint_save(c->ckpt, c->hash, c->tr, c->losses, c->n, err);
     return rc;
+}
+
+/* The config hash a checkpoint must match: everything but outputs and the epoch count / progress
+ * (so a finished run can be extended). */
+static uint64_t config_hash(const ae_cfg *root)
+{
+    ae_cfg *c = ae_cfg_clone(root);
+    if (!c) return 0;
+    ae_cfg_free(ae_cfg_lookup(c, "outputs"));
+    ae_cfg_free(ae_cfg_lookup(c, "train.epochs"));
+    ae_cfg_free(ae_cfg_lookup(c, "train.progress"));
+    ae_cfg_free(ae_cfg_lookup(c, "train.checkpoint_every"));
+    char *text = ae_cfg_emit_string(c);
+    uint64_t h = text ? ae_hash64(text) : 0;
+    free(text);
+    ae_cfg_free(c);
+    return h;
+}
+
+/* Keeps the metrics lines of epochs 1..epochs (a run resumed from its checkpoint). */
+static int truncate_metrics(const char *path, long epochs, ae_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return AE_OK;
+    char *line = NULL, *out = NULL;
+    size_t cap = 0, olen = 0;
+    FILE *o = open_memstream(&out, &olen);
+    long k = 0;
+    while (o && k < epochs && getline(&line, &cap, f) > 0) {
+        fputs(line, o);
+        k++;
+    }
+    free(line);
+    fclose(f);
+    if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    fclose(o);
+    int rc = ae_write_file_atomic(path, out, olen, err);
+    free(out);
+    return rc;
+}
+
+static int file_exists(const char *p) { FILE *f = fopen(p, "rb"); if (f) fclose(f); return f != NULL; }
+
+/* Removes "*.tmp.<pid>" files left in dir by a process that no longer runs (killed mid-write:
+ * the real file beside it is intact, since temp files only ever replace it by rename). */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            char p[8448];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            remove(p);
+        }
+    }
+    closedir(d);
 }
 
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
@@ -224,10 +296,14 @@ int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
     memset(&opt, 0, sizeof opt);
     ae_trainer tr;
     memset(&tr, 0, sizeof tr);
-    epoch_ctx ctx = {&r, "", NULL, 0};
+    epoch_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.r = &r;
+    ctx.tr = &tr;
     if (rc == AE_OK && !(ctx.losses = calloc((size_t)r.tc.epochs + 1, sizeof(double))))
         rc = ae_errf(err, AE_EINTERNAL, "out of memory");
     if (rc == AE_OK) rc = ae_mkdirs(r.out_dir, err);
+    if (rc == AE_OK) remove_stale_temps(r.out_dir);
     if (rc == AE_OK) {
         char *text = ae_cfg_emit_string(r.root);
         rc = text ? ae_write_file_atomic(ae_path_join(p, sizeof p, r.out_dir, "config.yaml"), text,
@@ -236,9 +312,27 @@ int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
         free(text);
     }
     ae_path_join(ctx.metrics, sizeof ctx.metrics, r.out_dir, "metrics.jsonl");
-    remove(ctx.metrics);
+    ae_path_join(ctx.ckpt, sizeof ctx.ckpt, r.out_dir, "checkpoint.aelab");
+    ctx.hash = config_hash(r.root);
     if (rc == AE_OK) rc = ae_optim_init(&opt, &r.oc, ae_model_params(r.model), err);
     if (rc == AE_OK) rc = ae_trainer_init(&tr, r.model, &r.train, &r.tc, &opt, r.rng, err);
+    int resumed = 0;
+    if (rc == AE_OK && r.checkpoint_every > 0 && file_exists(ctx.ckpt)) {
+        rc = ae_checkpoint_load(ctx.ckpt, ctx.hash, &tr, ctx.losses, &ctx.n, err);
+        if (rc == AE_OK) rc = truncate_metrics(ctx.metrics, tr.epoch, err);
+        resumed = rc == AE_OK;
+    } else if (rc == AE_OK) {
+        remove(ctx.metrics);
+    }
+    ae_path_join(p, sizeof p, r.out_dir, "final.json");
+    if (rc == AE_OK && resumed && tr.epoch == r.tc.epochs && tr.next_batch == 0 && file_exists(p)) {
+        fprintf(stderr, "aelab: %s: finished already (%ld epochs, %s); skipped\n", r.name, tr.epoch, r.out_dir);
+        free(ctx.losses);
+        ae_trainer_free(&tr);
+        ae_optim_free(&opt);
+        ae_run_free(&r);
+        return AE_OK;
+    }
     if (rc == AE_OK) {
         g_stop = 0;
         struct sigaction sa, old_int, old_term;
@@ -247,10 +341,17 @@ int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         tr.stop = (volatile int *)&g_stop;
-        fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s\n",
+        fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s%s\n",
                 r.name, r.train.n, r.train.d, ae_params_count(ae_model_params(r.model)), r.tc.epochs,
-                r.out_dir);
+                r.out_dir, resumed ? " (resumed)" : "");
         rc = ae_train(&tr, on_epoch, &ctx, err);
+        if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
+            ae_err e2 = {0, ""};
+            if (r.checkpoint_every > 0 && ae_checkpoint_save(ctx.ckpt, ctx.hash, &tr, ctx.losses, ctx.n, &e2))
+                fprintf(stderr, "aelab: %s\n", e2.msg);
+            else
+                ae_err_prefix(err, "checkpoint written to %s; run the same command again to resume", ctx.ckpt);
+        }
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
     }

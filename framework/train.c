@@ -55,13 +55,15 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
     ae_progress_init(&prog, t->cfg.epochs, nb, t->cfg.progress);
     while (t->epoch < t->cfg.epochs) {
         long epoch = t->epoch + 1;
+        ae_epoch_stats *st = &t->part;
         ae_model_set_epoch(t->model, epoch);
-        if (t->cfg.shuffle && nb > 1) ae_rng_shuffle(t->rng, t->order, n);
-        ae_epoch_stats st;
-        memset(&st, 0, sizeof st);
-        st.epoch = epoch;
-        double t0 = ae_now();
-        for (long b = 0; b < nb; b++) {
+        if (t->next_batch == 0) {
+            if (t->cfg.shuffle && nb > 1) ae_rng_shuffle(t->rng, t->order, n);
+            memset(st, 0, sizeof *st);
+        }
+        st->epoch = epoch;
+        double t0 = ae_now() - st->seconds;
+        for (long b = t->next_batch; b < nb; b++) {
             size_t off = (size_t)b * bs, k = off + bs <= n ? bs : n - off;
             ae_mgraph *mg = ae_model_graph(t->model, (int64_t)k, AE_MODE_TRAIN, err);
             if (!mg) return err->code;
@@ -73,25 +75,29 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             if (!isfinite(gn))
                 return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: the "
                                "gradient norm is %g (loss %g)", epoch, b + 1, gn, mg->loss->val[0]);
-            st.loss += (double)mg->loss->val[0] * (double)k;
-            st.nterms = mg->nterms;
+            st->loss += (double)mg->loss->val[0] * (double)k;
+            st->nterms = mg->nterms;
             for (int q = 0; q < mg->nterms; q++) {
-                st.term[q] += (double)mg->term[q]->val[0] * (double)k;
-                memcpy(st.term_name[q], mg->term_name[q], sizeof st.term_name[q]);
+                st->term[q] += (double)mg->term[q]->val[0] * (double)k;
+                memcpy(st->term_name[q], mg->term_name[q], sizeof st->term_name[q]);
             }
+            t->next_batch = b + 1;
             ae_progress_batch(&prog, epoch, b + 1, mg->loss->val[0], k);
-            if (t->stop && *t->stop && b + 1 < nb)
-                return ae_errf(err, AE_EINTERRUPTED, "interrupted in epoch %ld at batch %ld", epoch, b + 1);
+            if (t->stop && *t->stop && b + 1 < nb) {
+                st->seconds = ae_now() - t0;
+                return ae_errf(err, AE_EINTERRUPTED, "interrupted in epoch %ld after batch %ld", epoch, b + 1);
+            }
         }
-        st.seconds = ae_now() - t0;
-        st.samples_per_s = st.seconds > 0 ? (double)n / st.seconds : 0;
-        st.loss /= (double)n;
-        for (int q = 0; q < st.nterms; q++) st.term[q] /= (double)n;
+        ae_epoch_stats done = *st;
+        done.seconds = ae_now() - t0;
+        done.samples_per_s = done.seconds > 0 ? (double)n / done.seconds : 0;
+        done.loss /= (double)n;
+        for (int q = 0; q < done.nterms; q++) done.term[q] /= (double)n;
         t->epoch = epoch;
-        char extra[64];
-        snprintf(extra, sizeof extra, "%.1f s", st.seconds);
-        ae_progress_epoch(&prog, epoch, st.loss, extra);
-        if (on_epoch && on_epoch(ctx, &st, err)) return err->code;
+        t->next_batch = 0;
+        memset(st, 0, sizeof *st);
+        ae_progress_epoch(&prog, epoch, done.loss, "");
+        if (on_epoch && on_epoch(ctx, &done, err)) return err->code;
         if (t->stop && *t->stop && t->epoch < t->cfg.epochs)
             return ae_errf(err, AE_EINTERRUPTED, "interrupted after epoch %ld", epoch);
     }

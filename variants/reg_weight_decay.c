@@ -1,0 +1,70 @@
+/* The `weight_decay` regularizer: weight · Σ of the squares of every parameter named "*.weight"
+ * (biases excluded), as a loss term (unlike the optimizer's decoupled weight_decay). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_ops.h"
+#include "ae_params.h"
+#include "ae_penalty.h"
+#include "ae_variants.h"
+
+typedef struct wd_state {
+    double weight;
+} wd_state;
+
+static int wd_configure(ae_cfg *spec, void **state, ae_err *err)
+{
+    wd_state *s = calloc(1, sizeof *s);
+    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *state = s;
+    return ae_cfg_num(spec, "weight", 1e-4, 0.0, 1e6, &s->weight, err);
+}
+
+static int is_weight(const char *name)
+{
+    size_t n = strlen(name), k = strlen(".weight");
+    return n > k && !strcmp(name + n - k, ".weight");
+}
+
+static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
+{
+    wd_state *s = state;
+    size_t n = 0;
+    for (size_t i = 0; i < b->ps->n; i++) n += is_weight(b->ps->p[i].name);
+    ae_node **t = calloc(n ? n : 1, sizeof *t);
+    if (!t) {
+        ae_errf(b->err, AE_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < b->ps->n; i++) {
+        if (!is_weight(b->ps->p[i].name)) continue;
+        char nn[96];
+        snprintf(nn, sizeof nn, "%.60s: %.32s", name, b->ps->p[i].name);
+        t[m++] = ae_sum_squares(b->g, nn, ae_graph_param(b->g, (int)i, b->err), (float)s->weight,
+                                b->err);
+    }
+    ae_node *out = NULL;
+    if (m == 0) {
+        ae_errf(b->err, AE_EINPUT, "%s: the model has no weight parameters", name);
+    } else {
+        /* sum in groups of AE_MAX_IN until one node is left (the last one carries `name`) */
+        static const float ones[AE_MAX_IN] = {1.0f, 1.0f, 1.0f, 1.0f};
+        while (m > 1) {
+            size_t k = 0;
+            for (size_t i = 0; i < m; i += AE_MAX_IN) {
+                int c = (int)(m - i < AE_MAX_IN ? m - i : AE_MAX_IN);
+                t[k++] = c == 1 ? t[i] : ae_weighted_sum(b->g, m <= AE_MAX_IN ? name : "weight_decay (partial)",
+                                                         t + i, ones, c, b->err);
+            }
+            m = k;
+        }
+        out = t[0];
+    }
+    free(t);
+    return out;
+}
+
+const ae_regularizer_ops ae_reg_weight_decay = {
+    "weight_decay", "L2 on every *.weight parameter, weight·sum w^2 (biases excluded): weight (1e-4)",
+    wd_configure, wd_penalty, free};
