@@ -9,4 +9,6 @@ void ae_register_builtin_layers(ae_registry *r)
     ae_register_layer(r, &ae_layer_dense);
     ae_register_layer(r, &ae_layer_activation);
     ae_register_layer(r, &ae_layer_reshape);
+    { extern const ae_layer_ops ae_layer_conv2d; ae_register_layer(r, &ae_layer_conv2d); }
+    { extern const ae_layer_ops ae_layer_conv_transpose2d; ae_register_layer(r, &ae_layer_conv_transpose2d); }
 }

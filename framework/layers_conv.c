@@ -44,16 +44,16 @@ static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
     s->transpose = transpose;
     const char *act;
     char w[256];
-    if (ae_cfg_int(spec, "filters", 0, 1, 1L << 20, &s->filters, err) ||
+    if (!ae_cfg_has(spec, "filters"))
+        return ae_errf(err, AE_EINPUT, "%s: missing required key 'filters' (an integer >= 1)",
+                       ae_cfg_where(spec, w, sizeof w));
+    if (ae_cfg_int(spec, "filters", 1, 1, 1L << 20, &s->filters, err) ||
         ae_cfg_int(spec, "kernel", 3, 1, 1024, &s->kernel, err) ||
         ae_cfg_int(spec, "stride", 1, 1, 1024, &s->stride, err) || read_padding(spec, s, err) ||
         (transpose && ae_cfg_int(spec, "output_padding", 0, 0, 1023, &s->output_padding, err)) ||
         ae_cfg_str(spec, "activation", "identity", ae_act_names, &act, err) ||
         ae_cfg_bool(spec, "bias", 1, &s->bias, err))
         return err->code;
-    if (s->filters == 0)
-        return ae_errf(err, AE_EINPUT, "%s: missing required key 'filters' (an integer >= 1)",
-                       ae_cfg_where(spec, w, sizeof w));
     if (s->same) {
         if (s->stride != 1 || s->kernel % 2 == 0)
             return ae_errf(err, AE_EINPUT, "%s: padding 'same' needs stride 1 and an odd kernel "

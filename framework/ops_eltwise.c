@@ -4,40 +4,65 @@
 #include <string.h>
 
 #include "ae_ops.h"
+#include "ae_par.h"
+
+typedef struct act_job {
+    ae_act a;
+    const float *x, *y, *dy;
+    float *out;
+    float beta; /* backward: out = beta·out + dy·f'(y) */
+} act_job;
+
+static void act_fwd_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const act_job *j = ctx;
+    const float *x = j->x;
+    float *y = j->out;
+    switch (j->a) {
+    case AE_ACT_RELU:
+        for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case AE_ACT_SIGMOID:
+        for (size_t i = lo; i < hi; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+        break;
+    case AE_ACT_TANH:
+        for (size_t i = lo; i < hi; i++) y[i] = tanhf(x[i]);
+        break;
+    default:
+        if (y != x) memcpy(y + lo, x + lo, (hi - lo) * sizeof *y);
+    }
+}
+
+static void act_bwd_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const act_job *j = ctx;
+    const float *y = j->y, *dy = j->dy, beta = j->beta;
+    float *dx = j->out;
+    switch (j->a) {
+    case AE_ACT_RELU:
+        for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + (y[i] > 0.0f ? dy[i] : 0.0f);
+        break;
+    case AE_ACT_SIGMOID:
+        for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case AE_ACT_TANH:
+        for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default:
+        for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + dy[i];
+    }
+}
 
 void ae_act_forward(ae_act a, const float *x, float *y, size_t n)
 {
-    switch (a) {
-    case AE_ACT_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case AE_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-        break;
-    case AE_ACT_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
-        break;
-    default:
-        if (y != x) memcpy(y, x, n * sizeof *y);
-    }
+    act_job j = {a, x, NULL, NULL, y, 0.0f};
+    ae_par_for(n, act_fwd_chunk, &j);
 }
 
 void ae_act_backward(ae_act a, const float *y, const float *dy, float *dx, size_t n, int accumulate)
 {
-    float beta = accumulate ? 1.0f : 0.0f; /* dx = beta·dx + dy·f'(y) */
-    switch (a) {
-    case AE_ACT_RELU:
-        for (size_t i = 0; i < n; i++) dx[i] = beta * dx[i] + (y[i] > 0.0f ? dy[i] : 0.0f);
-        break;
-    case AE_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) dx[i] = beta * dx[i] + dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case AE_ACT_TANH:
-        for (size_t i = 0; i < n; i++) dx[i] = beta * dx[i] + dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    default:
-        for (size_t i = 0; i < n; i++) dx[i] = beta * dx[i] + dy[i];
-    }
+    act_job j = {a, NULL, y, dy, dx, accumulate ? 1.0f : 0.0f};
+    ae_par_for(n, act_bwd_chunk, &j);
 }
 
 static int act_infer(ae_node *n, ae_err *err)

@@ -1,10 +1,12 @@
 /* Loss ops (scalar outputs) in plain C: MSE, BCE on probabilities (PyTorch's clamped form), BCE on
  * logits (stable form), and the weighted sum that joins reconstruction and penalty terms.
- * Sums run serially in double: deterministic for any thread count. */
+ * Elements in float, sums in double over a fixed partition (ae_par.h): bit-identical for a given
+ * thread count. */
 #include <math.h>
 #include <string.h>
 
 #include "ae_ops.h"
+#include "ae_par.h"
 
 static int pair_infer(ae_node *n, ae_err *err)
 {
@@ -24,99 +26,102 @@ static double norm(const ae_node *n)
     return n->iattr[0] == AE_SUM_PER_SAMPLE ? 1.0 / (double)p->shape.d[0] : 1.0 / (double)p->numel;
 }
 
-/* Writes g·c·expr into the grad of input k (or adds when the edge accumulates); x is the
- * prediction, t the target. The target is usually data and gets no gradient. */
-#define GRAD_LOOP(k, expr)                                                                 \
-    do {                                                                                   \
-        ae_node *p_ = n->in[k];                                                            \
-        if (!p_->needs_grad) break;                                                        \
-        const float c_ = (float)(n->grad[0] * norm(n));                                    \
-        float *d_ = p_->grad;                                                              \
-        const float *x = n->in[0]->val, *t = n->in[1]->val;                                \
-        (void)t;                                                                           \
-        if (n->accum[k])                                                                   \
-            for (size_t i = 0; i < p_->numel; i++) d_[i] += c_ * (expr);                   \
-        else                                                                               \
-            for (size_t i = 0; i < p_->numel; i++) d_[i] = c_ * (expr);                    \
-    } while (0)
+enum { L_MSE, L_BCE, L_BCEL };
 
-static void mse_forward(ae_node *n)
+typedef struct loss_job {
+    int kind, k;           /* loss kind; backward: which input */
+    const float *x, *t;    /* prediction, target */
+    float *d;              /* backward output */
+    float c, beta;         /* scale, accumulate factor */
+} loss_job;
+
+static double loss_chunk(size_t lo, size_t hi, void *ctx)
 {
-    const float *x = n->in[0]->val, *t = n->in[1]->val;
+    const loss_job *j = ctx;
+    const float *x = j->x, *t = j->t;
     double s = 0;
-    for (size_t i = 0; i < n->in[0]->numel; i++) {
-        double d = (double)x[i] - t[i];
-        s += d * d;
+    switch (j->kind) {
+    case L_MSE:
+        for (size_t i = lo; i < hi; i++) {
+            float d = x[i] - t[i];
+            s += (double)(d * d);
+        }
+        break;
+    case L_BCE:
+        for (size_t i = lo; i < hi; i++)
+            s -= (double)(t[i] * fmaxf(logf(x[i]), -100.0f) + (1.0f - t[i]) * fmaxf(log1pf(-x[i]), -100.0f));
+        break;
+    default:
+        for (size_t i = lo; i < hi; i++)
+            s += (double)(fmaxf(x[i], 0.0f) - x[i] * t[i] + log1pf(expf(-fabsf(x[i]))));
     }
-    n->val[0] = (float)(s * norm(n));
+    return s;
 }
 
-static void mse_backward(ae_node *n)
+/* d = beta·d + c·∂ℓ/∂(input k) */
+static void grad_chunk(size_t lo, size_t hi, void *ctx)
 {
-    GRAD_LOOP(0, 2.0f * (x[i] - t[i]));
-    GRAD_LOOP(1, 2.0f * (t[i] - x[i]));
-}
-
-static void bce_forward(ae_node *n)
-{
-    const float *x = n->in[0]->val, *t = n->in[1]->val;
-    double s = 0;
-    for (size_t i = 0; i < n->in[0]->numel; i++) {
-        double lp = fmax(log((double)x[i]), -100.0), lq = fmax(log1p(-(double)x[i]), -100.0);
-        s -= t[i] * lp + (1.0 - t[i]) * lq;
+    const loss_job *j = ctx;
+    const float *x = j->x, *t = j->t, c = j->c, beta = j->beta;
+    float *d = j->d;
+    int which = j->kind * 2 + j->k;
+    for (size_t i = lo; i < hi; i++) {
+        float g;
+        switch (which) {
+        case L_MSE * 2: g = 2.0f * (x[i] - t[i]); break;
+        case L_MSE * 2 + 1: g = 2.0f * (t[i] - x[i]); break;
+        case L_BCE * 2: g = (x[i] - t[i]) / fmaxf((1.0f - x[i]) * x[i], 1e-12f); break;
+        case L_BCE * 2 + 1: g = fmaxf(log1pf(-x[i]), -100.0f) - fmaxf(logf(x[i]), -100.0f); break;
+        case L_BCEL * 2: g = 1.0f / (1.0f + expf(-x[i])) - t[i]; break;
+        default: g = -x[i];
+        }
+        d[i] = beta * d[i] + c * g;
     }
-    n->val[0] = (float)(s * norm(n));
 }
 
-static void bce_backward(ae_node *n)
+static void loss_forward(ae_node *n)
 {
-    GRAD_LOOP(0, (x[i] - t[i]) / fmaxf((1.0f - x[i]) * x[i], 1e-12f));
-    GRAD_LOOP(1, fmaxf(logf(1.0f - x[i]), -100.0f) - fmaxf(logf(x[i]), -100.0f));
+    loss_job j = {n->iattr[1], 0, n->in[0]->val, n->in[1]->val, NULL, 0, 0};
+    n->val[0] = (float)(ae_par_sum(n->in[0]->numel, loss_chunk, &j) * norm(n));
 }
 
-static void bcel_forward(ae_node *n)
+static void loss_backward(ae_node *n)
 {
-    const float *z = n->in[0]->val, *t = n->in[1]->val;
-    double s = 0;
-    for (size_t i = 0; i < n->in[0]->numel; i++) {
-        double zi = z[i];
-        s += fmax(zi, 0.0) - zi * t[i] + log1p(exp(-fabs(zi)));
+    for (int k = 0; k < 2; k++) {
+        ae_node *p = n->in[k];
+        if (!p->needs_grad) continue;
+        loss_job j = {n->iattr[1], k, n->in[0]->val, n->in[1]->val, p->grad,
+                      (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f};
+        ae_par_for(p->numel, grad_chunk, &j);
     }
-    n->val[0] = (float)(s * norm(n));
 }
 
-static void bcel_backward(ae_node *n)
-{
-    GRAD_LOOP(0, 1.0f / (1.0f + expf(-x[i])) - t[i]);
-    GRAD_LOOP(1, -x[i]);
-}
+const ae_op ae_op_mse = {"mse", pair_infer, NULL, loss_forward, loss_backward, NULL};
+const ae_op ae_op_bce = {"bce", pair_infer, NULL, loss_forward, loss_backward, NULL};
+const ae_op ae_op_bce_logits = {"bce_logits", pair_infer, NULL, loss_forward, loss_backward, NULL};
 
-const ae_op ae_op_mse = {"mse", pair_infer, NULL, mse_forward, mse_backward, NULL};
-const ae_op ae_op_bce = {"bce", pair_infer, NULL, bce_forward, bce_backward, NULL};
-const ae_op ae_op_bce_logits = {"bce_logits", pair_infer, NULL, bcel_forward, bcel_backward, NULL};
-
-static ae_node *pair(ae_graph *g, const ae_op *op, const char *name, ae_node *a, ae_node *b,
+static ae_node *pair(ae_graph *g, const ae_op *op, int kind, const char *name, ae_node *a, ae_node *b,
                      ae_reduction r, ae_err *err)
 {
     ae_node *in[2] = {a, b};
-    int ia[1] = {(int)r};
-    return ae_graph_add(g, op, name, in, 2, ia, 1, NULL, 0, err);
+    int ia[2] = {(int)r, kind};
+    return ae_graph_add(g, op, name, in, 2, ia, 2, NULL, 0, err);
 }
 
 ae_node *ae_mse(ae_graph *g, const char *name, ae_node *p, ae_node *t, ae_reduction r, ae_err *err)
 {
-    return pair(g, &ae_op_mse, name, p, t, r, err);
+    return pair(g, &ae_op_mse, L_MSE, name, p, t, r, err);
 }
 
 ae_node *ae_bce(ae_graph *g, const char *name, ae_node *p, ae_node *t, ae_reduction r, ae_err *err)
 {
-    return pair(g, &ae_op_bce, name, p, t, r, err);
+    return pair(g, &ae_op_bce, L_BCE, name, p, t, r, err);
 }
 
 ae_node *ae_bce_logits(ae_graph *g, const char *name, ae_node *z, ae_node *t, ae_reduction r,
                        ae_err *err)
 {
-    return pair(g, &ae_op_bce_logits, name, z, t, r, err);
+    return pair(g, &ae_op_bce_logits, L_BCEL, name, z, t, r, err);
 }
 
 static int wsum_infer(ae_node *n, ae_err *err)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ae_optim.h"
+#include "ae_par.h"
 
 const char *const ae_opt_names[] = {"sgd", "adam", "adamw", NULL};
 
@@ -39,49 +40,67 @@ void ae_optim_free(ae_optim *o)
     o->m = o->v = NULL;
 }
 
-static double grad_norm(const float *g, size_t n)
+static double sq_chunk(size_t lo, size_t hi, void *ctx)
 {
+    const float *g = ctx;
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
-    return sqrt(s);
+    for (size_t i = lo; i < hi; i++) s += (double)(g[i] * g[i]);
+    return s;
+}
+
+typedef struct step_job {
+    const ae_optim_cfg *c;
+    float *p, *g, *m, *v;
+    float gs, lr, wd, mu, b1, b2, eps, step_size, bc2_sqrt;
+    int first, decoupled;
+} step_job;
+
+static void sgd_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const step_job *j = ctx;
+    float *p = j->p, *g = j->g, *m = j->m;
+    for (size_t i = lo; i < hi; i++) {
+        float d = g[i] * j->gs + j->wd * p[i];
+        if (j->mu != 0.0f) {
+            m[i] = j->first ? d : j->mu * m[i] + d;
+            d = j->c->nesterov ? d + j->mu * m[i] : m[i];
+        }
+        p[i] -= j->lr * d;
+    }
+}
+
+static void adam_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const step_job *j = ctx;
+    float *p = j->p, *g = j->g, *m = j->m, *v = j->v;
+    const float b1 = j->b1, b2 = j->b2, eps = j->eps, ss = j->step_size, bs = j->bc2_sqrt;
+    for (size_t i = lo; i < hi; i++) {
+        float gi = g[i] * j->gs;
+        if (j->decoupled) p[i] *= 1.0f - j->lr * j->wd;
+        else gi += j->wd * p[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] -= ss * m[i] / (sqrtf(v[i]) / bs + eps);
+    }
 }
 
 double ae_optim_step(ae_optim *o)
 {
     const ae_optim_cfg *c = &o->cfg;
-    float *p = o->ps->val, *g = o->ps->grad, *m = o->m, *v = o->v;
     const size_t n = o->ps->total;
-    double norm = grad_norm(g, n);
+    double norm = sqrt(ae_par_sum(n, sq_chunk, o->ps->grad));
     if (!isfinite(norm)) return norm;
-    float gs = 1.0f;
-    if (c->clip_norm > 0 && norm > c->clip_norm) gs = (float)(c->clip_norm / (norm + 1e-6));
     o->step++;
-    const float lr = (float)c->lr, wd = (float)c->weight_decay;
+    step_job j = {c, o->ps->val, o->ps->grad, o->m, o->v, 1.0f, (float)c->lr, (float)c->weight_decay,
+                  (float)c->momentum, (float)c->beta1, (float)c->beta2, (float)c->eps, 0, 0,
+                  o->step == 1, c->kind == AE_OPT_ADAMW};
+    if (c->clip_norm > 0 && norm > c->clip_norm) j.gs = (float)(c->clip_norm / (norm + 1e-6));
     if (c->kind == AE_OPT_SGD) {
-        const float mu = (float)c->momentum;
-        for (size_t i = 0; i < n; i++) {
-            float d = g[i] * gs + wd * p[i];
-            if (mu != 0.0f) {
-                m[i] = o->step == 1 ? d : mu * m[i] + d;
-                d = c->nesterov ? d + mu * m[i] : m[i];
-            }
-            p[i] -= lr * d;
-        }
+        ae_par_for(n, sgd_chunk, &j);
         return norm;
     }
-    const float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps;
-    const double bc1 = 1.0 - pow(c->beta1, (double)o->step);
-    const double bc2 = 1.0 - pow(c->beta2, (double)o->step);
-    const float step_size = (float)(c->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    const int decoupled = c->kind == AE_OPT_ADAMW;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] * gs;
-        if (decoupled) p[i] *= 1.0f - lr * wd;
-        else gi += wd * p[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-        p[i] -= step_size * m[i] / denom;
-    }
+    j.step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
+    j.bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
+    ae_par_for(n, adam_chunk, &j);
     return norm;
 }

@@ -302,6 +302,43 @@ START_TEST(tutorial_reproduces_article)
 }
 END_TEST
 
+/* aelab's own default init (He/Glorot, zero bias): the same band as the article, falling each epoch. */
+START_TEST(tutorial_default_init_band)
+{
+    const char *dd = AELAB_SOURCE_DIR "/../shared/data";
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/weatherAUS.csv.gz", dd);
+    if (access(probe, R_OK) != 0) {
+        printf("tutorial_default_init_band: SKIPPED: %s not found\n", probe);
+        return;
+    }
+    char *dir = ae_test_tmpdir();
+    const char *sets[] = {"outputs.probe=false", "outputs.plots=false", "model.init.scheme=auto"};
+    ae_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = dir;
+    o.data_dir = dd;
+    o.sets = sets;
+    o.nsets = 3;
+    ae_err err = {0, ""};
+    ck_assert_msg(ae_run_file(AELAB_SOURCE_DIR "/configs/rain_tutorial.yaml", &o, &err) == AE_OK, "%s", err.msg);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    char *s = read_all(p);
+    double prev = INFINITY;
+    int k = 0;
+    for (char *q = strstr(s, "\"train_loss\":"); q; q = strstr(q + 1, "\"train_loss\":"), k++) {
+        double v = strtod(q + strlen("\"train_loss\":"), NULL);
+        if (k == 0) ck_assert_msg(v >= 1.0 && v <= 1.5, "first epoch %g outside [1.0, 1.5]", v);
+        ck_assert_msg(v < prev, "epoch %d: %g does not fall (previous %g)", k + 1, v, prev);
+        prev = v;
+    }
+    ck_assert_int_eq(k, 20);
+    free(s);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -316,6 +353,7 @@ int main(void)
     tcase_add_test(t, optimizers_match_torch_formulas);
     tcase_add_test(t, rerun_is_bit_identical);
     tcase_add_test(t, tutorial_reproduces_article);
+    tcase_add_test(t, tutorial_default_init_band);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }

@@ -1,6 +1,6 @@
 /* The regularizer plug-ins on hand-built encoders: forward values against references computed
  * here in double (brute-force Jacobians by finite differences), gradient checks of every penalty
- * (alone and added to a reconstruction loss), layer selection and configuration errors. */
+ * (alone and added to a reconstruction loss) and layer selection. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +22,7 @@ typedef struct fx {
     ae_err err;
     ae_taps t;
     ae_build b;
-    int nl, gaussian;          /* gaussian: the last layer is the mu head, plus a logvar head */
-    int units[MAXL];
+    int nl, gaussian, units[MAXL]; /* gaussian: the last layer is the mu head (+ a logvar head) */
     ae_act act[MAXL];
     char name[MAXL][32];
     int wi[MAXL], bi[MAXL], lvw, lvb, dw;
@@ -61,10 +60,7 @@ static void fx_build(fx *f, int64_t n, int64_t d, const char *const *spec, int n
     memset(f, 0, sizeof *f);
     f->ps = ae_params_new();
     f->rng = ae_rng_new(seed);
-    f->n = n;
-    f->d = d;
-    f->nl = nl;
-    f->gaussian = gaussian;
+    f->n = n, f->d = d, f->nl = nl, f->gaussian = gaussian;
     int fan_in = (int)d;
     for (int i = 0; i < nl; i++) {
         char a[16] = "", nm[32] = "";
@@ -203,16 +199,21 @@ static double jac_bruteforce(const fx *f, int upto)
     return s / (double)f->n;
 }
 
-/* Pushes biases of layer 0 so no pre-activation is within 0.05 of a kink at 0. */
-static void off_kinks(fx *f)
+/* Pushes biases of layer l so no pre-activation is within 0.05 of a kink at 0 (|h|, ReLU). */
+static void off_kinks(fx *f, int l)
 {
-    float *b = f->ps->val + f->ps->p[f->bi[0]].off;
-    for (int j = 0; j < f->units[0]; j++)
+    float *b = f->ps->val + f->ps->p[f->bi[l]].off;
+    int k = l ? f->units[l - 1] : (int)f->d;
+    for (int j = 0; j < f->units[l]; j++)
         for (int tries = 0; tries < 50; tries++) {
             int near = 0;
             for (int64_t r = 0; r < f->n; r++) {
+                double x[64], a[64];
+                for (int i = 0; i < f->d; i++) x[i] = f->t.x->val[r * f->d + i];
+                if (l) fwd_double(f, l - 1, x, a);
+                else memcpy(a, x, (size_t)f->d * sizeof *a);
                 double z = b[j];
-                for (int i = 0; i < f->d; i++) z += (double)W(f, 0)[j * f->d + i] * f->t.x->val[r * f->d + i];
+                for (int i = 0; i < k; i++) z += (double)W(f, l)[j * k + i] * a[i];
                 near |= fabs(z) < 0.05;
             }
             if (!near) break;
@@ -221,10 +222,278 @@ static void off_kinks(fx *f)
     ae_graph_forward(f->g);
 }
 
-static double gradcheck(fx *f, int stochastic)
+/* Worst relative gradient error over every parameter (penalty alone or with recon). The
+ * finite-difference estimates lose ~5 digits to cancellation in float: a larger absolute floor. */
+static double gradcheck(fx *f, int stochastic, const char *what)
 {
-    double e = ae_test_gradcheck(f->g, f->loss, f->ps, stochastic ? f->rng : NULL, 1e-2f, 30, 1e-3);
-    printf("  gradcheck %-40s worst relative error %.3g\n", f->pen->name, e);
+    double e = ae_test_gradcheck(f->g, f->loss, f->ps, stochastic ? f->rng : NULL, 1e-2f, 30,
+                                 stochastic ? 1e-2 : 1e-3);
+    printf("  gradcheck %-44s %s worst relative error %.3g\n", what, f->loss == f->pen ? "alone     " : "with recon", e);
     return e;
 }
 
+/* --- l1 and kl_sparsity --------------------------------------------------------------------------- */
+static double kl_ref(const ae_node *h, double rho)
+{
+    int64_t n = h->shape.d[0], m = h->shape.d[1];
+    double s = 0;
+    for (int64_t j = 0; j < m; j++) {
+        double q = 0;
+        for (int64_t r = 0; r < n; r++) q += h->val[r * m + j];
+        q /= (double)n;
+        s += rho * log(rho / q) + (1 - rho) * log((1 - rho) / (1 - q));
+    }
+    return s;
+}
+
+/* l1 on tanh layers, kl_sparsity on sigmoid layers: values by hand and gradients, at both layers. */
+START_TEST(activity_value_and_grads)
+{
+    const char *tanh2[] = {"5:tanh", "3:tanh"}, *sig2[] = {"5:sigmoid", "3:sigmoid"};
+    for (int kl = 0; kl < 2; kl++)
+        for (int recon = 0; recon < 2; recon++)
+            for (int k = 0; k < 2; k++) { /* layer encoder[0], then the code */
+                fx f;
+                fx_build(&f, 6, 7, kl ? sig2 : tanh2, 2, 0, kl ? 5 : 3, kl ? 1.5f : 1.0f);
+                char yaml[96], what[48];
+                snprintf(yaml, sizeof yaml, "{weight: %s%s}", kl ? "0.3, rho: 0.2" : "0.5",
+                         k ? "" : ", layer: \"encoder[0]\"");
+                ck_assert_int_eq(fx_penalty(&f, kl ? "kl_sparsity" : "l1", yaml), AE_OK);
+                fx_compile(&f, recon);
+                if (!kl) off_kinks(&f, k);
+                const ae_node *h = f.t.hidden[k];
+                double ref = 0;
+                for (size_t i = 0; i < h->numel && !kl; i++) ref += 0.5 * fabs((double)h->val[i]) / 6.0;
+                if (kl) ref = 0.3 * kl_ref(h, 0.2);
+                ck_assert_msg(fabs(f.pen->val[0] - ref) < 1e-5 * fmax(1, ref), "%g vs %g", f.pen->val[0], ref);
+                snprintf(what, sizeof what, "%s (%s)", kl ? "kl_sparsity" : "l1", k ? "code" : "encoder[0]");
+                double e = gradcheck(&f, 0, what);
+                ck_assert_msg(e < 2e-2, "%s gradient error %g", what, e);
+                fx_free(&f);
+            }
+}
+END_TEST
+
+START_TEST(kl_sparsity_zero_at_target)
+{
+    const char *spec[] = {"4:sigmoid"};
+    fx f;
+    fx_build(&f, 5, 3, spec, 1, 0, 6, 1.0f);
+    ck_assert_int_eq(fx_penalty(&f, "kl_sparsity", "{}"), AE_OK); /* weight 1, rho 0.05 */
+    fx_compile(&f, 0);
+    float *w = f.ps->val + f.ps->p[f.wi[0]].off, *b = f.ps->val + f.ps->p[f.bi[0]].off;
+    memset(w, 0, 12 * sizeof *w);
+    for (int j = 0; j < 4; j++) b[j] = (float)log(0.05 / 0.95);
+    ae_graph_forward(f.g);
+    ck_assert_msg(fabs(f.pen->val[0]) < 1e-5, "penalty %g", f.pen->val[0]);
+    b[0] = 0.0f; /* unit 0 at 0.5: KL(0.05 || 0.5) */
+    ae_graph_forward(f.g);
+    ck_assert_double_eq_tol(f.pen->val[0], 0.05 * log(0.1) + 0.95 * log(1.9), 1e-5);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(kl_sparsity_needs_sigmoid)
+{
+    const char *spec[] = {"5:sigmoid", "3:tanh"}, *gspec[] = {"5:sigmoid", "2:identity"};
+    fx f;
+    fx_build(&f, 4, 6, spec, 2, 0, 7, 1.0f);
+    ck_assert_int_eq(fx_penalty(&f, "kl_sparsity", "{rho: 0.1}"), AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "regularizers[0] (kl_sparsity)") && strstr(f.err.msg, "sigmoid") &&
+                  strstr(f.err.msg, "tanh"), "%s", f.err.msg);
+    fx_free(&f);
+    fx_build(&f, 4, 6, spec, 2, 0, 7, 1.0f); /* the sigmoid layer is fine */
+    ck_assert_int_eq(fx_penalty(&f, "kl_sparsity", "{layer: \"encoder[0]\"}"), AE_OK);
+    fx_free(&f);
+    fx_build(&f, 4, 6, gspec, 2, 1, 7, 1.0f); /* a sampled gaussian code is not */
+    ck_assert_int_eq(fx_penalty(&f, "kl_sparsity", "{}"), AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "gaussian"), "%s", f.err.msg);
+    fx_free(&f);
+}
+END_TEST
+
+/* --- contractive, exact ------------------------------------------------------------------------- */
+START_TEST(contractive_exact_value_and_grads)
+{
+    static const char *const acts[] = {"4:identity", "4:relu", "4:sigmoid", "4:tanh"};
+    for (int a = 0; a < 4; a++)
+        for (int recon = 0; recon < 2; recon++) {
+            fx f;
+            fx_build(&f, 5, 6, &acts[a], 1, 0, 8, 1.0f);
+            ck_assert_int_eq(fx_penalty(&f, "contractive", "{weight: 0.7}"), AE_OK);
+            ck_assert_ptr_eq(f.pen->op, &ae_op_contractive_exact);
+            fx_compile(&f, recon);
+            off_kinks(&f, 0);
+            double ref = 0.7 * jac_bruteforce(&f, 0);
+            ck_assert_msg(fabs(f.pen->val[0] - ref) < 1e-4 * ref, "%s: exact %g, brute force %g", acts[a],
+                          f.pen->val[0], ref);
+            char what[48];
+            snprintf(what, sizeof what, "contractive exact (%s)", acts[a] + 2);
+            double e = gradcheck(&f, 0, what);
+            ck_assert_msg(e < 2e-2, "contractive exact (%s) gradient error %g", acts[a], e);
+            fx_free(&f);
+        }
+}
+END_TEST
+
+START_TEST(contractive_method_choice)
+{
+    const char *spec[] = {"5:tanh", "3:sigmoid"};
+    fx f;
+    fx_build(&f, 4, 6, spec, 2, 0, 9, 1.0f); /* auto: first layer exact, the deep code estimated */
+    ck_assert_int_eq(fx_penalty(&f, "contractive", "{layer: \"encoder[0]\"}"), AE_OK);
+    ck_assert_ptr_eq(f.pen->op, &ae_op_contractive_exact);
+    f.ops->destroy(f.state);
+    ck_assert_int_eq(fx_penalty(&f, "contractive", "{}"), AE_OK);
+    ck_assert_ptr_eq(f.pen->op, &ae_op_jvp_sq);
+    f.ops->destroy(f.state);
+    ck_assert_int_eq(fx_penalty(&f, "contractive", "{layer: \"encoder[0]\", method: estimate}"), AE_OK);
+    ck_assert_ptr_eq(f.pen->op, &ae_op_jvp_sq);
+    f.ops->destroy(f.state);
+    f.state = NULL;
+    ck_assert_int_eq(fx_penalty(&f, "contractive", "{method: exact}"), AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "method: exact") && strstr(f.err.msg, "'code'"), "%s", f.err.msg);
+    fx_free(&f);
+}
+END_TEST
+
+/* --- contractive, estimate ---------------------------------------------------------------------- */
+/* Mean of the penalty over `reps` forwards (fresh projections each time). */
+static double mean_over(fx *f, ae_node *n, int reps)
+{
+    double s = 0;
+    for (int i = 0; i < reps; i++) {
+        ae_graph_forward(f->g);
+        s += n->val[0];
+    }
+    return s / reps;
+}
+
+START_TEST(contractive_estimate_matches_exact)
+{
+    const char *spec[] = {"6:sigmoid"};
+    fx f;
+    fx_build(&f, 8, 10, spec, 1, 0, 10, 1.5f);
+    ck_assert_int_eq(fx_penalty(&f, "contractive", "{weight: 1, method: estimate, projections: 512}"), AE_OK);
+    ae_node *ex = ae_contractive_exact(f.g, "exact", f.t.hidden[0], f.t.weight[0], AE_ACT_SIGMOID, 1.0f, &f.err);
+    fx_compile(&f, 0);
+    double est = mean_over(&f, f.pen, 10), exact = ex->val[0], bf = jac_bruteforce(&f, 0);
+    printf("  contractive 1 layer sigmoid: exact %.6g, brute force %.6g, estimate (512 proj x 10) %.6g "
+           "(%+.2f%%)\n", exact, bf, est, 100 * (est / exact - 1));
+    ck_assert_msg(fabs(est / exact - 1) < 0.03, "estimate %g vs exact %g", est, exact);
+    fx_free(&f);
+}
+END_TEST
+
+/* A deep code, an intermediate layer, and a gaussian code (mu) against brute-force Jacobians. */
+START_TEST(contractive_estimate_matches_bruteforce)
+{
+    const char *deep[] = {"7:tanh", "3:sigmoid"}, *gauss[] = {"6:tanh", "3:identity"};
+    struct { const char *const *spec; int gaussian; const char *yaml; int upto; const char *what; } c[] = {
+        {deep, 0, "{weight: 2, projections: 512}", 1, "2 layers, code"},
+        {deep, 0, "{weight: 2, projections: 512, layer: \"encoder[0]\", method: estimate}", 0, "2 layers, encoder[0]"},
+        {gauss, 1, "{weight: 2, projections: 512}", 1, "gaussian code (mu)"},
+    };
+    for (int i = 0; i < 3; i++) {
+        fx f;
+        fx_build(&f, 8, 9, c[i].spec, 2, c[i].gaussian, 11, 1.2f);
+        ck_assert_int_eq(fx_penalty(&f, "contractive", c[i].yaml), AE_OK);
+        ck_assert_ptr_eq(f.pen->op, &ae_op_jvp_sq);
+        fx_compile(&f, 0);
+        double est = mean_over(&f, f.pen, 10), bf = 2 * jac_bruteforce(&f, c[i].upto);
+        printf("  contractive %-22s brute force %.6g, estimate (512 proj x 10) %.6g (%+.2f%%)\n", c[i].what,
+               bf, est, 100 * (est / bf - 1));
+        ck_assert_msg(fabs(est / bf - 1) < 0.03, "%s: estimate %g vs brute force %g", c[i].what, est, bf);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+START_TEST(contractive_estimate_grads)
+{
+    const char *deep[] = {"5:tanh", "3:sigmoid"}, *gauss[] = {"5:tanh", "2:identity"};
+    const char *yaml[] = {"{weight: 0.5, projections: 3, epsilon: 0.05}",
+                          "{weight: 0.5, projections: 2, epsilon: 0.05, layer: \"encoder[0]\", method: estimate}"};
+    for (int recon = 0; recon < 2; recon++)
+        for (int i = 0; i < 3; i++) {
+            fx f;
+            fx_build(&f, 4, 6, i == 2 ? gauss : deep, 2, i == 2, 12, 1.0f);
+            ck_assert_int_eq(fx_penalty(&f, "contractive", yaml[i == 1]), AE_OK);
+            fx_compile(&f, recon);
+            static const char *const what[] = {"contractive estimate (2 layers, code)",
+                                               "contractive estimate (encoder[0] of 2)",
+                                               "contractive estimate (gaussian, mu)"};
+            double e = gradcheck(&f, 1, what[i]);
+            ck_assert_msg(e < 2e-2, "contractive estimate case %d gradient error %g", i, e);
+            fx_free(&f);
+        }
+}
+END_TEST
+
+/* --- weight decay ------------------------------------------------------------------------------- */
+START_TEST(weight_decay_value_and_grads)
+{
+    const char *spec[] = {"6:tanh", "5:relu", "5:sigmoid", "4:tanh", "4:identity", "3:sigmoid"};
+    fx f;
+    fx_build(&f, 3, 7, spec, 6, 0, 13, 1.0f); /* 7 weights (with the decoder's): sums are grouped */
+    ck_assert_int_eq(fx_penalty(&f, "weight_decay", "{weight: 0.02}"), AE_OK);
+    fx_compile(&f, 1);
+    double s = 0;
+    for (size_t p = 0; p < f.ps->n; p++)
+        if (f.ps->p[p].kind == AE_PARAM_WEIGHT)
+            for (size_t i = 0; i < f.ps->p[p].n; i++) s += pow(f.ps->val[f.ps->p[p].off + i], 2);
+    ck_assert_double_eq_tol(f.pen->val[0], 0.02 * s, 1e-5 * s);
+    double e = gradcheck(&f, 0, "weight_decay (7 weights)");
+    ck_assert_msg(e < 2e-2, "weight_decay gradient error %g", e);
+    fx_free(&f);
+}
+END_TEST
+
+/* --- layer selection and configuration ---------------------------------------------------------- */
+START_TEST(layer_names)
+{
+    const char *spec[] = {"5:sigmoid:hidden", "3:sigmoid"};
+    fx f;
+    fx_build(&f, 4, 6, spec, 2, 0, 14, 1.0f);
+    ck_assert_int_eq(fx_penalty(&f, "l1", "{layer: hidden}"), AE_OK);
+    ck_assert_ptr_eq(f.pen->in[0], f.t.hidden[0]);
+    f.ops->destroy(f.state);
+    ck_assert_int_eq(fx_penalty(&f, "l1", "{layer: \"model.encoder[0]\"}"), AE_OK);
+    ck_assert_ptr_eq(f.pen->in[0], f.t.hidden[0]);
+    f.ops->destroy(f.state);
+    ck_assert_int_eq(fx_penalty(&f, "l1", "{layer: \"encoder[1]\"}"), AE_OK);
+    ck_assert_ptr_eq(f.pen->in[0], f.t.code);
+    f.ops->destroy(f.state);
+    f.state = NULL;
+    ck_assert_int_eq(fx_penalty(&f, "kl_sparsity", "{layer: \"encoder[7]\"}"), AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "regularizers[0] (kl_sparsity): unknown layer 'encoder[7]'") &&
+                  strstr(f.err.msg, "code, hidden (encoder[0]), encoder[1]"), "%s", f.err.msg);
+    f.ops->destroy(f.state);
+    f.state = NULL;
+    ae_err_clear(&f.err);
+    ck_assert_int_eq(fx_penalty(&f, "contractive", "{layer: hiden}"), AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "did you mean 'hidden'"), "%s", f.err.msg);
+    fx_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("regularizers");
+    TCase *tc = tcase_create("all");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, activity_value_and_grads);
+    tcase_add_test(tc, kl_sparsity_zero_at_target);
+    tcase_add_test(tc, kl_sparsity_needs_sigmoid);
+    tcase_add_test(tc, contractive_exact_value_and_grads);
+    tcase_add_test(tc, contractive_method_choice);
+    tcase_add_test(tc, contractive_estimate_matches_exact);
+    tcase_add_test(tc, contractive_estimate_matches_bruteforce);
+    tcase_add_test(tc, contractive_estimate_grads);
+    tcase_add_test(tc, weight_decay_value_and_grads);
+    tcase_add_test(tc, layer_names);
+    suite_add_tcase(s, tc);
+    int rc = ae_test_run(s);
+    ae_registry_free_default();
+    return rc;
+}

@@ -1,0 +1,548 @@
+/* Conv2d / conv_transpose2d: forward values against direct loops, gradient checks (weights, bias,
+ * input, fan-out accumulation) in plain and blocked layouts, shape errors, and the layer types
+ * (config keys, parameters, mirror). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_config.h"
+#include "ae_conv.h"
+#include "ae_params.h"
+#include "ae_registry.h"
+#include "ae_test.h"
+
+typedef struct fx {
+    ae_params *ps;
+    ae_graph *g;
+    ae_rng *rng;
+    ae_err err;
+} fx;
+
+static void fx_init(fx *f) { memset(f, 0, sizeof *f); f->ps = ae_params_new(); f->rng = ae_rng_new(11); }
+
+static int decl(fx *f, const char *name, ae_shape s)
+{
+    int i = ae_params_declare(f->ps, name, s, 1, 1, AE_PARAM_WEIGHT, 0, &f->err);
+    ck_assert_int_ge(i, 0);
+    return i;
+}
+
+static void fx_alloc(fx *f, int64_t batch, int training)
+{
+    ck_assert_int_eq(ae_params_alloc(f->ps, &f->err), AE_OK);
+    for (size_t i = 0; i < f->ps->total; i++) f->ps->val[i] = (float)(2.0 * ae_rng_uniform(f->rng) - 1.0);
+    f->g = ae_graph_new(f->ps, batch, training);
+}
+
+static void fx_free(fx *f)
+{
+    ae_graph_free(f->g);
+    ae_params_free(f->ps);
+    ae_rng_free(f->rng);
+    ae_conv_set_layout(AE_CONV_LAYOUT_AUTO);
+}
+
+static ae_node *P(fx *f, int i) { return i < 0 ? NULL : ae_graph_param(f->g, i, &f->err); }
+
+/* --- direct-loop references ------------------------------------------------------------------ */
+typedef struct cfg {
+    int tr, n, cin, cout, h, w, k, s, p, op, bias;
+    ae_act act;
+} cfg;
+
+static int out_size(const cfg *c, int in)
+{
+    return c->tr ? (in - 1) * c->s - 2 * c->p + c->k + c->op : (in + 2 * c->p - c->k) / c->s + 1;
+}
+
+static double act_ref(ae_act a, double z)
+{
+    return a == AE_ACT_RELU ? fmax(z, 0) : a == AE_ACT_SIGMOID ? 1 / (1 + exp(-z)) : a == AE_ACT_TANH ? tanh(z) : z;
+}
+
+/* y (n x cout x ho x wo), doubles; w is [cout,cin,k,k] for conv, [cin,cout,k,k] for transpose */
+static double *reference(const cfg *c, const float *x, const float *w, const float *b)
+{
+    int ho = out_size(c, c->h), wo = out_size(c, c->w), k = c->k;
+    double *y = calloc((size_t)c->n * c->cout * ho * wo, sizeof *y);
+    for (int n = 0; n < c->n; n++)
+        for (int o = 0; o < c->cout; o++)
+            for (int ci = 0; ci < c->cin; ci++)
+                for (int u = 0; u < k; u++)
+                    for (int v = 0; v < k; v++) {
+                        double wt = c->tr ? w[((ci * c->cout + o) * k + u) * k + v] : w[((o * c->cin + ci) * k + u) * k + v];
+                        if (!c->tr) {
+                            for (int i = 0; i < ho; i++)
+                                for (int j = 0; j < wo; j++) {
+                                    int yi = i * c->s + u - c->p, xj = j * c->s + v - c->p;
+                                    if (yi < 0 || yi >= c->h || xj < 0 || xj >= c->w) continue;
+                                    y[((n * c->cout + o) * ho + i) * wo + j] += wt * x[((n * c->cin + ci) * c->h + yi) * c->w + xj];
+                                }
+                        } else {
+                            for (int i = 0; i < c->h; i++)
+                                for (int j = 0; j < c->w; j++) {
+                                    int oi = i * c->s + u - c->p, oj = j * c->s + v - c->p;
+                                    if (oi < 0 || oi >= ho || oj < 0 || oj >= wo) continue;
+                                    y[((n * c->cout + o) * ho + oi) * wo + oj] += wt * x[((n * c->cin + ci) * c->h + i) * c->w + j];
+                                }
+                        }
+                    }
+    size_t plane = (size_t)ho * wo;
+    for (size_t i = 0; i < (size_t)c->n * c->cout * plane; i++)
+        y[i] = act_ref(c->act, y[i] + (b ? b[(i / plane) % (size_t)c->cout] : 0.0));
+    return y;
+}
+
+static ae_node *conv_node(fx *f, const cfg *c, const char *name, ae_node *x, int wi, int bi)
+{
+    return c->tr ? ae_conv_transpose2d(f->g, name, x, P(f, wi), P(f, bi), c->s, c->p, c->op, c->act, &f->err)
+                 : ae_conv2d(f->g, name, x, P(f, wi), P(f, bi), c->s, c->p, c->act, &f->err);
+}
+
+static ae_shape wshape(const cfg *c)
+{
+    return c->tr ? ae_shape4(c->cin, c->cout, c->k, c->k) : ae_shape4(c->cout, c->cin, c->k, c->k);
+}
+
+/* ReLU's kink breaks central differences when a pre-activation lies within h of 0: redraw the
+ * parameters until every pre-activation is clear of it (|dz| <= h per perturbed entry in [-1, 1]). */
+static void clear_relu_kinks(fx *f, const cfg *c, int xi, int wi, int bi, double h)
+{
+    cfg lin = *c;
+    lin.act = AE_ACT_IDENTITY;
+    size_t ny = (size_t)c->n * c->cout * out_size(c, c->h) * out_size(c, c->w);
+    for (int tries = 0; tries < 1000; tries++) {
+        double *z = reference(&lin, f->ps->val + f->ps->p[xi].off, f->ps->val + f->ps->p[wi].off,
+                              bi >= 0 ? f->ps->val + f->ps->p[bi].off : NULL);
+        double m = INFINITY;
+        for (size_t i = 0; i < ny; i++) m = fmin(m, fabs(z[i]));
+        free(z);
+        if (m > 2 * h) return;
+        for (size_t i = 0; i < f->ps->total; i++) f->ps->val[i] = (float)(2.0 * ae_rng_uniform(f->rng) - 1.0);
+    }
+    ck_abort_msg("no parameter draw keeps the ReLU pre-activations away from 0");
+}
+
+/* Forward against the reference (a training graph with x as a parameter), then the gradient check. */
+static void run_case(const cfg *c, ae_conv_layout layout, int gradcheck)
+{
+    fx f;
+    fx_init(&f);
+    ae_conv_set_layout(layout);
+    int ho = out_size(c, c->h), wo = out_size(c, c->w);
+    int xi = decl(&f, "x", ae_shape4(c->n, c->cin, c->h, c->w)), wi = decl(&f, "w", wshape(c));
+    int bi = c->bias ? decl(&f, "b", ae_shape_make(1, (int64_t[]){c->cout})) : -1;
+    int ti = decl(&f, "t", ae_shape4(c->n, c->cout, ho, wo));
+    fx_alloc(&f, c->n, 1);
+    if (c->act == AE_ACT_RELU && gradcheck) clear_relu_kinks(&f, c, xi, wi, bi, 1e-2);
+    ae_node *x = P(&f, xi);
+    ae_node *y = conv_node(&f, c, c->tr ? "convT" : "conv", x, wi, bi);
+    ck_assert_msg(y != NULL, "%s", f.err.msg);
+    ck_assert_int_eq(y->shape.d[1], c->cout);
+    ck_assert_int_eq(y->shape.d[2], ho);
+    ck_assert_int_eq(y->shape.d[3], wo);
+    ae_node *loss = ae_mse(f.g, "loss", y, P(&f, ti), AE_MEAN, &f.err);
+    ck_assert_msg(ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+    int lf, ld, lw;
+    ae_conv_node_layouts(y, &lf, &ld, &lw);
+    ck_assert_int_ge(ld, 0); /* x is a parameter: backward-data exists */
+    if (layout != AE_CONV_LAYOUT_AUTO) ck_assert_int_eq(lf, layout == AE_CONV_LAYOUT_BLOCKED);
+    ae_graph_forward(f.g);
+    double *ref = reference(c, x->val, f.ps->val + f.ps->p[wi].off, c->bias ? f.ps->val + f.ps->p[bi].off : NULL);
+    for (size_t i = 0; i < y->numel; i++)
+        ck_assert_msg(fabs(y->val[i] - ref[i]) <= 1e-5 * fmax(1.0, fabs(ref[i])),
+                      "%s cin=%d s=%d p=%d op=%d %s layout %d: y[%zu] = %.7g, reference %.7g",
+                      c->tr ? "convT" : "conv", c->cin, c->s, c->p, c->op, ae_act_name(c->act), (int)layout,
+                      i, y->val[i], ref[i]);
+    free(ref);
+    if (gradcheck) {
+        double e = ae_test_gradcheck(f.g, loss, f.ps, NULL, 1e-2f, 40, 1e-2);
+        ck_assert_msg(e < 2e-2, "%s cin=%d s=%d p=%d op=%d bias=%d %s layout %d: gradient error %g",
+                      c->tr ? "convT" : "conv", c->cin, c->s, c->p, c->op, c->bias, ae_act_name(c->act),
+                      (int)layout, e);
+    }
+    fx_free(&f);
+}
+
+static const cfg conv_cases[] = {
+    /* tr n cin cout h w k s p op bias act */
+    {0, 2, 1, 4, 6, 6, 3, 1, 0, 0, 1, AE_ACT_IDENTITY},
+    {0, 2, 3, 4, 7, 7, 3, 2, 1, 0, 0, AE_ACT_RELU},
+    {0, 2, 3, 5, 6, 5, 3, 2, 1, 0, 1, AE_ACT_SIGMOID},
+    {0, 3, 1, 8, 5, 5, 3, 1, 1, 0, 1, AE_ACT_TANH},
+    {0, 2, 8, 16, 6, 6, 2, 2, 0, 0, 1, AE_ACT_TANH},
+    {0, 2, 16, 8, 5, 5, 3, 2, 1, 0, 0, AE_ACT_SIGMOID},
+};
+
+static const cfg convt_cases[] = {
+    {1, 2, 1, 3, 4, 4, 3, 1, 0, 0, 1, AE_ACT_IDENTITY},
+    {1, 2, 3, 2, 4, 4, 3, 2, 1, 1, 1, AE_ACT_RELU},
+    {1, 2, 3, 1, 3, 4, 3, 2, 0, 1, 0, AE_ACT_SIGMOID},
+    {1, 3, 4, 3, 4, 4, 4, 2, 1, 0, 1, AE_ACT_TANH},
+    {1, 2, 16, 8, 3, 3, 3, 2, 1, 1, 1, AE_ACT_TANH},
+    {1, 2, 8, 16, 4, 4, 3, 2, 1, 1, 0, AE_ACT_IDENTITY},
+};
+
+#define NCASES(a) (sizeof(a) / sizeof(a[0]))
+
+START_TEST(conv2d_forward_and_grads)
+{
+    for (size_t i = 0; i < NCASES(conv_cases); i++)
+        for (int l = 0; l < 3; l++) run_case(&conv_cases[i], (ae_conv_layout)l, 1);
+}
+END_TEST
+
+START_TEST(conv_transpose2d_forward_and_grads)
+{
+    for (size_t i = 0; i < NCASES(convt_cases); i++)
+        for (int l = 0; l < 3; l++) run_case(&convt_cases[i], (ae_conv_layout)l, 1);
+}
+END_TEST
+
+/* Every activation in both directions, forward values only, bigger tensors (W3-like channels). */
+START_TEST(forward_each_activation)
+{
+    for (int a = 0; a < AE_ACT_COUNT; a++)
+        for (int l = 1; l < 3; l++) {
+            cfg c = {0, 3, 3, 16, 9, 9, 3, 2, 1, 0, 1, (ae_act)a};
+            run_case(&c, (ae_conv_layout)l, 0);
+            cfg t = {1, 3, 16, 3, 5, 5, 3, 2, 1, 1, 1, (ae_act)a};
+            run_case(&t, (ae_conv_layout)l, 0);
+        }
+}
+END_TEST
+
+/* x feeds a conv and a transposed conv, and one weight/bias pair serves two convs: the second
+ * contribution to each gradient must accumulate (backward-data and backward-weights, both layouts). */
+START_TEST(fanout_accumulates)
+{
+    for (int l = 1; l < 3; l++) {
+        fx f;
+        fx_init(&f);
+        ae_conv_set_layout((ae_conv_layout)l);
+        int xi = decl(&f, "x", ae_shape4(2, 8, 4, 4)), x2 = decl(&f, "x2", ae_shape4(2, 8, 4, 4));
+        int wi = decl(&f, "w", ae_shape4(8, 8, 3, 3)), bi = decl(&f, "b", ae_shape_make(1, (int64_t[]){8}));
+        int vi = decl(&f, "v", ae_shape4(8, 8, 3, 3)), ci = decl(&f, "c", ae_shape_make(1, (int64_t[]){8}));
+        int t1 = decl(&f, "t1", ae_shape4(2, 8, 4, 4)), t2 = decl(&f, "t2", ae_shape4(2, 8, 7, 7));
+        fx_alloc(&f, 2, 1);
+        ae_node *x = P(&f, xi);
+        ae_node *a = ae_conv2d(f.g, "a", x, P(&f, wi), P(&f, bi), 1, 1, AE_ACT_TANH, &f.err);
+        ae_node *b = ae_conv2d(f.g, "b", P(&f, x2), P(&f, wi), P(&f, bi), 1, 1, AE_ACT_SIGMOID, &f.err);
+        ae_node *c = ae_conv_transpose2d(f.g, "c", x, P(&f, vi), P(&f, ci), 2, 1, 0, AE_ACT_IDENTITY, &f.err);
+        ae_node *terms[3] = {ae_mse(f.g, "la", a, P(&f, t1), AE_MEAN, &f.err),
+                             ae_mse(f.g, "lb", b, P(&f, t1), AE_MEAN, &f.err),
+                             ae_mse(f.g, "lc", c, P(&f, t2), AE_MEAN, &f.err)};
+        float w[3] = {0.7f, 1.3f, 0.9f};
+        ae_node *loss = ae_weighted_sum(f.g, "sum", terms, w, 3, &f.err);
+        ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+        ck_assert(a->accum[0] && a->accum[1] && a->accum[2] && !c->accum[0]); /* a runs last backward */
+        double e = ae_test_gradcheck(f.g, loss, f.ps, NULL, 1e-2f, 40, 1e-2);
+        ck_assert_msg(e < 2e-2, "fan-out (layout %d) gradient error %g", l, e);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* An input placeholder needs no gradient: no backward-data; AUTO picks plain for 1 channel. */
+START_TEST(auto_layouts_and_inference)
+{
+    fx f;
+    fx_init(&f);
+    int w1 = decl(&f, "w1", ae_shape4(32, 1, 3, 3)), w2 = decl(&f, "w2", ae_shape4(64, 32, 3, 3));
+    int w3 = decl(&f, "w3", ae_shape4(64, 32, 3, 3)), w4 = decl(&f, "w4", ae_shape4(32, 1, 3, 3));
+    int ti = decl(&f, "t", ae_shape4(2, 1, 28, 28));
+    fx_alloc(&f, 2, 1);
+    ae_node *x = ae_graph_input(f.g, "x", ae_shape4(2, 1, 28, 28), &f.err);
+    ae_node *h1 = ae_conv2d(f.g, "e0", x, P(&f, w1), NULL, 2, 1, AE_ACT_RELU, &f.err);
+    ae_node *h2 = ae_conv2d(f.g, "e1", h1, P(&f, w2), NULL, 2, 1, AE_ACT_RELU, &f.err);
+    ae_node *h3 = ae_conv_transpose2d(f.g, "d0", h2, P(&f, w3), NULL, 2, 1, 1, AE_ACT_RELU, &f.err);
+    ae_node *y = ae_conv_transpose2d(f.g, "d1", h3, P(&f, w4), NULL, 2, 1, 1, AE_ACT_SIGMOID, &f.err);
+    ck_assert_msg(y != NULL, "%s", f.err.msg);
+    ck_assert(ae_shape_eq(y->shape, ae_shape4(2, 1, 28, 28)));
+    ae_node *loss = ae_mse(f.g, "loss", y, P(&f, ti), AE_MEAN, &f.err);
+    ck_assert_msg(ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+    int a, b, c;
+    ae_conv_node_layouts(h1, &a, &b, &c);
+    ck_assert(a == 0 && b == -1 && c == 0);
+    ae_conv_node_layouts(h2, &a, &b, &c);
+    ck_assert(a == 1 && b == 1 && c == 1);
+    ae_conv_node_layouts(y, &a, &b, &c);
+    ck_assert(a == 0 && b == 0 && c == 0);
+    for (size_t i = 0; i < x->numel; i++) x->val[i] = (float)ae_rng_uniform(f.rng);
+    ae_graph_forward(f.g);
+    ae_graph_backward(f.g);
+    /* an inference graph over the same parameters gives the same output */
+    ae_graph *gi = ae_graph_new(f.ps, 2, 0);
+    ae_node *xi = ae_graph_input(gi, "x", ae_shape4(2, 1, 28, 28), &f.err);
+    ae_node *z = ae_conv2d(gi, "e0", xi, ae_graph_param(gi, w1, &f.err), NULL, 2, 1, AE_ACT_RELU, &f.err);
+    z = ae_conv2d(gi, "e1", z, ae_graph_param(gi, w2, &f.err), NULL, 2, 1, AE_ACT_RELU, &f.err);
+    z = ae_conv_transpose2d(gi, "d0", z, ae_graph_param(gi, w3, &f.err), NULL, 2, 1, 1, AE_ACT_RELU, &f.err);
+    z = ae_conv_transpose2d(gi, "d1", z, ae_graph_param(gi, w4, &f.err), NULL, 2, 1, 1, AE_ACT_SIGMOID, &f.err);
+    ck_assert_msg(z && ae_graph_compile(gi, NULL, &f.err) == AE_OK, "%s", f.err.msg);
+    ae_conv_node_layouts(z, &a, &b, &c);
+    ck_assert(b == -1 && c == -1);
+    memcpy(xi->val, x->val, x->numel * sizeof(float));
+    ae_graph_forward(gi);
+    for (size_t i = 0; i < z->numel; i++) ck_assert_float_eq_tol(z->val[i], y->val[i], 1e-6f);
+    ae_graph_free(gi);
+    fx_free(&f);
+}
+END_TEST
+
+static void expect_error(fx *f, ae_node *y, const char *a, const char *b, const char *c)
+{
+    ck_assert_ptr_null(y);
+    ck_assert_int_eq(f->err.code, AE_EINPUT);
+    ck_assert_msg(strstr(f->err.msg, a) && (!b || strstr(f->err.msg, b)) && (!c || strstr(f->err.msg, c)),
+                  "%s", f->err.msg);
+    ae_err_clear(&f->err);
+}
+
+START_TEST(shape_errors_name_the_node)
+{
+    struct { int tr; int64_t cin, h; int64_t wd[4]; int s, p, op; const char *a, *b; } c[] = {
+        {0, 1, 28, {32, 1, 3, 3}, 2, 0, 0, "input 1x28x28 gives output", NULL},
+        {0, 1, 2, {4, 1, 5, 5}, 1, 1, 0, "input 1x2x2 gives output 0x0 with kernel 5, stride 1, padding 1", NULL},
+        {0, 16, 8, {64, 32, 3, 3}, 1, 0, 0, "expects 32 input channels, got 16", NULL},
+        {1, 16, 8, {32, 8, 3, 3}, 1, 0, 0, "expects 32 input channels, got 16", NULL},
+        {1, 4, 4, {4, 2, 3, 3}, 2, 1, 2, "0 <= output_padding < stride", "output_padding 2"},
+        {0, 4, 4, {4, 4, 3, 3}, 0, 1, 0, "stride >= 1", "stride 0"},
+        {1, 4, 1, {4, 2, 1, 1}, 1, 1, 0, "input 4x1x1 gives output 0x0 with kernel 1, stride 1, padding 1", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        fx f;
+        fx_init(&f);
+        int wi = decl(&f, "w", ae_shape_make(4, c[i].wd));
+        fx_alloc(&f, 1, 1);
+        ae_node *x = ae_graph_input(f.g, "x", ae_shape4(1, c[i].cin, c[i].h, c[i].h), &f.err);
+        const char *name = c[i].tr ? "model.decoder[0] (conv_transpose2d)" : "model.encoder[1] (conv2d)";
+        ae_node *y = c[i].tr ? ae_conv_transpose2d(f.g, name, x, P(&f, wi), NULL, c[i].s, c[i].p, c[i].op, AE_ACT_RELU, &f.err)
+                             : ae_conv2d(f.g, name, x, P(&f, wi), NULL, c[i].s, c[i].p, AE_ACT_RELU, &f.err);
+        if (i == 0) /* this one is valid: (28 - 3)/2 + 1 = 13 */
+            ck_assert_msg(y && y->shape.d[2] == 13, "%s", f.err.msg);
+        else
+            expect_error(&f, y, name, c[i].a, c[i].b);
+        fx_free(&f);
+    }
+    /* a 2-D input */
+    fx f;
+    fx_init(&f);
+    int wi = decl(&f, "w", ae_shape4(4, 1, 3, 3));
+    fx_alloc(&f, 1, 1);
+    ae_node *x = ae_graph_input(f.g, "x", ae_shape2(1, 784), &f.err);
+    expect_error(&f, ae_conv2d(f.g, "c (conv2d)", x, P(&f, wi), NULL, 1, 0, AE_ACT_RELU, &f.err), "c (conv2d)",
+                 "4-D", "1x784");
+    fx_free(&f);
+}
+END_TEST
+
+/* --- layer types --------------------------------------------------------------------------------- */
+typedef struct lfx {
+    fx f;
+    ae_cfg *spec;
+    const ae_layer_ops *ops;
+    void *state;
+    ae_taps taps;
+    ae_build b;
+} lfx;
+
+/* Configures a layer from YAML like the model reader does ("type" read, then configure, finish). */
+static int lfx_init(lfx *L, const char *yaml)
+{
+    memset(L, 0, sizeof *L);
+    fx_init(&L->f);
+    L->spec = ae_cfg_load_string(yaml, "spec.yaml", &L->f.err);
+    ck_assert_msg(L->spec != NULL, "%s", L->f.err.msg);
+    const char *type;
+    ck_assert_int_eq(ae_cfg_str(L->spec, "type", NULL, NULL, &type, &L->f.err), AE_OK);
+    L->ops = ae_find_layer(ae_registry_default(), type);
+    ck_assert_msg(L->ops != NULL, "layer type %s is not registered", type);
+    if (L->ops->configure(L->spec, &L->state, &L->f.err)) return L->f.err.code;
+    return ae_cfg_finish(L->spec, "model.encoder[0]", &L->f.err);
+}
+
+static ae_node *lfx_build(lfx *L, ae_shape in)
+{
+    if (!L->f.g) L->f.g = ae_graph_new(L->f.ps, in.d[0], 1);
+    ae_build b = {L->f.g, L->f.ps, L->f.rng, &L->taps, &L->f.err, NULL, NULL};
+    L->b = b;
+    ae_node *x = ae_graph_input(L->f.g, "x", in, &L->f.err);
+    return L->ops->build(L->state, &L->b, "encoder[0]", x);
+}
+
+static void lfx_free(lfx *L)
+{
+    if (L->ops && L->state) L->ops->destroy(L->state);
+    ae_cfg_free(L->spec);
+    fx_free(&L->f);
+}
+
+static const ae_param_info *param(lfx *L, const char *name)
+{
+    for (size_t i = 0; i < L->f.ps->n; i++)
+        if (!strcmp(L->f.ps->p[i].name, name)) return &L->f.ps->p[i];
+    return NULL;
+}
+
+START_TEST(layer_reads_keys)
+{
+    lfx L;
+    ck_assert_int_eq(lfx_init(&L, "{type: conv2d, filters: 16, kernel: 5, stride: 2, padding: 2, "
+                                  "activation: relu, bias: false}"), AE_OK);
+    ck_assert_int_eq(L.ops->activation(L.state), AE_ACT_RELU);
+    ae_node *y = lfx_build(&L, ae_shape4(4, 3, 28, 28));
+    ck_assert_msg(y != NULL, "%s", L.f.err.msg);
+    ck_assert(ae_shape_eq(y->shape, ae_shape4(4, 16, 14, 14)));
+    ck_assert_str_eq(y->name, "encoder[0] (conv2d)");
+    const ae_param_info *w = param(&L, "encoder[0].weight");
+    ck_assert_ptr_nonnull(w);
+    ck_assert(ae_shape_eq(w->shape, ae_shape4(16, 3, 5, 5)));
+    ck_assert_int_eq(w->fan_in, 3 * 25);
+    ck_assert_int_eq(w->fan_out, 16 * 25);
+    ck_assert_int_eq(w->gain_relu, 1);
+    ck_assert_ptr_null(param(&L, "encoder[0].bias"));
+    L.ops->set_activation(L.state, AE_ACT_TANH);
+    ck_assert_int_eq(L.ops->activation(L.state), AE_ACT_TANH);
+    lfx_free(&L);
+
+    /* defaults are inserted into the tree; padding: same keeps the size */
+    ck_assert_int_eq(lfx_init(&L, "{type: conv2d, filters: 8, kernel: 5, padding: same}"), AE_OK);
+    ck_assert_str_eq(ae_cfg_scalar(ae_cfg_lookup(L.spec, "stride")), "1");
+    ck_assert_str_eq(ae_cfg_scalar(ae_cfg_lookup(L.spec, "activation")), "identity");
+    y = lfx_build(&L, ae_shape4(1, 2, 9, 7));
+    ck_assert_msg(y && ae_shape_eq(y->shape, ae_shape4(1, 8, 9, 7)), "%s", L.f.err.msg);
+    ck_assert_ptr_nonnull(param(&L, "encoder[0].bias"));
+    ck_assert_int_eq(param(&L, "encoder[0].bias")->fan_in, 2 * 25);
+    lfx_free(&L);
+
+    /* transposed: weight [in, out, k, k], fan_in from dim 1 as PyTorch */
+    ck_assert_int_eq(lfx_init(&L, "{type: conv_transpose2d, filters: 1, kernel: 3, stride: 2, "
+                                  "padding: 1, output_padding: 1, activation: sigmoid}"), AE_OK);
+    y = lfx_build(&L, ae_shape4(2, 32, 14, 14));
+    ck_assert_msg(y && ae_shape_eq(y->shape, ae_shape4(2, 1, 28, 28)), "%s", L.f.err.msg);
+    ck_assert_str_eq(y->name, "encoder[0] (conv_transpose2d)");
+    w = param(&L, "encoder[0].weight");
+    ck_assert(ae_shape_eq(w->shape, ae_shape4(32, 1, 3, 3)));
+    ck_assert_int_eq(w->fan_in, 1 * 9);
+    ck_assert_int_eq(w->fan_out, 32 * 9);
+    ck_assert_int_eq(w->gain_relu, 0);
+    ck_assert_int_eq(param(&L, "encoder[0].bias")->fan_in, 9);
+    lfx_free(&L);
+}
+END_TEST
+
+START_TEST(layer_rejects_bad_config)
+{
+    static const struct { const char *yaml, *a, *b; } c[] = {
+        {"{type: conv2d, filters: 8, kernal: 5}", "kernal", "did you mean 'kernel'"},
+        {"{type: conv2d, filters: 8, output_padding: 1}", "output_padding", "model.encoder[0]"},
+        {"{type: conv2d, kernel: 3}", "missing required key 'filters'", NULL},
+        {"{type: conv2d, filters: 8, padding: valid}", "padding", "'same'"},
+        {"{type: conv2d, filters: 8, stride: 2, padding: same}", "same", "stride 1"},
+        {"{type: conv2d, filters: 8, kernel: 4, padding: same}", "odd kernel", NULL},
+        {"{type: conv_transpose2d, filters: 8, stride: 2, output_padding: 2}", "output_padding must be smaller than stride", NULL},
+        {"{type: conv_transpose2d, filters: 8, padding: same}", "padding", NULL},
+        {"{type: conv2d, filters: 8, activation: selu}", "activation", NULL},
+        {"{type: conv2d, filters: 0}", "filters", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        lfx L;
+        ck_assert_msg(lfx_init(&L, c[i].yaml) == AE_EINPUT, "%s accepted", c[i].yaml);
+        ck_assert_msg(strstr(L.f.err.msg, c[i].a) && (!c[i].b || strstr(L.f.err.msg, c[i].b)),
+                      "%s: %s", c[i].yaml, L.f.err.msg);
+        lfx_free(&L);
+    }
+    /* a flat input: the error says how to fix it */
+    lfx L;
+    ck_assert_int_eq(lfx_init(&L, "{type: conv2d, filters: 8}"), AE_OK);
+    ck_assert_ptr_null(lfx_build(&L, ae_shape2(3, 784)));
+    ck_assert_msg(strstr(L.f.err.msg, "encoder[0] (conv2d)") && strstr(L.f.err.msg, "{type: reshape, shape: [C, H, W]}"),
+                  "%s", L.f.err.msg);
+    lfx_free(&L);
+}
+END_TEST
+
+/* Mirrors `yaml` (a layer on input `in`), checks the mirror's keys, builds it on the layer's output
+ * and checks it restores the input shape. */
+static void mirror_case(const char *yaml, ae_shape in, const char *expect_type, long filters, long op)
+{
+    lfx L;
+    ck_assert_int_eq(lfx_init(&L, yaml), AE_OK);
+    ae_node *y = lfx_build(&L, in);
+    ck_assert_msg(y != NULL, "%s", L.f.err.msg);
+    ae_cfg *out = ae_cfg_new_map();
+    ck_assert_msg(L.ops->mirror(L.state, in, out, &L.f.err) == AE_OK, "%s", L.f.err.msg);
+    ck_assert_str_eq(ae_cfg_scalar(ae_cfg_lookup(out, "type")), expect_type);
+    ck_assert_int_eq(atol(ae_cfg_scalar(ae_cfg_lookup(out, "filters"))), filters);
+    if (op >= 0) ck_assert_int_eq(atol(ae_cfg_scalar(ae_cfg_lookup(out, "output_padding"))), op);
+    else ck_assert_ptr_null(ae_cfg_lookup(out, "output_padding"));
+    /* configure the mirror from the emitted spec and build it on y */
+    const ae_layer_ops *mo = ae_find_layer(ae_registry_default(), expect_type);
+    void *ms = NULL;
+    ck_assert_msg(mo->configure(out, &ms, &L.f.err) == AE_OK, "%s", L.f.err.msg);
+    ae_node *z = mo->build(ms, &L.b, "decoder[0]", y);
+    ck_assert_msg(z != NULL, "%s", L.f.err.msg);
+    char a[64], b[64];
+    ck_assert_msg(ae_shape_eq(z->shape, in), "mirror gives %s for %s", ae_shape_str(z->shape, a, sizeof a),
+                  ae_shape_str(in, b, sizeof b));
+    mo->destroy(ms);
+    ae_cfg_free(out);
+    lfx_free(&L);
+}
+
+START_TEST(mirror_w3_decoder)
+{
+    /* PyTorch W3: Conv2d(1,32,3,2,1) -> ConvTranspose2d(32,1,3,2,1,output_padding=1) */
+    mirror_case("{type: conv2d, filters: 32, kernel: 3, stride: 2, padding: 1, activation: relu}",
+                ae_shape4(1, 1, 28, 28), "conv_transpose2d", 1, 1);
+    mirror_case("{type: conv2d, filters: 64, kernel: 3, stride: 2, padding: 1, activation: relu}",
+                ae_shape4(1, 32, 14, 14), "conv_transpose2d", 32, 1);
+    mirror_case("{type: conv2d, filters: 8, kernel: 3, stride: 2, padding: 1}", ae_shape4(1, 3, 13, 13),
+                "conv_transpose2d", 3, 0);
+    mirror_case("{type: conv2d, filters: 8, kernel: 5, padding: same}", ae_shape4(1, 3, 10, 6),
+                "conv_transpose2d", 3, 0);
+    mirror_case("{type: conv2d, filters: 4, kernel: 4, stride: 3}", ae_shape4(1, 2, 12, 12),
+                "conv_transpose2d", 2, 2);
+    mirror_case("{type: conv_transpose2d, filters: 1, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
+                ae_shape4(1, 32, 14, 14), "conv2d", 32, -1);
+    /* the exact decoder layer: keys as written by the mirror */
+    lfx L;
+    ck_assert_int_eq(lfx_init(&L, "{type: conv2d, filters: 32, kernel: 3, stride: 2, padding: 1}"), AE_OK);
+    ae_cfg *out = ae_cfg_new_map();
+    ck_assert_int_eq(L.ops->mirror(L.state, ae_shape4(1, 1, 28, 28), out, &L.f.err), AE_OK);
+    char *text = ae_cfg_emit_string(out);
+    ck_assert_msg(strstr(text, "type: conv_transpose2d") && strstr(text, "filters: 1") &&
+                  strstr(text, "kernel: 3") && strstr(text, "stride: 2") && strstr(text, "padding: 1") &&
+                  strstr(text, "output_padding: 1"), "%s", text);
+    free(text);
+    ae_cfg_free(out);
+    /* impossible: 28x27 needs output_padding 1 for the height, 0 for the width */
+    out = ae_cfg_new_map();
+    ck_assert_int_eq(L.ops->mirror(L.state, ae_shape4(1, 1, 28, 27), out, &L.f.err), AE_EINPUT);
+    ck_assert_msg(strstr(L.f.err.msg, "output_padding 1 for the height and 0 for the width"), "%s", L.f.err.msg);
+    ae_cfg_free(out);
+    lfx_free(&L);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("conv");
+    TCase *t = tcase_create("conv");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, conv2d_forward_and_grads);
+    tcase_add_test(t, conv_transpose2d_forward_and_grads);
+    tcase_add_test(t, forward_each_activation);
+    tcase_add_test(t, fanout_accumulates);
+    tcase_add_test(t, auto_layouts_and_inference);
+    tcase_add_test(t, shape_errors_name_the_node);
+    tcase_add_test(t, layer_reads_keys);
+    tcase_add_test(t, layer_rejects_bad_config);
+    tcase_add_test(t, mirror_w3_decoder);
+    suite_add_tcase(s, t);
+    int rc = ae_test_run(s);
+    ae_registry_free_default();
+    ae_dnnl_shutdown();
+    return rc;
+}
