@@ -12,8 +12,11 @@ static const char usage[] =
     "usage: aelab COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  run FILE.yaml     train (and evaluate) the model a config describes\n"
-    "  check FILE.yaml   validate a config and print it resolved (defaults filled); trains nothing\n"
+    "  run FILE.yaml     train (and evaluate) the model a config describes, or every run of an\n"
+    "                    experiment file (runs x grid x seeds) and print its results table\n"
+    "  check FILE.yaml   validate a config and print it resolved (defaults filled), or list the\n"
+    "                    runs an experiment expands to; trains nothing\n"
+    "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md and plots\n"
     "  list              print the registered variants, layers and regularizers\n"
     "\n"
     "options (run, check):\n"
@@ -23,6 +26,8 @@ static const char usage[] =
     "  --data-dir DIR    where data files are looked up first (then $AELAB_DATA, colon-separated)\n"
     "  --threads N       threads for oneDNN and aelab (default: the config's, 0 = all cores)\n"
     "  --quiet           no progress line\n"
+    "  --jobs N          experiments: N runs at once, threads split between them\n"
+    "  --shard I/N       experiments: run the I-th of N deterministic slices (array jobs)\n"
     "  --help, --version\n";
 
 static int fail(int code, const char *msg)
@@ -51,15 +56,16 @@ int main(int argc, char **argv)
         ae_registry_free_default();
         return 0;
     }
-    if (strcmp(cmd, "run") && strcmp(cmd, "check")) {
+    if (strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "report")) {
         char m[256];
-        snprintf(m, sizeof m, "unknown command '%s' (expected run, check or list; see aelab --help)", cmd);
+        snprintf(m, sizeof m, "unknown command '%s' (expected run, check, report or list; see aelab --help)", cmd);
         return fail(AE_EINPUT, m);
     }
     ae_run_opts o;
     memset(&o, 0, sizeof o);
     o.progress = -1;
     o.check_only = !strcmp(cmd, "check");
+    o.report_only = !strcmp(cmd, "report");
     const char *file = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     if (!sets) return fail(AE_EINTERNAL, "out of memory");
@@ -71,6 +77,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--set") && has_val) sets[o.nsets++] = argv[++i];
         else if (!strcmp(a, "--threads") && has_val) o.threads = atoi(argv[++i]);
         else if (!strcmp(a, "--quiet")) o.progress = 0;
+        else if (!strcmp(a, "--jobs") && has_val) o.jobs = atoi(argv[++i]);
+        else if (!strcmp(a, "--shard") && has_val) {
+            const char *v = argv[++i];
+            if (sscanf(v, "%d/%d", &o.shard, &o.nshards) != 2 || o.nshards < 1 || o.shard < 1 ||
+                o.shard > o.nshards) {
+                free(sets);
+                return fail(AE_EINPUT, "--shard expects I/N with 1 <= I <= N, e.g. --shard 2/4");
+            }
+        }
         else if (a[0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "unknown or incomplete option '%s' (see aelab --help)", a);

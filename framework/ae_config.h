@@ -79,6 +79,9 @@ int ae_cfg_set_node(ae_cfg *map, const char *key, ae_cfg *node);
 /* Parses "a.b[2].c=VALUE" (VALUE is YAML: a scalar, [flow, seq] or {flow: map}) and applies it:
  * intermediate maps are created, list indices must exist. Errors name the expression. */
 int ae_cfg_apply_set(ae_cfg *root, const char *expr, ae_err *err);
+/* Sets the node at a dotted path ("model.encoder[1].units") to a deep copy of `value` (positions
+ * kept), with ae_cfg_apply_set's rules and messages (the error names the path). */
+int ae_cfg_set_path(ae_cfg *root, const char *dotted, const ae_cfg *value, ae_err *err);
 /* Recursive merge: maps merged key by key, everything else replaced by `over` (deep copies). */
 int ae_cfg_merge(ae_cfg *base, const ae_cfg *over, ae_err *err);
 /* Looks up a dotted path ("train.optimizer.lr", "model.encoder[0]"); NULL if absent. No marking. */

@@ -17,6 +17,10 @@ typedef struct ae_run_opts {
     int check_only;              /* validate and print the resolved config, train nothing */
     int progress;                /* -1 auto (terminal), 0 off, 1 on */
     int threads;                 /* > 0 overrides the config's `threads` */
+    int jobs;                    /* experiments: runs at once (threads split between them) */
+    int shard, nshards;          /* experiments: run shard i of n (1-based; 0 = all) */
+    int report_only;             /* experiments: gather finished runs into the table only */
+    int quiet_runs;              /* experiments: one line per run instead of progress */
 } ae_run_opts;
 
 /* Everything a run reads from its config, after validation. */
@@ -39,9 +43,18 @@ typedef struct ae_run {
 
 /* Loads and resolves the config, the data and the model (no training). */
 int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err);
+/* The same from a config tree (owned by r from here); path names the config in messages and
+ * anchors relative plug-in paths. */
+int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
 void ae_run_free(ae_run *r);
-/* ae_run_prepare + train + outputs (or print the resolved config when check_only). */
+/* Runs a config file: a single run (prepare + train + outputs, or print the resolved config when
+ * check_only), or a comparative experiment when the file has `runs:` / `experiment:`. A finished
+ * run (checkpoint at the last epoch + final.json) is skipped; an interrupted one resumes. */
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err);
+/* A single run from a tree (taken). */
+int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
+/* A comparative experiment from its tree (taken); see experiment.c. */
+int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
 
 /* The config's `data:` section → datasets (split and scaled as configured). */
 int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,

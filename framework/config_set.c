@@ -160,3 +160,30 @@ done:
     free(c.steps);
     return rc;
 }
+
+int ae_cfg_set_path(ae_cfg *root, const char *dotted, const ae_cfg *value, ae_err *err)
+{
+    setctx c = {.expr = dotted ? dotted : "", .key = dotted ? dotted : "", .err = err};
+    size_t klen = strlen(c.key);
+    if (!klen) return fail(&c, "empty key");
+    if (!root || root->kind != AE_CFG_MAP) return fail(&c, "the configuration is not a mapping");
+    char *names = malloc(klen + 1);
+    c.steps = malloc((klen + 1) * sizeof *c.steps);
+    int rc = AE_EINTERNAL;
+    if (!names || !c.steps) {
+        ae_errf(err, AE_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if ((rc = split(&c, names)) || (rc = walk(&c, root, NULL, 1))) goto done;
+    ae_cfg *v = ae_cfg_clone(value);
+    if (!v) {
+        rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+        goto done;
+    }
+    rc = walk(&c, root, v, 0);
+    if (rc) ae_errf(err, rc, "out of memory setting '%s'", dotted);
+done:
+    free(names);
+    free(c.steps);
+    return rc;
+}

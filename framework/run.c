@@ -125,12 +125,22 @@ static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
 
 int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err)
 {
+    ae_cfg *root = ae_cfg_load_file(path, err);
+    if (!root) {
+        memset(r, 0, sizeof *r);
+        return err->code;
+    }
+    return ae_run_prepare_cfg(r, root, path, o, err);
+}
+
+int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err)
+{
     memset(r, 0, sizeof *r);
     r->path = path;
+    r->root = root;
     gsl_set_error_handler_off();
     ae_registry *reg = ae_registry_default();
     if (!reg) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    if (!(r->root = ae_cfg_load_file(path, err))) return err->code;
     for (size_t i = 0; i < o->nsets; i++)
         if (ae_cfg_apply_set(r->root, o->sets[i], err)) return err->code;
     if (load_plugins(r->root, path, reg, err) || apply_variant(r->root, reg, err)) return err->code;
@@ -284,8 +294,22 @@ static void remove_stale_temps(const char *dir)
 
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
 {
+    ae_cfg *root = ae_cfg_load_file(path, err);
+    if (!root) return err->code;
+    if (ae_cfg_has(root, "runs") || ae_cfg_has(root, "experiment"))
+        return ae_experiment_run(root, path, o, err); /* takes the tree */
+    if (o->report_only) {
+        ae_cfg_free(root);
+        return ae_errf(err, AE_EINPUT, "%s is a single-run config: `aelab report` takes an experiment file "
+                       "(with runs:)", path);
+    }
+    return ae_run_cfg(root, path, o, err);
+}
+
+int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err)
+{
     ae_run r;
-    int rc = ae_run_prepare(&r, path, o, err);
+    int rc = ae_run_prepare_cfg(&r, root, path, o, err);
     if (rc == AE_OK && o->check_only) {
         rc = ae_cfg_emit(r.root, stdout, err);
         ae_run_free(&r);

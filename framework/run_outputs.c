@@ -89,6 +89,35 @@ static int grids(ae_run *r, const ae_dataset *ds, ae_err *err)
     return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Total training seconds and the median epoch throughput, from metrics.jsonl (it survives
+ * resumes, unlike this process's clocks). */
+static void train_speed(const ae_run *r, double *secs, double *sps)
+{
+    char p[4200];
+    FILE *f = fopen(ae_path_join(p, sizeof p, r->out_dir, "metrics.jsonl"), "r");
+    double v[4096];
+    size_t n = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        char *a = strstr(line, "\"seconds\":"), *b = strstr(line, "\"samples_per_s\":");
+        if (a) *secs += strtod(a + 10, NULL);
+        if (b && n < 4096) v[n++] = strtod(b + 16, NULL);
+    }
+    free(line);
+    if (f) fclose(f);
+    if (n) {
+        qsort(v, n, sizeof v[0], cmp_double);
+        *sps = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    }
+}
+
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
 {
     const ae_dataset *ev = r->test.n ? &r->test : &r->train;
@@ -111,6 +140,10 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);
     ae_json_num(&j, "mean_code_activation", e.mean_code_act);
     ae_json_int(&j, "params", (long long)ae_params_count(ae_model_params(r->model)));
+    double secs = 0, sps = 0;
+    train_speed(r, &secs, &sps);
+    ae_json_num(&j, "train_seconds", secs);
+    ae_json_num(&j, "samples_per_s", sps);
     ae_json_int(&j, "code_size", (long long)cs);
     fprintf(stderr, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
     if (isfinite(e.bce)) fprintf(stderr, "  bce %.6g", e.bce);

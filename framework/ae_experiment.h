@@ -1,0 +1,36 @@
+/* Comparative experiments: one file expands into runs × grid × seeds (each a full single-run
+ * config); the runner executes them (sequentially, --jobs N processes, or a --shard i/n slice),
+ * and the report turns every finished run into a table of mean ± 95% CI per metric with Welch
+ * p-values against a baseline run, plus plots. */
+#ifndef AE_EXPERIMENT_H
+#define AE_EXPERIMENT_H
+
+#include "ae_config.h"
+
+typedef struct ae_job {
+    char run[128];      /* run label: the run's name (+ grid values) */
+    long seed;
+    char out[4096];     /* <experiment dir>/<run>/seed-<seed> */
+    ae_cfg *cfg;        /* the complete single-run config */
+} ae_job;
+
+typedef struct ae_experiment {
+    char name[128];
+    char dir[3800];     /* outputs dir: runs/<name> by default */
+    char baseline[128]; /* run name or label or "": with a grid, each row is compared with the
+                           baseline run of the same grid values */
+    ae_job *jobs;
+    size_t njobs;
+    char (*runs)[128];  /* distinct run labels in order: name + grid suffix ("_lr=0.01") */
+    size_t *suffix;     /* where each label's grid suffix starts */
+    size_t nruns;
+} ae_experiment;
+
+/* Reads and expands an experiment tree (taken on success and failure). */
+int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const char *out_dir, ae_err *err);
+void ae_experiment_free(ae_experiment *e);
+/* Gathers every finished run (final.json, metrics.jsonl) into results.csv / results.md and the
+ * plots in e->dir, prints the table to `out`. Unfinished runs are listed, not fatal. */
+int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err);
+
+#endif
