@@ -11,7 +11,8 @@
 dnnl_engine_t ae_dnnl_engine(void);
 dnnl_stream_t ae_dnnl_stream(void);
 void ae_dnnl_shutdown(void);
-/* Sets the thread count for oneDNN and aelab's own loops (OpenMP); 0 = all cores. */
+/* Sets the thread count for oneDNN and aelab's own loops (OpenMP); 0 = OMP_NUM_THREADS when set,
+ * else all cores. */
 void ae_set_threads(int n);
 int ae_get_threads(void);
 /* Turns a failed oneDNN status into an AE_EINTERNAL error naming `what`. */

@@ -58,6 +58,8 @@ struct ae_node {
     float fattr[4];
     const void *pattr;         /* borrowed pointer attribute (e.g. a taps struct) */
     void *state;               /* op-private, owned through op->destroy */
+    double flops;              /* floating-point operations of one forward + backward (set by
+                                  heavy ops at prepare; for throughput reports) */
 };
 
 typedef struct ae_params ae_params;
@@ -85,6 +87,8 @@ void ae_graph_forward_to(ae_graph *g, const ae_node *upto);
 void ae_graph_backward(ae_graph *g);
 size_t ae_graph_size(const ae_graph *g);
 ae_node *ae_graph_node(const ae_graph *g, size_t i);
+/* Σ node flops: one training step's floating-point work of the heavy ops. */
+double ae_graph_flops(const ae_graph *g);
 /* Bytes of activations + grads + op scratch (for reports). */
 size_t ae_graph_bytes(const ae_graph *g);
 /* Reserve op scratch at prepare time (zeroed, freed with the graph, 64-byte aligned). */

@@ -21,7 +21,7 @@ typedef struct ae_taps {
     int nhidden;       /* encoder layer outputs, in order (the last one is the code for a
                           deterministic latent) */
     ae_node *hidden[AE_MAX_HIDDEN];
-    char hidden_name[AE_MAX_HIDDEN][32]; /* "encoder[0]"; also matched by the layer's `name:` */
+    char hidden_name[AE_MAX_HIDDEN][64]; /* "encoder[0]"; also matched by the layer's `name:` */
     /* per encoder layer: its weight/bias nodes and activation when it is a dense layer, else NULL */
     ae_node *weight[AE_MAX_HIDDEN], *bias[AE_MAX_HIDDEN];
     int act[AE_MAX_HIDDEN];

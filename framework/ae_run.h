@@ -37,6 +37,9 @@ typedef struct ae_run {
     int plots, save_codes, pca, probe;
     long probe_folds, eval_batch, grid;
     long checkpoint_every;       /* epochs between checkpoints (0 = none; resume needs them) */
+    long anomaly_label;          /* data.exclude_label: class left out of training, scored as the
+                                    anomaly by reconstruction error (AUROC); -1 = none */
+    long probe_train;            /* training rows used to fit the probe (0 = all) */
     ae_rng *rng;
     ae_model *model;
 } ae_run;

@@ -56,6 +56,7 @@ typedef struct ae_eval {
     char term_name[AE_MAX_TERMS][32];
     double term[AE_MAX_TERMS];
     double mean_code_act;     /* mean |code| activation */
+    double noisy_mse;         /* AE_MODE_EVAL_NOISY: MSE of the corrupted input itself */
 } ae_eval;
 int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_eval *out, ae_err *err);
 /* Codes (n x code_size; mu for a gaussian latent) and reconstructions (n x d) of the first n rows;

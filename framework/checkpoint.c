@@ -2,6 +2,7 @@
  * {u32 tag, u64 byte length, u32 crc32, bytes}. Little-endian host layout (x86-64 and arm64). */
 #include "ae_checkpoint.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +127,12 @@ int ae_checkpoint_load(const char *path, uint64_t hash, ae_trainer *t, double *l
     void *sec[SEC_COUNT + 1] = {0};
     ae_params *ps = t->opt->ps;
     size_t pb = ps->total * sizeof(float);
-    if (fread(magic, 8, 1, f) != 1 || memcmp(magic, MAGIC, 8))
-        rc = ae_errf(err, AE_EINPUT, "'%s' is not an aelab checkpoint (bad magic)", path);
+    size_t got = fread(magic, 1, 8, f);
+    if (got < 8 && ferror(f))
+        rc = ae_errf(err, AE_EIO, "cannot read checkpoint '%s': %s", path, strerror(errno));
+    else if (got < 8 || memcmp(magic, MAGIC, 8))
+        rc = ae_errf(err, AE_EINPUT, "'%s' is not an aelab checkpoint (%s)", path,
+                     got == 0 ? "empty file" : "bad magic");
     else if (fread(&version, 4, 1, f) != 1 || fread(&h, 8, 1, f) != 1 || fread(&nsec, 4, 1, f) != 1)
         rc = ae_errf(err, AE_EINPUT, "checkpoint '%s' is truncated (header)", path);
     else if (version != AE_CKPT_VERSION)
@@ -150,16 +155,26 @@ int ae_checkpoint_load(const char *path, uint64_t hash, ae_trainer *t, double *l
         rc = ae_errf(err, AE_EINPUT, "checkpoint '%s' does not fit this run (parameters %lld vs %zu, samples "
                      "%lld vs %zu, epoch %lld of %ld)", path, (long long)m->n_params, ps->total,
                      (long long)m->n_order, t->data->n, (long long)m->epoch, t->cfg.epochs);
+    /* the rest is CRC-checked, so this only guards against a forged or buggy file: validate all of
+     * it before changing the trainer, so a refused checkpoint leaves it as it was */
+    if (rc == AE_OK) {
+        size_t n = t->data->n, bs = t->cfg.batch_size > 0 && (size_t)t->cfg.batch_size < n
+                                        ? (size_t)t->cfg.batch_size : n;
+        int64_t nb = bs ? (int64_t)((n + bs - 1) / bs) : 0;
+        int bad = len != (uint64_t)m->nlosses * sizeof(double) || m->opt_step < 0 ||
+                  m->next_batch >= (nb > 0 ? nb : 1) || (m->epoch == t->cfg.epochs && m->next_batch) ||
+                  m->part.nterms < 0 || m->part.nterms > AE_MAX_TERMS;
+        for (int q = 0; !bad && q < m->part.nterms; q++)
+            bad = !memchr(m->part.term_name[q], '\0', sizeof m->part.term_name[q]);
+        const uint64_t *order = sec[SEC_ORDER];
+        for (size_t i = 0; !bad && i < n; i++) bad = order[i] >= n;
+        if (bad) rc = ae_errf(err, AE_EINPUT, "checkpoint '%s' is corrupted (inconsistent state)", path);
+    }
     if (rc == AE_OK && ae_rng_set_state(t->rng, sec[SEC_RNG], (size_t)max[SEC_RNG]) != AE_OK)
         rc = ae_errf(err, AE_EINPUT, "checkpoint '%s' is corrupted (rng state)", path);
     if (rc == AE_OK) {
         const uint64_t *order = sec[SEC_ORDER];
-        for (size_t i = 0; i < t->data->n && rc == AE_OK; i++) {
-            if (order[i] >= t->data->n) rc = ae_errf(err, AE_EINPUT, "checkpoint '%s' is corrupted (order)", path);
-            t->order[i] = (size_t)order[i];
-        }
-    }
-    if (rc == AE_OK) {
+        for (size_t i = 0; i < t->data->n; i++) t->order[i] = (size_t)order[i];
         memcpy(ps->val, sec[SEC_PARAMS], pb);
         memcpy(t->opt->m, sec[SEC_OPT_M], pb);
         memcpy(t->opt->v, sec[SEC_OPT_V], pb);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 200
@@ -271,6 +272,12 @@ ae_cfg *ae_cfg_load_file(const char *path, ae_err *err)
     if (!f) {
         ae_errf(err, AE_EINPUT, "cannot open configuration '%s': %s", path ? path : "(null)",
                 path ? strerror(errno) : "no path");
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        ae_errf(err, AE_EINPUT, "cannot read configuration '%s': it is a folder, not a YAML file", path);
         return NULL;
     }
     char *buf = NULL;

@@ -31,6 +31,30 @@ static int fail(const setctx *c, const char *fmt, ...)
     return ae_errf(c->err, AE_EINPUT, "--set '%s': %s", c->expr, m);
 }
 
+/* 1 when s[0..len) is valid UTF-8 without C0 control characters: a key the emitter can write so
+ * that the saved config reads back (YAML text must be UTF-8). */
+static int key_text_ok(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p, need = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+                              : (c & 0xf8) == 0xf0 ? 3 : 9;
+        if (c < 0x20 || c == 0x7f || need == 9 || c == 0xc0 || c == 0xc1 || c > 0xf4 ||
+            (size_t)(end - p) <= need)
+            return 0;
+        unsigned cp = need ? c & (0x3f >> need) : c;
+        for (unsigned k = 1; k <= need; k++) {
+            if ((p[k] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (p[k] & 0x3f);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += need + 1;
+    }
+    return 1;
+}
+
 /* Splits key into name and [index] steps; names are copied NUL-terminated into `names`. */
 static int split(setctx *c, char *names)
 {
@@ -126,6 +150,7 @@ int ae_cfg_apply_set(ae_cfg *root, const char *expr, ae_err *err)
     trim(&k, &klen);
     trim(&val, &vlen);
     if (!klen) return fail(&c, "empty key before '='");
+    if (!key_text_ok(k, klen)) return fail(&c, "the key holds control characters or invalid UTF-8");
 
     char *key = malloc(klen + 1), *names = malloc(klen + 1), *vtext = malloc(vlen + 1);
     char *origin = malloc(strlen(expr) + 8);

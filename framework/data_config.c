@@ -24,7 +24,7 @@ static void csv_maps_free(csv_maps *s)
     free(s->maps);
 }
 
-static int str_list(ae_cfg *seq, const char ***out, size_t *n, ae_err *err)
+static int str_list(ae_cfg *seq, const char *what, const char ***out, size_t *n, ae_err *err)
 {
     char w[256];
     *n = ae_cfg_len(seq);
@@ -32,7 +32,7 @@ static int str_list(ae_cfg *seq, const char ***out, size_t *n, ae_err *err)
     if (!*out) return ae_errf(err, AE_EINTERNAL, "out of memory");
     for (size_t i = 0; i < *n; i++) {
         const char *s = ae_cfg_scalar(ae_cfg_at(seq, i));
-        if (!s) return ae_errf(err, AE_EINPUT, "%s: expected a column name", ae_cfg_where(ae_cfg_at(seq, i), w, sizeof w));
+        if (!s) return ae_errf(err, AE_EINPUT, "%s: expected %s", ae_cfg_where(ae_cfg_at(seq, i), w, sizeof w), what);
         (*out)[i] = s;
     }
     return AE_OK;
@@ -55,10 +55,10 @@ static int read_csv(ae_cfg *d, const char *data_dir, ae_dataset *all, ae_err *er
         ae_cfg_map(d, "categorical", 1, &cat, err) ||
         ae_cfg_str(d, "label", "", NULL, &label, err))
         return err->code;
-    if (str_list(drop, &s.drop, &o.n_drop, err)) goto out;
+    if (str_list(drop, "a column name in data.drop_columns", &s.drop, &o.n_drop, err)) goto out;
     o.drop_columns = s.drop;
     if (na) {
-        if (str_list(na, &s.na, &o.n_na, err)) goto out;
+        if (str_list(na, "a text in data.na_values", &s.na, &o.n_na, err)) goto out;
         o.na_values = s.na;
     }
     o.dropna_any = !strcmp(dropna, "any");
@@ -116,9 +116,17 @@ int ae_data_from_config(ae_cfg *d, const char *data_dir, unsigned long seed, ae_
         if (ae_cfg_num(d, "test_fraction", 0.0, 0.0, 0.9, &frac, err) || read_csv(d, data_dir, &all, err))
             return err->code;
         if (frac > 0) {
+            size_t rows = all.n;
             if (ae_dataset_split(&all, frac, seed, train, test, err)) {
                 ae_dataset_free(&all);
                 return err->code;
+            }
+            if (train->n == 0) {
+                ae_dataset_free(train);
+                ae_dataset_free(test);
+                return ae_errf(err, AE_EINPUT, "%s: data.test_fraction: %g of %zu rows leaves no rows "
+                               "to train on", ae_cfg_where(ae_cfg_get(d, "test_fraction"), w, sizeof w),
+                               frac, rows);
             }
         } else {
             *train = all;
@@ -137,10 +145,11 @@ int ae_data_from_config(ae_cfg *d, const char *data_dir, unsigned long seed, ae_
                 return ae_err_prefix(err, "%s: data.name", ae_cfg_where(ae_cfg_get(d, "name"), w, sizeof w));
         } else if (*images) {
             char ip[4096], lp[4096];
-            if (ae_data_resolve(images, data_dir, ip, sizeof ip, err) ||
-                (*labels && ae_data_resolve(labels, data_dir, lp, sizeof lp, err)) ||
-                ae_idx_load(ip, *labels ? lp : NULL, (size_t)limit, train, err))
-                return err->code;
+            if (ae_data_resolve(images, data_dir, ip, sizeof ip, err))
+                return ae_err_prefix(err, "%s: data.images", ae_cfg_where(ae_cfg_get(d, "images"), w, sizeof w));
+            if (*labels && ae_data_resolve(labels, data_dir, lp, sizeof lp, err))
+                return ae_err_prefix(err, "%s: data.labels", ae_cfg_where(ae_cfg_get(d, "labels"), w, sizeof w));
+            if (ae_idx_load(ip, *labels ? lp : NULL, (size_t)limit, train, err)) return err->code;
         } else {
             return ae_errf(err, AE_EINPUT, "%s: data: an idx source needs 'name' (fashion-mnist, "
                            "mnist) or 'images' (+ 'labels')", ae_cfg_where(d, w, sizeof w));

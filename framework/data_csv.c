@@ -32,6 +32,7 @@ typedef struct col_info {
 } col_info;
 
 static const char *const default_na[] = {"NA", ""};
+enum { MAX_LABEL = (1 << 20) - 1 }; /* largest class index (n_classes must fit, arrays per class) */
 
 /* Reads the whole file (gzip or plain, zlib decides) into a NUL-terminated buffer. */
 static int read_all(const char *path, char **out, size_t *out_len, ae_err *err)
@@ -42,22 +43,24 @@ static int read_all(const char *path, char **out, size_t *out_len, ae_err *err)
         return ae_errf(err, AE_EINPUT, "%s: cannot open: %s", path,
                        errno ? strerror(errno) : "out of memory");
     gzbuffer(f, 1u << 18);
-    size_t cap = 1u << 20, len = 0;
+    size_t cap = 1u << 16, len = 0; /* doubled as needed: small files stay small */
     char *buf = malloc(cap);
-    const unsigned chunk = 1u << 20;
     int n = 0;
     while (buf) {
-        if (cap - len < (size_t)chunk + 1) {
+        if (cap - len < 2) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) { free(buf); buf = NULL; break; }
             buf = nb;
             cap *= 2;
         }
-        if ((n = gzread(f, buf + len, chunk)) <= 0) break;
+        size_t want = cap - len - 1 < (1u << 20) ? cap - len - 1 : (1u << 20);
+        if ((n = gzread(f, buf + len, (unsigned)want)) <= 0) break;
         len += (size_t)n;
     }
     int errnum = Z_OK;
     const char *zmsg = gzerror(f, &errnum);
+    size_t plen = strlen(path); /* zlib's message starts with the path: keep it once */
+    if (!strncmp(zmsg, path, plen) && !strncmp(zmsg + plen, ": ", 2)) zmsg += plen + 2;
     char msg[256];
     snprintf(msg, sizeof msg, "%s", errnum == Z_ERRNO ? strerror(errno) : zmsg);
     gzclose(f);
@@ -311,12 +314,12 @@ static int load_rows(csv_reader *r, char *const *names, size_t ncol, const ae_cs
             if (cell_value(r, line, names[j], &cols[j], s, &v, err)) return err->code;
             if (cols[j].role == ROLE_FEATURE) {
                 row[cols[j].out] = (float)v;
-            } else if (v >= 0 && v <= INT_MAX && v == floor(v)) {
+            } else if (v >= 0 && v <= MAX_LABEL && v == floor(v)) {
                 label = (int)v;
             } else {
                 return ae_errf(err, AE_EINPUT,
                                "%s:%ld: label column '%s': '%s' is not a class index (labels must "
-                               "be integers >= 0)", r->path, line, names[j], s);
+                               "be integers in [0, %d])", r->path, line, names[j], s, MAX_LABEL);
             }
         }
         total++;

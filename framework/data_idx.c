@@ -30,6 +30,8 @@ static long long read_bytes(idx_file *x, unsigned char *buf, size_t len, ae_err 
         if (n < 0) {
             int errnum;
             const char *msg = gzerror(x->f, &errnum);
+            size_t plen = strlen(x->path); /* zlib's message starts with the path: keep it once */
+            if (!strncmp(msg, x->path, plen) && !strncmp(msg + plen, ": ", 2)) msg += plen + 2;
             ae_errf(err, AE_EINPUT, "%s: read error: %s", x->path,
                     errnum == Z_ERRNO ? strerror(errno) : msg);
             return -1;
@@ -84,20 +86,49 @@ static int idx_open(idx_file *x, const char *path, uint32_t magic, ae_err *err)
     return AE_OK;
 }
 
-/* Reads exactly len bytes of payload; when `all`, also checks that nothing follows. */
-static int idx_payload(idx_file *x, unsigned char *buf, size_t len, int all, const char *what,
+/* Reads exactly len bytes of payload into a new buffer (*out) that grows as the data arrives, so a
+ * header claiming more than the file holds fails as "truncated" without a huge allocation first;
+ * when `all`, also checks that nothing follows. */
+static int idx_payload(idx_file *x, size_t len, int all, const char *what, unsigned char **out,
                        ae_err *err)
 {
-    long long got = read_bytes(x, buf, len, err);
-    if (got < 0) return err->code;
-    if ((size_t)got < len)
-        return ae_errf(err, AE_EINPUT, "%s: truncated: expected %zu bytes of %s, got %lld", x->path,
+    size_t cap = len < (1u << 20) ? len : (1u << 20), got = 0;
+    unsigned char *buf = malloc(cap ? cap : 1);
+    *out = NULL;
+    while (buf && got < len) {
+        if (got == cap) {
+            size_t nc = cap > len / 2 ? len : 2 * cap;
+            unsigned char *nb = realloc(buf, nc);
+            if (!nb) break;
+            buf = nb;
+            cap = nc;
+        }
+        long long n = read_bytes(x, buf + got, cap - got, err);
+        if (n < 0) {
+            free(buf);
+            return err->code;
+        }
+        got += (size_t)n;
+        if (got < cap) break; /* read_bytes stops short only at the end of the file */
+    }
+    if (!buf || (got == cap && got < len)) {
+        free(buf);
+        return ae_errf(err, AE_EINTERNAL, "%s: out of memory for %zu bytes of %s", x->path, len, what);
+    }
+    if (got < len) {
+        free(buf);
+        return ae_errf(err, AE_EINPUT, "%s: truncated: expected %zu bytes of %s, got %zu", x->path,
                        len, what, got);
+    }
     unsigned char extra;
-    if (all && (got = read_bytes(x, &extra, 1, err)) != 0)
-        return got < 0 ? err->code
-                       : ae_errf(err, AE_EINPUT, "%s: trailing bytes after %zu %s bytes", x->path,
-                                 len, what);
+    long long more = all ? read_bytes(x, &extra, 1, err) : 0;
+    if (more != 0) {
+        free(buf);
+        return more < 0 ? err->code
+                        : ae_errf(err, AE_EINPUT, "%s: trailing bytes after %zu %s bytes", x->path,
+                                  len, what);
+    }
+    *out = buf;
     return AE_OK;
 }
 
@@ -121,23 +152,18 @@ int ae_idx_load(const char *images_path, const char *labels_path, size_t limit, 
         rc = ae_errf(err, AE_EINPUT, "%s: too many images (%zu)", images_path, n);
         goto done;
     }
-    raw = malloc(n * d);
+    if ((rc = idx_payload(&im, n * d, all, "pixels", &raw, err))) goto done;
     out->x = malloc(n * d * sizeof *out->x);
     if (labels_path) out->label = malloc(n * sizeof *out->label);
-    if (!raw || !out->x || (labels_path && !out->label)) {
+    if (!out->x || (labels_path && !out->label)) {
         rc = ae_errf(err, AE_EINTERNAL, "out of memory for %zu images", n);
         goto done;
     }
-    if ((rc = idx_payload(&im, raw, n * d, all, "pixels", err))) goto done;
     for (size_t i = 0; i < n * d; i++) out->x[i] = (float)raw[i] / 255.0f; /* as torchvision */
     if (labels_path) { /* labels are small: always read and check them all, so n_classes does
                           not depend on `limit` */
         free(raw);
-        if (!(raw = malloc(lb.count))) {
-            rc = ae_errf(err, AE_EINTERNAL, "out of memory for %zu labels", lb.count);
-            goto done;
-        }
-        if ((rc = idx_payload(&lb, raw, lb.count, 1, "labels", err))) goto done;
+        if ((rc = idx_payload(&lb, lb.count, 1, "labels", &raw, err))) goto done;
         int max = 0;
         for (size_t i = 0; i < lb.count; i++) {
             if (i < n) out->label[i] = raw[i];

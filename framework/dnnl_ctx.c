@@ -2,6 +2,7 @@
 #include "ae_dnnl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,7 +36,11 @@ void ae_dnnl_shutdown(void)
 void ae_set_threads(int n)
 {
 #ifdef _OPENMP
-    if (n <= 0) n = omp_get_num_procs();
+    if (n <= 0) { /* the default: OMP_NUM_THREADS when set, else every core */
+        const char *env = getenv("OMP_NUM_THREADS");
+        if (env && atoi(env) > 0) return;
+        n = omp_get_num_procs();
+    }
     omp_set_num_threads(n);
 #else
     (void)n;

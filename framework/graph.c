@@ -97,6 +97,13 @@ ae_params *ae_graph_params(const ae_graph *g) { return g->params; }
 size_t ae_graph_size(const ae_graph *g) { return g->n; }
 ae_node *ae_graph_node(const ae_graph *g, size_t i) { return i < g->n ? g->nodes[i] : NULL; }
 
+double ae_graph_flops(const ae_graph *g)
+{
+    double f = 0;
+    for (size_t i = 0; i < g->n; i++) f += g->nodes[i]->flops;
+    return f;
+}
+
 size_t ae_graph_bytes(const ae_graph *g)
 {
     return (g->vals_n + g->grads_n) * sizeof(float) + g->scratch_bytes;

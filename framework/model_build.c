@@ -124,12 +124,13 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
     t->recon = y;
     if (y && y->numel != t->x->numel) {
         char a[64];
+        ae_errf(err, AE_EINPUT, "model.decoder[%d] (%s): output %s per sample, expected %zu values (the "
+                "input is %dx%dx%d)", m->ndec - 1, m->dec[m->ndec - 1].ops->name,
+                ae_shape_str(ae_shape_make(y->shape.nd - 1, y->shape.d + 1), a, sizeof a), m->d, m->c,
+                m->h, m->w);
         ae_graph_free(g);
         mg->g = NULL;
-        return ae_errf(err, AE_EINPUT, "model.decoder[%d] (%s): output %s per sample, expected %zu "
-                       "values (the input is %dx%dx%d)", m->ndec - 1, m->dec[m->ndec - 1].ops->name,
-                       ae_shape_str(ae_shape_make(y->shape.nd - 1, y->shape.d + 1), a, sizeof a),
-                       m->d, m->c, m->h, m->w);
+        return err->code;
     }
     ae_node *rec = NULL;
     if (y) {

@@ -297,6 +297,13 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     if (!(mx = track(s, &G.x, x->val, err)) || !(mw = track(s, &G.w, w->val, err)) ||
         !(my = track(s, &G.y, n->val, err)) || (b && !(mb = track(s, &G.b, b->val, err))))
         return err->code;
+    /* x straight from a conv that keeps its output in a private layout: read that copy when it is
+     * the layout wanted here (it is fresh: the producer's forward runs first) */
+    const conv_state *px = x->op == &ae_op_conv2d || x->op == &ae_op_conv_transpose2d ? x->state : NULL;
+    if (px && px->fwd.npost) {
+        s->alias[s->nalias].user = mx;
+        s->alias[s->nalias++].copy = px->fwd.post[0].from;
+    }
     /* forward */
     stage *f = &s->fwd;
     if (make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, b != NULL, act,

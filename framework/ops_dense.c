@@ -40,6 +40,8 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     ae_mat Wt = {w->val, s->k, s->m, 1, s->k}; /* W is [m,k]; Wᵀ viewed by strides */
     ae_mat Y = {n->val, s->n, s->m, s->m, 1};
     if (ae_matmul_init(&s->fwd, X, Wt, b ? b->val : NULL, Y, act, 0, err)) return err->code;
+    const double mm = 2.0 * (double)s->n * (double)s->k * (double)s->m;
+    n->flops = mm * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
     if (!n->needs_grad) return AE_OK;
     s->dz = act == AE_ACT_IDENTITY ? n->grad : ae_graph_scratch(g, (size_t)(s->n * s->m), err);
     if (!s->dz) return err->code;

@@ -39,6 +39,18 @@ static int load_plugins(ae_cfg *root, const char *cfg_path, ae_registry *reg, ae
     return AE_OK;
 }
 
+/* Two maps that name different `type`s or `kind`s (a masking corruption under a gaussian preset):
+ * the preset's keys belong to the other kind, so none of them applies. */
+static int other_kind(const ae_cfg *user, const ae_cfg *preset)
+{
+    static const char *const keys[] = {"type", "kind"};
+    for (int i = 0; i < 2; i++) {
+        const ae_cfg *u = ae_cfg_lookup(user, keys[i]), *p = ae_cfg_lookup(preset, keys[i]);
+        if (u && p && ae_cfg_scalar(u) && ae_cfg_scalar(p) && strcmp(ae_cfg_scalar(u), ae_cfg_scalar(p))) return 1;
+    }
+    return 0;
+}
+
 /* Adds what `preset` has and `user` lacks, recursively through maps (user keys win, lists are
  * not merged); the user's key order is kept. */
 static int merge_under(ae_cfg *user, const ae_cfg *preset, ae_err *err)
@@ -48,7 +60,8 @@ static int merge_under(ae_cfg *user, const ae_cfg *preset, ae_err *err)
         ae_cfg *pv = ae_cfg_value_at(preset, i), *uv = ae_cfg_lookup(user, k);
         if (!ae_cfg_has(user, k)) {
             if (ae_cfg_set_node(user, k, ae_cfg_clone(pv))) return ae_errf(err, AE_EINTERNAL, "out of memory");
-        } else if (uv && ae_cfg_kind_of(uv) == AE_CFG_MAP && ae_cfg_kind_of(pv) == AE_CFG_MAP) {
+        } else if (uv && ae_cfg_kind_of(uv) == AE_CFG_MAP && ae_cfg_kind_of(pv) == AE_CFG_MAP &&
+                   !other_kind(uv, pv)) {
             if (merge_under(uv, pv, err)) return err->code;
         }
     }
@@ -116,10 +129,34 @@ static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
         ae_cfg_bool(out, "pca_baseline", 1, &r->pca, err) ||
         ae_cfg_bool(out, "probe", 1, &r->probe, err) ||
         ae_cfg_int(out, "probe_folds", 5, 2, 100, &r->probe_folds, err) ||
+        ae_cfg_int(out, "probe_train", 10000, 0, 1L << 40, &r->probe_train, err) ||
         ae_cfg_int(out, "eval_batch", 1000, 1, 1L << 30, &r->eval_batch, err) ||
         ae_cfg_int(out, "grid", 8, 0, 64, &r->grid, err) || ae_cfg_finish(out, "outputs", err))
         return err->code;
     snprintf(r->out_dir, sizeof r->out_dir, "%s", o->out_dir ? o->out_dir : dir);
+    return AE_OK;
+}
+
+/* data.exclude_label: drops that class from the training set (anomaly detection set-up). */
+static int exclude_label(ae_run *r, ae_err *err)
+{
+    if (r->anomaly_label < 0) return AE_OK;
+    if (!r->train.label || !r->test.n || !r->test.label)
+        return ae_errf(err, AE_EINPUT, "data.exclude_label needs labels and a test split (the held-out "
+                       "class is scored on the test set)");
+    size_t *idx = malloc((r->train.n ? r->train.n : 1) * sizeof *idx), k = 0;
+    if (!idx) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < r->train.n; i++)
+        if (r->train.label[i] != r->anomaly_label) idx[k++] = i;
+    ae_dataset kept;
+    int rc = k == r->train.n || k == 0
+                 ? ae_errf(err, AE_EINPUT, "data.exclude_label: class %ld %s", r->anomaly_label,
+                           k ? "does not occur in the training data" : "is the only class")
+                 : ae_dataset_take(&r->train, idx, k, &kept, err);
+    free(idx);
+    if (rc) return rc;
+    ae_dataset_free(&r->train);
+    r->train = kept;
     return AE_OK;
 }
 
@@ -138,6 +175,7 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     memset(r, 0, sizeof *r);
     r->path = path;
     r->root = root;
+    r->anomaly_label = -1;
     gsl_set_error_handler_off();
     ae_registry *reg = ae_registry_default();
     if (!reg) return ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -161,7 +199,9 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     if (!(r->rng = ae_rng_new(r->seed))) return ae_errf(err, AE_EINTERNAL, "out of memory");
     ae_cfg *data;
     if (ae_cfg_map(r->root, "data", 0, &data, err) ||
-        ae_data_from_config(data, o->data_dir, r->seed, &r->train, &r->test, err))
+        (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &r->anomaly_label, err)) ||
+        ae_data_from_config(data, o->data_dir, r->seed, &r->train, &r->test, err) ||
+        exclude_label(r, err))
         return err->code;
     if (ae_model_configure(r->root, reg, &r->train, r->seed, r->rng, &r->model, err) ||
         read_train(r, o, err) || read_outputs(r, o, err))

@@ -118,6 +118,68 @@ static void train_speed(const ae_run *r, double *secs, double *sps)
     }
 }
 
+/* Linear-probe accuracy of codes: with a test split, fit on (up to probe_train) training codes and
+ * score the test codes; without one, stratified k-fold on the evaluation codes. `enc` maps rows to
+ * codes (the model's encoder or a PCA). */
+typedef int (*encode_fn)(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_err *err);
+
+static int probe(ae_run *r, encode_fn enc, void *ctx, size_t cs, const float *ev_codes, double *acc,
+                 ae_err *err)
+{
+    const ae_dataset *ev = r->test.n ? &r->test : &r->train;
+    *acc = NAN;
+    if (!r->probe || !ev->label) return AE_OK;
+    if (!r->test.n || !r->train.label)
+        return ae_probe_cv(ev_codes, ev->label, ev->n, cs, ev->n_classes, (int)r->probe_folds, r->seed, NULL,
+                           acc, err);
+    size_t ntr = r->probe_train > 0 && (size_t)r->probe_train < r->train.n ? (size_t)r->probe_train : r->train.n;
+    float *tc = malloc(ntr * cs * sizeof *tc);
+    if (!tc) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    int k = r->train.n_classes > ev->n_classes ? r->train.n_classes : ev->n_classes;
+    int rc = enc(ctx, &r->train, ntr, tc, err);
+    if (!rc) rc = ae_probe_accuracy(tc, r->train.label, ntr, ev_codes, ev->label, ev->n, cs, k, NULL, acc, err);
+    free(tc);
+    return rc;
+}
+
+static int enc_model(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_err *err)
+{
+    ae_run *r = ctx;
+    return ae_encode(r->model, ds, n, AE_MODE_EVAL, r->eval_batch, codes, NULL, err);
+}
+
+static int enc_pca(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_err *err)
+{
+    (void)err;
+    ae_pca_transform(ctx, ds->x, n, codes);
+    return AE_OK;
+}
+
+/* Anomaly AUROC: test samples scored by reconstruction MSE, the held-out class positive. */
+static int anomaly(ae_run *r, double *auroc, ae_err *err)
+{
+    const ae_dataset *t = &r->test;
+    float *rec = malloc(t->n * t->d * sizeof *rec);
+    double *score = malloc(t->n * sizeof *score);
+    int *pos = malloc(t->n * sizeof *pos);
+    int rc = rec && score && pos ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!rc) rc = ae_encode(r->model, t, t->n, AE_MODE_EVAL, r->eval_batch, NULL, rec, err);
+    for (size_t i = 0; !rc && i < t->n; i++) {
+        double s = 0;
+        for (size_t j = 0; j < t->d; j++) {
+            double d = (double)rec[i * t->d + j] - t->x[i * t->d + j];
+            s += d * d;
+        }
+        score[i] = s / (double)t->d;
+        pos[i] = t->label[i] == r->anomaly_label;
+    }
+    if (!rc) *auroc = ae_auroc(score, pos, t->n);
+    free(rec);
+    free(score);
+    free(pos);
+    return rc;
+}
+
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
 {
     const ae_dataset *ev = r->test.n ? &r->test : &r->train;
@@ -135,9 +197,29 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     ae_json_int(&j, "epochs", nepochs);
     ae_json_num(&j, "loss", e.loss);
     ae_json_num(&j, "mse", e.mse);
-    ae_json_num(&j, "bce", e.bce);
+    if (isfinite(e.bce)) ae_json_num(&j, "bce", e.bce);
     ae_json_num(&j, "psnr", e.mse > 0 ? 10.0 * log10(1.0 / e.mse) : INFINITY);
     for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);
+    if (!rc && ae_model_is_gaussian(r->model)) { /* -ELBO with one sampled z per test point */
+        ae_eval es;
+        rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_SAMPLE, r->eval_batch, &es, err);
+        double kl = NAN;
+        for (int q = 0; q < es.nterms; q++) if (!strcmp(es.term_name[q], "kl")) kl = es.term[q];
+        double rec = !strcmp(ae_model_loss_kind(r->model), "bce") ? es.bce : es.mse;
+        if (!rc) {
+            ae_json_num(&j, "neg_elbo", rec * (double)ev->d + kl);
+            ae_json_num(&j, "recon_sum", rec * (double)ev->d);
+        }
+    }
+    if (!rc && ae_model_has_corruption(r->model)) { /* denoising: noisy test input -> clean target */
+        ae_eval en;
+        rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_NOISY, r->eval_batch, &en, err);
+        if (!rc) {
+            ae_json_num(&j, "denoised_mse", en.mse);
+            ae_json_num(&j, "denoised_psnr", en.mse > 0 ? 10.0 * log10(1.0 / en.mse) : INFINITY);
+            ae_json_num(&j, "noisy_input_mse", en.noisy_mse);
+        }
+    }
     ae_json_num(&j, "mean_code_activation", e.mean_code_act);
     ae_json_int(&j, "params", (long long)ae_params_count(ae_model_params(r->model)));
     double secs = 0, sps = 0;
@@ -145,37 +227,40 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     ae_json_num(&j, "train_seconds", secs);
     ae_json_num(&j, "samples_per_s", sps);
     ae_json_int(&j, "code_size", (long long)cs);
+    int64_t bs = r->tc.batch_size > 0 && (size_t)r->tc.batch_size < r->train.n ? r->tc.batch_size : (int64_t)r->train.n;
+    ae_mgraph *tg = rc ? NULL : ae_model_graph(r->model, bs, AE_MODE_TRAIN, err);
+    if (!rc && !tg) rc = err->code;
+    if (tg) ae_json_num(&j, "train_flops_per_sample", ae_graph_flops(tg->g) / (double)bs);
     fprintf(stderr, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
     if (isfinite(e.bce)) fprintf(stderr, "  bce %.6g", e.bce);
     if (!rc && r->pca && cs < ev->d) {
         ae_pca pca;
-        const ae_dataset *fit = &r->train;
-        rc = ae_pca_fit(&pca, fit->x, fit->n, fit->d, cs, err);
+        rc = ae_pca_fit(&pca, r->train.x, r->train.n, r->train.d, cs, err);
         if (!rc) {
-            double pm = ae_pca_mse(&pca, ev->x, ev->n);
+            double pm = ae_pca_mse(&pca, ev->x, ev->n), acc = NAN;
             ae_json_num(&j, "pca_mse", pm);
             fprintf(stderr, "  | PCA-%zu mse %.6g", cs, pm);
-            if (r->probe && ev->label) {
-                float *pc = malloc(ev->n * cs * sizeof *pc);
-                double acc = NAN;
-                if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
-                else {
-                    ae_pca_transform(&pca, ev->x, ev->n, pc);
-                    rc = ae_probe_cv(pc, ev->label, ev->n, cs, ev->n_classes, (int)r->probe_folds, r->seed,
-                                     NULL, &acc, err);
-                    free(pc);
-                }
-                ae_json_num(&j, "pca_probe_accuracy", acc);
+            float *pc = malloc(ev->n * cs * sizeof *pc);
+            if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+            if (!rc) {
+                ae_pca_transform(&pca, ev->x, ev->n, pc);
+                rc = probe(r, enc_pca, &pca, cs, pc, &acc, err);
             }
+            if (isfinite(acc)) ae_json_num(&j, "pca_probe_accuracy", acc);
+            free(pc);
             ae_pca_free(&pca);
         }
     }
-    if (!rc && r->probe && ev->label) {
-        double acc = NAN;
-        rc = ae_probe_cv(codes, ev->label, ev->n, cs, ev->n_classes, (int)r->probe_folds, r->seed, NULL,
-                         &acc, err);
+    double acc = NAN, auroc = NAN;
+    if (!rc) rc = probe(r, enc_model, r, cs, codes, &acc, err);
+    if (!rc && isfinite(acc)) {
         ae_json_num(&j, "probe_accuracy", acc);
         fprintf(stderr, "  | probe accuracy %.4f", acc);
+    }
+    if (!rc && r->anomaly_label >= 0) rc = anomaly(r, &auroc, err);
+    if (!rc && isfinite(auroc)) {
+        ae_json_num(&j, "anomaly_auroc", auroc);
+        fprintf(stderr, "  | anomaly AUROC %.4f", auroc);
     }
     fputc('\n', stderr);
     ae_json_end(&j);

@@ -63,6 +63,11 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
         }
         st->epoch = epoch;
         double t0 = ae_now() - st->seconds;
+        /* throughput as the peer measures it: epoch 1 without its first warm-up batches (graph
+         * building, primitive creation, caches) */
+        long warm = epoch == 1 && t->next_batch == 0 && nb > 4 ? (nb / 4 < 50 ? nb / 4 : 50) : 0;
+        double tw = t0;
+        size_t warm_samples = 0;
         for (long b = t->next_batch; b < nb; b++) {
             size_t off = (size_t)b * bs, k = off + bs <= n ? bs : n - off;
             ae_mgraph *mg = ae_model_graph(t->model, (int64_t)k, AE_MODE_TRAIN, err);
@@ -82,6 +87,10 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
                 memcpy(st->term_name[q], mg->term_name[q], sizeof st->term_name[q]);
             }
             t->next_batch = b + 1;
+            if (b + 1 == warm) {
+                tw = ae_now();
+                warm_samples = off + k;
+            }
             ae_progress_batch(&prog, epoch, b + 1, mg->loss->val[0], k);
             if (t->stop && *t->stop && b + 1 < nb) {
                 st->seconds = ae_now() - t0;
@@ -90,7 +99,8 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
         }
         ae_epoch_stats done = *st;
         done.seconds = ae_now() - t0;
-        done.samples_per_s = done.seconds > 0 ? (double)n / done.seconds : 0;
+        double tt = ae_now() - tw;
+        done.samples_per_s = tt > 0 ? (double)(n - warm_samples) / tt : 0;
         done.loss /= (double)n;
         for (int q = 0; q < done.nterms; q++) done.term[q] /= (double)n;
         t->epoch = epoch;
@@ -125,7 +135,7 @@ int ae_encode(ae_model *m, const ae_dataset *ds, size_t n, ae_mode mode, long ba
 int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_eval *out, ae_err *err)
 {
     memset(out, 0, sizeof *out);
-    double se = 0, ce = 0, act = 0, loss = 0;
+    double se = 0, ce = 0, act = 0, loss = 0, nse = 0;
     size_t cs = 0;
     int unit_range = 1; /* BCE is defined for targets in [0, 1] only */
     for (size_t off = 0; off < ds->n; off += (size_t)batch) {
@@ -135,7 +145,9 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
         const float *x = ds->x + off * ds->d;
         memcpy(mg->taps.x->val, x, k * ds->d * sizeof(float));
         ae_graph_forward(mg->g);
-        const float *y = mg->taps.recon->val;
+        const float *y = mg->taps.recon->val, *xin = mg->taps.x_in->val;
+        for (size_t i = 0; mg->taps.x_in != mg->taps.x && i < k * ds->d; i++)
+            nse += ((double)xin[i] - x[i]) * ((double)xin[i] - x[i]);
         for (size_t i = 0; i < k * ds->d; i++) {
             double p = y[i], t = x[i], dd = p - t;
             se += dd * dd;
@@ -154,6 +166,7 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
     }
     double ne = (double)ds->n * (double)ds->d;
     out->mse = se / ne;
+    out->noisy_mse = nse / ne;
     out->bce = unit_range ? ce / ne : NAN;
     out->loss = loss / (double)ds->n;
     for (int q = 0; q < out->nterms; q++) out->term[q] /= (double)ds->n;

@@ -479,6 +479,7 @@ END_TEST
 
 int main(void)
 {
+    ae_set_threads(1); /* tiny graphs: threads only add barrier waits (slow on a loaded machine) */
     Suite *s = suite_create("regularizers");
     TCase *tc = tcase_create("all");
     tcase_set_timeout(tc, 120);

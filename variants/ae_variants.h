@@ -15,6 +15,15 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
 /* Help fragment shared by the regularizers that read `layer:`. */
 #define AE_LAYER_KEY_HELP "layer (code | encoder[i] | an encoder layer's name; code)"
 
+/* "file:line:col: name" for penalty-time errors about the regularizer item at `where` (the
+ * ae_cfg_where of its map, kept at configure time; "<default>" positions are left out). */
+static inline const char *ae_reg_who(char *buf, size_t len, const char *where, const char *name)
+{
+    if (where[0] && where[0] != '<') snprintf(buf, len, "%.160s: %s", where, name);
+    else snprintf(buf, len, "%s", name);
+    return buf;
+}
+
 /* Resolves `layer` ("code", "encoder[i]", "model.encoder[i]" or an encoder layer's `name:`) to its
  * node; *k is its index among the encoder layers (taps->hidden) or -1 when it is not one (the code
  * of a gaussian latent). Unknown names are AE_EINPUT naming `who` and listing the valid names. */
@@ -54,8 +63,8 @@ static inline int ae_reg_tap(const ae_taps *t, const char *layer, const char *wh
         }
     }
     const char *near = ae_nearest(layer, cands, nc);
-    char hint[64] = "";
-    if (near) snprintf(hint, sizeof hint, "did you mean '%.32s'? ", near);
+    char hint[96] = "";
+    if (near) snprintf(hint, sizeof hint, "did you mean '%.63s'? ", near);
     return ae_errf(err, AE_EINPUT, "%s: unknown layer '%s' (%svalid layers: %s)", who, layer, hint,
                    list);
 }

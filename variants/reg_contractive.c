@@ -16,6 +16,7 @@ typedef struct cae_state {
     long projections;
     cae_method method;
     char layer[64];
+    char where[192]; /* of the item, for errors found when the penalty is built */
 } cae_state;
 
 static int cae_configure(ae_cfg *spec, void **state, ae_err *err)
@@ -31,6 +32,7 @@ static int cae_configure(ae_cfg *spec, void **state, ae_err *err)
         ae_cfg_num(spec, "epsilon", 1e-3, 1e-6, 1.0, &s->epsilon, err))
         return err->code;
     snprintf(s->layer, sizeof s->layer, "%s", layer);
+    ae_cfg_where(spec, s->where, sizeof s->where);
     for (int i = 0; methods[i]; i++)
         if (!strcmp(method, methods[i])) s->method = (cae_method)i;
     return AE_OK;
@@ -80,12 +82,14 @@ static ae_node *cae_penalty(void *state, ae_build *b, const char *name)
     const ae_taps *t = b->taps;
     ae_node *h;
     int k;
-    if (ae_reg_tap(t, s->layer, name, &h, &k, b->err)) return NULL;
+    char who[384];
+    ae_reg_who(who, sizeof who, s->where, name);
+    if (ae_reg_tap(t, s->layer, who, &h, &k, b->err)) return NULL;
     int exact_ok = k >= 0 && t->weight[k] && h->op == &ae_op_dense && h->in[0] == t->x_in &&
                    t->act[k] >= 0 && t->act[k] < AE_ACT_COUNT;
     if (s->method == CAE_EXACT && !exact_ok) {
         ae_errf(b->err, AE_EINPUT, "%s: method: exact needs a dense layer applied directly to the "
-                "input, and layer '%s' is not one (use method: estimate or auto)", name, s->layer);
+                "input, and layer '%s' is not one (use method: estimate or auto)", who, s->layer);
         return NULL;
     }
     if (exact_ok && s->method != CAE_ESTIMATE)
@@ -95,7 +99,7 @@ static ae_node *cae_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_contractive = {
-    "contractive", "weight·batch mean of ||dh/dx||_F^2: weight (1e-4), " AE_LAYER_KEY_HELP ", method "
+    "contractive", "weight * batch mean of ||dh/dx||_F^2: weight (1e-4), " AE_LAYER_KEY_HELP ", method "
     "(auto|exact|estimate; auto = exact for a dense layer on the input, else a finite-difference "
     "estimate), projections (1; random directions per sample), epsilon (1e-3; finite-difference step)",
     cae_configure, cae_penalty, free};

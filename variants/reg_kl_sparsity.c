@@ -8,6 +8,7 @@
 typedef struct kls_state {
     double weight, rho;
     char layer[64];
+    char where[192]; /* of the item, for errors found when the penalty is built */
 } kls_state;
 
 static int kls_configure(ae_cfg *spec, void **state, ae_err *err)
@@ -21,6 +22,7 @@ static int kls_configure(ae_cfg *spec, void **state, ae_err *err)
         ae_cfg_str(spec, "layer", "code", NULL, &layer, err))
         return err->code;
     snprintf(s->layer, sizeof s->layer, "%s", layer);
+    ae_cfg_where(spec, s->where, sizeof s->where);
     return AE_OK;
 }
 
@@ -29,12 +31,14 @@ static ae_node *kls_penalty(void *state, ae_build *b, const char *name)
     kls_state *s = state;
     ae_node *h;
     int k;
-    if (ae_reg_tap(b->taps, s->layer, name, &h, &k, b->err)) return NULL;
+    char who[384];
+    ae_reg_who(who, sizeof who, s->where, name);
+    if (ae_reg_tap(b->taps, s->layer, who, &h, &k, b->err)) return NULL;
     int act = k >= 0 ? b->taps->act[k] : -1;
     if (act != AE_ACT_SIGMOID) {
         ae_errf(b->err, AE_EINPUT, "%s: kl_sparsity needs a sigmoid layer (activations in (0, 1)), "
                 "but layer '%s' has activation %s: use `activation: sigmoid` on it or the l1 "
-                "regularizer", name, s->layer,
+                "regularizer", who, s->layer,
                 act >= 0 && act < AE_ACT_COUNT ? ae_act_name((ae_act)act)
                                                : k < 0 ? "none (a sampled gaussian code)" : "none");
         return NULL;

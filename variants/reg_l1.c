@@ -8,6 +8,7 @@
 typedef struct l1_state {
     double weight;
     char layer[64];
+    char where[192]; /* of the item, for errors found when the penalty is built */
 } l1_state;
 
 static int l1_configure(ae_cfg *spec, void **state, ae_err *err)
@@ -20,6 +21,7 @@ static int l1_configure(ae_cfg *spec, void **state, ae_err *err)
         ae_cfg_str(spec, "layer", "code", NULL, &layer, err))
         return err->code;
     snprintf(s->layer, sizeof s->layer, "%s", layer);
+    ae_cfg_where(spec, s->where, sizeof s->where);
     return AE_OK;
 }
 
@@ -28,10 +30,12 @@ static ae_node *l1_penalty(void *state, ae_build *b, const char *name)
     l1_state *s = state;
     ae_node *h;
     int k;
-    if (ae_reg_tap(b->taps, s->layer, name, &h, &k, b->err)) return NULL;
+    char who[384];
+    ae_reg_who(who, sizeof who, s->where, name);
+    if (ae_reg_tap(b->taps, s->layer, who, &h, &k, b->err)) return NULL;
     return ae_l1_penalty(b->g, name, h, (float)s->weight, b->err);
 }
 
 const ae_regularizer_ops ae_reg_l1 = {
-    "l1", "activity L1, weight·mean over the batch of sum|h|: weight (1e-4), " AE_LAYER_KEY_HELP,
+    "l1", "activity L1, weight * batch mean of sum_j |h_j|: weight (1e-4), " AE_LAYER_KEY_HELP,
     l1_configure, l1_penalty, free};

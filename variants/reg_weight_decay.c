@@ -66,5 +66,5 @@ static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_weight_decay = {
-    "weight_decay", "L2 on every *.weight parameter, weight·sum w^2 (biases excluded): weight (1e-4)",
+    "weight_decay", "L2 on every *.weight parameter, weight * sum w^2 (biases excluded): weight (1e-4)",
     wd_configure, wd_penalty, free};

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""aelab vs the PyTorch peer, side by side: for each reference workload, run aelab's config and the
+peer script (at its fastest thread setting) alternately, R rounds, and report median training
+throughput (samples/s, epoch 1 without its first warm-up batches, as the peer measures), the ratio,
+peak RSS of each, aelab's achieved GFLOP/s and its fraction of the machine's measured FP32 peak.
+
+Usage: bench/bench.py [--aelab build/aelab] [--rounds 2] [--only W2,W3] [--epochs N] [--out bench/results.md]
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PEER = os.path.join(ROOT, "..", "shared", "peers", "torch_ref.py")
+PEAK = {1: 115.0, 2: 230.0}  # GFLOP/s, FMA micro-benchmark on this machine (../shared/TOOLCHAIN.md)
+
+# workload: aelab config, peer workload, peer thread setting (fastest per ../shared/peers/README.md),
+# the peer JSON key for throughput, epochs (aelab, peer) used for timing
+WORKLOADS = [
+    ("W1", "configs/peer/w1.yaml", "W1", ["--threads", "1", "--blas-threads", "2"], None),
+    ("W2", "configs/peer/w2.yaml", "W2", ["--threads", "1", "--blas-threads", "2"], 2),
+    ("W3", "configs/peer/w3.yaml", "W3", ["--threads", "2", "--blas-threads", "1"], 1),
+    ("W4", "configs/peer/w4.yaml", "W4", ["--threads", "1", "--blas-threads", "2"], 2),
+    ("W5", "configs/peer/w5.yaml", "W5", ["--threads", "1", "--blas-threads", "2"], 2),
+    ("W5-est", "configs/peer/w5_estimate.yaml", "W5-autograd", ["--threads", "1", "--blas-threads", "2", "--subset", "2000"], 1),
+    ("W6", "configs/peer/w6.yaml", "W6", ["--threads", "1", "--blas-threads", "2"], 2),
+    ("W6-L1", "configs/peer/w6_l1.yaml", "W6-L1", ["--threads", "1", "--blas-threads", "2"], 2),
+    ("W7", "configs/peer/w7.yaml", "W7", ["--threads", "1", "--blas-threads", "2"], 2),
+]
+TARGET = {"W1": 3, "W2": 2, "W3": 3, "W4": 2, "W5": 2, "W5-est": 50, "W6": 2, "W6-L1": 2, "W7": 2}
+
+
+def timed(cmd, env=None):
+    """Runs cmd under GNU time; returns (stdout, stderr, peak RSS MiB)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name] + cmd, capture_output=True, text=True,
+                           env=env)
+        if p.returncode != 0:
+            sys.exit("command failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+        rss = int(tf.read().strip().splitlines()[-1]) / 1024.0
+    return p.stdout, p.stderr, rss
+
+
+def run_aelab(args, wl, cfg, epochs):
+    out = tempfile.mkdtemp(prefix="aelab-bench-")
+    cmd = [args.aelab, "run", os.path.join(ROOT, cfg), "--out", out, "--quiet", "--set", "outputs.plots=false",
+           "--set", "outputs.probe=false", "--set", "outputs.pca_baseline=false", "--set", "train.checkpoint_every=0"]
+    if wl == "W1":
+        cmd += ["--data-dir", os.path.join(ROOT, "..", "shared", "data")]
+    if epochs:
+        cmd += ["--set", "train.epochs=%d" % epochs]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    _, _, rss = timed(cmd)
+    eps = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
+    fin = json.load(open(os.path.join(out, "final.json")))
+    subprocess.run(["rm", "-rf", out])
+    sps = [e["samples_per_s"] for e in eps]
+    if wl == "W1":  # the peer measures full-batch steps 3..N
+        sps = sps[2:] or sps
+    return sps, rss, fin
+
+
+def run_peer(wl, peer_wl, targs, epochs):
+    cmd = ["/usr/bin/python3", PEER, peer_wl, "--no-save"] + targs
+    if epochs and peer_wl != "W1":
+        cmd += ["--epochs", str(epochs)]
+    env = dict(os.environ)
+    out, _, rss = timed(cmd, env)
+    recs = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    rec = next(r for r in recs if r["workload"] == peer_wl)
+    if "epoch_samples_per_s" in rec:
+        return rec["epoch_samples_per_s"], rss, rec
+    return [rec["train_samples_per_s"]], rss, rec
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--aelab", default=os.path.join(ROOT, "build", "aelab"))
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--threads", type=int, default=0, help="aelab threads (0 = all cores)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    rows = []
+    for wl, cfg, peer_wl, targs, epochs in WORKLOADS:
+        if only and wl not in only:
+            continue
+        if not os.path.exists(os.path.join(ROOT, cfg)):
+            print("%-7s skipped: %s not written yet" % (wl, cfg), flush=True)
+            continue
+        a_sps, p_sps, a_rss, p_rss, fin = [], [], [], [], {}
+        for r in range(args.rounds):  # alternate, so both see the same machine conditions
+            s, rss, fin = run_aelab(args, wl, cfg, epochs)
+            a_sps += s
+            a_rss.append(rss)
+            s, rss, _ = run_peer(wl, peer_wl, targs, epochs)
+            p_sps += [v for v in s if v == v]
+            p_rss.append(rss)
+        a, p = statistics.median(a_sps), statistics.median(p_sps)
+        flops = fin.get("train_flops_per_sample", 0.0)
+        gf = a * flops / 1e9
+        thr = args.threads or os.cpu_count()
+        rows.append((wl, a, p, a / p, TARGET[wl], max(a_rss), max(p_rss), gf, gf / PEAK.get(thr, 230.0)))
+        print("%-7s aelab %10.0f/s  peer %10.0f/s  ratio %6.2f (target %g)  RSS %5.0f / %5.0f MiB  %6.1f GFLOP/s"
+              % rows[-1][:8], flush=True)
+    if not rows:
+        return
+    lines = ["# aelab vs PyTorch peer: training throughput", "",
+             "Measured %s on this 2-core machine; command: `%s`." % (time.strftime("%Y-%m-%d %H:%M"),
+                                                                   " ".join(["bench/bench.py"] + sys.argv[1:])),
+             "Rounds alternate aelab and the peer (%d each); samples/s are medians over epochs (epoch 1 without "
+             "its first warm-up batches, as the peer measures). Peer thread setting: its fastest (see "
+             "../shared/peers/README.md)." % args.rounds, "",
+             "| workload | aelab samples/s | peer samples/s | ratio | target | aelab RSS MiB | peer RSS MiB | aelab GFLOP/s | of peak |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for wl, a, p, ratio, tgt, ar, pr, gf, frac in rows:
+        lines.append("| %s | %.0f | %.0f | **%.2f** | ≥ %g | %.0f | %.0f | %.1f | %.0f%% |"
+                     % (wl, a, p, ratio, tgt, ar, pr, gf, 100 * frac))
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
