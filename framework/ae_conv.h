@@ -7,7 +7,11 @@
 
 /* How a node's primitives lay out their tensors. AUTO (the default) chooses per node from measured
  * speed: oneDNN's blocked layouts (format_tag any) when both channel counts are >= 8, plain
- * nchw/oihw otherwise (a 1-channel side is padded to a whole block and runs 3-8x slower). */
+ * nchw/oihw otherwise (a 1-channel side is padded to a whole block and runs 3-8x slower). The
+ * graph's tensors stay NCHW: blocked primitives sit behind reorders made once at compile, and a
+ * conv reading another conv's output takes its blocked copy directly. The activation is a fused
+ * post-op for blocked conv2d and a separate in-place eltwise primitive otherwise (fused post-ops
+ * make oneDNN 2.6's deconvolution and gemm convolution 2-10x slower). */
 typedef enum { AE_CONV_LAYOUT_AUTO, AE_CONV_LAYOUT_PLAIN, AE_CONV_LAYOUT_BLOCKED } ae_conv_layout;
 
 /* y[N,Cout,Ho,Wo] = act(conv(x[N,Cin,H,W], w) + b) with w[Cout,Cin,kh,kw] (PyTorch Conv2d layout),

@@ -42,4 +42,15 @@ int ae_matmul_init(ae_matmul *mm, ae_mat a, ae_mat b, const float *bias, ae_mat 
 void ae_matmul_run(ae_matmul *mm);
 void ae_matmul_destroy(ae_matmul *mm);
 
+/* An elementwise oneDNN primitive over n contiguous floats (vectorised transcendental functions):
+ * dst = f(src) with f one of dnnl_eltwise_* (alpha, beta as oneDNN defines them). */
+typedef struct ae_eltwise {
+    dnnl_primitive_t prim;
+    dnnl_memory_t src, dst;
+} ae_eltwise;
+int ae_eltwise_init(ae_eltwise *e, dnnl_alg_kind_t alg, float alpha, float beta, const float *src,
+                    float *dst, size_t n, ae_err *err);
+void ae_eltwise_run(ae_eltwise *e);
+void ae_eltwise_destroy(ae_eltwise *e);
+
 #endif

@@ -58,6 +58,8 @@ struct ae_node {
     float fattr[4];
     const void *pattr;         /* borrowed pointer attribute (e.g. a taps struct) */
     void *state;               /* op-private, owned through op->destroy */
+    int skip;                  /* training graphs: not on the way to the loss (ae_graph_forward_loss
+                                  leaves it out) */
     double flops;              /* floating-point operations of one forward + backward (set by
                                   heavy ops at prepare; for throughput reports) */
 };
@@ -81,8 +83,11 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err);
 /* Allocates values/grads, decides overwrite/accumulate per edge, runs every prepare. `loss` is the
  * scalar node backward starts from (NULL for inference graphs). */
 int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err);
+/* Forward walk over every node. */
 void ae_graph_forward(ae_graph *g);
-/* Forward up to and including `upto` only (cheap evaluation of codes). */
+/* A training step's forward: only the nodes the loss needs (not, say, the sigmoid of logits). */
+void ae_graph_forward_loss(ae_graph *g);
+/* Forward up to and including `upto`, every node on the way (codes, reconstructions). */
 void ae_graph_forward_to(ae_graph *g, const ae_node *upto);
 void ae_graph_backward(ae_graph *g);
 size_t ae_graph_size(const ae_graph *g);

@@ -29,8 +29,9 @@ typedef struct ae_optim {
 
 void ae_optim_defaults(ae_optim_cfg *c, ae_opt_kind kind);
 int ae_optim_init(ae_optim *o, const ae_optim_cfg *cfg, ae_params *ps, ae_err *err);
-/* One update from the gradients in ps->grad; returns the gradient norm before clipping
- * (NaN/Inf when a gradient is not finite: then nothing is updated). */
+/* One update from the gradients in ps->grad. Returns the gradient norm before clipping when
+ * clipping is on (else 0); NaN/Inf when a gradient is not finite (the parameters are then
+ * damaged: stop, the last checkpoint is the good state). */
 double ae_optim_step(ae_optim *o);
 void ae_optim_free(ae_optim *o);
 

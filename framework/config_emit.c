@@ -148,13 +148,30 @@ static void put_value(sbuf *o, const ae_cfg *v, int indent, int after_dash)
     }
 }
 
+/* "key:"; a key longer than YAML allows for an implicit key (1024 characters) is written in the
+ * explicit form "? key" NEWLINE ":" so that it reads back. */
+static void put_key(sbuf *o, const char *key, int indent)
+{
+    size_t start = o->n;
+    put_text(o, key, 0);
+    if (!o->oom && o->n - start > 1000) {
+        size_t len = o->n - start;
+        put_n(o, "  ", 2);
+        if (o->oom) return;
+        memmove(o->b + start + 2, o->b + start, len);
+        memcpy(o->b + start, "? ", 2);
+        put(o, "\n");
+        put_indent(o, indent);
+    }
+    put(o, ":");
+}
+
 static void put_block(sbuf *o, const ae_cfg *n, int indent, int inline_first)
 {
     for (size_t i = 0; i < n->n; i++) {
         if (i > 0 || !inline_first) put_indent(o, indent);
         if (n->kind == AE_CFG_MAP) {
-            put_text(o, n->ents[i].key, 0);
-            put(o, ":");
+            put_key(o, n->ents[i].key, indent);
         } else {
             put(o, "-");
         }

@@ -139,3 +139,37 @@ void ae_matmul_destroy(ae_matmul *mm)
     if (mm->bias) dnnl_memory_destroy(mm->bias);
     memset(mm, 0, sizeof *mm);
 }
+
+int ae_eltwise_init(ae_eltwise *e, dnnl_alg_kind_t alg, float alpha, float beta, const float *src,
+                    float *dst, size_t n, ae_err *err)
+{
+    memset(e, 0, sizeof *e);
+    dnnl_engine_t eng = ae_dnnl_engine();
+    if (!eng) return ae_errf(err, AE_EINTERNAL, "oneDNN: no CPU engine");
+    dnnl_memory_desc_t md;
+    dnnl_dims_t dims = {(dnnl_dim_t)n};
+    dnnl_eltwise_desc_t desc;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 1, dims, dnnl_f32, dnnl_a);
+    if (st == dnnl_success) st = dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, alg, &md, alpha, beta);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &desc, NULL, eng, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_create(&e->prim, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (st == dnnl_success) st = dnnl_memory_create(&e->src, &md, eng, (void *)src);
+    if (st == dnnl_success) st = dnnl_memory_create(&e->dst, &md, eng, dst);
+    return ae_dnnl_check(st, "eltwise primitive", err);
+}
+
+void ae_eltwise_run(ae_eltwise *e)
+{
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}};
+    dnnl_primitive_execute(e->prim, ae_dnnl_stream(), 2, args);
+}
+
+void ae_eltwise_destroy(ae_eltwise *e)
+{
+    if (e->prim) dnnl_primitive_destroy(e->prim);
+    if (e->src) dnnl_memory_destroy(e->src);
+    if (e->dst) dnnl_memory_destroy(e->dst);
+    memset(e, 0, sizeof *e);
+}

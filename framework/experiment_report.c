@@ -26,7 +26,7 @@ typedef struct cell {
 } cell;
 
 typedef struct table {
-    char metric[MAX_METRICS][48];
+    char metric[MAX_METRICS][64];
     int nm;
     cell *c;          /* nruns x MAX_METRICS */
     size_t nrows;
@@ -126,7 +126,7 @@ static void sort_metrics(table *t)
             perm[j] = perm[j - 1];
             perm[j - 1] = x;
         }
-    char names[MAX_METRICS][48];
+    char names[MAX_METRICS][64];
     cell *tmp = malloc(MAX_METRICS * sizeof *tmp);
     if (!tmp) return;
     memcpy(names, t->metric, sizeof names);

@@ -230,6 +230,7 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
     size_t nv = 0, ng = 0;
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
+        n->skip = g->loss && !reach[i]; /* a training step computes only what the loss needs */
         if (!(n->needs_grad && reach[i])) n->needs_grad = 0;
         if (n->param < 0) nv += round16(n->numel);
         if (n->needs_grad && n->param < 0) ng += round16(n->numel);
@@ -290,6 +291,14 @@ void ae_graph_forward(ae_graph *g)
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
         if (n->op->forward) n->op->forward(n);
+    }
+}
+
+void ae_graph_forward_loss(ae_graph *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->op->forward && !n->skip) n->op->forward(n);
     }
 }
 

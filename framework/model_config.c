@@ -74,6 +74,16 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
     int rc = x ? AE_OK : err->code;
     if (f) fputs("model.decoder=[", f);
     int first = 1;
+    if (f && m->gaussian) { /* the decoder starts from the sampled code: first back to the encoder's output */
+        const ae_layer *L = &m->enc[m->nenc - 1];
+        int act = L->ops->activation ? L->ops->activation(L->state) : -1;
+        fprintf(f, "{type: dense, units: %zu, activation: %s}", x->numel / (size_t)x->shape.d[0],
+                ae_act_name(act < 0 ? AE_ACT_IDENTITY : (ae_act)act));
+        if (x->shape.nd == 4)
+            fprintf(f, ", {type: reshape, shape: [%lld, %lld, %lld]}", (long long)x->shape.d[1],
+                    (long long)x->shape.d[2], (long long)x->shape.d[3]);
+        first = 0;
+    }
     for (int i = m->nenc - 1; i >= 0 && f && rc == AE_OK; i--) {
         const ae_layer *L = &m->enc[i];
         if (!L->ops->mirror) {
@@ -106,7 +116,7 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
         ae_cfg_free(spec);
         first = 0;
         /* a dense layer that flattened an image is followed by a reshape back to it */
-        if (in[i].nd == 4 && !strcmp(L->ops->name, "dense"))
+        if (in[i].nd == 4 && i > 0 && !strcmp(L->ops->name, "dense")) /* the output needs no shape */
             fprintf(f, ", {type: reshape, shape: [%lld, %lld, %lld]}", (long long)in[i].d[1],
                     (long long)in[i].d[2], (long long)in[i].d[3]);
     }

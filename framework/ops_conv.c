@@ -1,6 +1,5 @@
-/* Conv2d and transposed conv2d ops on oneDNN: forward with fused bias + activation post-op,
- * backward-data and backward-weights primitives, each plain or blocked (format_tag any) behind
- * reorders cached at prepare time; accumulation into a grad goes through a reorder's sum post-op. */
+/* Conv2d and transposed conv2d ops on oneDNN: forward (bias, activation), backward-data and
+ * backward-weights primitives, each plain or blocked (format_tag any) behind cached reorders. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@ typedef struct xfer {
 /* One primitive with the reorders that feed it and write its results back. */
 typedef struct stage {
     dnnl_primitive_t p;
+    dnnl_primitive_t act;  /* unfused activation, in place on act_mem (the primitive's dst) */
+    dnnl_memory_t act_mem;
     dnnl_exec_arg_t args[5];
     int nargs, blocked;
     xfer pre[3], post[2];
@@ -261,11 +262,12 @@ static int geom_init(const ae_node *n, geom *G, ae_err *err)
     return ae_dnnl_check(st, "conv memory descriptors", err);
 }
 
+static const dnnl_alg_kind_t act_alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
+                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
+
 static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae_act act,
                    const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, ae_err *err)
 {
-    static const dnnl_alg_kind_t alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
-                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
     dnnl_convolution_desc_t d;
     dnnl_status_t st = desc_init(G, which, prop, bias, &d);
     if (ae_dnnl_check(st, which == 0 ? "conv forward descriptor" : which == 1 ? "conv backward-data "
@@ -276,13 +278,32 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae
     st = dnnl_primitive_attr_create(&attr);
     if (st == dnnl_success && act != AE_ACT_IDENTITY) {
         st = dnnl_post_ops_create(&po);
-        if (st == dnnl_success) st = dnnl_post_ops_append_eltwise(po, 1.0f, alg[act], 0.0f, 0.0f);
+        if (st == dnnl_success) st = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
         if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
     }
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return ae_dnnl_check(st, "conv primitive descriptor", err);
+}
+
+/* Measured in oneDNN 2.6 (AVX2, W3 shapes): a fused eltwise post-op keeps the speed of a blocked
+ * convolution, but makes the gemm (plain) convolution 2-10x and every deconvolution 5-6x slower
+ * than the same primitive followed by its own in-place eltwise primitive. */
+static int fuse_act(int tr, int blocked, ae_act act) { return act == AE_ACT_IDENTITY || (!tr && blocked); }
+
+/* The activation as an in-place eltwise primitive on the forward primitive's destination. */
+static int act_primitive(stage *st, dnnl_memory_t dst, ae_act act, ae_err *err)
+{
+    dnnl_eltwise_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    st->act_mem = dst;
+    dnnl_status_t s = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, act_alg[act],
+                                                     md_of(dst), 0.0f, 0.0f);
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &d, NULL, ae_dnnl_engine(), NULL);
+    if (s == dnnl_success) s = dnnl_primitive_create(&st->act, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return ae_dnnl_check(s, "conv activation primitive", err);
 }
 
 static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_primitive_desc_t *pds,
@@ -306,12 +327,14 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     }
     /* forward */
     stage *f = &s->fwd;
-    if (make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, b != NULL, act,
-                NULL, &pds[0], err) ||
+    int fuse = fuse_act(G.tr, blocked, act);
+    if (make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, b != NULL,
+                fuse ? act : AE_ACT_IDENTITY, NULL, &pds[0], err) ||
         bind_in(g, s, f, DNNL_ARG_SRC, qmd(pds[0], dnnl_query_src_md), mx, err) ||
         bind_in(g, s, f, DNNL_ARG_WEIGHTS, qmd(pds[0], dnnl_query_weights_md), mw, err) ||
         bind_out(g, s, f, DNNL_ARG_DST, qmd(pds[0], dnnl_query_dst_md), my, 0, err) ||
-        ae_dnnl_check(dnnl_primitive_create(&f->p, pds[0]), "conv forward primitive", err))
+        ae_dnnl_check(dnnl_primitive_create(&f->p, pds[0]), "conv forward primitive", err) ||
+        (!fuse && act_primitive(f, f->args[f->nargs - 1].memory, act, err)))
         return err->code;
     if (b) f->args[f->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mb};
     f->blocked = blocked;
@@ -378,6 +401,10 @@ static void run_stage(const stage *st)
     if (!st->p) return;
     for (int i = 0; i < st->npre; i++) run_xfer(&st->pre[i]);
     dnnl_primitive_execute(st->p, ae_dnnl_stream(), st->nargs, st->args);
+    if (st->act) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_SRC, st->act_mem}, {DNNL_ARG_DST, st->act_mem}};
+        dnnl_primitive_execute(st->act, ae_dnnl_stream(), 2, a);
+    }
     for (int i = 0; i < st->npost; i++) run_xfer(&st->post[i]);
 }
 
@@ -395,6 +422,7 @@ static void conv_backward(ae_node *n)
 static void stage_destroy(stage *st)
 {
     if (st->p) dnnl_primitive_destroy(st->p);
+    if (st->act) dnnl_primitive_destroy(st->act);
     for (int i = 0; i < st->npre; i++)
         if (st->pre[i].r) dnnl_primitive_destroy(st->pre[i].r);
     for (int i = 0; i < st->npost; i++)

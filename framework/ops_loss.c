@@ -3,6 +3,7 @@
  * Elements in float, sums in double over a fixed partition (ae_par.h): bit-identical for a given
  * thread count. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ae_ops.h"
@@ -31,6 +32,7 @@ enum { L_MSE, L_BCE, L_BCEL };
 typedef struct loss_job {
     int kind, k;           /* loss kind; backward: which input */
     const float *x, *t;    /* prediction, target */
+    const float *aux;      /* bce_logits: softplus(z) (forward) or sigmoid(z) (backward) */
     float *d;              /* backward output */
     float c, beta;         /* scale, accumulate factor */
 } loss_job;
@@ -51,9 +53,8 @@ static double loss_chunk(size_t lo, size_t hi, void *ctx)
         for (size_t i = lo; i < hi; i++)
             s -= (double)(t[i] * fmaxf(logf(x[i]), -100.0f) + (1.0f - t[i]) * fmaxf(log1pf(-x[i]), -100.0f));
         break;
-    default:
-        for (size_t i = lo; i < hi; i++)
-            s += (double)(fmaxf(x[i], 0.0f) - x[i] * t[i] + log1pf(expf(-fabsf(x[i]))));
+    default: /* softplus(z) - z·t, softplus precomputed by oneDNN into j->aux */
+        for (size_t i = lo; i < hi; i++) s += (double)(j->aux[i] - x[i] * t[i]);
     }
     return s;
 }
@@ -72,25 +73,63 @@ static void grad_chunk(size_t lo, size_t hi, void *ctx)
         case L_MSE * 2 + 1: g = 2.0f * (t[i] - x[i]); break;
         case L_BCE * 2: g = (x[i] - t[i]) / fmaxf((1.0f - x[i]) * x[i], 1e-12f); break;
         case L_BCE * 2 + 1: g = fmaxf(log1pf(-x[i]), -100.0f) - fmaxf(logf(x[i]), -100.0f); break;
-        case L_BCEL * 2: g = 1.0f / (1.0f + expf(-x[i])) - t[i]; break;
+        case L_BCEL * 2: g = j->aux[i] - t[i]; break;
         default: g = -x[i];
         }
         d[i] = beta * d[i] + c * g;
     }
 }
 
+/* bce_logits keeps two oneDNN eltwise primitives (softplus and sigmoid of the logits) and their
+ * outputs: the transcendental work runs vectorised. */
+typedef struct bcel_state {
+    ae_eltwise softplus, sigmoid;
+    float *sp, *sg;
+} bcel_state;
+
+static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    if (n->iattr[1] != L_BCEL) return AE_OK;
+    bcel_state *s = calloc(1, sizeof *s);
+    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    n->state = s;
+    size_t k = n->in[0]->numel;
+    if (!(s->sp = ae_graph_scratch(g, k, err)) ||
+        ae_eltwise_init(&s->softplus, dnnl_eltwise_soft_relu, 0.0f, 0.0f, n->in[0]->val, s->sp, k, err))
+        return err->code;
+    if (n->in[0]->needs_grad && (!(s->sg = ae_graph_scratch(g, k, err)) ||
+                                 ae_eltwise_init(&s->sigmoid, dnnl_eltwise_logistic, 0.0f, 0.0f,
+                                                 n->in[0]->val, s->sg, k, err)))
+        return err->code;
+    return AE_OK;
+}
+
+static void loss_destroy(ae_node *n)
+{
+    bcel_state *s = n->state;
+    if (!s) return;
+    ae_eltwise_destroy(&s->softplus);
+    ae_eltwise_destroy(&s->sigmoid);
+    free(s);
+    n->state = NULL;
+}
+
 static void loss_forward(ae_node *n)
 {
-    loss_job j = {n->iattr[1], 0, n->in[0]->val, n->in[1]->val, NULL, 0, 0};
+    bcel_state *s = n->state;
+    if (s) ae_eltwise_run(&s->softplus);
+    loss_job j = {n->iattr[1], 0, n->in[0]->val, n->in[1]->val, s ? s->sp : NULL, NULL, 0, 0};
     n->val[0] = (float)(ae_par_sum(n->in[0]->numel, loss_chunk, &j) * norm(n));
 }
 
 static void loss_backward(ae_node *n)
 {
+    bcel_state *s = n->state;
+    if (s && s->sg && n->in[0]->needs_grad) ae_eltwise_run(&s->sigmoid);
     for (int k = 0; k < 2; k++) {
         ae_node *p = n->in[k];
         if (!p->needs_grad) continue;
-        loss_job j = {n->iattr[1], k, n->in[0]->val, n->in[1]->val, p->grad,
+        loss_job j = {n->iattr[1], k, n->in[0]->val, n->in[1]->val, s ? s->sg : NULL, p->grad,
                       (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f};
         ae_par_for(p->numel, grad_chunk, &j);
     }
@@ -98,7 +137,8 @@ static void loss_backward(ae_node *n)
 
 const ae_op ae_op_mse = {"mse", pair_infer, NULL, loss_forward, loss_backward, NULL};
 const ae_op ae_op_bce = {"bce", pair_infer, NULL, loss_forward, loss_backward, NULL};
-const ae_op ae_op_bce_logits = {"bce_logits", pair_infer, NULL, loss_forward, loss_backward, NULL};
+const ae_op ae_op_bce_logits = {"bce_logits", pair_infer, loss_prepare, loss_forward, loss_backward,
+                                loss_destroy};
 
 static ae_node *pair(ae_graph *g, const ae_op *op, int kind, const char *name, ae_node *a, ae_node *b,
                      ae_reduction r, ae_err *err)

@@ -55,8 +55,10 @@ typedef struct step_job {
     int first, decoupled;
 } step_job;
 
-static void sgd_chunk(size_t lo, size_t hi, void *ctx)
+/* The update loops return Σ 0·g: NaN when any gradient is NaN or infinite (a free check). */
+static double sgd_chunk(size_t lo, size_t hi, void *ctx)
 {
+    float bad = 0.0f;
     const step_job *j = ctx;
     float *p = j->p, *g = j->g, *m = j->m;
     for (size_t i = lo; i < hi; i++) {
@@ -66,11 +68,14 @@ static void sgd_chunk(size_t lo, size_t hi, void *ctx)
             d = j->c->nesterov ? d + j->mu * m[i] : m[i];
         }
         p[i] -= j->lr * d;
+        bad += 0.0f * g[i];
     }
+    return bad;
 }
 
-static void adam_chunk(size_t lo, size_t hi, void *ctx)
+static double adam_chunk(size_t lo, size_t hi, void *ctx)
 {
+    float bad = 0.0f;
     const step_job *j = ctx;
     float *p = j->p, *g = j->g, *m = j->m, *v = j->v;
     const float b1 = j->b1, b2 = j->b2, eps = j->eps, ss = j->step_size, bs = j->bc2_sqrt;
@@ -81,26 +86,24 @@ static void adam_chunk(size_t lo, size_t hi, void *ctx)
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         p[i] -= ss * m[i] / (sqrtf(v[i]) / bs + eps);
+        bad += 0.0f * gi;
     }
+    return bad;
 }
 
 double ae_optim_step(ae_optim *o)
 {
     const ae_optim_cfg *c = &o->cfg;
     const size_t n = o->ps->total;
-    double norm = sqrt(ae_par_sum(n, sq_chunk, o->ps->grad));
+    double norm = c->clip_norm > 0 ? sqrt(ae_par_sum(n, sq_chunk, o->ps->grad)) : 0.0;
     if (!isfinite(norm)) return norm;
     o->step++;
     step_job j = {c, o->ps->val, o->ps->grad, o->m, o->v, 1.0f, (float)c->lr, (float)c->weight_decay,
                   (float)c->momentum, (float)c->beta1, (float)c->beta2, (float)c->eps, 0, 0,
                   o->step == 1, c->kind == AE_OPT_ADAMW};
     if (c->clip_norm > 0 && norm > c->clip_norm) j.gs = (float)(c->clip_norm / (norm + 1e-6));
-    if (c->kind == AE_OPT_SGD) {
-        ae_par_for(n, sgd_chunk, &j);
-        return norm;
-    }
+    if (c->kind == AE_OPT_SGD) return norm + ae_par_sum(n, sgd_chunk, &j);
     j.step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
     j.bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
-    ae_par_for(n, adam_chunk, &j);
-    return norm;
+    return norm + ae_par_sum(n, adam_chunk, &j);
 }

@@ -73,13 +73,14 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             ae_mgraph *mg = ae_model_graph(t->model, (int64_t)k, AE_MODE_TRAIN, err);
             if (!mg) return err->code;
             gather(ds, t->order + off, k, mg->taps.x->val);
-            ae_graph_forward(mg->g);
+            ae_graph_forward_loss(mg->g);
             if (check_finite(mg, epoch, b + 1, err)) return err->code;
             ae_graph_backward(mg->g);
             double gn = ae_optim_step(t->opt);
             if (!isfinite(gn))
-                return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: the "
-                               "gradient norm is %g (loss %g)", epoch, b + 1, gn, mg->loss->val[0]);
+                return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: a gradient "
+                               "is not finite (loss %g); the last checkpoint is intact", epoch, b + 1,
+                               mg->loss->val[0]);
             st->loss += (double)mg->loss->val[0] * (double)k;
             st->nterms = mg->nterms;
             for (int q = 0; q < mg->nterms; q++) {

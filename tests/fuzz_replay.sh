@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzers find nothing (regression): builds the four fuzz targets of tests/fuzz/ WITHOUT libFuzzer
 # (gcc + the project's libaelab.a beside the aelab binary + tests/fuzz/replay_main.c) and runs every
-# committed corpus input tests/fuzz/corpus/<target>/* through them. An input that crashes, aborts
+# committed input through them: the minimised corpora tests/fuzz/corpus/<target>/ and the inputs of
+# past findings tests/fuzz/regress/<target>/. An input that crashes, aborts
 # (a fuzz invariant) or trips the sanitizers (when the library is the ASan build) fails the test.
 # Usage: tests/fuzz_replay.sh path/to/aelab SOURCE_DIR
 set -u
@@ -20,7 +21,9 @@ libs=(-ldnnl $(pkg-config --libs yaml-0.1 gsl zlib libpng) -fopenmp -ldl -lm -lp
 pass=0 fail=0 inputs=0
 for t in config csv idx checkpoint; do
   corpus=$src/tests/fuzz/corpus/$t
-  n=$(find "$corpus" -type f 2>/dev/null | wc -l)
+  dirs=("$corpus")
+  [ -d "$src/tests/fuzz/regress/$t" ] && dirs+=("$src/tests/fuzz/regress/$t")
+  n=$(find "${dirs[@]}" -type f 2>/dev/null | wc -l)
   if ! ${CC:-cc} "${flags[@]}" "$src/tests/fuzz/fuzz_$t.c" "$src/tests/fuzz/replay_main.c" "$lib" "${libs[@]}" \
        -o "$tmp/replay_$t" 2> "$tmp/build_$t.log"; then
     fail=$((fail + 1))
@@ -28,7 +31,7 @@ for t in config csv idx checkpoint; do
     continue
   fi
   if [ "$n" -eq 0 ]; then fail=$((fail + 1)); echo "FAIL: no corpus in $corpus"; continue; fi
-  if out=$(OMP_NUM_THREADS=1 timeout 120 "$tmp/replay_$t" "$corpus" 2>&1); then
+  if out=$(OMP_NUM_THREADS=1 timeout 120 "$tmp/replay_$t" "${dirs[@]}" 2>&1); then
     pass=$((pass + 1))
     inputs=$((inputs + n))
   else

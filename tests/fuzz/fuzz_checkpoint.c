@@ -123,6 +123,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static uint32_t rd32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+/* Length of the section with `tag` (-1 when absent or incomplete). */
+static long long section_len(const unsigned char *b, size_t n, uint32_t tag)
+{
+    size_t off = 24;
+    for (int s = 0; s < 16 && off + 16 <= n; s++) {
+        uint64_t len = rd64(b + off + 4);
+        if (len > n - off - 16) return -1;
+        if (rd32(b + off) == tag) return (long long)len;
+        off += 16 + (size_t)len;
+    }
+    return -1;
+}
+
 /* Recomputes the CRC of each complete section (layout: 24-byte header, then
  * {u32 tag, u64 len, u32 crc, bytes}). */
 static void fix_crcs(unsigned char *b, size_t n)
@@ -148,8 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(b, data + 1, n);
     if ((flags & 2) && n >= 20) memcpy(b + 12, &F.hash, 8);
     if (flags & 1) fix_crcs(b, n);
-    (void)rd32;
     const char *path = fuzz_file(0, b, n);
+    long long losses_len = section_len(b, n, 7);
     free(b);
 
     reset();
@@ -162,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_ASSERT(nl >= 0 && nl <= EPOCHS && nl == F.tr.epoch, "nlosses %ld epoch %ld", nl, F.tr.epoch);
+    FUZZ_ASSERT(losses_len == nl * (long long)sizeof(double), "accepted %ld losses from a %lld-byte section",
+                nl, losses_len);
     for (size_t i = 0; i < F.ds.n; i++) FUZZ_ASSERT(F.tr.order[i] < F.ds.n, "order");
     ae_err_clear(&err);
     rc = ae_train(&F.tr, NULL, NULL, &err); /* may diverge on garbage parameters: that is fine */
