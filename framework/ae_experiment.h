@@ -33,4 +33,13 @@ void ae_experiment_free(ae_experiment *e);
  * plots in e->dir, prints the table to `out`. Unfinished runs are listed, not fatal. */
 int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err);
 
+#ifdef AELAB_WITH_MPI
+/* experiment_mpi.c (built with -DAELAB_WITH_MPI=ON): ranks pull jobs from rank 0 dynamically;
+ * every rank runs whole jobs (single runs); rank 0 returns when all are done. */
+struct ae_run_opts;
+int ae_experiment_run_mpi(const ae_experiment *e, const struct ae_run_opts *o, ae_err *err);
+int ae_experiment_mpi_size(void);
+int ae_experiment_mpi_rank(void);
+#endif
+
 #endif

@@ -279,10 +279,23 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
         ae_experiment_free(&e);
         return rc;
     }
+#ifdef AELAB_WITH_MPI
+    int mpi = ae_experiment_mpi_size() > 1;
+#else
+    int mpi = 0;
+#endif
     if (!o->report_only) {
         if (ae_mkdirs(e.dir, err)) { ae_experiment_free(&e); return err->code; }
         int jobs = o->jobs > 1 ? o->jobs : 1;
-        if (jobs > 1) {
+        if (mpi) {
+#ifdef AELAB_WITH_MPI
+            rc = ae_experiment_run_mpi(&e, o, err); /* experiment_mpi.c: rank 0 hands out jobs */
+            if (rc == AE_OK && ae_experiment_mpi_rank() != 0) { /* only rank 0 writes the table */
+                ae_experiment_free(&e);
+                return AE_OK;
+            }
+#endif
+        } else if (jobs > 1) {
             rc = run_parallel(&e, o, jobs, err);
         } else {
             for (size_t i = 0; i < e.njobs && rc == AE_OK; i++)

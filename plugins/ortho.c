@@ -1,0 +1,126 @@
+/* Example out-of-tree regularizer plug-in: an orthogonality (decorrelation) penalty on the code,
+ * weight · Σ_{j≠k} C_jk², C = covariance of the code units over the batch. Build it on its own:
+ *   cc -shared -fPIC -I framework ortho.c -o libortho.so
+ * and name it in a config: `plugins: [path/libortho.so]`, `regularizers: [{type: ortho, weight: 1e-3}]`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_config.h"
+#include "ae_graph.h"
+#include "ae_registry.h"
+
+typedef struct ortho {
+    double weight;
+} ortho;
+
+/* The op: in[0] = code H [N, K]; output the scalar penalty; state = scratch (centred H, C). */
+typedef struct ortho_state {
+    double *hc, *c;
+} ortho_state;
+
+static int op_infer(ae_node *n, ae_err *err)
+{
+    if (n->in[0]->shape.nd != 2)
+        return ae_errf(err, AE_EINPUT, "%s: the ortho penalty needs a flat code [N, K]", n->name);
+    n->shape.nd = 0;
+    return AE_OK;
+}
+
+static int op_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    (void)g;
+    size_t N = (size_t)n->in[0]->shape.d[0], K = (size_t)n->in[0]->shape.d[1];
+    ortho_state *s = calloc(1, sizeof *s);
+    if (s) {
+        s->hc = malloc(N * K * sizeof *s->hc);
+        s->c = malloc(K * K * sizeof *s->c);
+    }
+    n->state = s;
+    return s && s->hc && s->c ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
+}
+
+static void op_forward(ae_node *n)
+{
+    ortho_state *s = n->state;
+    const float *h = n->in[0]->val;
+    size_t N = (size_t)n->in[0]->shape.d[0], K = (size_t)n->in[0]->shape.d[1];
+    for (size_t k = 0; k < K; k++) {
+        double m = 0;
+        for (size_t i = 0; i < N; i++) m += h[i * K + k];
+        m /= (double)N;
+        for (size_t i = 0; i < N; i++) s->hc[i * K + k] = h[i * K + k] - m;
+    }
+    double p = 0;
+    for (size_t j = 0; j < K; j++)
+        for (size_t k = 0; k < K; k++) {
+            double c = 0;
+            for (size_t i = 0; i < N; i++) c += s->hc[i * K + j] * s->hc[i * K + k];
+            s->c[j * K + k] = c / (double)N;
+            if (j != k) p += s->c[j * K + k] * s->c[j * K + k];
+        }
+    n->val[0] = (float)(n->fattr[0] * p);
+}
+
+/* dP/dHc = (2w/N)·Hc·G with G = 2·offdiag(C) (symmetric), then centred over the batch. */
+static void op_backward(ae_node *n)
+{
+    ae_node *x = n->in[0];
+    if (!x->needs_grad) return;
+    ortho_state *s = n->state;
+    size_t N = (size_t)x->shape.d[0], K = (size_t)x->shape.d[1];
+    double scale = 2.0 * n->fattr[0] * n->grad[0] / (double)N;
+    for (size_t k = 0; k < K; k++) {
+        double mean = 0;
+        double *col = malloc(N * sizeof *col);
+        if (!col) return;
+        for (size_t i = 0; i < N; i++) {
+            double d = 0;
+            for (size_t j = 0; j < K; j++)
+                if (j != k) d += s->hc[i * K + j] * 2.0 * s->c[j * K + k];
+            col[i] = scale * d;
+            mean += col[i];
+        }
+        mean /= (double)N;
+        for (size_t i = 0; i < N; i++) {
+            float v = (float)(col[i] - mean);
+            x->grad[i * K + k] = n->accum[0] ? x->grad[i * K + k] + v : v;
+        }
+        free(col);
+    }
+}
+
+static void op_destroy(ae_node *n)
+{
+    ortho_state *s = n->state;
+    if (s) {
+        free(s->hc);
+        free(s->c);
+        free(s);
+    }
+    n->state = NULL;
+}
+
+static const ae_op op_ortho = {"ortho", op_infer, op_prepare, op_forward, op_backward, op_destroy};
+
+/* --- the regularizer ------------------------------------------------------------------------- */
+static int configure(ae_cfg *spec, void **state, ae_err *err)
+{
+    ortho *o = calloc(1, sizeof *o);
+    if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *state = o;
+    return ae_cfg_num(spec, "weight", 1e-3, 0.0, 1e6, &o->weight, err);
+}
+
+static ae_node *penalty(void *state, ae_build *b, const char *name)
+{
+    const ortho *o = state;
+    ae_node *code = b->taps->mu ? b->taps->mu : b->taps->code;
+    float w = (float)o->weight;
+    return ae_graph_add(b->g, &op_ortho, name, &code, 1, NULL, 0, &w, 1, b->err);
+}
+
+static const ae_regularizer_ops ortho_ops = {
+    "ortho", "plug-in example: decorrelates the code units, weight * sum_{j!=k} cov_jk^2: weight (1e-3)",
+    configure, penalty, free};
+
+int aelab_plugin_init(ae_registry *r) { return ae_register_regularizer(r, &ortho_ops); }
