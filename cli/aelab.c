@@ -6,7 +6,9 @@
 
 #include "ae_dnnl.h"
 #include "ae_registry.h"
+#include "ae_report.h"
 #include "ae_run.h"
+#include "ae_vae.h"
 
 static const char usage[] =
     "usage: aelab COMMAND [options]\n"
@@ -17,6 +19,7 @@ static const char usage[] =
     "  check FILE.yaml   validate a config and print it resolved (defaults filled), or list the\n"
     "                    runs an experiment expands to; trains nothing\n"
     "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md and plots\n"
+    "  sample RUN_DIR    decode prior samples of a trained VAE into a PNG grid (--n N, --out FILE)\n"
     "  list              print the registered variants, layers and regularizers\n"
     "\n"
     "options (run, check):\n"
@@ -34,6 +37,46 @@ static int fail(int code, const char *msg)
 {
     fprintf(stderr, "aelab: error: %s\n", msg);
     return code;
+}
+
+/* aelab sample RUN_DIR [--n N] [--out FILE.png] [--seed S] */
+static int sample(int argc, char **argv)
+{
+    if (argc < 3) return fail(AE_EINPUT, "usage: aelab sample RUN_DIR [--n 64] [--out FILE.png] [--seed S]");
+    const char *dir = argv[2], *out = NULL;
+    long n = 64, seed = 1;
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = atol(argv[++i]);
+        else return fail(AE_EINPUT, "usage: aelab sample RUN_DIR [--n 64] [--out FILE.png] [--seed S]");
+    }
+    if (n < 1 || n > 4096) return fail(AE_EINPUT, "--n must be in [1, 4096]");
+    ae_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.progress = 0;
+    ae_run r;
+    ae_err err = {0, ""};
+    char path[4200];
+    int rc = ae_run_open(&r, dir, &o, &err);
+    if (!rc && !ae_model_is_gaussian(r.model))
+        rc = ae_errf(&err, AE_EINPUT, "%s is not a variational model (model.latent.kind: gaussian): nothing to sample", dir);
+    if (!rc && r.train.h == 1) rc = ae_errf(&err, AE_EINPUT, "%s: samples are drawn as images; this data is a table", dir);
+    float *img = rc ? NULL : malloc((size_t)n * r.train.d * sizeof *img);
+    ae_rng *rng = ae_rng_new((unsigned long)seed);
+    if (!rc && (!img || !rng)) rc = ae_errf(&err, AE_EINTERNAL, "out of memory");
+    if (!rc) rc = ae_vae_sample(r.model, rng, (size_t)n, img, &err);
+    int cols = 1;
+    while ((long)cols * cols < n) cols++;
+    if (!out) out = ae_path_join(path, sizeof path, dir, "samples_cli.png");
+    if (!rc) rc = ae_png_grid(out, img, (size_t)n, r.train.c, r.train.h, r.train.w, (int)((n + cols - 1) / cols), cols, 2, &err);
+    if (!rc) printf("%s\n", out);
+    free(img);
+    ae_rng_free(rng);
+    ae_run_free(&r);
+    ae_registry_free_default();
+    ae_dnnl_shutdown();
+    return rc ? fail(rc, err.msg) : 0;
 }
 
 int main(int argc, char **argv)
@@ -56,6 +99,7 @@ int main(int argc, char **argv)
         ae_registry_free_default();
         return 0;
     }
+    if (!strcmp(cmd, "sample")) return sample(argc, argv);
     if (strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "report")) {
         char m[256];
         snprintf(m, sizeof m, "unknown command '%s' (expected run, check, report or list; see aelab --help)", cmd);

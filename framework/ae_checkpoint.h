@@ -23,5 +23,9 @@ int ae_checkpoint_load(const char *path, uint64_t config_hash, ae_trainer *t, do
                        long *nlosses, ae_err *err);
 /* FNV-1a 64 of a string (for config hashes). */
 uint64_t ae_hash64(const char *s);
+/* The hash a checkpoint must match: the resolved config without outputs, train.epochs,
+ * train.progress and train.checkpoint_every (so a finished run can be extended). */
+struct ae_cfg;
+uint64_t ae_config_hash(const struct ae_cfg *root);
 
 #endif

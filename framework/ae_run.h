@@ -40,6 +40,7 @@ typedef struct ae_run {
     long anomaly_label;          /* data.exclude_label: class left out of training, scored as the
                                     anomaly by reconstruction error (AUROC); -1 = none */
     long probe_train;            /* training rows used to fit the probe (0 = all) */
+    long nll_samples;            /* gaussian latent: importance samples for the NLL estimate (0 = off) */
     ae_rng *rng;
     ae_model *model;
 } ae_run;
@@ -58,6 +59,10 @@ int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err);
 int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
 /* A comparative experiment from its tree (taken); see experiment.c. */
 int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
+
+/* Opens a finished (or checkpointed) run folder: its config.yaml prepared as a run (data and model)
+ * and the parameters of its checkpoint.aelab loaded. For `aelab sample` and friends. */
+int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *err);
 
 /* The config's `data:` section → datasets (split and scaled as configured). */
 int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "ae_config.h"
 #include "ae_report.h"
 
 static const char MAGIC[8] = {'A', 'E', 'L', 'A', 'B', 'C', 'K', 'P'};
@@ -188,3 +189,21 @@ int ae_checkpoint_load(const char *path, uint64_t hash, ae_trainer *t, double *l
     for (int s = 0; s <= SEC_COUNT; s++) free(sec[s]);
     return rc;
 }
+
+/* The config hash a checkpoint must match: everything but outputs and the epoch count / progress
+ * (so a finished run can be extended). */
+uint64_t ae_config_hash(const ae_cfg *root)
+{
+    ae_cfg *c = ae_cfg_clone(root);
+    if (!c) return 0;
+    ae_cfg_free(ae_cfg_lookup(c, "outputs"));
+    ae_cfg_free(ae_cfg_lookup(c, "train.epochs"));
+    ae_cfg_free(ae_cfg_lookup(c, "train.progress"));
+    ae_cfg_free(ae_cfg_lookup(c, "train.checkpoint_every"));
+    char *text = ae_cfg_emit_string(c);
+    uint64_t h = text ? ae_hash64(text) : 0;
+    free(text);
+    ae_cfg_free(c);
+    return h;
+}
+

@@ -37,7 +37,7 @@ int ae_cfgi_needs_quote(const char *s)
     if (strchr("?:,[]{}#&*!|>'\"%@`", s[0])) return 1;
     if (s[0] == '-' && (s[1] == '\0' || s[1] == ' ')) return 1;
     if (!strncmp(s, "---", 3) || !strncmp(s, "...", 3)) return 1;
-    if (strstr(s, ": ") || strstr(s, " #") || strpbrk(s, ",[]{}")) return 1; /* flow-safe */
+    if (strstr(s, ": ") || strstr(s, ":?") || strstr(s, " #") || strpbrk(s, ",[]{}")) return 1; /* flow-safe */
     unsigned cp;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7f || special_utf8(p, &cp)) return 1;

@@ -130,6 +130,7 @@ static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
         ae_cfg_bool(out, "probe", 1, &r->probe, err) ||
         ae_cfg_int(out, "probe_folds", 5, 2, 100, &r->probe_folds, err) ||
         ae_cfg_int(out, "probe_train", 10000, 0, 1L << 40, &r->probe_train, err) ||
+        ae_cfg_int(out, "nll_samples", 0, 0, 100000, &r->nll_samples, err) ||
         ae_cfg_int(out, "eval_batch", 1000, 1, 1L << 30, &r->eval_batch, err) ||
         ae_cfg_int(out, "grid", 8, 0, 64, &r->grid, err) || ae_cfg_finish(out, "outputs", err))
         return err->code;
@@ -270,23 +271,6 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
     return rc;
 }
 
-/* The config hash a checkpoint must match: everything but outputs and the epoch count / progress
- * (so a finished run can be extended). */
-static uint64_t config_hash(const ae_cfg *root)
-{
-    ae_cfg *c = ae_cfg_clone(root);
-    if (!c) return 0;
-    ae_cfg_free(ae_cfg_lookup(c, "outputs"));
-    ae_cfg_free(ae_cfg_lookup(c, "train.epochs"));
-    ae_cfg_free(ae_cfg_lookup(c, "train.progress"));
-    ae_cfg_free(ae_cfg_lookup(c, "train.checkpoint_every"));
-    char *text = ae_cfg_emit_string(c);
-    uint64_t h = text ? ae_hash64(text) : 0;
-    free(text);
-    ae_cfg_free(c);
-    return h;
-}
-
 /* Keeps the metrics lines of epochs 1..epochs (a run resumed from its checkpoint). */
 static int truncate_metrics(const char *path, long epochs, ae_err *err)
 {
@@ -377,7 +361,7 @@ int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err
     }
     ae_path_join(ctx.metrics, sizeof ctx.metrics, r.out_dir, "metrics.jsonl");
     ae_path_join(ctx.ckpt, sizeof ctx.ckpt, r.out_dir, "checkpoint.aelab");
-    ctx.hash = config_hash(r.root);
+    ctx.hash = ae_config_hash(r.root);
     if (rc == AE_OK) rc = ae_optim_init(&opt, &r.oc, ae_model_params(r.model), err);
     if (rc == AE_OK) rc = ae_trainer_init(&tr, r.model, &r.train, &r.tc, &opt, r.rng, err);
     int resumed = 0;

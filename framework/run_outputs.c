@@ -9,6 +9,7 @@
 #include "ae_baseline.h"
 #include "ae_report.h"
 #include "ae_run.h"
+#include "ae_vae.h"
 
 static int loss_plot(ae_run *r, const double *losses, long n, ae_err *err)
 {
@@ -74,15 +75,17 @@ static int grids(ae_run *r, const ae_dataset *ds, ae_err *err)
     char p[4096];
     if (!rc) rc = ae_png_grid(ae_path_join(p, sizeof p, r->out_dir, "reconstructions.png"), img,
                               (size_t)rows * k, ds->c, ds->h, ds->w, rows, (int)k, 3, err);
-    if (!rc && ae_model_is_gaussian(r->model)) { /* prior samples */
-        size_t cs = ae_model_code_size(r->model), ns = 64;
-        float *z = malloc(ns * cs * sizeof *z), *out = malloc(ns * ds->d * sizeof *out);
-        if (!z || !out) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
-        for (size_t i = 0; !rc && i < ns * cs; i++) z[i] = (float)ae_rng_gauss(r->rng);
-        if (!rc) rc = ae_model_decode(r->model, z, ns, out, err);
+    if (!rc && ae_model_is_gaussian(r->model)) { /* prior samples and latent interpolations */
+        size_t ns = 64;
+        float *out = malloc(ns * ds->d * sizeof *out);
+        rc = out ? ae_vae_sample(r->model, r->rng, ns, out, err) : ae_errf(err, AE_EINTERNAL, "out of memory");
         if (!rc) rc = ae_png_grid(ae_path_join(p, sizeof p, r->out_dir, "samples.png"), out, ns, ds->c,
                                   ds->h, ds->w, 8, 8, 2, err);
-        free(z);
+        if (!rc && ds->n >= 12) {
+            rc = ae_vae_interpolate(r->model, ds, 6, 10, out, err);
+            if (!rc) rc = ae_png_grid(ae_path_join(p, sizeof p, r->out_dir, "interpolation.png"), out, 60,
+                                      ds->c, ds->h, ds->w, 6, 10, 2, err);
+        }
         free(out);
     }
     free(img);
@@ -210,6 +213,9 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
             ae_json_num(&j, "neg_elbo", rec * (double)ev->d + kl);
             ae_json_num(&j, "recon_sum", rec * (double)ev->d);
         }
+        double nll;
+        if (!rc && r->nll_samples > 0 && !(rc = ae_vae_nll(r->model, ev, (int)r->nll_samples, r->eval_batch, &nll, err)))
+            ae_json_num(&j, "nll_is", nll);
     }
     if (!rc && ae_model_has_corruption(r->model)) { /* denoising: noisy test input -> clean target */
         ae_eval en;
