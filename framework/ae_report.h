@@ -68,6 +68,11 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
 int ae_plot_bars(const char *stem, const char *title, const char *ylabel, const char *const *names,
                  const double *v, const double *lo, const double *hi, size_t n, ae_err *err);
 
+/* Existing PNG images (paths relative to the stem's folder) stacked in one figure, one row each
+ * with its label above (e.g. every run's reconstruction grid side by side). */
+int ae_plot_image_stack(const char *stem, const char *title, const char *const *images,
+                        const char *const *labels, size_t n, int width, int row_height, ae_err *err);
+
 /* --- image grids ------------------------------------------------------------------------------
  * Writes a grayscale (c=1) or RGB (c=3) PNG of rows x cols tiles; tile k is img + k*c*h*w (CHW
  * floats, clamped to [0,1]); tiles beyond n are black; `scale` enlarges each pixel (>= 1);

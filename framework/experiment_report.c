@@ -18,7 +18,8 @@ static const struct { const char *key; int dir; } known[] = {
     {"mse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"recon", -1}, {"kl", -1},
     {"jacobian_frob2", 0}, {"mean_code_activation", 0}, {"probe_accuracy", +1},
     {"anomaly_auroc", +1}, {"loss", -1}, {"params", 0}, {"train_seconds", -1}, {"samples_per_s", +1}};
-static const char *const skip[] = {"epochs", "code_size", "pca_mse", "pca_probe_accuracy", NULL};
+static const char *const skip[] = {"epochs", "code_size", "pca_mse", "pca_probe_accuracy",
+                                   "train_flops_per_sample", NULL};
 
 typedef struct cell {
     double v[MAX_SEEDS];
@@ -243,6 +244,36 @@ static int bars(const ae_experiment *e, const table *t, const ae_summary *sum, a
     return rc;
 }
 
+/* Each run's reconstruction grid (its first finished seed) stacked in one figure. */
+static int recon_stack(const ae_experiment *e, ae_err *err)
+{
+    const char **img = calloc(e->nruns, sizeof *img), **lab = calloc(e->nruns, sizeof *lab);
+    char (*rel)[300] = calloc(e->nruns, sizeof *rel);
+    size_t k = 0;
+    int rc = img && lab && rel ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (size_t r = 0; !rc && r < e->nruns; r++)
+        for (size_t j = 0; j < e->njobs; j++) {
+            if (strcmp(e->jobs[j].run, e->runs[r])) continue;
+            char p[4300];
+            snprintf(p, sizeof p, "%s/reconstructions.png", e->jobs[j].out);
+            FILE *f = fopen(p, "rb");
+            if (!f) continue;
+            fclose(f);
+            snprintf(rel[k], sizeof rel[k], "%s/seed-%ld/reconstructions.png", e->runs[r], e->jobs[j].seed);
+            img[k] = rel[k];
+            lab[k++] = e->runs[r];
+            break;
+        }
+    char stem[4200], title[256];
+    snprintf(stem, sizeof stem, "%s/reconstructions", e->dir);
+    snprintf(title, sizeof title, "%s: inputs (top) and reconstructions per run", e->name);
+    if (!rc && k) rc = ae_plot_image_stack(stem, title, img, lab, k, 760, 230, err);
+    free(img);
+    free(lab);
+    free(rel);
+    return rc;
+}
+
 int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
 {
     table t;
@@ -396,6 +427,7 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     if (!rc && out) fprintf(out, "\n%s: %s\n\n%s\n", e->name, e->dir, md);
     if (!rc) rc = loss_curves(e, err);
     if (!rc) rc = bars(e, &t, sum, err);
+    if (!rc) rc = recon_stack(e, err);
     free(brow);
     free(csv);
     free(md);

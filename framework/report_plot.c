@@ -458,3 +458,45 @@ int ae_plot_bars(const char *stem, const char *title, const char *ylabel, const 
     if ((rc = ae_afile_commit(&af, err))) return rc;
     return run_gnuplot(&pp, stem, err);
 }
+
+int ae_plot_image_stack(const char *stem, const char *title, const char *const *images,
+                        const char *const *labels, size_t n, int width, int row_height, ae_err *err)
+{
+    plot_paths pp;
+    int rc = split_stem(stem, &pp, err);
+    if (rc) return rc;
+    ae_afile af;
+    if ((rc = ae_afile_open(&af, pp.dat, err))) return rc;
+    fputs("# \"label\" \"image\"\n", af.f);
+    for (size_t i = 0; i < n; i++) {
+        fputc('"', af.f);
+        plain(af.f, labels[i], '"');
+        fputs("\" \"", af.f);
+        plain(af.f, images[i], '"');
+        fputs("\"\n", af.f);
+    }
+    if ((rc = ae_afile_commit(&af, err))) return rc;
+    if ((rc = ae_afile_open(&af, pp.gp, err))) return rc;
+    FILE *f = af.f;
+    fputs("# ", f);
+    plain(f, title, 0);
+    fprintf(f, "\n# Written by aelab: the images listed in %s.dat, one row each. Run `gnuplot %s.gp` in "
+               "this folder to redraw %s.png.\nif (!exists(\"outfile\")) outfile = '%s.png'\n",
+            pp.base, pp.base, pp.base, pp.base);
+    fprintf(f, "set terminal pngcairo size %d,%zu enhanced font 'sans,10'\nset output outfile\n", width,
+            (size_t)row_height * (n ? n : 1) + 40);
+    fputs("set multiplot title ", f);
+    gp_str(f, title);
+    fprintf(f, " noenhanced font 'sans,13' layout %zu,1\n", n ? n : 1);
+    fputs("unset border\nunset tics\nunset key\nset size ratio -1\n", f);
+    for (size_t i = 0; i < n; i++) {
+        fputs("set title ", f);
+        gp_str(f, labels[i]);
+        fputs(" noenhanced offset 0,-0.5\nplot ", f);
+        gp_str(f, images[i]);
+        fputs(" binary filetype=png with rgbimage\n", f);
+    }
+    fputs("unset multiplot\nset output\n", f);
+    if ((rc = ae_afile_commit(&af, err))) return rc;
+    return run_gnuplot(&pp, stem, err);
+}
