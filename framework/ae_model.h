@@ -50,6 +50,7 @@ size_t ae_model_code_size(const ae_model *m);
 int ae_model_is_gaussian(const ae_model *m);
 int ae_model_has_corruption(const ae_model *m);
 const char *ae_model_loss_kind(const ae_model *m); /* "mse" or "bce" */
+int ae_model_loss_sum(const ae_model *m);          /* reduction: sum per sample (else mean) */
 /* Latent prior sampling for generative models: decodes n codes (n x code_size) into images. */
 int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err);
 

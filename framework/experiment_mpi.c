@@ -280,7 +280,9 @@ int ae_experiment_run_mpi(const ae_experiment *e, const ae_run_opts *o, ae_err *
         for (size_t i = 0; i < e->njobs && rc == AE_OK; i++)
             if (in_shard(o, i)) rc = run_job(&e->jobs[i], o, threads, err);
     } else if (g_rank == 0) {
-        fprintf(stderr, "aelab: mpi: %zu jobs over %d ranks, %d thread%s per run%s\n", e->njobs, g_size, threads,
+        size_t n = 0;
+        for (size_t i = 0; i < e->njobs; i++) n += (size_t)in_shard(o, i);
+        fprintf(stderr, "aelab: mpi: %zu jobs over %d ranks, %d thread%s per run%s\n", n, g_size, threads,
                 threads == 1 ? "" : "s", g_funneled ? "" : " (rank 0 only dispatches)");
         rc = serve(e, o, threads, err);
     } else {

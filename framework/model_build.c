@@ -235,3 +235,4 @@ size_t ae_model_code_size(const ae_model *m) { return m->code_size; }
 int ae_model_is_gaussian(const ae_model *m) { return m->gaussian; }
 int ae_model_has_corruption(const ae_model *m) { return m->noise != AE_NOISE_NONE; }
 const char *ae_model_loss_kind(const ae_model *m) { return m->loss_bce ? "bce" : "mse"; }
+int ae_model_loss_sum(const ae_model *m) { return m->reduction == AE_SUM_PER_SAMPLE; }

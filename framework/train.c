@@ -149,11 +149,16 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
         const float *y = mg->taps.recon->val, *xin = mg->taps.x_in->val;
         for (size_t i = 0; mg->taps.x_in != mg->taps.x && i < k * ds->d; i++)
             nse += ((double)xin[i] - x[i]) * ((double)xin[i] - x[i]);
+        /* trained on logits: the reconstruction term is the BCE already (stable form, computed
+         * vectorised by the loss op); else BCE from the probabilities, clamped like PyTorch */
+        int from_logits = mg->taps.logits && mg->nterms > 0;
+        if (from_logits)
+            ce += (double)mg->term[0]->val[0] * (double)k * (ae_model_loss_sum(m) ? 1.0 : (double)ds->d);
         for (size_t i = 0; i < k * ds->d; i++) {
             double p = y[i], t = x[i], dd = p - t;
             se += dd * dd;
             if (t < 0.0 || t > 1.0) unit_range = 0;
-            ce -= t * fmax(log(p), -100.0) + (1.0 - t) * fmax(log1p(-p), -100.0);
+            if (!from_logits) ce -= t * fmax(log(p), -100.0) + (1.0 - t) * fmax(log1p(-p), -100.0);
         }
         const ae_node *code = mg->taps.mu ? mg->taps.mu : mg->taps.code;
         cs = code->numel / k;

@@ -7,8 +7,10 @@ set -euo pipefail
 aelab=${1:-build/aelab}
 shift || true
 here=$(cd "$(dirname "$0")/.." && pwd)
+extra=("$@")
+[ ${#extra[@]} -eq 0 ] && extra=(--jobs 2)
 for w in w2 w3 w4 w5 w6 w6_l1 w7; do
-  "$aelab" run "$here/experiments/peer/$w.yaml" --out "$here/runs/peer_$w" --quiet "${@:---jobs 2}" > /dev/null
+  "$aelab" run "$here/experiments/peer/$w.yaml" --out "$here/runs/peer_$w" --quiet "${extra[@]}" > /dev/null
 done
 python3 - "$here" <<'PY'
 import json, os, statistics, sys, time
