@@ -302,6 +302,12 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
                 if (in_shard(o, i)) rc = run_job(&e.jobs[i], o, o->threads, err);
         }
     }
+#ifdef AELAB_WITH_MPI
+    if (mpi && ae_experiment_mpi_rank() != 0) { /* `aelab report` under mpirun: rank 0 writes */
+        ae_experiment_free(&e);
+        return rc;
+    }
+#endif
     if (rc == AE_OK) rc = ae_experiment_report(&e, stdout, err);
     ae_experiment_free(&e);
     return rc;

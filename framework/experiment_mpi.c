@@ -32,7 +32,7 @@ typedef struct report { /* worker -> rank 0: the previous job's result (code 0 a
     char msg[1024];
 } report;
 
-static int g_started, g_ours, g_size = 1, g_rank = 0, g_funneled, g_phase = PHASE_IDLE;
+static int g_started, g_size = 1, g_rank = 0, g_funneled, g_phase = PHASE_IDLE;
 
 /* Exiting with an error before this rank took part in the job exchange: the other ranks may be
  * waiting for it, and MPI_Finalize would wait for them. Leaving without it makes mpirun end the
@@ -68,7 +68,6 @@ static void start(void)
     } else {
         if (!launched_by_mpi()) return;
         if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) return;
-        g_ours = 1;
         on_exit(finish, NULL);
     }
     g_funneled = provided >= MPI_THREAD_FUNNELED;
