@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh [extra-package ...]   (needs root or sudo when something is missing)
 set -euo pipefail
 pkgs=(libdnnl-dev ocl-icd-opencl-dev libyaml-dev libgsl-dev check zlib1g-dev libpng-dev
-      gnuplot-nox pkg-config cmake make gcc dataset-fashion-mnist "$@")
+      gnuplot-nox pkg-config cmake make gcc dataset-fashion-mnist python3
+      libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
