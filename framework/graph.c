@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "ae_params.h"
+#include "ae_report.h"
 
 struct ae_graph {
+    double *prof;              /* AELAB_PROFILE=1: seconds per node, forward and backward */
+    size_t steps;
     ae_params *params;
     int64_t batch;
     int training;
@@ -74,9 +77,27 @@ ae_graph *ae_graph_new(ae_params *params, int64_t batch, int training)
     return g;
 }
 
+/* AELAB_PROFILE=1: on free, print where a graph's time went (nodes over 1% of the total). */
+static void print_profile(const ae_graph *g)
+{
+    double tot = 0;
+    for (size_t i = 0; i < 2 * g->n; i++) tot += g->prof[i];
+    if (tot <= 0 || !g->steps) return;
+    fprintf(stderr, "profile: graph batch %lld, %zu steps, %.3f ms per step\n", (long long)g->batch, g->steps,
+            1e3 * tot / (double)g->steps);
+    for (size_t i = 0; i < g->n; i++) {
+        double f = g->prof[2 * i], b = g->prof[2 * i + 1];
+        if (f + b < 0.01 * tot) continue;
+        fprintf(stderr, "  %5.1f%%  fwd %7.3f ms  bwd %7.3f ms  %s\n", 100 * (f + b) / tot,
+                1e3 * f / (double)g->steps, 1e3 * b / (double)g->steps, g->nodes[i]->name);
+    }
+}
+
 void ae_graph_free(ae_graph *g)
 {
     if (!g) return;
+    if (g->prof) print_profile(g);
+    free(g->prof);
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
         if (n->op && n->op->destroy) n->op->destroy(n);
@@ -282,6 +303,9 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         ae_node *n = g->nodes[i];
         if (n->op->prepare && n->op->prepare(g, n, err) != AE_OK) return err->code;
     }
+    const char *prof = getenv("AELAB_PROFILE");
+    if (prof && *prof == '1' && !(g->prof = calloc(2 * g->n + 1, sizeof *g->prof)))
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
     g->compiled = 1;
     return AE_OK;
 }
@@ -298,8 +322,16 @@ void ae_graph_forward_loss(ae_graph *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->forward && !n->skip) n->op->forward(n);
+        if (!n->op->forward || n->skip) continue;
+        if (!g->prof) {
+            n->op->forward(n);
+            continue;
+        }
+        double t = ae_now();
+        n->op->forward(n);
+        g->prof[2 * i] += ae_now() - t;
     }
+    g->steps++;
 }
 
 void ae_graph_forward_to(ae_graph *g, const ae_node *upto)
@@ -319,6 +351,13 @@ void ae_graph_backward(ae_graph *g)
     g->loss->grad[0] = 1.0f;
     for (size_t i = g->n; i-- > 0;) {
         ae_node *n = g->nodes[i];
-        if (n->needs_grad && n->op->backward) n->op->backward(n);
+        if (!n->needs_grad || !n->op->backward) continue;
+        if (!g->prof) {
+            n->op->backward(n);
+            continue;
+        }
+        double t = ae_now();
+        n->op->backward(n);
+        g->prof[2 * i + 1] += ae_now() - t;
     }
 }
