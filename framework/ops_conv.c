@@ -385,8 +385,15 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
     int rc = conv_prepare_stages(g, n, s, pds, err);
     for (int i = 0; i < 3; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
-    if (rc) ae_err_prefix(err, "%s", n->name);
-    return rc;
+    if (rc) return ae_err_prefix(err, "%s", n->name);
+    /* one pass's multiply-adds: every output pixel (conv) or input pixel (transposed) meets a
+     * whole kernel; backward-data and backward-weights cost the same again each */
+    const ae_node *x = n->in[0], *w = n->in[1];
+    double k = (double)w->shape.d[2] * (double)w->shape.d[3];
+    double pass = n->op == &ae_op_conv2d ? 2.0 * (double)n->numel * (double)w->shape.d[1] * k
+                                         : 2.0 * (double)x->numel * (double)w->shape.d[1] * k;
+    n->flops = pass * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
+    return AE_OK;
 }
 
 /* --- running ------------------------------------------------------------------------------------ */
