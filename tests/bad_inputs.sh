@@ -2,6 +2,7 @@
 # Broken inputs get a clear error: runs every case tests/bad/NNN-name.yaml through the CLI and checks
 # the exit code and a substring of the output. A case starts with comment lines:
 #   # expect: CODE | SUBSTRING    required; SUBSTRING is matched in stdout+stderr
+#   # also: SUBSTRING             another substring that must be there too (repeatable)
 #   # cmd: run                    default: check
 #   # args: WORDS                 extra arguments, shell-quoted (e.g. --set 'a.b=[1, 2]')
 #   # out: DIR                    --out for `run` (default: a fresh folder in the temp dir;
@@ -126,6 +127,7 @@ for file in "$src"/tests/bad/[0-9]*.yaml; do
   [ "$out" = @NONE@ ] && outarg=()
   config=$(subst "$(header config "$file")"); config=${config:-$file}
   why_known=$(header known "$file")
+  args=()
   eval "args=($(subst "$(header args "$file")"))"
   msg=""
   if [ -n "$(header setup "$file")" ]; then
@@ -138,7 +140,12 @@ for file in "$src"/tests/bad/[0-9]*.yaml; do
   fi
   rc=$?
   [ -n "${BAD_VERBOSE:-}" ] && printf '%s (exit %s):\n%s\n' "$name" "$rc" "$(printf '%s\n' "$output" | sed 's/^/    /')"
-  if [ "$rc" -eq "$code" ] && [[ $output == *"$want"* ]]; then
+  missing=""
+  while IFS= read -r more; do
+    more=$(subst "$more")
+    [[ $output == *"$more"* ]] || missing+="\" and \"$more"
+  done < <(sed -n 's/^# also: //p' "$file")
+  if [ "$rc" -eq "$code" ] && [[ $output == *"$want"* ]] && [ -z "$missing" ]; then
     pass=$((pass + 1))
     [ -n "$why_known" ] && echo "NOTE: $name passes now: remove its '# known:' line"
   elif [ -n "$why_known" ]; then
@@ -149,7 +156,7 @@ for file in "$src"/tests/bad/[0-9]*.yaml; do
     why="exit $rc"
     [ "$rc" -eq 124 ] && why="timed out (hang?)"
     [ "$rc" -gt 128 ] && [ "$rc" -ne 130 ] && why="crashed (signal $((rc - 128)))"
-    printf 'FAIL: %s: expected exit %s and "%s", got %s:\n%s\n' "$name" "$code" "$want" "$why" \
+    printf 'FAIL: %s: expected exit %s and "%s", got %s:\n%s\n' "$name" "$code" "$want$missing" "$why" \
       "$(printf '%s\n' "$output" | tail -4 | sed 's/^/    /')"
   fi
 done

@@ -91,11 +91,16 @@ fuzz_one() {
   [ $keep -eq 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
   mkdir -p "$work/corpus/$t"
   cp -n "$src/tests/fuzz/corpus/$t"/* "$work/corpus/$t/" 2>/dev/null || true
-  local start=$SECONDS rc=0
-  nice -n 19 "$work/fuzz_$t" "${mode[@]}" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  local start=$SECONDS rc=0 extra=() timer=()
+  [ -d "$src/tests/fuzz/regress/$t" ] && extra=("$src/tests/fuzz/regress/$t")
+  [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "%U %S" -o "$work/logs/$t.cpu")
+  rm -f "$work/logs/$t.cpu"
+  nice -n 19 "${timer[@]}" "$work/fuzz_$t" "${mode[@]}" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -max_len="$(maxlen "$t")" -artifact_prefix="$work/artifacts/$t-" -print_final_stats=1 \
-    "$work/corpus/$t" "$s/$t" > "$work/logs/$t.log" 2>&1 || rc=$?
-  echo "fuzz_$t: exit $rc after $((SECONDS - start)) s; $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/logs/$t.log" | grep -Eo '[0-9]+$' || echo '?') runs; log $work/logs/$t.log"
+    "$work/corpus/$t" "$s/$t" "${extra[@]}" > "$work/logs/$t.log" 2>&1 || rc=$?
+  local cpu
+  cpu=$(tail -1 "$work/logs/$t.cpu" 2>/dev/null | awk '{printf "%.0f", $1 + $2}')
+  echo "fuzz_$t: exit $rc after $((SECONDS - start)) s (${cpu:-?} s CPU); $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/logs/$t.log" | grep -Eo '[0-9]+$' || echo '?') runs; log $work/logs/$t.log"
 }
 running=0
 for t in $targets; do
@@ -106,14 +111,15 @@ done
 wait || true
 
 # --- minimise into the committed corpus -------------------------------------------------------
+# (edges only, -use_counters=0, keeps the committed corpora small; $FUZZ_WORK keeps the full ones)
 for t in $targets; do
   out="$src/tests/fuzz/corpus/$t"
   rm -rf "$work/merged-$t"
   mkdir -p "$work/merged-$t" "$out"
-  nice -n 19 "$work/fuzz_$t" -merge=1 -max_len="$(maxlen "$t")" -timeout=10 "$work/merged-$t" "$out" \
+  nice -n 19 "$work/fuzz_$t" -merge=1 -use_counters=0 -max_len="$(maxlen "$t")" -timeout=10 "$work/merged-$t" "$out" \
     "$work/corpus/$t" "$s/$t" > "$work/logs/merge-$t.log" 2>&1 || { echo "merge $t failed: see $work/logs/merge-$t.log"; continue; }
   rm -f "$out"/*
   cp "$work/merged-$t"/* "$out/"
-  echo "corpus/$t: $(ls "$out" | wc -l) files, $(du -sk "$out" | cut -f1) KB"
+  echo "corpus/$t: $(ls "$out" | wc -l) files, $(cat "$out"/* | wc -c) bytes"
 done
 ls "$work"/artifacts/ 2>/dev/null | sed 's/^/finding: /' || true
