@@ -13,7 +13,7 @@
 static int prefer_unknown_key(ae_cfg *item, const char *sect, ae_err *err)
 {
     ae_err e2 = {0, ""};
-    if (ae_cfg_finish(item, sect, &e2) != AE_OK) {
+    if (strstr(err->msg, "missing required key") && ae_cfg_finish(item, sect, &e2) != AE_OK) {
         ae_err_clear(err);
         return ae_errf(err, e2.code, "%s", e2.msg);
     }
@@ -312,6 +312,10 @@ int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *d
         ae_model_free(m);
         return err->code;
     }
+    if (m->code_size >= m->d && !m->gaussian && m->noise == AE_NOISE_NONE && m->nregs == 0)
+        fprintf(stderr, "aelab: warning: the code (%zu values) is not smaller than the input (%zu) and "
+                "nothing regularises it: the autoencoder can learn the identity (no PCA baseline either)\n",
+                m->code_size, m->d);
     *out = m;
     return AE_OK;
 }

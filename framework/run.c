@@ -53,16 +53,18 @@ static int other_kind(const ae_cfg *user, const ae_cfg *preset)
 
 /* Adds what `preset` has and `user` lacks, recursively through maps (user keys win, lists are
  * not merged); the user's key order is kept. */
-static int merge_under(ae_cfg *user, const ae_cfg *preset, ae_err *err)
+static int merge_under(ae_cfg *user, const ae_cfg *preset, int top, ae_err *err)
 {
     for (size_t i = 0; i < ae_cfg_len(preset); i++) {
         const char *k = ae_cfg_key_at(preset, i);
         ae_cfg *pv = ae_cfg_value_at(preset, i), *uv = ae_cfg_lookup(user, k);
+        /* the model is the user's to write: a preset only adds to one that exists */
+        if (top && !strcmp(k, "model") && !ae_cfg_has(user, k)) continue;
         if (!ae_cfg_has(user, k)) {
             if (ae_cfg_set_node(user, k, ae_cfg_clone(pv))) return ae_errf(err, AE_EINTERNAL, "out of memory");
         } else if (uv && ae_cfg_kind_of(uv) == AE_CFG_MAP && ae_cfg_kind_of(pv) == AE_CFG_MAP &&
                    !other_kind(uv, pv)) {
-            if (merge_under(uv, pv, err)) return err->code;
+            if (merge_under(uv, pv, 0, err)) return err->code;
         }
     }
     return AE_OK;
@@ -76,7 +78,7 @@ static int apply_variant(ae_cfg *root, const ae_registry *reg, ae_err *err)
     const ae_variant *v = ae_find_variant(reg, name);
     ae_cfg *preset = ae_cfg_load_string(v->preset_yaml, v->name, err);
     if (!preset) return ae_err_prefix(err, "variant preset '%s'", v->name);
-    int rc = merge_under(root, preset, err);
+    int rc = merge_under(root, preset, 1, err);
     ae_cfg_free(preset);
     return rc;
 }

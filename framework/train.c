@@ -11,6 +11,7 @@ int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae
                     ae_optim *opt, ae_rng *rng, ae_err *err)
 {
     memset(t, 0, sizeof *t);
+    if (data->n == 0) return ae_errf(err, AE_EINPUT, "no training samples");
     t->model = m;
     t->data = data;
     t->cfg = *cfg;

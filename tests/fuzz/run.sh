@@ -46,7 +46,8 @@ link() { # target, objects...
 data_objs=$(objs data_csv data_idx data_dataset data_scale ae_error)
 for t in $targets; do
   case $t in
-    config) link config $(objs config_emit config_get config_parse config_set config_tree ae_error) ;;
+    config) # shellcheck disable=SC2046
+      link config $(objs config_emit config_get config_parse config_set config_tree ae_error) ;;
     csv | idx) link "$t" $data_objs ;;
     checkpoint) if [ $build_failed -eq 0 ]; then link checkpoint "$work"/obj/*.o; else targets=${targets/checkpoint/}; fi ;;
     *) echo "run.sh: unknown target '$t'"; exit 2 ;;
