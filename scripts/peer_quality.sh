@@ -25,7 +25,7 @@ rows = [
     ("W3", "test BCE", lambda f: f["bce"], 0.27428), ("W3", "test MSE", lambda f: f["mse"], 0.010347),
     ("W4", "-ELBO (nats)", lambda f: f["neg_elbo"], 244.25), ("W4", "recon (nats)", lambda f: f["recon_sum"], 227.71),
     ("W4", "KL (nats)", lambda f: f["kl"], 16.55),
-    ("W5", "test BCE", lambda f: f["bce"], 0.27769), ("W5", "mean ||J||_F^2", lambda f: f["contractive"] / 1e-4, 32.050),
+    ("W5", "test BCE", lambda f: f["bce"], 0.27769), ("W5", "mean ‖J‖²_F", lambda f: f["contractive"] / 1e-4, 32.050),
     ("W6", "mean activation", lambda f: f["mean_code_activation"], 0.0517), ("W6", "test BCE", lambda f: f["bce"], 0.4176),
     ("W6-L1", "test BCE", lambda f: f["bce"], 0.27559),
     ("W7", "denoised MSE", lambda f: f["denoised_mse"], 0.016190), ("W7", "noisy input MSE", lambda f: f["noisy_input_mse"], 0.052757),
