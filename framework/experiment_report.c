@@ -172,9 +172,22 @@ static void fmt(char *buf, size_t len, double v)
     else snprintf(buf, len, "%.4g", v);
 }
 
-/* Loss curves: per run, mean train_loss per epoch over seeds, band = min..max. */
+/* Learning curves: per run, the mean over seeds of the test MSE per epoch (comparable across
+ * variants whatever their objectives; the training loss when there is no test split), band =
+ * min..max over seeds. */
 static int loss_curves(const ae_experiment *e, ae_err *err)
 {
+    const char *key = "\"test_mse\":";
+    for (size_t j = 0; j < e->njobs; j++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/metrics.jsonl", e->jobs[j].out);
+        char *txt = slurp(p);
+        if (!txt) continue;
+        if (!strstr(txt, key)) key = "\"train_loss\":";
+        free(txt);
+        break;
+    }
+    size_t klen = strlen(key);
     ae_series *s = calloc(e->nruns, sizeof *s);
     double *buf = calloc(e->nruns * 4 * 2048, sizeof *buf);
     if (!s || !buf) { free(s); free(buf); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
@@ -189,9 +202,8 @@ static int loss_curves(const ae_experiment *e, ae_err *err)
             snprintf(p, sizeof p, "%s/metrics.jsonl", e->jobs[j].out);
             char *txt = slurp(p);
             size_t ep = 0;
-            for (char *q = txt ? strstr(txt, "\"train_loss\":") : NULL; q && ep < 2048;
-                 q = strstr(q + 1, "\"train_loss\":"), ep++) {
-                double v = strtod(q + 13, NULL);
+            for (char *q = txt ? strstr(txt, key) : NULL; q && ep < 2048; q = strstr(q + 1, key), ep++) {
+                double v = strtod(q + klen, NULL);
                 y[ep] += v;
                 cnt[ep]++;
                 lo[ep] = fmin(lo[ep], v);
@@ -209,8 +221,10 @@ static int loss_curves(const ae_experiment *e, ae_err *err)
     }
     char stem[4200], title[256];
     snprintf(stem, sizeof stem, "%s/loss_curves", e->dir);
-    snprintf(title, sizeof title, "%s: training loss (mean over seeds, band = min..max)", e->name);
-    int rc = ns ? ae_plot_lines(stem, title, "epoch", "train loss", s, ns, 0, err) : AE_OK;
+    int test = strstr(key, "test") != NULL;
+    snprintf(title, sizeof title, "%s: %s per epoch (mean over seeds, band = min..max)", e->name,
+             test ? "test MSE" : "training loss");
+    int rc = ns ? ae_plot_lines(stem, title, "epoch", test ? "test MSE" : "train loss", s, ns, 0, err) : AE_OK;
     free(s);
     free(buf);
     return rc;

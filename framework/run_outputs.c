@@ -237,15 +237,17 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     ae_mgraph *tg = rc ? NULL : ae_model_graph(r->model, bs, AE_MODE_TRAIN, err);
     if (!rc && !tg) rc = err->code;
     if (tg) ae_json_num(&j, "train_flops_per_sample", ae_graph_flops(tg->g) / (double)bs);
-    fprintf(stderr, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
-    if (isfinite(e.bce)) fprintf(stderr, "  bce %.6g", e.bce);
+    char line[512]; /* one summary line, written at once (parallel runs share stderr) */
+    size_t ll = (size_t)snprintf(line, sizeof line, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
+#define LINE(...) (ll += ll < sizeof line ? (size_t)snprintf(line + ll, sizeof line - ll, __VA_ARGS__) : 0)
+    if (isfinite(e.bce)) LINE("  bce %.6g", e.bce);
     if (!rc && r->pca && cs < ev->d) {
         ae_pca pca;
         rc = ae_pca_fit(&pca, r->train.x, r->train.n, r->train.d, cs, err);
         if (!rc) {
             double pm = ae_pca_mse(&pca, ev->x, ev->n), acc = NAN;
             ae_json_num(&j, "pca_mse", pm);
-            fprintf(stderr, "  | PCA-%zu mse %.6g", cs, pm);
+            LINE("  | PCA-%zu mse %.6g", cs, pm);
             float *pc = malloc(ev->n * cs * sizeof *pc);
             if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
             if (!rc) {
@@ -261,14 +263,15 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     if (!rc) rc = probe(r, enc_model, r, cs, codes, &acc, err);
     if (!rc && isfinite(acc)) {
         ae_json_num(&j, "probe_accuracy", acc);
-        fprintf(stderr, "  | probe accuracy %.4f", acc);
+        LINE("  | probe accuracy %.4f", acc);
     }
     if (!rc && r->anomaly_label >= 0) rc = anomaly(r, &auroc, err);
     if (!rc && isfinite(auroc)) {
         ae_json_num(&j, "anomaly_auroc", auroc);
-        fprintf(stderr, "  | anomaly AUROC %.4f", auroc);
+        LINE("  | anomaly AUROC %.4f", auroc);
     }
-    fputc('\n', stderr);
+#undef LINE
+    fprintf(stderr, "%s\n", line);
     ae_json_end(&j);
     char p[4096];
     if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, r->out_dir, "final.json"), j.buf,
