@@ -29,6 +29,11 @@ typedef struct ae_experiment {
 /* Reads and expands an experiment tree (taken on success and failure). */
 int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const char *out_dir, ae_err *err);
 void ae_experiment_free(ae_experiment *e);
+struct ae_run_opts;
+/* Runs one job in this process (its config cloned), threads > 0 overriding; errors name the job. */
+int ae_experiment_run_job(const ae_job *j, const struct ae_run_opts *o, int threads, ae_err *err);
+/* Is job i in this process's --shard slice? */
+int ae_experiment_in_shard(const struct ae_run_opts *o, size_t i);
 /* Gathers every finished run (final.json, metrics.jsonl) into results.csv / results.md and the
  * plots in e->dir, prints the table to `out`. Unfinished runs are listed, not fatal. */
 int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err);

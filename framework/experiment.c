@@ -210,10 +210,12 @@ out:
     return rc;
 }
 
-static int in_shard(const ae_run_opts *o, size_t i) { return o->nshards <= 1 || (int)(i % (size_t)o->nshards) == o->shard - 1; }
+int ae_experiment_in_shard(const ae_run_opts *o, size_t i)
+{
+    return o->nshards <= 1 || (int)(i % (size_t)o->nshards) == o->shard - 1;
+}
 
-/* Runs one job in this process (the config is cloned: the job keeps its own). */
-static int run_job(const ae_job *j, const ae_run_opts *o, int threads, ae_err *err)
+int ae_experiment_run_job(const ae_job *j, const ae_run_opts *o, int threads, ae_err *err)
 {
     ae_run_opts jo = *o;
     jo.out_dir = j->out;
@@ -236,13 +238,13 @@ static int run_parallel(const ae_experiment *e, const ae_run_opts *o, int jobs, 
     while (next < e->njobs || running > 0) {
         while (running < jobs && next < e->njobs) {
             size_t i = next++;
-            if (!in_shard(o, i)) continue;
+            if (!ae_experiment_in_shard(o, i)) continue;
             fflush(NULL);
             pid_t pid = fork();
             if (pid < 0) return ae_errf(err, AE_EINTERNAL, "fork failed");
             if (pid == 0) {
                 ae_err ce = {0, ""};
-                int rc = run_job(&e->jobs[i], o, per, &ce);
+                int rc = ae_experiment_run_job(&e->jobs[i], o, per, &ce);
                 if (rc) fprintf(stderr, "aelab: error: %s\n", ce.msg);
                 ae_dnnl_shutdown();
                 _exit(rc);
@@ -299,7 +301,7 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
             rc = run_parallel(&e, o, jobs, err);
         } else {
             for (size_t i = 0; i < e.njobs && rc == AE_OK; i++)
-                if (in_shard(o, i)) rc = run_job(&e.jobs[i], o, o->threads, err);
+                if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(&e.jobs[i], o, o->threads, err);
         }
     }
 #ifdef AELAB_WITH_MPI

@@ -87,7 +87,6 @@ int ae_experiment_mpi_rank(void)
     return g_rank;
 }
 
-static int in_shard(const ae_run_opts *o, size_t i) { return o->nshards <= 1 || (int)(i % (size_t)o->nshards) == o->shard - 1; }
 
 /* --threads, else this node's cores split between its ranks, and never more than this rank may
  * use (mpirun binds a rank to one core when -n <= 2 unless told --bind-to none). Collective. */
@@ -109,19 +108,6 @@ static int rank_threads(const ae_run_opts *o)
     return t;
 }
 
-/* One job in this process, as experiment.c runs it (the config is cloned: the job keeps its own). */
-static int run_job(const ae_job *j, const ae_run_opts *o, int threads, ae_err *err)
-{
-    ae_run_opts jo = *o;
-    jo.out_dir = j->out;
-    jo.threads = threads;
-    if (o->quiet_runs) jo.progress = 0;
-    ae_cfg *cfg = ae_cfg_clone(j->cfg);
-    if (!cfg) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    int rc = ae_run_cfg(cfg, j->run, &jo, err);
-    if (rc) ae_err_prefix(err, "run %s seed %ld", j->run, j->seed);
-    return rc;
-}
 
 /* Ranks > 0: ask, train, report, until told to stop. */
 static int work(const ae_experiment *e, const ae_run_opts *o, int threads)
@@ -135,7 +121,7 @@ static int work(const ae_experiment *e, const ae_run_opts *o, int threads)
         if (j < 0 || (size_t)j >= e->njobs) return AE_OK;
         ae_err je = {0, ""};
         memset(&rep, 0, sizeof rep);
-        rep.code = run_job(&e->jobs[j], o, threads, &je);
+        rep.code = ae_experiment_run_job(&e->jobs[j], o, threads, &je);
         if (rep.code) snprintf(rep.msg, sizeof rep.msg, "%s", je.msg);
     }
 }
@@ -164,7 +150,7 @@ static void *local_main(void *arg)
         long j = l->job;
         pthread_mutex_unlock(&l->mu);
         ae_err je = {0, ""};
-        int rc = run_job(&l->e->jobs[j], l->o, l->threads, &je);
+        int rc = ae_experiment_run_job(&l->e->jobs[j], l->o, l->threads, &je);
         pthread_mutex_lock(&l->mu);
         l->job = -1;
         l->has_result = 1;
@@ -186,7 +172,7 @@ typedef struct dispatch {
 static long next_job(dispatch *d)
 {
     if (d->failed) return -1;
-    while (d->next < d->e->njobs && !in_shard(d->o, d->next)) d->next++;
+    while (d->next < d->e->njobs && !ae_experiment_in_shard(d->o, d->next)) d->next++;
     return d->next < d->e->njobs ? (long)d->next++ : -1;
 }
 
@@ -277,10 +263,10 @@ int ae_experiment_run_mpi(const ae_experiment *e, const ae_run_opts *o, ae_err *
     if (g_size <= 1) { /* not under mpirun: everything here, in order */
         rc = AE_OK;
         for (size_t i = 0; i < e->njobs && rc == AE_OK; i++)
-            if (in_shard(o, i)) rc = run_job(&e->jobs[i], o, threads, err);
+            if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(&e->jobs[i], o, threads, err);
     } else if (g_rank == 0) {
         size_t n = 0;
-        for (size_t i = 0; i < e->njobs; i++) n += (size_t)in_shard(o, i);
+        for (size_t i = 0; i < e->njobs; i++) n += (size_t)ae_experiment_in_shard(o, i);
         fprintf(stderr, "aelab: mpi: %zu jobs over %d ranks, %d thread%s per run%s\n", n, g_size, threads,
                 threads == 1 ? "" : "s", g_funneled ? "" : " (rank 0 only dispatches)");
         rc = serve(e, o, threads, err);
