@@ -69,4 +69,28 @@ static inline int ae_reg_tap(const ae_taps *t, const char *layer, const char *wh
                    list);
 }
 
+/* The `layer:` a regularizer acts on: read at configure time (with the item's position, for
+ * errors found later), resolved to a node when the penalty is built. */
+typedef struct ae_reg_target {
+    char layer[64];
+    char where[192];
+} ae_reg_target;
+
+static inline int ae_reg_target_read(ae_cfg *spec, ae_reg_target *t, ae_err *err)
+{
+    const char *layer;
+    if (ae_cfg_str(spec, "layer", "code", NULL, &layer, err)) return err->code;
+    snprintf(t->layer, sizeof t->layer, "%s", layer);
+    ae_cfg_where(spec, t->where, sizeof t->where);
+    return AE_OK;
+}
+
+/* who = "file:line:col: name" (for messages); *h, *k as ae_reg_tap. */
+static inline int ae_reg_target_tap(const ae_reg_target *t, const ae_build *b, const char *name,
+                                    char *who, size_t wlen, ae_node **h, int *k)
+{
+    ae_reg_who(who, wlen, t->where, name);
+    return ae_reg_tap(b->taps, t->layer, who, h, k, b->err);
+}
+
 #endif

@@ -15,8 +15,7 @@ typedef struct cae_state {
     double weight, epsilon;
     long projections;
     cae_method method;
-    char layer[64];
-    char where[192]; /* of the item, for errors found when the penalty is built */
+    ae_reg_target target;
 } cae_state;
 
 static int cae_configure(ae_cfg *spec, void **state, ae_err *err)
@@ -24,15 +23,13 @@ static int cae_configure(ae_cfg *spec, void **state, ae_err *err)
     cae_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    const char *layer, *method;
+    const char *method;
     if (ae_cfg_num(spec, "weight", 1e-4, 0.0, 1e6, &s->weight, err) ||
-        ae_cfg_str(spec, "layer", "code", NULL, &layer, err) ||
         ae_cfg_str(spec, "method", "auto", methods, &method, err) ||
         ae_cfg_int(spec, "projections", 1, 1, 4096, &s->projections, err) ||
-        ae_cfg_num(spec, "epsilon", 1e-3, 1e-6, 1.0, &s->epsilon, err))
+        ae_cfg_num(spec, "epsilon", 1e-3, 1e-6, 1.0, &s->epsilon, err) ||
+        ae_reg_target_read(spec, &s->target, err))
         return err->code;
-    snprintf(s->layer, sizeof s->layer, "%s", layer);
-    ae_cfg_where(spec, s->where, sizeof s->where);
     for (int i = 0; methods[i]; i++)
         if (!strcmp(method, methods[i])) s->method = (cae_method)i;
     return AE_OK;
@@ -70,7 +67,7 @@ static ae_node *estimate(const cae_state *s, ae_build *b, const char *name, ae_n
     ae_node *hp = k < 0 || h == t->code ? code : find_copy(b->g, from, t->hidden_name[k], name);
     if (!hp) {
         ae_errf(b->err, AE_EINTERNAL, "%s: layer '%s' not found in the perturbed encoder copy", name,
-                s->layer);
+                s->target.layer);
         return NULL;
     }
     return ae_jvp_sq(b->g, name, hp, base, (float)s->epsilon, (float)s->weight, b->err);
@@ -83,13 +80,12 @@ static ae_node *cae_penalty(void *state, ae_build *b, const char *name)
     ae_node *h;
     int k;
     char who[384];
-    ae_reg_who(who, sizeof who, s->where, name);
-    if (ae_reg_tap(t, s->layer, who, &h, &k, b->err)) return NULL;
+    if (ae_reg_target_tap(&s->target, b, name, who, sizeof who, &h, &k)) return NULL;
     int exact_ok = k >= 0 && t->weight[k] && h->op == &ae_op_dense && h->in[0] == t->x_in &&
                    t->act[k] >= 0 && t->act[k] < AE_ACT_COUNT;
     if (s->method == CAE_EXACT && !exact_ok) {
         ae_errf(b->err, AE_EINPUT, "%s: method: exact needs a dense layer applied directly to the "
-                "input, and layer '%s' is not one (use method: estimate or auto)", who, s->layer);
+                "input, and layer '%s' is not one (use method: estimate or auto)", who, s->target.layer);
         return NULL;
     }
     if (exact_ok && s->method != CAE_ESTIMATE)

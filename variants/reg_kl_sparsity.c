@@ -7,8 +7,7 @@
 
 typedef struct kls_state {
     double weight, rho;
-    char layer[64];
-    char where[192]; /* of the item, for errors found when the penalty is built */
+    ae_reg_target target;
 } kls_state;
 
 static int kls_configure(ae_cfg *spec, void **state, ae_err *err)
@@ -16,13 +15,10 @@ static int kls_configure(ae_cfg *spec, void **state, ae_err *err)
     kls_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    const char *layer;
     if (ae_cfg_num(spec, "weight", 1.0, 0.0, 1e6, &s->weight, err) ||
         ae_cfg_num(spec, "rho", 0.05, 1e-6, 1.0 - 1e-6, &s->rho, err) ||
-        ae_cfg_str(spec, "layer", "code", NULL, &layer, err))
+        ae_reg_target_read(spec, &s->target, err))
         return err->code;
-    snprintf(s->layer, sizeof s->layer, "%s", layer);
-    ae_cfg_where(spec, s->where, sizeof s->where);
     return AE_OK;
 }
 
@@ -32,13 +28,12 @@ static ae_node *kls_penalty(void *state, ae_build *b, const char *name)
     ae_node *h;
     int k;
     char who[384];
-    ae_reg_who(who, sizeof who, s->where, name);
-    if (ae_reg_tap(b->taps, s->layer, who, &h, &k, b->err)) return NULL;
+    if (ae_reg_target_tap(&s->target, b, name, who, sizeof who, &h, &k)) return NULL;
     int act = k >= 0 ? b->taps->act[k] : -1;
     if (act != AE_ACT_SIGMOID) {
         ae_errf(b->err, AE_EINPUT, "%s: kl_sparsity needs a sigmoid layer (activations in (0, 1)), "
                 "but layer '%s' has activation %s: use `activation: sigmoid` on it or the l1 "
-                "regularizer", who, s->layer,
+                "regularizer", who, s->target.layer,
                 act >= 0 && act < AE_ACT_COUNT ? ae_act_name((ae_act)act)
                                                : k < 0 ? "none (a sampled gaussian code)" : "none");
         return NULL;

@@ -7,8 +7,7 @@
 
 typedef struct l1_state {
     double weight;
-    char layer[64];
-    char where[192]; /* of the item, for errors found when the penalty is built */
+    ae_reg_target target;
 } l1_state;
 
 static int l1_configure(ae_cfg *spec, void **state, ae_err *err)
@@ -16,12 +15,9 @@ static int l1_configure(ae_cfg *spec, void **state, ae_err *err)
     l1_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    const char *layer;
     if (ae_cfg_num(spec, "weight", 1e-4, 0.0, 1e6, &s->weight, err) ||
-        ae_cfg_str(spec, "layer", "code", NULL, &layer, err))
+        ae_reg_target_read(spec, &s->target, err))
         return err->code;
-    snprintf(s->layer, sizeof s->layer, "%s", layer);
-    ae_cfg_where(spec, s->where, sizeof s->where);
     return AE_OK;
 }
 
@@ -31,8 +27,7 @@ static ae_node *l1_penalty(void *state, ae_build *b, const char *name)
     ae_node *h;
     int k;
     char who[384];
-    ae_reg_who(who, sizeof who, s->where, name);
-    if (ae_reg_tap(b->taps, s->layer, who, &h, &k, b->err)) return NULL;
+    if (ae_reg_target_tap(&s->target, b, name, who, sizeof who, &h, &k)) return NULL;
     return ae_l1_penalty(b->g, name, h, (float)s->weight, b->err);
 }
 
