@@ -3,14 +3,7 @@
 # slice of Fashion-MNIST -- a convolutional + denoising + sparse AE and a convolutional VAE -- and
 # report their per-term losses; `aelab sample` draws from the VAE. Skips (saying so) when the
 # Fashion-MNIST package is not installed. Usage: tests/combos.sh path/to/aelab SOURCE_DIR
-set -u
-aelab=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${AELAB_DATA:-}" ]; then
   echo "combos: skipped: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
   echo "combos: 0 passed, 0 failed"

@@ -4,14 +4,7 @@
 # fails the command with its message; --shard still applies. Builds an MPI-enabled aelab in a temp
 # dir unless the given one already is; skips when Open MPI (mpirun + headers) is not installed.
 # Usage: tests/mpi.sh path/to/aelab SOURCE_DIR
-set -u
-aelab=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 skip() { echo "mpi: skipped ($1)"; echo "mpi: 0 passed, 0 failed"; exit 0; }
 
 command -v mpirun >/dev/null || skip "mpirun not installed"

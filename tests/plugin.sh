@@ -4,14 +4,7 @@
 # gradient by finite differences through `aelab`'s public API, and checks the errors for a missing
 # library and for a library without aelab_plugin_init.
 # Usage: tests/plugin.sh path/to/aelab SOURCE_DIR
-set -u
-aelab=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 
 cc -shared -fPIC -O2 -Wall -Wextra -Werror -I "$src/framework" "$src/plugins/ortho.c" -o "$tmp/libortho.so" && ok || bad "plug-in does not build"
 printf 'int unrelated(void) { return 0; }\n' > "$tmp/nosym.c"

@@ -3,13 +3,7 @@
 # stopped with SIGINT (exit 130, checkpoint written) and re-run, ends with the same metrics and
 # final results as an uninterrupted run; a finished run is skipped; a corrupted checkpoint is a
 # clear error. Usage: tests/resume.sh path/to/aelab SOURCE_DIR
-set -u
-aelab=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 
 awk 'BEGIN{srand(7); print "a,b,c,d,e,f,g,h"; for(i=0;i<3000;i++){l=""; for(j=0;j<8;j++) l=l sprintf("%s%.4f", j?",":"", rand()); print l}}' > "$tmp/d.csv"
 cat > "$tmp/c.yaml" <<YAML
