@@ -5,14 +5,19 @@
 
 #include "ae_ops.h"
 
-/* How a node's primitives lay out their tensors. AUTO (the default) chooses per node from measured
- * speed: oneDNN's blocked layouts (format_tag any) when both channel counts are >= 8, plain
- * nchw/oihw otherwise (a 1-channel side is padded to a whole block and runs 3-8x slower). The
- * graph's tensors stay NCHW: blocked primitives sit behind reorders made once at compile, and a
- * conv reading another conv's output takes its blocked copy directly. The activation is a fused
- * post-op for blocked conv2d and a separate in-place eltwise primitive otherwise (fused post-ops
- * make oneDNN 2.6's deconvolution and gemm convolution 2-10x slower). */
+/* How a node's primitives lay out their tensors. AUTO (the default) chooses per primitive from
+ * measured speed: oneDNN's blocked layouts (format_tag any) when both channel counts are >= 8; with
+ * a few-channel side nhwc (the same bytes as nchw for 1 channel), or the gemm-based nchw kernel for
+ * a transposed conv's forward to few channels. PLAIN forces nchw, BLOCKED format any. The graph's
+ * tensors stay NCHW: other layouts sit behind reorders made once at compile, and a conv reading
+ * another conv's output takes its private copy directly. The bias is added after the primitive by a
+ * binary primitive that also applies the activation (a bias inside oneDNN 2.6's AVX2 primitives made
+ * them 1.45-2.3x slower); without a bias the activation is a fused post-op for blocked conv2d and
+ * a separate in-place eltwise primitive otherwise (fused post-ops make the deconvolution and gemm
+ * convolution 2-10x slower). */
 typedef enum { AE_CONV_LAYOUT_AUTO, AE_CONV_LAYOUT_PLAIN, AE_CONV_LAYOUT_BLOCKED } ae_conv_layout;
+/* The layout a compiled primitive runs in (ae_conv_node_layouts). */
+enum { AE_CONV_STAGE_NCHW = 0, AE_CONV_STAGE_BLOCKED = 1, AE_CONV_STAGE_NHWC = 2 };
 
 /* y[N,Cout,Ho,Wo] = act(conv(x[N,Cin,H,W], w) + b) with w[Cout,Cin,kh,kw] (PyTorch Conv2d layout),
  * b[Cout] or NULL; Ho = (H + 2·pad - kh)/stride + 1 (likewise Wo). */
@@ -27,7 +32,7 @@ ae_node *ae_conv_transpose2d(ae_graph *g, const char *name, ae_node *x, ae_node 
 /* Layout policy for nodes constructed from now on (process-wide; AUTO unless changed). */
 void ae_conv_set_layout(ae_conv_layout l);
 ae_conv_layout ae_conv_get_layout(void);
-/* After compile: which primitives of a conv node run blocked (1) or plain (0); -1 = not created. */
+/* After compile: each primitive's AE_CONV_STAGE_* layout; -1 = not created. */
 void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_weights);
 
 /* Output sizes (<= 0 when the input is too small for the kernel). */

@@ -1,5 +1,6 @@
-/* Conv2d and transposed conv2d ops on oneDNN: forward (bias, activation), backward-data and
- * backward-weights primitives, each plain or blocked (format_tag any) behind cached reorders. */
+/* Conv2d and transposed conv2d ops on oneDNN: forward, backward-data and backward-weights
+ * primitives, each in its own layout (blocked, nhwc or nchw) behind cached reorders; the bias is
+ * added by a binary primitive (with the activation as its post-op) and its gradient summed here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,11 @@ typedef struct xfer {
 typedef struct stage {
     dnnl_primitive_t p;
     dnnl_primitive_t act;  /* unfused activation, in place on act_mem (the primitive's dst) */
-    dnnl_memory_t act_mem;
-    dnnl_exec_arg_t args[5];
-    int nargs, blocked;
+    dnnl_primitive_t bias; /* forward: dst += bias (broadcast over N, H, W), activation post-op */
+    dnnl_memory_t act_mem, bias_mem;
+    dnnl_exec_arg_t args[6];
+    int nargs, layout;     /* AE_CONV_STAGE_* */
+    int late;              /* bias runs on the graph's nchw output, after the write-back reorders */
     xfer pre[3], post[2];
     int npre, npost;
 } stage;
@@ -33,6 +36,8 @@ typedef struct conv_state {
     struct { dnnl_memory_t user, copy; } alias[8];
     int nalias;
     float *dz; /* dY·act'(Y) when the activation is not the identity, else the node's grad */
+    float *db; /* the bias gradient (summed from dz here), NULL when not needed */
+    int db_accum;
 } conv_state;
 
 static ae_conv_layout g_layout = AE_CONV_LAYOUT_AUTO;
@@ -143,13 +148,43 @@ static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, xf
     return ae_dnnl_check(st, "conv reorder", err);
 }
 
+/* Two plain (unblocked) layouts that place every element at the same offset, e.g. nchw and nhwc of
+ * a 1-channel tensor: the same bytes, no reorder needed. */
+static int same_bytes(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    if (a->format_kind != dnnl_blocked || b->format_kind != dnnl_blocked || a->ndims != b->ndims ||
+        a->format_desc.blocking.inner_nblks || b->format_desc.blocking.inner_nblks || a->offset0 != b->offset0)
+        return 0;
+    for (int i = 0; i < a->ndims; i++)
+        if (a->dims[i] != b->dims[i] || a->padded_dims[i] != b->padded_dims[i] ||
+            (a->dims[i] > 1 && a->format_desc.blocking.strides[i] != b->format_desc.blocking.strides[i]))
+            return 0;
+    return 1;
+}
+
+/* *out = the user's buffer as is, or seen through the wanted layout when that is the same bytes;
+ * NULL when a copy is needed. */
+static int view(conv_state *s, dnnl_memory_t user, const dnnl_memory_desc_t *want, dnnl_memory_t *out,
+                ae_err *err)
+{
+    *out = NULL;
+    if (dnnl_memory_desc_equal(md_of(user), want)) *out = user;
+    else if (same_bytes(md_of(user), want)) {
+        void *p = NULL;
+        dnnl_memory_get_data_handle(user, &p);
+        if (!(*out = track(s, want, p, err))) return err->code;
+    }
+    return AE_OK;
+}
+
 /* Binds a primitive input: the user's buffer when the layouts agree, else a copy in the wanted
  * layout (shared with an earlier stage that already made it, else refreshed by a reorder here). */
 static int bind_in(ae_graph *g, conv_state *s, stage *st, int arg, const dnnl_memory_desc_t *want,
                    dnnl_memory_t user, ae_err *err)
 {
-    dnnl_memory_t m = user;
-    if (!dnnl_memory_desc_equal(md_of(user), want)) {
+    dnnl_memory_t m;
+    if (view(s, user, want, &m, err)) return err->code;
+    if (!m) {
         m = NULL;
         for (int i = 0; i < s->nalias && !m; i++)
             if (s->alias[i].user == user && dnnl_memory_desc_equal(md_of(s->alias[i].copy), want))
@@ -172,8 +207,9 @@ static int bind_in(ae_graph *g, conv_state *s, stage *st, int arg, const dnnl_me
 static int bind_out(ae_graph *g, conv_state *s, stage *st, int arg, const dnnl_memory_desc_t *want,
                     dnnl_memory_t user, int accumulate, ae_err *err)
 {
-    dnnl_memory_t m = user;
-    if (accumulate || !dnnl_memory_desc_equal(md_of(user), want)) {
+    dnnl_memory_t m = NULL;
+    if (!accumulate && view(s, user, want, &m, err)) return err->code;
+    if (!m) {
         if (!(m = own(g, s, want, err))) return err->code;
         if (make_reorder(m, user, accumulate, &st->post[st->npost++], err)) return err->code;
     }
@@ -191,39 +227,70 @@ typedef struct geom {
     int tr;
     dnnl_dims_t strides, pad_l, pad_r;
     dnnl_memory_desc_t x, y, w, b;       /* the graph's plain layouts */
-    dnnl_memory_desc_t ax, ay, aw;       /* what the primitives are offered (any, or plain) */
+    dnnl_dims_t dx, dy, dw;
+    int layout[3];                       /* per stage (forward, backward-data, -weights) */
 } geom;
 
-static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, int bias,
-                               dnnl_convolution_desc_t *d)
+/* The descriptors a stage offers its primitive: the graph's nchw, oneDNN's choice (format any:
+ * blocked), or nhwc activations with weights in oneDNN's choice. */
+static dnnl_status_t offer(const geom *G, int layout, dnnl_memory_desc_t *ax, dnnl_memory_desc_t *ay,
+                           dnnl_memory_desc_t *aw)
 {
-    const dnnl_memory_desc_t *bmd = bias ? &G->b : NULL;
-    if (G->tr) {
-        if (which == 0)
-            return dnnl_deconvolution_forward_desc_init(d, prop, dnnl_deconvolution_direct, &G->ax,
-                                                        &G->aw, bmd, &G->ay, G->strides, G->pad_l, G->pad_r);
-        if (which == 1)
-            return dnnl_deconvolution_backward_data_desc_init(d, dnnl_deconvolution_direct, &G->ax, &G->aw,
-                                                              &G->ay, G->strides, G->pad_l, G->pad_r);
-        return dnnl_deconvolution_backward_weights_desc_init(d, dnnl_deconvolution_direct, &G->ax, &G->aw,
-                                                             bmd, &G->ay, G->strides, G->pad_l, G->pad_r);
+    if (layout == AE_CONV_STAGE_NCHW) {
+        *ax = G->x, *ay = G->y, *aw = G->w;
+        return dnnl_success;
     }
-    if (which == 0)
-        return dnnl_convolution_forward_desc_init(d, prop, dnnl_convolution_direct, &G->ax, &G->aw, bmd,
-                                                  &G->ay, G->strides, G->pad_l, G->pad_r);
-    if (which == 1)
-        return dnnl_convolution_backward_data_desc_init(d, dnnl_convolution_direct, &G->ax, &G->aw, &G->ay,
-                                                        G->strides, G->pad_l, G->pad_r);
-    return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct, &G->ax, &G->aw, bmd,
-                                                       &G->ay, G->strides, G->pad_l, G->pad_r);
+    dnnl_format_tag_t t = layout == AE_CONV_STAGE_NHWC ? dnnl_nhwc : dnnl_format_tag_any;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(ax, 4, G->dx, dnnl_f32, t);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(ay, 4, G->dy, dnnl_f32, t);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(aw, 4, G->dw, dnnl_f32, dnnl_format_tag_any);
+    return st;
 }
 
-static int use_blocked(const ae_node *n, int64_t cin, int64_t cout)
+/* The bias never goes into the primitive (measured, oneDNN 2.6 AVX2, W3 shapes: a bias makes the
+ * deconvolution 2.3x and the blocked convolution 1.45x slower); see the forward/backward below. */
+static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, dnnl_convolution_desc_t *d)
 {
-    switch ((ae_conv_layout)n->iattr[A_LAYOUT]) {
-    case AE_CONV_LAYOUT_PLAIN: return 0;
-    case AE_CONV_LAYOUT_BLOCKED: return 1;
-    default: return cin >= 8 && cout >= 8;
+    dnnl_memory_desc_t ax, ay, aw;
+    dnnl_status_t st = offer(G, G->layout[which], &ax, &ay, &aw);
+    if (st != dnnl_success) return st;
+    if (G->tr) {
+        if (which == 0)
+            return dnnl_deconvolution_forward_desc_init(d, prop, dnnl_deconvolution_direct, &ax, &aw, NULL,
+                                                        &ay, G->strides, G->pad_l, G->pad_r);
+        if (which == 1)
+            return dnnl_deconvolution_backward_data_desc_init(d, dnnl_deconvolution_direct, &ax, &aw, &ay,
+                                                              G->strides, G->pad_l, G->pad_r);
+        return dnnl_deconvolution_backward_weights_desc_init(d, dnnl_deconvolution_direct, &ax, &aw, NULL,
+                                                             &ay, G->strides, G->pad_l, G->pad_r);
+    }
+    if (which == 0)
+        return dnnl_convolution_forward_desc_init(d, prop, dnnl_convolution_direct, &ax, &aw, NULL, &ay,
+                                                  G->strides, G->pad_l, G->pad_r);
+    if (which == 1)
+        return dnnl_convolution_backward_data_desc_init(d, dnnl_convolution_direct, &ax, &aw, &ay,
+                                                        G->strides, G->pad_l, G->pad_r);
+    return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct, &ax, &aw, NULL, &ay,
+                                                       G->strides, G->pad_l, G->pad_r);
+}
+
+/* Per-stage layouts. AUTO, from measurements (oneDNN 2.6 jit:avx2, 2 threads, W3's shapes): blocked
+ * when both channel counts are >= 8; with a 1-channel side, nhwc (the same bytes as nchw on that
+ * side; 2-5x faster than blocked or gemm-based nchw), except two forwards: a conv from few
+ * channels runs blocked (nchw in, blocked out: 0.24 vs 0.18 ms, but the next conv then reads its
+ * output without a reorder) and a transposed conv to few channels runs the gemm-based nchw kernel
+ * (2.6x faster than nhwc). */
+static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int out[3])
+{
+    int tr = n->iattr[A_KIND];
+    for (int i = 0; i < 3; i++) {
+        switch ((ae_conv_layout)n->iattr[A_LAYOUT]) {
+        case AE_CONV_LAYOUT_PLAIN: out[i] = AE_CONV_STAGE_NCHW; break;
+        case AE_CONV_LAYOUT_BLOCKED: out[i] = AE_CONV_STAGE_BLOCKED; break;
+        default:
+            out[i] = (cin >= 8 && cout >= 8) || (!tr && i == 0 && cout >= 8) ? AE_CONV_STAGE_BLOCKED
+                     : tr && i == 0 && cout < 8 ? AE_CONV_STAGE_NCHW : AE_CONV_STAGE_NHWC;
+        }
     }
 }
 
@@ -244,21 +311,15 @@ static int geom_init(const ae_node *n, geom *G, ae_err *err)
         G->pad_r[0] = (yd[2] - 1) * s + kh - xd[2] - p;
         G->pad_r[1] = (yd[3] - 1) * s + kw - xd[3] - p;
     }
-    dnnl_dims_t dx = {xd[0], xd[1], xd[2], xd[3]}, dy = {yd[0], yd[1], yd[2], yd[3]};
-    dnnl_dims_t dw = {yd[1], xd[1], kh, kw}, db = {yd[1]}; /* oneDNN weights are (out, in, kh, kw) */
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&G->x, 4, dx, dnnl_f32, dnnl_nchw);
-    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->y, 4, dy, dnnl_f32, dnnl_nchw);
-    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->w, 4, dw, dnnl_f32, G->tr ? dnnl_iohw : dnnl_oihw);
-    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->b, 1, db, dnnl_f32, dnnl_x);
-    if (use_blocked(n, xd[1], yd[1])) {
-        if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->ax, 4, dx, dnnl_f32, dnnl_format_tag_any);
-        if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->ay, 4, dy, dnnl_f32, dnnl_format_tag_any);
-        if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->aw, 4, dw, dnnl_f32, dnnl_format_tag_any);
-    } else {
-        G->ax = G->x;
-        G->ay = G->y;
-        G->aw = G->w;
-    }
+    for (int i = 0; i < 4; i++) G->dx[i] = xd[i], G->dy[i] = yd[i];
+    G->dw[0] = yd[1], G->dw[1] = xd[1], G->dw[2] = kh, G->dw[3] = kw; /* oneDNN: (out, in, kh, kw) */
+    dnnl_dims_t db = {1, yd[1], 1, 1}; /* broadcast over N, H, W by the binary primitive */
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&G->x, 4, G->dx, dnnl_f32, dnnl_nchw);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->y, 4, G->dy, dnnl_f32, dnnl_nchw);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&G->w, 4, G->dw, dnnl_f32, G->tr ? dnnl_iohw : dnnl_oihw);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->b, 4, db, dnnl_f32, dnnl_nchw);
+    choose_layouts(n, xd[1], yd[1], G->layout);
     return ae_dnnl_check(st, "conv memory descriptors", err);
 }
 
@@ -269,16 +330,18 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae
                    const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, ae_err *err)
 {
     dnnl_convolution_desc_t d;
-    dnnl_status_t st = desc_init(G, which, prop, bias, &d);
+    dnnl_status_t st = desc_init(G, which, prop, &d);
     if (ae_dnnl_check(st, which == 0 ? "conv forward descriptor" : which == 1 ? "conv backward-data "
                       "descriptor" : "conv backward-weights descriptor", err))
         return err->code;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     st = dnnl_primitive_attr_create(&attr);
-    if (st == dnnl_success && act != AE_ACT_IDENTITY) {
+    if (st == dnnl_success && (bias || act != AE_ACT_IDENTITY)) {
         st = dnnl_post_ops_create(&po);
-        if (st == dnnl_success) st = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
+        if (st == dnnl_success && bias) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &G->b);
+        if (st == dnnl_success && act != AE_ACT_IDENTITY)
+            st = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
         if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
     }
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
@@ -290,7 +353,35 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae
 /* Measured in oneDNN 2.6 (AVX2, W3 shapes): a fused eltwise post-op keeps the speed of a blocked
  * convolution, but makes the gemm (plain) convolution 2-10x and every deconvolution 5-6x slower
  * than the same primitive followed by its own in-place eltwise primitive. */
-static int fuse_act(int tr, int blocked, ae_act act) { return act == AE_ACT_IDENTITY || (!tr && blocked); }
+static int fuse_act(int tr, int layout, ae_act act)
+{
+    return act == AE_ACT_IDENTITY || (!tr && layout == AE_CONV_STAGE_BLOCKED);
+}
+
+/* dst += bias[c] in place (the bias as [1, C, 1, 1], broadcast), then the activation as a post-op. */
+static int bias_primitive(stage *st, conv_state *s, const geom *G, dnnl_memory_t dst, float *bias,
+                          ae_act act, ae_err *err)
+{
+    dnnl_binary_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    st->act_mem = dst;
+    if (!st->bias_mem && !(st->bias_mem = track(s, &G->b, bias, err))) return err->code;
+    dnnl_status_t r = dnnl_binary_desc_init(&d, dnnl_binary_add, md_of(dst), &G->b, md_of(dst));
+    if (r == dnnl_success) r = dnnl_primitive_attr_create(&attr);
+    if (r == dnnl_success && act != AE_ACT_IDENTITY) {
+        r = dnnl_post_ops_create(&po);
+        if (r == dnnl_success) r = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
+        if (r == dnnl_success) r = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    if (r == dnnl_success) r = dnnl_primitive_desc_create(&pd, &d, attr, ae_dnnl_engine(), NULL);
+    if (r == dnnl_success) r = dnnl_primitive_create(&st->bias, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return ae_dnnl_check(r, "conv bias primitive", err);
+}
 
 /* The activation as an in-place eltwise primitive on the forward primitive's destination. */
 static int act_primitive(stage *st, dnnl_memory_t dst, ae_act act, ae_err *err)
@@ -313,31 +404,41 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     ae_act act = (ae_act)n->iattr[A_ACT];
     geom G;
     if (geom_init(n, &G, err)) return err->code;
-    int blocked = G.ax.format_kind == dnnl_format_kind_any;
-    dnnl_memory_t mx, mw, my, mb = NULL;
+    dnnl_memory_t mx, mw, my;
     if (!(mx = track(s, &G.x, x->val, err)) || !(mw = track(s, &G.w, w->val, err)) ||
-        !(my = track(s, &G.y, n->val, err)) || (b && !(mb = track(s, &G.b, b->val, err))))
+        !(my = track(s, &G.y, n->val, err)))
         return err->code;
     /* x straight from a conv that keeps its output in a private layout: read that copy when it is
      * the layout wanted here (it is fresh: the producer's forward runs first) */
     const conv_state *px = x->op == &ae_op_conv2d || x->op == &ae_op_conv_transpose2d ? x->state : NULL;
-    if (px && px->fwd.npost) {
+    if (px && px->fwd.npost && !px->fwd.late) {
         s->alias[s->nalias].user = mx;
         s->alias[s->nalias++].copy = px->fwd.post[0].from;
     }
     /* forward */
     stage *f = &s->fwd;
-    int fuse = fuse_act(G.tr, blocked, act);
-    if (make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, b != NULL,
+    f->layout = G.layout[0];
+    /* a blocked conv2d takes the bias (binary) and the activation as post-ops at full speed; else
+     * a binary primitive adds the bias and applies the activation after the primitive */
+    int fuse = fuse_act(G.tr, f->layout, act), fuse_bias = b && !G.tr && f->layout == AE_CONV_STAGE_BLOCKED;
+    if (b && !fuse_bias) fuse = act == AE_ACT_IDENTITY;
+    if (fuse_bias) f->bias_mem = track(s, &G.b, b->val, err);
+    if ((fuse_bias && !f->bias_mem) ||
+        make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, fuse_bias,
                 fuse ? act : AE_ACT_IDENTITY, NULL, &pds[0], err) ||
         bind_in(g, s, f, DNNL_ARG_SRC, qmd(pds[0], dnnl_query_src_md), mx, err) ||
         bind_in(g, s, f, DNNL_ARG_WEIGHTS, qmd(pds[0], dnnl_query_weights_md), mw, err) ||
         bind_out(g, s, f, DNNL_ARG_DST, qmd(pds[0], dnnl_query_dst_md), my, 0, err) ||
-        ae_dnnl_check(dnnl_primitive_create(&f->p, pds[0]), "conv forward primitive", err) ||
-        (!fuse && act_primitive(f, f->args[f->nargs - 1].memory, act, err)))
+        ae_dnnl_check(dnnl_primitive_create(&f->p, pds[0]), "conv forward primitive", err))
         return err->code;
-    if (b) f->args[f->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mb};
-    f->blocked = blocked;
+    dnnl_memory_t dst = f->args[f->nargs - 1].memory;
+    if (fuse_bias) f->args[f->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, f->bias_mem};
+    /* the binary primitive is fast on plain layouts only (blocked + broadcast runs oneDNN's
+     * reference code): on a blocked private output it runs later, on the graph's nchw copy */
+    f->late = b && !fuse_bias && md_of(dst)->format_desc.blocking.inner_nblks > 0;
+    if (f->late) dst = my;
+    if (b && !fuse_bias ? bias_primitive(f, s, &G, dst, b->val, act, err) : !fuse && act_primitive(f, dst, act, err))
+        return err->code;
     if (!n->needs_grad) return AE_OK;
     /* backward: dZ in the graph's layout, then backward-data, then backward-weights (in the order
      * they run, so a later stage reuses the layout copies an earlier one made) */
@@ -347,31 +448,28 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     if (x->needs_grad) {
         stage *d = &s->bwd_d;
         dnnl_memory_t mdx = track(s, &G.x, x->grad, err);
+        d->layout = G.layout[1];
         if (!mdx || make_pd(&G, 1, dnnl_backward_data, 0, AE_ACT_IDENTITY, pds[0], &pds[1], err) ||
             bind_in(g, s, d, DNNL_ARG_DIFF_DST, qmd(pds[1], dnnl_query_diff_dst_md), mdz, err) ||
             bind_in(g, s, d, DNNL_ARG_WEIGHTS, qmd(pds[1], dnnl_query_weights_md), mw, err) ||
             bind_out(g, s, d, DNNL_ARG_DIFF_SRC, qmd(pds[1], dnnl_query_diff_src_md), mdx, n->accum[0], err) ||
             ae_dnnl_check(dnnl_primitive_create(&d->p, pds[1]), "conv backward-data primitive", err))
             return err->code;
-        d->blocked = blocked;
     }
-    int wg = w->needs_grad, bg = b && b->needs_grad;
-    if (!wg && !bg) return AE_OK;
+    if (b && b->needs_grad) {
+        s->db = b->grad;
+        s->db_accum = n->accum[2];
+    }
+    if (!w->needs_grad) return AE_OK;
     stage *k = &s->bwd_w;
-    dnnl_memory_t mdw = wg ? track(s, &G.w, w->grad, err) : own(g, s, &G.w, err);
-    dnnl_memory_t mdb = !b ? NULL : bg ? track(s, &G.b, b->grad, err) : own(g, s, &G.b, err);
-    if (!mdw || (b && !mdb) ||
-        make_pd(&G, 2, dnnl_backward_weights, b != NULL, AE_ACT_IDENTITY, pds[0], &pds[2], err) ||
+    k->layout = G.layout[2];
+    dnnl_memory_t mdw = track(s, &G.w, w->grad, err);
+    if (!mdw || make_pd(&G, 2, dnnl_backward_weights, 0, AE_ACT_IDENTITY, pds[0], &pds[2], err) ||
         bind_in(g, s, k, DNNL_ARG_SRC, qmd(pds[2], dnnl_query_src_md), mx, err) ||
         bind_in(g, s, k, DNNL_ARG_DIFF_DST, qmd(pds[2], dnnl_query_diff_dst_md), mdz, err) ||
-        bind_out(g, s, k, DNNL_ARG_DIFF_WEIGHTS, qmd(pds[2], dnnl_query_diff_weights_md), mdw,
-                 wg && n->accum[1], err) ||
-        (b && bind_out(g, s, k, DNNL_ARG_DIFF_BIAS,
-                       dnnl_primitive_desc_query_md(pds[2], dnnl_query_diff_weights_md, 1), mdb,
-                       bg && n->accum[2], err)) ||
+        bind_out(g, s, k, DNNL_ARG_DIFF_WEIGHTS, qmd(pds[2], dnnl_query_diff_weights_md), mdw, n->accum[1], err) ||
         ae_dnnl_check(dnnl_primitive_create(&k->p, pds[2]), "conv backward-weights primitive", err))
         return err->code;
-    k->blocked = blocked;
     return AE_OK;
 }
 
@@ -403,16 +501,46 @@ static void run_xfer(const xfer *x)
     dnnl_primitive_execute(x->r, ae_dnnl_stream(), 2, a);
 }
 
+static void run_bias_act(const stage *st)
+{
+    if (st->bias) {
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, st->act_mem}, {DNNL_ARG_SRC_1, st->bias_mem},
+                                {DNNL_ARG_DST, st->act_mem}};
+        dnnl_primitive_execute(st->bias, ae_dnnl_stream(), 3, a);
+    } else if (st->act) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_SRC, st->act_mem}, {DNNL_ARG_DST, st->act_mem}};
+        dnnl_primitive_execute(st->act, ae_dnnl_stream(), 2, a);
+    }
+}
+
 static void run_stage(const stage *st)
 {
     if (!st->p) return;
     for (int i = 0; i < st->npre; i++) run_xfer(&st->pre[i]);
     dnnl_primitive_execute(st->p, ae_dnnl_stream(), st->nargs, st->args);
-    if (st->act) {
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_SRC, st->act_mem}, {DNNL_ARG_DST, st->act_mem}};
-        dnnl_primitive_execute(st->act, ae_dnnl_stream(), 2, a);
-    }
+    if (!st->late) run_bias_act(st);
     for (int i = 0; i < st->npost; i++) run_xfer(&st->post[i]);
+    if (st->late) run_bias_act(st);
+}
+
+/* db[c] (+)= Σ over n, h, w of dz[n, c, h, w] (nchw). One channel per iteration, each summed in a
+ * fixed order with 8 float lanes: vectorised, and the same bits for any thread count. */
+static void bias_grad(const float *dz, ae_shape sh, float *db, int accumulate)
+{
+    const int64_t nb = sh.d[0], c = sh.d[1], hw = sh.d[2] * sh.d[3];
+#pragma omp parallel for schedule(static) if (nb * c * hw >= 65536)
+    for (int64_t j = 0; j < c; j++) {
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = 0; i < nb; i++) {
+            const float *p = dz + (i * c + j) * hw;
+            int64_t q = 0;
+            for (; q + 8 <= hw; q += 8)
+                for (int l = 0; l < 8; l++) lane[l] += p[q + l];
+            for (; q < hw; q++) lane[q % 8] += p[q];
+        }
+        float t = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        db[j] = accumulate ? db[j] + t : t;
+    }
 }
 
 static void conv_forward(ae_node *n) { run_stage(&((conv_state *)n->state)->fwd); }
@@ -424,12 +552,14 @@ static void conv_backward(ae_node *n)
     if (act != AE_ACT_IDENTITY) ae_act_backward(act, n->val, n->grad, s->dz, n->numel, 0);
     run_stage(&s->bwd_d);
     run_stage(&s->bwd_w);
+    if (s->db) bias_grad(s->dz, n->shape, s->db, s->db_accum);
 }
 
 static void stage_destroy(stage *st)
 {
     if (st->p) dnnl_primitive_destroy(st->p);
     if (st->act) dnnl_primitive_destroy(st->act);
+    if (st->bias) dnnl_primitive_destroy(st->bias);
     for (int i = 0; i < st->npre; i++)
         if (st->pre[i].r) dnnl_primitive_destroy(st->pre[i].r);
     for (int i = 0; i < st->npost; i++)
@@ -451,9 +581,9 @@ static void conv_destroy(ae_node *n)
 void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_weights)
 {
     const conv_state *s = n && (n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d) ? n->state : NULL;
-    if (fwd) *fwd = s && s->fwd.p ? s->fwd.blocked : -1;
-    if (bwd_data) *bwd_data = s && s->bwd_d.p ? s->bwd_d.blocked : -1;
-    if (bwd_weights) *bwd_weights = s && s->bwd_w.p ? s->bwd_w.blocked : -1;
+    if (fwd) *fwd = s && s->fwd.p ? s->fwd.layout : -1;
+    if (bwd_data) *bwd_data = s && s->bwd_d.p ? s->bwd_d.layout : -1;
+    if (bwd_weights) *bwd_weights = s && s->bwd_w.p ? s->bwd_w.layout : -1;
 }
 
 const ae_op ae_op_conv2d = {"conv2d", conv_infer, conv_prepare, conv_forward, conv_backward,

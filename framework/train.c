@@ -54,6 +54,8 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
     const long nb = (long)((n + bs - 1) / bs);
     ae_progress prog;
     ae_progress_init(&prog, t->cfg.epochs, nb, t->cfg.progress);
+    const char *pe = getenv("AELAB_PROFILE");
+    double pbuf[3] = {0, 0, 0}, *prof = pe && *pe == '1' ? pbuf : NULL; /* gather, optimizer, steps */
     while (t->epoch < t->cfg.epochs) {
         long epoch = t->epoch + 1;
         ae_epoch_stats *st = &t->part;
@@ -73,11 +75,15 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             size_t off = (size_t)b * bs, k = off + bs <= n ? bs : n - off;
             ae_mgraph *mg = ae_model_graph(t->model, (int64_t)k, AE_MODE_TRAIN, err);
             if (!mg) return err->code;
+            double tp = prof ? ae_now() : 0;
             gather(ds, t->order + off, k, mg->taps.x->val);
+            if (prof) prof[0] += ae_now() - tp;
             ae_graph_forward_loss(mg->g);
             if (check_finite(mg, epoch, b + 1, err)) return err->code;
             ae_graph_backward(mg->g);
+            if (prof) tp = ae_now();
             double gn = ae_optim_step(t->opt);
+            if (prof) prof[1] += ae_now() - tp, prof[2] += 1;
             if (!isfinite(gn))
                 return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: a gradient "
                                "is not finite (loss %g); the last checkpoint is intact", epoch, b + 1,
@@ -113,6 +119,9 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
         if (t->stop && *t->stop && t->epoch < t->cfg.epochs)
             return ae_errf(err, AE_EINTERRUPTED, "interrupted after epoch %ld", epoch);
     }
+    if (prof && prof[2] > 0)
+        fprintf(stderr, "profile: per step, batch gather %.3f ms, optimizer %.3f ms\n", 1e3 * prof[0] / prof[2],
+                1e3 * prof[1] / prof[2]);
     return AE_OK;
 }
 

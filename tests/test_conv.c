@@ -194,8 +194,8 @@ static const cfg convt_cases[] = {
     {1, 2, 8, 16, 4, 4, 3, 2, 1, 1, 0, AE_ACT_IDENTITY},
 };
 
-/* each case in the plain and the blocked layout */
-#define RUN_CASES(a) for (size_t i = 0; i < sizeof a / sizeof a[0] * 2; i++) run_case(&a[i / 2], (ae_conv_layout)(1 + i % 2))
+/* each case in the automatic (per-primitive nhwc/nchw/blocked), plain and blocked layouts */
+#define RUN_CASES(a) for (size_t i = 0; i < sizeof a / sizeof a[0] * 3; i++) run_case(&a[i / 3], (ae_conv_layout)(i % 3))
 
 START_TEST(conv2d_forward_and_grads) { RUN_CASES(conv_cases); }
 END_TEST
@@ -285,8 +285,8 @@ static ae_node *w3_stack(ae_graph *g, const int *wi, ae_node *x, ae_node **out, 
     return h;
 }
 
-/* An input placeholder needs no gradient: no backward-data; AUTO picks plain for 1 channel. An
- * inference graph, and a graph made and run with the environment's threads (if > 1), agree. */
+/* An input placeholder needs no gradient: no backward-data; AUTO picks nhwc for 1 channel (blocked
+ * for the conv's forward, nchw for the transposed conv's). An inference graph, and a graph made and run with the environment's threads (if > 1), agree. */
 START_TEST(auto_layouts_and_inference)
 {
     fx f;
@@ -299,7 +299,8 @@ START_TEST(auto_layouts_and_inference)
     ck_assert_msg(y && ae_shape_eq(y->shape, ae_shape4(2, 1, 28, 28)), "%s", f.err.msg);
     compile(&f, ae_mse(f.g, "loss", y, target(&f, y->shape), AE_MEAN, &f.err));
     int a, b, c;
-    static const int expect[4][3] = {{0, -1, 0}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
+    enum { P = AE_CONV_STAGE_NCHW, B = AE_CONV_STAGE_BLOCKED, H = AE_CONV_STAGE_NHWC };
+    static const int expect[4][3] = {{B, -1, H}, {B, B, B}, {B, B, B}, {P, H, H}};
     for (int i = 0; i < 4; i++) {
         ae_conv_node_layouts(n[i], &a, &b, &c);
         ck_assert_msg(a == expect[i][0] && b == expect[i][1] && c == expect[i][2], "node %d: %d %d %d", i, a, b, c);
@@ -317,7 +318,7 @@ START_TEST(auto_layouts_and_inference)
         ae_node *l = k ? ae_mse(gi, "loss", z, t, AE_MEAN, &f.err) : NULL;
         ck_assert_msg(z && ae_graph_compile(gi, l, &f.err) == AE_OK, "%s", f.err.msg);
         ae_conv_node_layouts(z, &a, &b, &c);
-        ck_assert(k ? b == 0 && c == 0 : b == -1 && c == -1);
+        ck_assert(k ? b == AE_CONV_STAGE_NHWC && c == AE_CONV_STAGE_NHWC : b == -1 && c == -1);
         memcpy(xi->val, x->val, x->numel * sizeof(float));
         if (t) memcpy(t->val, f.tg[0]->val, t->numel * sizeof(float));
         ae_graph_forward(gi);
