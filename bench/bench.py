@@ -4,7 +4,10 @@ peer script (at its fastest thread setting) alternately, R rounds, and report me
 throughput (samples/s, epoch 1 without its first warm-up batches, as the peer measures), the ratio,
 peak RSS of each, aelab's achieved GFLOP/s and its fraction of the machine's measured FP32 peak.
 
-Usage: bench/bench.py [--aelab build/aelab] [--rounds 2] [--only W2,W3] [--epochs N] [--out bench/results.md]
+Then (unless --no-scaling) aelab's thread scaling on W2 and W3: 2 threads vs 1, alternately, same
+rounds (target >= 1.7x).
+
+Usage: bench/bench.py [--aelab build/aelab] [--rounds 2] [--only W2,W3] [--no-scaling] [--out bench/results.md]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -40,7 +43,7 @@ def timed(cmd, env=None):
     return p.stdout, p.stderr, rss
 
 
-def run_aelab(args, wl, cfg, epochs):
+def run_aelab(args, wl, cfg, epochs, threads=0):
     out = tempfile.mkdtemp(prefix="aelab-bench-")
     cmd = [args.aelab, "run", os.path.join(ROOT, cfg), "--out", out, "--quiet", "--set", "outputs.plots=false",
            "--set", "outputs.probe=false", "--set", "outputs.pca_baseline=false", "--set", "train.checkpoint_every=0"]
@@ -48,8 +51,8 @@ def run_aelab(args, wl, cfg, epochs):
         cmd += ["--data-dir", os.path.join(ROOT, "..", "shared", "data")]
     if epochs:
         cmd += ["--set", "train.epochs=%d" % epochs]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
+    if threads or args.threads:
+        cmd += ["--threads", str(threads or args.threads)]
     _, _, rss = timed(cmd)
     eps = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
     fin = json.load(open(os.path.join(out, "final.json")))
@@ -80,6 +83,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--threads", type=int, default=0, help="aelab threads (0 = all cores)")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
+    ap.add_argument("--no-scaling", action="store_true", help="skip the 1- vs 2-thread scaling runs")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     rows = []
@@ -104,6 +108,17 @@ def main():
         rows.append((wl, a, p, a / p, TARGET[wl], max(a_rss), max(p_rss), gf, gf / PEAK.get(thr, 230.0)))
         print("%-7s aelab %10.0f/s  peer %10.0f/s  ratio %6.2f (target %g)  RSS %5.0f / %5.0f MiB  %6.1f GFLOP/s"
               % rows[-1][:8], flush=True)
+    scaling = []
+    for wl, cfg, _, _, epochs in WORKLOADS:
+        if args.no_scaling or wl not in ("W2", "W3") or (only and wl not in only):
+            continue
+        one, two = [], []
+        for r in range(args.rounds):
+            one += run_aelab(args, wl, cfg, epochs, threads=1)[0]
+            two += run_aelab(args, wl, cfg, epochs, threads=2)[0]
+        a1, a2 = statistics.median(one), statistics.median(two)
+        scaling.append((wl, a1, a2, a2 / a1))
+        print("%-7s scaling: 1 thread %8.0f/s  2 threads %8.0f/s  ratio %.2f (target 1.7)" % scaling[-1], flush=True)
     if not rows:
         return
     lines = ["# aelab vs PyTorch peer: training throughput", "",
@@ -117,6 +132,10 @@ def main():
     for wl, a, p, ratio, tgt, ar, pr, gf, frac in rows:
         lines.append("| %s | %.0f | %.0f | **%.2f** | ≥ %g | %.0f | %.0f | %.1f | %.0f%% |"
                      % (wl, a, p, ratio, tgt, ar, pr, gf, 100 * frac))
+    if scaling:
+        lines += ["", "Thread scaling (aelab, same rounds, alternating):", "",
+                  "| workload | 1 thread samples/s | 2 threads samples/s | ratio | target |", "|---|---|---|---|---|"]
+        lines += ["| %s | %.0f | %.0f | **%.2f** | ≥ 1.7 |" % s for s in scaling]
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
