@@ -10,10 +10,12 @@ typedef enum { AE_NOISE_NONE, AE_NOISE_GAUSSIAN, AE_NOISE_MASKING, AE_NOISE_SALT
 
 /* y = corrupt(x): gaussian: x + p·N(0,1) clipped to [lo, hi]; masking: each entry zeroed with
  * probability p; salt_pepper: each entry set to lo or hi (half each) with probability p. New noise
- * every forward from `rng`. No gradient flows to x (x is data). */
+ * every forward: a 64-bit seed from `rng`, then ae_rng_blocks (the same values for any thread
+ * count). No gradient flows to x (x is data). */
 ae_node *ae_corrupt(ae_graph *g, const char *name, ae_node *x, ae_noise kind, float p, float lo,
                     float hi, ae_rng *rng, ae_err *err);
-/* z = mu + eps·exp(logvar/2), eps ~ N(0,1) from rng each forward; use_mean: z = mu. */
+/* z = mu + eps·exp(logvar/2), eps ~ N(0,1) each forward (a seed from rng, then ae_rng_blocks);
+ * use_mean: z = mu. */
 ae_node *ae_reparam(ae_graph *g, const char *name, ae_node *mu, ae_node *logvar, ae_rng *rng,
                     int use_mean, ae_err *err);
 /* KL(N(mu, exp(logvar)) || N(0, I)) summed over a sample's dimensions, mean over the batch. */

@@ -1,5 +1,6 @@
-/* Random numbers for aelab: one GSL mt19937 stream per run, plus PyTorch-compatible draws so that
- * `init: {scheme: torch}` reproduces torch.manual_seed(s) + nn.Linear/nn.Conv2d initialisation. */
+/* Random numbers for aelab: one GSL mt19937 stream per run, PyTorch-compatible draws so that
+ * `init: {scheme: torch}` reproduces torch.manual_seed(s) + nn.Linear/nn.Conv2d initialisation, and
+ * block-parallel noise for the stochastic ops (noise.c). */
 #ifndef AE_RNG_H
 #define AE_RNG_H
 
@@ -22,4 +23,16 @@ int ae_rng_set_state(ae_rng *r, const void *buf, size_t len);
 /* PyTorch CPU `tensor.uniform_(lo, hi)` on float32, drawing from the same MT19937 stream as
  * torch.manual_seed(seed): x = (u32 & 0xFFFFFF) * 2^-24 (float), value = x*(hi-lo)+lo in float. */
 void ae_rng_torch_uniform(ae_rng *r, float *out, size_t n, float lo, float hi);
+
+/* Block-parallel noise (noise.c). n values are cut into blocks of AE_RNG_BLOCK; block b is drawn
+ * from a GSL taus2 generator seeded from (seed, b), blocks run in parallel on the OpenMP threads,
+ * so the values depend on `seed` alone, never on the thread count. Take `seed` from the run's
+ * stream with ae_rng_seed64 (two 32-bit draws), so checkpoints that save that stream resume
+ * bit-identically. fn(lo, hi, noise, ctx) gets each block's hi - lo values (noise[0] is value lo)
+ * and consumes them, e.g. y[lo..hi) = x + sigma·noise; it may run on any thread, once per block. */
+#define AE_RNG_BLOCK 1024
+typedef enum { AE_RNG_GAUSS, AE_RNG_UNIFORM } ae_rng_dist; /* N(0,1) | [0,1) with 24 bits */
+typedef void (*ae_rng_block_fn)(size_t lo, size_t hi, const float *noise, void *ctx);
+uint64_t ae_rng_seed64(ae_rng *r);
+void ae_rng_blocks(size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn, void *ctx);
 #endif

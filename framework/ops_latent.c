@@ -1,6 +1,7 @@
 /* Stochastic glue ops driven by the run's RNG: input corruption (gaussian clipped, masking,
  * salt-and-pepper; fresh noise each forward) and the VAE's reparameterisation z = mu + eps·exp(lv/2)
- * with its KL term to N(0, I). */
+ * with its KL term to N(0, I). Noise: one seed per forward from the run's stream, then block-parallel
+ * draws (ae_rng_blocks), identical for any thread count. */
 #include <math.h>
 #include <string.h>
 
@@ -14,31 +15,59 @@ static int same_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
+/* Noise comes from ae_rng_blocks: a fresh 64-bit seed from the run's stream per forward, then
+ * per-block GSL generators in parallel; the per-block loops below are plain (vectorisable) maps. */
+typedef struct {
+    const float *x;
+    float *y;
+    float p, lo, hi;
+} corrupt_ctx;
+
+static void gauss_block(size_t lo, size_t hi, const float *e, void *ctx)
+{
+    const corrupt_ctx *c = ctx;
+    const float *restrict x = c->x + lo;
+    float *restrict y = c->y + lo;
+    const float p = c->p, a = c->lo, b = c->hi;
+    for (size_t i = 0; i < hi - lo; i++) {
+        float v = x[i] + p * e[i];
+        v = v < a ? a : v;
+        y[i] = v > b ? b : v;
+    }
+}
+
+static void masking_block(size_t lo, size_t hi, const float *u, void *ctx)
+{
+    const corrupt_ctx *c = ctx;
+    const float *restrict x = c->x + lo;
+    float *restrict y = c->y + lo;
+    const float p = c->p;
+    for (size_t i = 0; i < hi - lo; i++) y[i] = u[i] < p ? 0.0f : x[i];
+}
+
+/* One uniform per entry: u < p/2 -> lo, p/2 <= u < p -> hi (probability p, half each), else x. */
+static void salt_pepper_block(size_t lo, size_t hi, const float *u, void *ctx)
+{
+    const corrupt_ctx *c = ctx;
+    const float *restrict x = c->x + lo;
+    float *restrict y = c->y + lo;
+    const float p = c->p, half = 0.5f * c->p, a = c->lo, b = c->hi;
+    for (size_t i = 0; i < hi - lo; i++) y[i] = u[i] < p ? (u[i] < half ? a : b) : x[i];
+}
+
 static void corrupt_forward(ae_node *n)
 {
-    ae_rng *r = (ae_rng *)n->pattr;
-    const float *x = n->in[0]->val;
-    float *y = n->val;
-    const float p = n->fattr[0], lo = n->fattr[1], hi = n->fattr[2];
-    switch (n->iattr[0]) {
-    case AE_NOISE_GAUSSIAN:
-        for (size_t i = 0; i < n->numel; i++) {
-            float v = x[i] + p * (float)ae_rng_gauss(r);
-            y[i] = v < lo ? lo : v > hi ? hi : v;
-        }
-        break;
-    case AE_NOISE_MASKING:
-        for (size_t i = 0; i < n->numel; i++) y[i] = ae_rng_uniform(r) < p ? 0.0f : x[i];
-        break;
-    case AE_NOISE_SALT_PEPPER:
-        for (size_t i = 0; i < n->numel; i++) {
-            if (ae_rng_uniform(r) < p) y[i] = ae_rng_uniform(r) < 0.5 ? lo : hi;
-            else y[i] = x[i];
-        }
-        break;
-    default:
-        memcpy(y, x, n->numel * sizeof *y);
+    corrupt_ctx c = {n->in[0]->val, n->val, n->fattr[0], n->fattr[1], n->fattr[2]};
+    ae_rng_block_fn fn = n->iattr[0] == AE_NOISE_GAUSSIAN      ? gauss_block
+                         : n->iattr[0] == AE_NOISE_MASKING     ? masking_block
+                         : n->iattr[0] == AE_NOISE_SALT_PEPPER ? salt_pepper_block
+                                                               : NULL;
+    if (!fn) {
+        memcpy(c.y, c.x, n->numel * sizeof *c.y);
+        return;
     }
+    uint64_t seed = ae_rng_seed64((ae_rng *)n->pattr);
+    ae_rng_blocks(n->numel, fn == gauss_block ? AE_RNG_GAUSS : AE_RNG_UNIFORM, seed, fn, &c);
 }
 
 const ae_op ae_op_corrupt = {"corrupt", same_infer, NULL, corrupt_forward, NULL, NULL};
@@ -70,19 +99,28 @@ static int reparam_prepare(ae_graph *g, ae_node *n, ae_err *err)
     return n->state ? AE_OK : err->code;
 }
 
+typedef struct {
+    const float *mu, *lv;
+    float *eps, *z;
+} reparam_ctx;
+
+static void reparam_block(size_t lo, size_t hi, const float *e, void *ctx)
+{
+    const reparam_ctx *c = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        c->eps[i] = e[i - lo];
+        c->z[i] = c->mu[i] + e[i - lo] * expf(0.5f * c->lv[i]);
+    }
+}
+
 static void reparam_forward(ae_node *n)
 {
-    const float *mu = n->in[0]->val, *lv = n->in[1]->val;
-    float *eps = n->state, *z = n->val;
+    reparam_ctx c = {n->in[0]->val, n->in[1]->val, n->state, n->val};
     if (n->iattr[0]) {
-        memcpy(z, mu, n->numel * sizeof *z);
+        memcpy(c.z, c.mu, n->numel * sizeof *c.z);
         return;
     }
-    ae_rng *r = (ae_rng *)n->pattr;
-    for (size_t i = 0; i < n->numel; i++) {
-        eps[i] = (float)ae_rng_gauss(r);
-        z[i] = mu[i] + eps[i] * expf(0.5f * lv[i]);
-    }
+    ae_rng_blocks(n->numel, AE_RNG_GAUSS, ae_rng_seed64((ae_rng *)n->pattr), reparam_block, &c);
 }
 
 static void reparam_backward(ae_node *n)

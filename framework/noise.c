@@ -1,0 +1,85 @@
+/* Block-parallel noise for the stochastic ops: a tensor is cut into AE_RNG_BLOCK-sized blocks, each
+ * drawn from its own GSL taus2 generator seeded from (seed, block index), blocks filled in parallel. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <stdlib.h>
+
+#include "ae_rng.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Below this many values the blocks run on the calling thread (a parallel region costs more). */
+#define PAR_MIN (8 * AE_RNG_BLOCK)
+#define CHUNK 4 /* blocks per hand-out in the parallel loop */
+
+uint64_t ae_rng_seed64(ae_rng *r)
+{
+    uint64_t hi = ae_rng_u32(r);
+    return hi << 32 | ae_rng_u32(r);
+}
+
+/* The gsl_rng_set seed of block b: splitmix64's finaliser on seed + (b+1)·golden ratio, so
+ * neighbouring blocks and neighbouring seeds start from unrelated taus2 states. */
+static unsigned long block_seed(uint64_t seed, size_t b)
+{
+    uint64_t z = seed + (uint64_t)(b + 1) * 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return (unsigned long)((z ^ (z >> 31)) >> 32);
+}
+
+static void draw(gsl_rng *r, ae_rng_dist dist, float *buf, size_t n)
+{
+    if (dist == AE_RNG_GAUSS) {
+        /* taus2 has a full 32-bit range: one gsl_rng_get per value on the ziggurat's fast path */
+        for (size_t i = 0; i < n; i++) buf[i] = (float)gsl_ran_gaussian_ziggurat(r, 1.0);
+    } else {
+        /* the top 24 bits: exact in float and strictly below 1 */
+        for (size_t i = 0; i < n; i++) buf[i] = (float)(gsl_rng_get(r) >> 8) * 0x1p-24f;
+    }
+}
+
+/* One thread's generator, on its own stack: no allocation per call and no cache line shared with
+ * another thread's state. It is a plain gsl_rng (the struct and gsl_rng_type.size are GSL's public
+ * header) whose state lives in `st`; gsl_rng_set re-initialises all of it for every block. */
+typedef struct {
+    gsl_rng r;
+    unsigned long st[8];
+} local_rng;
+
+/* Blocks [b0, b1) on the calling thread; buf holds one block. */
+static void run_blocks(size_t b0, size_t b1, size_t n, ae_rng_dist dist, uint64_t seed,
+                       ae_rng_block_fn fn, void *ctx, float *buf)
+{
+    local_rng g = {{gsl_rng_taus2, NULL}, {0}};
+    g.r.state = g.st;
+    for (size_t b = b0; b < b1; b++) {
+        size_t lo = b * AE_RNG_BLOCK, hi = lo + AE_RNG_BLOCK < n ? lo + AE_RNG_BLOCK : n;
+        gsl_rng_set(&g.r, block_seed(seed, b));
+        draw(&g.r, dist, buf, hi - lo);
+        fn(lo, hi, buf, ctx);
+    }
+}
+
+void ae_rng_blocks(size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn, void *ctx)
+{
+    if (gsl_rng_taus2->size > sizeof ((local_rng *)0)->st) abort(); /* 24 bytes in every GSL */
+    const size_t nb = (n + AE_RNG_BLOCK - 1) / AE_RNG_BLOCK;
+#ifdef _OPENMP
+    if (n >= PAR_MIN && omp_get_max_threads() > 1) {
+#pragma omp parallel
+        {
+            /* Blocks handed out a few at a time, so a thread the OS has descheduled (shared
+             * machine) does not hold the others up; which thread draws a block does not matter. */
+            float buf[AE_RNG_BLOCK];
+#pragma omp for schedule(dynamic, CHUNK) nowait
+            for (size_t b = 0; b < nb; b++) run_blocks(b, b + 1, n, dist, seed, fn, ctx, buf);
+        }
+        return;
+    }
+#endif
+    float buf[AE_RNG_BLOCK];
+    run_blocks(0, nb, n, dist, seed, fn, ctx, buf);
+}
