@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ae_ops.h"
 #include "ae_params.h"
 #include "ae_report.h"
 
@@ -248,15 +249,24 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         if (!reach[i]) continue;
         for (int k = 0; k < n->nin; k++) reach[n->in[k]->id] = 1;
     }
+    /* A reshape is a view: its value is its input's; its gradient too when the input has no other
+     * consumer (its consumers then write the input's gradient directly). */
+    int *uses = calloc(g->n ? g->n : 1, sizeof *uses);
+    unsigned char *view = calloc(g->n ? g->n : 1, 1);
+    if (!uses || !view) { free(reach); free(uses); free(view); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) uses[g->nodes[i]->in[k]->id]++;
     size_t nv = 0, ng = 0;
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
         n->skip = g->loss && !reach[i]; /* a training step computes only what the loss needs */
         if (!(n->needs_grad && reach[i])) n->needs_grad = 0;
-        if (n->param < 0) nv += round16(n->numel);
-        if (n->needs_grad && n->param < 0) ng += round16(n->numel);
+        if (n->op == &ae_op_reshape) view[i] = 1 + (n->needs_grad && n->in[0]->needs_grad && uses[n->in[0]->id] == 1);
+        if (n->param < 0 && !view[i]) nv += round16(n->numel);
+        if (n->needs_grad && n->param < 0 && view[i] != 2) ng += round16(n->numel);
     }
     free(reach);
+    free(uses);
     g->vals = aligned_alloc(64, (nv ? nv : 16) * sizeof(float));
     g->grads = aligned_alloc(64, (ng ? ng : 16) * sizeof(float));
     if (!g->vals || !g->grads) return ae_errf(err, AE_EINTERNAL, "out of memory (activations)");
@@ -272,14 +282,19 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
             n->val = g->params->val + pi->off;
             n->grad = n->needs_grad ? g->params->grad + pi->off : NULL;
         } else {
-            n->val = g->vals + ov;
-            ov += round16(n->numel);
-            if (n->needs_grad) {
+            if (view[i]) n->val = n->in[0]->val;
+            else {
+                n->val = g->vals + ov;
+                ov += round16(n->numel);
+            }
+            if (view[i] == 2) n->grad = n->in[0]->grad;
+            else if (n->needs_grad) {
                 n->grad = g->grads + og;
                 og += round16(n->numel);
             }
         }
     }
+    free(view);
     /* Backward runs nodes in reverse: the first op (in reverse order) that writes an input's grad
      * overwrites it, later ones accumulate. Grads nobody writes are zeroed at each backward. */
     unsigned char *written = calloc(g->n ? g->n : 1, 1);

@@ -1,14 +1,48 @@
-/* Dense (fully connected) op on oneDNN matmul: forward with fused bias + activation post-ops;
- * backward = activation derivative (C loop), dX = dZ·W and dW = dZᵀ·X (matmul), db = column sums. */
+/* Dense (fully connected) op on oneDNN matmul: forward with fused bias (+ ReLU) post-ops, sigmoid
+ * in C (vectorised), tanh as a oneDNN eltwise; backward = activation derivative (C loop),
+ * dX = dZ·W and dW = dZᵀ·X (matmul), db = column sums.
+ * Large batches run in row blocks of a size fixed by the layer's width (one thread per block, taken
+ * dynamically): a block's dZ stays in cache for its dX, dW and db, and the dW/db partial sums of the
+ * blocks are added in block order, so results do not depend on the thread count. Outputs only a
+ * few columns wide are computed transposed (see narrow_cols); chains of layers run block by block
+ * through every layer (see chain_next). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ae_ops.h"
+#include "ae_par.h"
+
+/* Rows per block: about this many floats of the wider side (input or output). */
+#define BLOCK_FLOATS 65536
+
+/* One matmul over a block of rows: a primitive per thread for the full blocks and one for the last
+ * block (fewer rows); the operands that move with the block are rebound before each run. */
+typedef struct bmm {
+    ae_matmul *mm; /* [thread][full block, last block] */
+} bmm;
 
 typedef struct dense_state {
-    ae_matmul fwd, bwd_x, bwd_w;
-    float *dz; /* dY·act'(Y) when the activation is not the identity, else the node's grad */
     int64_t n, k, m;
+    int64_t rows;     /* per block (the last block may have fewer) */
+    int nb, nthr;     /* blocks; threads with their own primitives and scratch (ae_par_blocks cap) */
+    int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
+    bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
+    bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
+    bmm dx;           /* dX = dZ·W */
+    bmm dxnar;        /* dXᵀ = Wᵀ·dZᵀ, into tbuf (narrow inputs) */
+    bmm dw;           /* the block's dW partial: dZᵀ·X, or its transpose Xᵀ·dZ when dw_t; with a
+                         single block, dW itself (accumulating as the graph says) */
+    ae_eltwise *tanh; /* [thread][full, last]: tanh forward (oneDNN's vectorised eltwise) */
+    float *tbuf;      /* per thread: a transposed narrow product (cols x rows) */
+    float *gbuf;      /* per thread: this layer's dZ block, made by the next layer of a chain */
+    float *dwp;       /* nb partial dW, [m,k] each ([k,m] when dw_t); NULL with a single block */
+    float *dbp;       /* nb partial db, [m] each */
+    int dw_t;         /* see dw_transposed */
+    int dz_ready;     /* dY arrives as dZ (see relu_consumer, mse_writes_dz) */
+    int mask_dx;      /* this node's dX is a ReLU producer's dY: mask it into that node's dZ */
+    int depth;        /* dense layers before this one; sets the sweep direction when not fused */
+    int fused;        /* in a chain: its first layer runs every forward, its last every backward */
+    ae_node *prev, *next; /* neighbours in the chain */
 } dense_state;
 
 static int dense_infer(ae_node *n, ae_err *err)
@@ -26,58 +60,418 @@ static int dense_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
+/* Share of the 8 AVX lanes a gemm kernel keeps busy when d is its contiguous output dimension. */
+static double lane_use(int64_t d) { return (double)d / (double)((d + 7) / 8 * 8); }
+
+/* dW[m,k] = dZᵀ·X writes rows of k; its transpose Xᵀ·dZ writes rows of m. oneDNN's gemm runs
+ * noticeably faster when that row length fills whole vectors (16 vs 17, 16 vs 3), so each layer
+ * takes the orientation whose output rows use more lanes (a fixed choice: results are repeatable). */
+static int dw_transposed(int64_t k, int64_t m) { return lane_use(m) > lane_use(k); }
+
+/* For the same reason an output only a few columns wide (3, or the 17th of 17) wastes most of the
+ * gemm's vectors (3-4x slower than 16 columns in a micro-benchmark). Those columns of C = A·B are
+ * computed as Cᵀ = Bᵀ·Aᵀ, whose rows are the block's samples, into a per-thread scratch, finished
+ * there (bias, ReLU, ReLU mask) and copied into place; the first multiple of 8 is a plain product. */
+static int narrow_cols(int64_t cols) { return cols <= 64 && lane_use(cols) < 0.9; }
+
+static int grad_writers(ae_graph *g, const ae_node *x)
+{
+    int writers = 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *c = ae_graph_node(g, i);
+        if (!c->needs_grad || !c->op->backward) continue;
+        for (int k = 0; k < c->nin; k++) writers += c->in[k] == x;
+    }
+    return writers;
+}
+
+/* When x is a ReLU dense layer whose gradient only this node writes, this node's backward can
+ * finish x's backward too: dX·[x > 0] is x's dZ, computed while the dX block is in cache (the
+ * same products as x's own mask, so the same bits) instead of another pass over x's Y and dY. */
+static int relu_consumer(ae_graph *g, const ae_node *n)
+{
+    const ae_node *x = n->in[0];
+    if (!x->needs_grad || x->op != &ae_op_dense || x->iattr[0] != AE_ACT_RELU || !x->state || n->accum[0])
+        return 0;
+    return grad_writers(g, x) == 1;
+}
+
+/* A sigmoid layer whose gradient only an MSE writes gets its dZ = dY·y(1-y) from that MSE, made
+ * in its forward pass (ops_loss.c, sigmoid_dz, makes the same test): no pass of its own over Y. */
+static int mse_writes_dz(ae_graph *g, const ae_node *n)
+{
+    if (n->iattr[0] != AE_ACT_SIGMOID || grad_writers(g, n) != 1) return 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *c = ae_graph_node(g, i);
+        if (c->op == &ae_op_mse && c->in[0] == n && c->in[1] != n && c->needs_grad && !c->accum[0])
+            return 1;
+    }
+    return 0;
+}
+
+/* A chain is dense layers each feeding the next one alone (W1's 17-16-3-16-17). Its first layer
+ * runs the forward of all of them block by block and its last layer the backward (the others do
+ * nothing), so a block's activations and gradients go from layer to layer in cache, the gradients
+ * between layers in a per-thread scratch instead of the nodes' gradient buffers. The block products
+ * are the same; what moves is when each layer's gradients are written (all at the last layer's
+ * turn), which changes nothing when every layer's input gradient comes from the next layer alone
+ * and no member has a parameter or input gradient that a node running its backward earlier writes
+ * too (no accumulate flag set). The link p -> c, or NULL: */
+static ae_node *chain_next(ae_graph *g, const ae_node *p)
+{
+    if (p->op != &ae_op_dense || (p->iattr[0] != AE_ACT_RELU && p->iattr[0] != AE_ACT_IDENTITY)) return NULL;
+    ae_node *c = NULL;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *q = ae_graph_node(g, i);
+        if (q->op != &ae_op_dense || q->in[0] != p) continue;
+        if (c) return NULL; /* two dense consumers */
+        c = q;
+    }
+    if (!c || c->needs_grad != p->needs_grad) return NULL;
+    if (c->needs_grad) {
+        if (grad_writers(g, p) != 1) return NULL;
+        for (int k = 0; k < AE_MAX_IN; k++)
+            if (c->accum[k] || p->accum[k]) return NULL;
+    }
+    return c;
+}
+
+static ae_node *chain_prev(ae_graph *g, const ae_node *n)
+{
+    return chain_next(g, n->in[0]) == n ? n->in[0] : NULL;
+}
+
+static int64_t block_rows(const ae_node *n)
+{
+    int64_t k = (int64_t)(n->in[0]->numel / (size_t)n->shape.d[0]), m = n->shape.d[1];
+    int64_t rows = BLOCK_FLOATS / (k > m ? k : m);
+    return rows < 256 ? 256 : rows;
+}
+
+/* Operands of one product for blocks of r rows (block 0, thread 0; rebound at each run). */
+typedef struct mm_ops {
+    ae_mat a, b, c;
+} mm_ops;
+typedef mm_ops (*ops_fn)(const ae_node *n, int64_t r);
+
+static mm_ops ops_fwd(const ae_node *n, int64_t r)
+{
+    const dense_state *s = n->state;
+    const int64_t k = s->k, m = s->m;
+    return (mm_ops){{n->in[0]->val, r, k, k, 1}, {n->in[1]->val, k, s->mw, 1, k}, {n->val, r, s->mw, m, 1}};
+}
+
+static mm_ops ops_fnar(const ae_node *n, int64_t r)
+{
+    const dense_state *s = n->state;
+    const int64_t k = s->k, c = s->m - s->mw;
+    return (mm_ops){{n->in[1]->val + s->mw * k, c, k, k, 1}, {n->in[0]->val, k, r, 1, k},
+                    {s->tbuf, c, r, r, 1}};
+}
+
+static mm_ops ops_dx(const ae_node *n, int64_t r)
+{
+    const dense_state *s = n->state;
+    const int64_t k = s->k, m = s->m;
+    return (mm_ops){{n->grad, r, m, m, 1}, {n->in[1]->val, m, k, k, 1}, {n->in[0]->grad, r, k, k, 1}};
+}
+
+static mm_ops ops_dxnar(const ae_node *n, int64_t r)
+{
+    const dense_state *s = n->state;
+    const int64_t k = s->k, m = s->m;
+    return (mm_ops){{n->in[1]->val, k, m, 1, k}, {n->grad, m, r, 1, m}, {s->tbuf, k, r, r, 1}};
+}
+
+static mm_ops ops_dw(const ae_node *n, int64_t r)
+{
+    const dense_state *s = n->state;
+    const int64_t k = s->k, m = s->m;
+    float *p = s->dwp ? s->dwp : n->in[1]->grad;
+    if (s->dw_t)
+        return (mm_ops){{n->in[0]->val, k, r, 1, k}, {n->grad, r, m, m, 1}, {p, k, m, m, 1}};
+    return (mm_ops){{n->grad, m, r, 1, m}, {n->in[0]->val, r, k, k, 1}, {p, m, k, k, 1}};
+}
+
+static int bmm_init(bmm *p, const ae_node *n, ops_fn ops, const float *bias, ae_act act, int acc,
+                    ae_err *err)
+{
+    const dense_state *s = n->state;
+    const int64_t last = s->n - (int64_t)(s->nb - 1) * s->rows;
+    if (!(p->mm = calloc((size_t)s->nthr * 2, sizeof *p->mm)))
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (int t = 0; t < s->nthr; t++)
+        for (int v = 0; v < 1 + (last != s->rows); v++) {
+            mm_ops o = ops(n, v ? last : s->rows);
+            if (ae_matmul_init(&p->mm[2 * t + v], o.a, o.b, bias, o.c, act, acc, err)) return err->code;
+        }
+    return AE_OK;
+}
+
+/* Runs p on thread t for a block (last: the short last block); NULL operands stay bound. */
+static void bmm_run(const bmm *p, int t, int last, const float *a, const float *b, float *c)
+{
+    ae_matmul *mm = &p->mm[2 * t + last];
+    if (a) dnnl_memory_set_data_handle(mm->a, (void *)a);
+    if (b) dnnl_memory_set_data_handle(mm->b, (void *)b);
+    if (c) dnnl_memory_set_data_handle(mm->c, c);
+    ae_matmul_run(mm);
+}
+
+static void bmm_destroy(bmm *p, int nthr)
+{
+    for (int t = 0; p->mm && t < 2 * nthr; t++) ae_matmul_destroy(&p->mm[t]);
+    free(p->mm);
+}
+
+/* Gradient buffers of block (r0, thread t): this layer's dZ and its dX output. */
+static float *dz_of(const ae_node *n, int64_t r0, int t)
+{
+    const dense_state *s = n->state;
+    return s->gbuf ? s->gbuf + t * s->rows * s->m : n->grad + r0 * s->m;
+}
+
+static float *dx_of(const ae_node *n, int64_t r0, int t)
+{
+    const dense_state *s = n->state;
+    return s->fused && s->prev ? dz_of(s->prev, r0, t) : n->in[0]->grad + r0 * s->k;
+}
+
+static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
+{
+    dense_state *s = n->state;
+    ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    ae_act act = (ae_act)n->iattr[0];
+    const int64_t last = s->n - (int64_t)(s->nb - 1) * s->rows;
+    s->mw = narrow_cols(s->m) && act != AE_ACT_TANH ? s->m / 8 * 8 : s->m;
+    int nx = n->needs_grad && x->needs_grad && narrow_cols(s->k);
+    int64_t tcols = s->m - s->mw > (nx ? s->k : 0) ? s->m - s->mw : (nx ? s->k : 0);
+    if (tcols && !(s->tbuf = ae_graph_scratch(g, (size_t)(s->nthr * tcols * s->rows), err))) return err->code;
+    int fuse = act == AE_ACT_IDENTITY || act == AE_ACT_RELU; /* exact and cheap as a post-op */
+    if (s->mw && bmm_init(&s->fwd, n, ops_fwd, b ? b->val : NULL, fuse ? act : AE_ACT_IDENTITY, 0, err))
+        return err->code;
+    if (s->mw < s->m && bmm_init(&s->fnar, n, ops_fnar, NULL, AE_ACT_IDENTITY, 0, err)) return err->code;
+    if (act == AE_ACT_TANH) {
+        if (!(s->tanh = calloc((size_t)s->nthr * 2, sizeof *s->tanh)))
+            return ae_errf(err, AE_EINTERNAL, "out of memory");
+        for (int t = 0; t < s->nthr; t++)
+            for (int v = 0; v < 1 + (last != s->rows); v++)
+                if (ae_eltwise_init(&s->tanh[2 * t + v], dnnl_eltwise_tanh, 0.0f, 0.0f, n->val, n->val,
+                                    (size_t)((v ? last : s->rows) * s->m), err))
+                    return err->code;
+    }
+    if (!n->needs_grad) return AE_OK;
+    if (nx && bmm_init(&s->dxnar, n, ops_dxnar, NULL, AE_ACT_IDENTITY, 0, err)) return err->code;
+    if (x->needs_grad && !nx &&
+        bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev ? 0 : n->accum[0], err))
+        return err->code;
+    if (w->needs_grad && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, s->dwp ? 0 : n->accum[1], err))
+        return err->code;
+    return AE_OK;
+}
+
 static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
     dense_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     n->state = s;
-    ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    ae_node *x = n->in[0], *w = n->in[1];
     s->n = n->shape.d[0];
     s->m = n->shape.d[1];
     s->k = w->shape.d[1];
-    ae_act act = (ae_act)n->iattr[0];
-    ae_mat X = {x->val, s->n, s->k, s->k, 1};
-    ae_mat Wt = {w->val, s->k, s->m, 1, s->k}; /* W is [m,k]; Wᵀ viewed by strides */
-    ae_mat Y = {n->val, s->n, s->m, s->m, 1};
-    if (ae_matmul_init(&s->fwd, X, Wt, b ? b->val : NULL, Y, act, 0, err)) return err->code;
     const double mm = 2.0 * (double)s->n * (double)s->k * (double)s->m;
     n->flops = mm * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
-    if (!n->needs_grad) return AE_OK;
-    s->dz = act == AE_ACT_IDENTITY ? n->grad : ae_graph_scratch(g, (size_t)(s->n * s->m), err);
-    if (!s->dz) return err->code;
-    ae_mat DZ = {s->dz, s->n, s->m, s->m, 1};
-    if (x->needs_grad) {
-        ae_mat W = {w->val, s->m, s->k, s->k, 1};
-        ae_mat DX = {x->grad, s->n, s->k, s->k, 1};
-        if (ae_matmul_init(&s->bwd_x, DZ, W, NULL, DX, AE_ACT_IDENTITY, n->accum[0], err))
+    /* the block size depends on the layer (its chain) alone, never on the thread count */
+    const ae_node *h = n, *c;
+    while ((c = chain_prev(g, h))) h = c;
+    int64_t rows = block_rows(h);
+    for (c = chain_next(g, h); c; c = chain_next(g, c))
+        if (block_rows(c) < rows) rows = block_rows(c);
+    s->nb = (int)((s->n + rows - 1) / rows);
+    if (s->nb < 2) { s->nb = 1; rows = s->n; }
+    s->rows = rows;
+    s->nthr = ae_par_threads();
+    s->prev = chain_prev(g, n);
+    s->next = chain_next(g, n);
+    s->fused = s->nb > 1 && (s->prev || s->next);
+    s->dw_t = s->nb > 1 && dw_transposed(s->k, s->m);
+    if (x->op == &ae_op_dense && x->state) s->depth = ((dense_state *)x->state)->depth + 1;
+    s->dz_ready = n->needs_grad && mse_writes_dz(g, n);
+    if (n->needs_grad && relu_consumer(g, n)) {
+        s->mask_dx = 1;
+        ((dense_state *)x->state)->dz_ready = 1;
+    }
+    if (n->needs_grad) {
+        if (s->fused && s->next && !(s->gbuf = ae_graph_scratch(g, (size_t)(s->nthr * rows * s->m), err)))
+            return err->code;
+        if (w->needs_grad && s->nb > 1 && !(s->dwp = ae_graph_scratch(g, (size_t)(s->nb * s->m * s->k), err)))
+            return err->code;
+        if (n->nin > 2 && n->in[2]->needs_grad &&
+            !(s->dbp = ae_graph_scratch(g, (size_t)(s->nb * s->m), err)))
             return err->code;
     }
-    if (w->needs_grad) {
-        ae_mat DZt = {s->dz, s->m, s->n, 1, s->m};
-        ae_mat DW = {w->grad, s->m, s->k, s->k, 1};
-        if (ae_matmul_init(&s->bwd_w, DZt, X, NULL, DW, AE_ACT_IDENTITY, n->accum[1], err))
-            return err->code;
-    }
-    return AE_OK;
+    return prepare_products(g, n, err);
 }
 
-static void dense_forward(ae_node *n) { ae_matmul_run(&((dense_state *)n->state)->fwd); }
+/* Rows of the block starting at row r0. */
+static int64_t block_len(const dense_state *s, int64_t r0)
+{
+    return r0 + s->rows <= s->n ? s->rows : s->n - r0;
+}
+
+/* Block visited at step i of a sweep. Consecutive layers that are not fused sweep the rows in
+ * opposite directions, so each starts on the rows the previous one touched last (still in cache);
+ * only the order of the blocks changes, not what any of them computes. */
+static size_t sweep_block(const dense_state *s, size_t i, int backward)
+{
+    int down = s->fused ? backward : (s->depth + backward) % 2;
+    return down ? (size_t)s->nb - 1 - i : i;
+}
+
+static void member_fwd(ae_node *n, size_t b, int t)
+{
+    dense_state *s = n->state;
+    ae_act act = (ae_act)n->iattr[0];
+    const int64_t m = s->m, r0 = (int64_t)b * s->rows, r = block_len(s, r0);
+    const int last = r != s->rows;
+    const float *x = n->in[0]->val + r0 * s->k;
+    float *y = n->val + r0 * m;
+    if (s->fwd.mm) bmm_run(&s->fwd, t, last, x, NULL, y);
+    if (s->fnar.mm) {
+        const int64_t c = m - s->mw;
+        float *yt = s->tbuf + t * c * s->rows;
+        bmm_run(&s->fnar, t, last, NULL, x, yt);
+        const float *bias = n->nin > 2 ? n->in[2]->val + s->mw : NULL;
+        for (int64_t j = 0; j < c; j++) {
+            float *row = yt + j * r, bj = bias ? bias[j] : 0.0f;
+            if (bias)
+                for (int64_t q = 0; q < r; q++) row[q] += bj;
+            if (act == AE_ACT_RELU) ae_act_forward(act, row, row, (size_t)r);
+        }
+        for (int64_t q = 0; q < r; q++)
+            for (int64_t j = 0; j < c; j++) y[q * m + s->mw + j] = yt[j * r + q];
+    }
+    if (act == AE_ACT_SIGMOID) ae_act_forward(act, y, y, (size_t)(r * m));
+    if (s->tanh) {
+        ae_eltwise *e = &s->tanh[2 * t + last];
+        dnnl_memory_set_data_handle(e->src, y);
+        dnnl_memory_set_data_handle(e->dst, y);
+        ae_eltwise_run(e);
+    }
+}
+
+static void fwd_block(size_t i, int t, void *ctx)
+{
+    ae_node *n = ctx;
+    dense_state *s = n->state;
+    if (!s->fused) {
+        member_fwd(n, sweep_block(s, i, 0), t);
+        return;
+    }
+    for (; n; n = ((dense_state *)n->state)->next) member_fwd(n, i, t);
+}
+
+static void dense_forward(ae_node *n)
+{
+    dense_state *s = n->state;
+    if (s->fused && s->prev) return; /* done by the chain's first layer */
+    ae_par_blocks((size_t)s->nb, s->nthr, fwd_block, n);
+}
+
+#define COLSUM_ROWS 8
+
+/* out[j] = Σ_i z[i·m + j] over `rows` rows. Narrow rows go through a flat accumulator of
+ * COLSUM_ROWS rows (independent vector lanes instead of one dependent add chain per column). */
+static void colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out)
+{
+    for (int64_t j = 0; j < m; j++) out[j] = 0.0f;
+    if (m > 64) {
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < m; j++) out[j] += z[i * m + j];
+        return;
+    }
+    float acc[64 * COLSUM_ROWS] = {0};
+    const int64_t L = m * COLSUM_ROWS, full = rows / COLSUM_ROWS * L;
+    for (int64_t i = 0; i < full; i += L)
+        for (int64_t l = 0; l < L; l++) acc[l] += z[i + l];
+    for (int64_t l = 0; l < L; l++) out[l % m] += acc[l];
+    for (int64_t i = full; i < rows * m; i++) out[i % m] += z[i];
+}
+
+/* dX rows of one block from dXᵀ (row stride r): masked by x > 0 for a ReLU producer (y), added
+ * to dx when accumulating. */
+static void put_dx(const float *restrict dxt, int64_t r, int64_t k, const float *restrict y, int acc,
+                   float *restrict dx)
+{
+    for (int64_t q = 0; q < r; q++)
+        for (int64_t j = 0; j < k; j++) {
+            float v = dxt[j * r + q];
+            if (y) v = y[q * k + j] > 0.0f ? v : 0.0f;
+            dx[q * k + j] = acc ? dx[q * k + j] + v : v;
+        }
+}
+
+static void member_bwd(ae_node *n, size_t b, int t)
+{
+    dense_state *s = n->state;
+    ae_act act = (ae_act)n->iattr[0];
+    const int64_t m = s->m, k = s->k, r0 = (int64_t)b * s->rows, r = block_len(s, r0);
+    const int last = r != s->rows;
+    float *dz = dz_of(n, r0, t);
+    if (act != AE_ACT_IDENTITY && !s->dz_ready)
+        ae_act_backward(act, n->val + r0 * m, n->grad + r0 * m, dz, (size_t)(r * m), 0);
+    if (s->dbp) colsum(dz, r, m, s->dbp + b * m);
+    const float *x = n->in[0]->val + r0 * k;
+    if (s->dw.mm)
+        bmm_run(&s->dw, t, last, s->dw_t ? x : dz, s->dw_t ? dz : x, s->dwp ? s->dwp + b * m * k : NULL);
+    if (!n->in[0]->needs_grad) return;
+    float *dx = dx_of(n, r0, t);
+    if (s->dxnar.mm) {
+        float *dxt = s->tbuf + t * k * s->rows;
+        bmm_run(&s->dxnar, t, last, NULL, dz, dxt);
+        put_dx(dxt, r, k, s->mask_dx ? x : NULL, n->accum[0] && !(s->fused && s->prev), dx);
+    } else {
+        bmm_run(&s->dx, t, last, dz, NULL, dx);
+        if (s->mask_dx) /* x's dZ = dX where x > 0 (after dW, which brought this block of x into cache) */
+            for (int64_t e = 0; e < r * k; e++) dx[e] = x[e] > 0.0f ? dx[e] : 0.0f;
+    }
+}
+
+/* g (+)= Σ_b partial_b in block order, in double; a transposed partial is [cols, rows]. */
+static void reduce(float *restrict g, const float *restrict part, int nb, int64_t rows, int64_t cols,
+                   int transposed, int accumulate)
+{
+    const int64_t sz = rows * cols;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            int64_t e = transposed ? j * rows + i : i * cols + j;
+            double acc = accumulate ? (double)g[i * cols + j] : 0.0;
+            for (int b = 0; b < nb; b++) acc += (double)part[b * sz + e];
+            g[i * cols + j] = (float)acc;
+        }
+}
+
+static void bwd_block(size_t i, int t, void *ctx)
+{
+    ae_node *n = ctx;
+    dense_state *s = n->state;
+    const size_t b = sweep_block(s, i, 1);
+    if (!s->fused) {
+        member_bwd(n, b, t);
+        return;
+    }
+    for (; n; n = ((dense_state *)n->state)->prev) member_bwd(n, b, t);
+}
 
 static void dense_backward(ae_node *n)
 {
     dense_state *s = n->state;
-    ae_act act = (ae_act)n->iattr[0];
-    if (act != AE_ACT_IDENTITY) ae_act_backward(act, n->val, n->grad, s->dz, n->numel, 0);
-    if (s->bwd_x.prim) ae_matmul_run(&s->bwd_x);
-    if (s->bwd_w.prim) ae_matmul_run(&s->bwd_w);
-    if (n->nin > 2 && n->in[2]->needs_grad) {
-        float *db = n->in[2]->grad;
-        const int64_t m = s->m;
-        if (!n->accum[2]) memset(db, 0, (size_t)m * sizeof *db);
-        for (int64_t i = 0; i < s->n; i++) {
-            const float *row = s->dz + i * m;
-            for (int64_t j = 0; j < m; j++) db[j] += row[j];
-        }
+    if (s->fused && s->next) return; /* done by the chain's last layer */
+    ae_par_blocks((size_t)s->nb, s->nthr, bwd_block, n);
+    for (; n; n = s->fused ? s->prev : NULL) {
+        s = n->state;
+        if (s->dwp) reduce(n->in[1]->grad, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1]);
+        if (s->dbp) reduce(n->in[2]->grad, s->dbp, s->nb, 1, s->m, 0, n->accum[2]);
     }
 }
 
@@ -85,9 +479,13 @@ static void dense_destroy(ae_node *n)
 {
     dense_state *s = n->state;
     if (!s) return;
-    ae_matmul_destroy(&s->fwd);
-    ae_matmul_destroy(&s->bwd_x);
-    ae_matmul_destroy(&s->bwd_w);
+    bmm_destroy(&s->fwd, s->nthr);
+    bmm_destroy(&s->fnar, s->nthr);
+    bmm_destroy(&s->dx, s->nthr);
+    bmm_destroy(&s->dxnar, s->nthr);
+    bmm_destroy(&s->dw, s->nthr);
+    for (int t = 0; s->tanh && t < 2 * s->nthr; t++) ae_eltwise_destroy(&s->tanh[t]);
+    free(s->tanh);
     free(s);
     n->state = NULL;
 }

@@ -1,6 +1,7 @@
 /* Elementwise glue ops in plain C loops: activations (forward from x, backward from the output y)
- * and reshape (a copy: cheap next to the matmuls and convolutions around it). */
+ * and reshape (a view of its input, see graph.c). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ae_ops.h"
@@ -13,6 +14,36 @@ typedef struct act_job {
     float beta; /* backward: out = beta·out + dy·f'(y) */
 } act_job;
 
+static inline float as_float(int32_t i) { float f; memcpy(&f, &i, sizeof f); return f; }
+static inline int32_t as_int(float f) { int32_t i; memcpy(&i, &f, sizeof i); return i; }
+
+/* 1/(1+e^-x), branch-free so that loops over it vectorise (expf does not): q = e/(1+e) with
+ * e = e^-|x|, and 1 - q for x > 0, as oneDNN's logistic does it (so outputs near 1 round the same
+ * way: BCE on probabilities is sensitive there). e^-|x| = 2^k·e^r with |r| <= ln2/2 and a degree-6
+ * polynomial for e^r (Cephes' expf coefficients), |x| capped at 87 where e^-|x| is still a normal
+ * float; selects are bit masks. NaN stays NaN. */
+static inline float sigmoid1(float x)
+{
+    const int32_t cap = 0x42AE0000, inf = 0x7F800000; /* 87.0f, inf */
+    const int32_t xi = as_int(x), ax = xi & 0x7FFFFFFF;
+    const float t = -as_float(ax - ((ax - cap) & ((cap - ax) >> 31))); /* -min(|x|, 87) */
+    const float k = (t * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(t/ln2) */
+    float r = fmaf(k, -0.693359375f, t);
+    r = fmaf(k, 2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p * r, r, r) + 1.0f;
+    const float e = p * as_float(((int32_t)k + 127) << 23);           /* e^-|x| */
+    const float q = e / (1.0f + e);                                    /* sigmoid(-|x|) */
+    const int32_t neg = xi >> 31, nan = (inf - ax) >> 31;
+    const float v = as_float((as_int(q) & neg) | (as_int(1.0f - q) & ~neg)); /* x > 0: 1 - q */
+    return as_float((as_int(v) & ~nan) | (xi & nan));
+}
+
 static void act_fwd_chunk(size_t lo, size_t hi, void *ctx)
 {
     const act_job *j = ctx;
@@ -23,7 +54,11 @@ static void act_fwd_chunk(size_t lo, size_t hi, void *ctx)
         for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case AE_ACT_SIGMOID:
-        for (size_t i = lo; i < hi; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+        if (x == y) { /* one pointer: in place vectorises without an overlap check */
+            for (size_t i = lo; i < hi; i++) y[i] = sigmoid1(y[i]);
+            break;
+        }
+        for (size_t i = lo; i < hi; i++) y[i] = sigmoid1(x[i]);
         break;
     case AE_ACT_TANH:
         for (size_t i = lo; i < hi; i++) y[i] = tanhf(x[i]);
@@ -33,11 +68,34 @@ static void act_fwd_chunk(size_t lo, size_t hi, void *ctx)
     }
 }
 
+/* dx = dy·f'(y): the overwrite case reads no old dx (fewer memory streams; old NaNs stay out).
+ * dx may be dy itself (dense layers turn their dY into dZ in place). */
+static void act_bwd_set(ae_act a, const float *restrict y, const float *dy, float *dx, size_t lo, size_t hi)
+{
+    switch (a) {
+    case AE_ACT_RELU:
+        for (size_t i = lo; i < hi; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case AE_ACT_SIGMOID:
+        for (size_t i = lo; i < hi; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case AE_ACT_TANH:
+        for (size_t i = lo; i < hi; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default:
+        if (dx != dy) memcpy(dx + lo, dy + lo, (hi - lo) * sizeof *dx);
+    }
+}
+
 static void act_bwd_chunk(size_t lo, size_t hi, void *ctx)
 {
     const act_job *j = ctx;
     const float *y = j->y, *dy = j->dy, beta = j->beta;
     float *dx = j->out;
+    if (beta == 0.0f) {
+        act_bwd_set(j->a, y, dy, dx, lo, hi);
+        return;
+    }
     switch (j->a) {
     case AE_ACT_RELU:
         for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + (y[i] > 0.0f ? dy[i] : 0.0f);
@@ -101,12 +159,17 @@ static int reshape_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
-static void reshape_forward(ae_node *n) { memcpy(n->val, n->in[0]->val, n->numel * sizeof(float)); }
+/* The graph makes a reshape a view (graph.c): its value is its input's, and so is its gradient
+ * when the input has no other consumer; otherwise the gradient is passed on here. */
+static void reshape_forward(ae_node *n)
+{
+    if (n->val != n->in[0]->val) memcpy(n->val, n->in[0]->val, n->numel * sizeof(float));
+}
 
 static void reshape_backward(ae_node *n)
 {
     ae_node *x = n->in[0];
-    if (!x->needs_grad) return;
+    if (!x->needs_grad || x->grad == n->grad) return;
     if (!n->accum[0]) {
         memcpy(x->grad, n->grad, n->numel * sizeof(float));
         return;

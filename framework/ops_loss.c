@@ -35,7 +35,56 @@ typedef struct loss_job {
     const float *aux;      /* bce_logits: softplus(z) (forward) or sigmoid(z) (backward) */
     float *d;              /* backward output */
     float c, beta;         /* scale, accumulate factor */
+    int sig;               /* MSE after a sigmoid dense layer: d is that layer's dZ (see sigmoid_dz) */
 } loss_job;
+
+#define LANES 8
+
+/* Σ (x-t)² over [lo, hi): element i goes to lane (i - lo) % LANES, lanes added in a fixed order at
+ * the end (a fixed order, so repeatable, and independent lanes, so it vectorises). */
+static double sq_diff_sum(const float *restrict x, const float *restrict t, size_t lo, size_t hi)
+{
+    double acc[LANES] = {0};
+    size_t i = lo;
+    for (; i + LANES <= hi; i += LANES) {
+        float d[LANES];
+        for (int l = 0; l < LANES; l++) d[l] = x[i + l] - t[i + l];
+        for (int l = 0; l < LANES; l++) acc[l] += (double)(d[l] * d[l]);
+    }
+    for (int l = 0; i < hi; i++, l++) {
+        float d = x[i] - t[i];
+        acc[l] += (double)(d * d);
+    }
+    double s = 0;
+    for (int l = 0; l < LANES; l++) s += acc[l];
+    return s;
+}
+
+/* The same sum, also writing the gradient g = c·2(x-t) (bit for bit what grad_chunk writes),
+ * times x(1-x) when sig (bit for bit what the sigmoid layer's backward would make of it). */
+static double sq_diff_sum_grad(const float *restrict x, const float *restrict t, float *restrict g,
+                               float c, int sig, size_t lo, size_t hi)
+{
+    double acc[LANES] = {0};
+    size_t i = lo;
+    for (; i + LANES <= hi; i += LANES) { /* in this form GCC vectorises it */
+        float d[LANES];
+        for (int l = 0; l < LANES; l++) d[l] = x[i + l] - t[i + l];
+        if (sig)
+            for (int l = 0; l < LANES; l++) g[i + l] = c * (2.0f * d[l]) * x[i + l] * (1.0f - x[i + l]);
+        else
+            for (int l = 0; l < LANES; l++) g[i + l] = c * (2.0f * d[l]);
+        for (int l = 0; l < LANES; l++) acc[l] += (double)(d[l] * d[l]);
+    }
+    for (int l = 0; i < hi; i++, l++) {
+        float d = x[i] - t[i];
+        acc[l] += (double)(d * d);
+        g[i] = sig ? c * (2.0f * d) * x[i] * (1.0f - x[i]) : c * (2.0f * d);
+    }
+    double s = 0;
+    for (int l = 0; l < LANES; l++) s += acc[l];
+    return s;
+}
 
 static double loss_chunk(size_t lo, size_t hi, void *ctx)
 {
@@ -44,10 +93,7 @@ static double loss_chunk(size_t lo, size_t hi, void *ctx)
     double s = 0;
     switch (j->kind) {
     case L_MSE:
-        for (size_t i = lo; i < hi; i++) {
-            float d = x[i] - t[i];
-            s += (double)(d * d);
-        }
+        s = j->d ? sq_diff_sum_grad(x, t, j->d, j->c, j->sig, lo, hi) : sq_diff_sum(x, t, lo, hi);
         break;
     case L_BCE:
         for (size_t i = lo; i < hi; i++)
@@ -59,40 +105,76 @@ static double loss_chunk(size_t lo, size_t hi, void *ctx)
     return s;
 }
 
-/* d = beta·d + c·∂ℓ/∂(input k) */
+/* d = beta·d + c·∂ℓ/∂(input k); one loop per case so that each vectorises */
 static void grad_chunk(size_t lo, size_t hi, void *ctx)
 {
     const loss_job *j = ctx;
-    const float *x = j->x, *t = j->t, c = j->c, beta = j->beta;
-    float *d = j->d;
-    int which = j->kind * 2 + j->k;
-    for (size_t i = lo; i < hi; i++) {
-        float g;
-        switch (which) {
-        case L_MSE * 2: g = 2.0f * (x[i] - t[i]); break;
-        case L_MSE * 2 + 1: g = 2.0f * (t[i] - x[i]); break;
-        case L_BCE * 2: g = (x[i] - t[i]) / fmaxf((1.0f - x[i]) * x[i], 1e-12f); break;
-        case L_BCE * 2 + 1: g = fmaxf(log1pf(-x[i]), -100.0f) - fmaxf(logf(x[i]), -100.0f); break;
-        case L_BCEL * 2: g = j->aux[i] - t[i]; break;
-        default: g = -x[i];
-        }
-        d[i] = beta * d[i] + c * g;
+    const float *restrict x = j->x, *restrict t = j->t, *restrict aux = j->aux;
+    const float c = j->c, beta = j->beta;
+    float *restrict d = j->d;
+    switch (j->kind * 2 + j->k) {
+    case L_MSE * 2:
+        if (j->sig) /* beta is 0 here */
+            for (size_t i = lo; i < hi; i++) d[i] = c * (2.0f * (x[i] - t[i])) * x[i] * (1.0f - x[i]);
+        else
+            for (size_t i = lo; i < hi; i++) d[i] = beta * d[i] + c * (2.0f * (x[i] - t[i]));
+        break;
+    case L_MSE * 2 + 1:
+        for (size_t i = lo; i < hi; i++) d[i] = beta * d[i] + c * (2.0f * (t[i] - x[i]));
+        break;
+    case L_BCE * 2:
+        for (size_t i = lo; i < hi; i++)
+            d[i] = beta * d[i] + c * ((x[i] - t[i]) / fmaxf((1.0f - x[i]) * x[i], 1e-12f));
+        break;
+    case L_BCE * 2 + 1:
+        for (size_t i = lo; i < hi; i++)
+            d[i] = beta * d[i] + c * (fmaxf(log1pf(-x[i]), -100.0f) - fmaxf(logf(x[i]), -100.0f));
+        break;
+    case L_BCEL * 2:
+        for (size_t i = lo; i < hi; i++) d[i] = beta * d[i] + c * (aux[i] - t[i]);
+        break;
+    default:
+        for (size_t i = lo; i < hi; i++) d[i] = beta * d[i] + c * -x[i];
     }
 }
 
 /* bce_logits keeps two oneDNN eltwise primitives (softplus and sigmoid of the logits) and their
- * outputs: the transcendental work runs vectorised. */
-typedef struct bcel_state {
+ * outputs: the transcendental work runs vectorised. An MSE that writes its prediction's gradient
+ * first (no accumulate flag) computes that gradient in the forward pass, for an upstream gradient
+ * of 1 (a loss on its own or with weight 1; backward redoes it for any other): one pass over
+ * prediction and target, not two. */
+typedef struct loss_state {
     ae_eltwise softplus, sigmoid;
     float *sp, *sg;
-} bcel_state;
+    int grad_in_fwd, sig;
+} loss_state;
+
+/* When the prediction is a sigmoid dense layer whose gradient only this MSE writes, the MSE writes
+ * that layer's dZ = dY·y(1-y) instead of dY (same products, same bits), and the layer skips its
+ * own pass over Y and dY: ops_dense.c (mse_writes_dz) makes the same test on its side. */
+static int sigmoid_dz(ae_graph *g, const ae_node *n)
+{
+    const ae_node *p = n->in[0];
+    if (p->op != &ae_op_dense || p->iattr[0] != AE_ACT_SIGMOID || n->in[1] == p) return 0;
+    int writers = 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *c = ae_graph_node(g, i);
+        if (!c->needs_grad || !c->op->backward) continue;
+        for (int k = 0; k < c->nin; k++) writers += c->in[k] == p;
+    }
+    return writers == 1;
+}
 
 static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
-    if (n->iattr[1] != L_BCEL) return AE_OK;
-    bcel_state *s = calloc(1, sizeof *s);
+    int fuse = n->iattr[1] == L_MSE && n->needs_grad && n->in[0]->needs_grad && !n->accum[0];
+    if (n->iattr[1] != L_BCEL && !fuse) return AE_OK;
+    loss_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     n->state = s;
+    s->grad_in_fwd = fuse;
+    s->sig = fuse && sigmoid_dz(g, n);
+    if (fuse) return AE_OK;
     size_t k = n->in[0]->numel;
     if (!(s->sp = ae_graph_scratch(g, k, err)) ||
         ae_eltwise_init(&s->softplus, dnnl_eltwise_soft_relu, 0.0f, 0.0f, n->in[0]->val, s->sp, k, err))
@@ -106,7 +188,7 @@ static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
 
 static void loss_destroy(ae_node *n)
 {
-    bcel_state *s = n->state;
+    loss_state *s = n->state;
     if (!s) return;
     ae_eltwise_destroy(&s->softplus);
     ae_eltwise_destroy(&s->sigmoid);
@@ -116,26 +198,28 @@ static void loss_destroy(ae_node *n)
 
 static void loss_forward(ae_node *n)
 {
-    bcel_state *s = n->state;
-    if (s) ae_eltwise_run(&s->softplus);
-    loss_job j = {n->iattr[1], 0, n->in[0]->val, n->in[1]->val, s ? s->sp : NULL, NULL, 0, 0};
+    loss_state *s = n->state;
+    if (s && s->softplus.prim) ae_eltwise_run(&s->softplus);
+    int fused = s && s->grad_in_fwd;
+    loss_job j = {n->iattr[1], 0, n->in[0]->val, n->in[1]->val, s ? s->sp : NULL,
+                  fused ? n->in[0]->grad : NULL, fused ? (float)(1.0 * norm(n)) : 0.0f, 0, fused && s->sig};
     n->val[0] = (float)(ae_par_sum(n->in[0]->numel, loss_chunk, &j) * norm(n));
 }
 
 static void loss_backward(ae_node *n)
 {
-    bcel_state *s = n->state;
+    loss_state *s = n->state;
     if (s && s->sg && n->in[0]->needs_grad) ae_eltwise_run(&s->sigmoid);
     for (int k = 0; k < 2; k++) {
         ae_node *p = n->in[k];
-        if (!p->needs_grad) continue;
+        if (!p->needs_grad || (k == 0 && s && s->grad_in_fwd && n->grad[0] == 1.0f)) continue;
         loss_job j = {n->iattr[1], k, n->in[0]->val, n->in[1]->val, s ? s->sg : NULL, p->grad,
-                      (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f};
+                      (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f, k == 0 && s && s->sig};
         ae_par_for(p->numel, grad_chunk, &j);
     }
 }
 
-const ae_op ae_op_mse = {"mse", pair_infer, NULL, loss_forward, loss_backward, NULL};
+const ae_op ae_op_mse = {"mse", pair_infer, loss_prepare, loss_forward, loss_backward, loss_destroy};
 const ae_op ae_op_bce = {"bce", pair_infer, NULL, loss_forward, loss_backward, NULL};
 const ae_op ae_op_bce_logits = {"bce_logits", pair_infer, loss_prepare, loss_forward, loss_backward,
                                 loss_destroy};

@@ -5,12 +5,22 @@
 #include <omp.h>
 #endif
 
-#define MAX_THREADS 256
+#define MAX_CHUNKS 1024
+#define SUM_CHUNK 8192 /* elements per chunk of a parallel sum, at least */
+
+static int team_size(void)
+{
+#ifdef _OPENMP
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
 
 void ae_par_for(size_t n, ae_chunk_fn f, void *ctx)
 {
 #ifdef _OPENMP
-    if (n >= AE_PAR_MIN && omp_get_max_threads() > 1) {
+    if (n >= AE_PAR_MIN && team_size() > 1) {
 #pragma omp parallel
         {
             size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
@@ -24,22 +34,37 @@ void ae_par_for(size_t n, ae_chunk_fn f, void *ctx)
 
 double ae_par_sum(size_t n, ae_chunk_sum_fn f, void *ctx)
 {
+    size_t nc = n < AE_PAR_MIN ? 1 : n / SUM_CHUNK;
+    if (nc > MAX_CHUNKS) nc = MAX_CHUNKS;
+    if (nc < 2) return f(0, n, ctx);
+    double part[MAX_CHUNKS];
 #ifdef _OPENMP
-    int req = omp_get_max_threads();
-    if (n >= AE_PAR_MIN && req > 1) {
-        double part[MAX_THREADS];
-        int used = 1;
-#pragma omp parallel num_threads(req < MAX_THREADS ? req : MAX_THREADS)
-        {
-            size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
-            part[t] = f(n * t / nt, n * (t + 1) / nt, ctx);
-#pragma omp single
-            used = (int)nt;
-        }
-        double s = 0;
-        for (int t = 0; t < used; t++) s += part[t];
-        return s;
-    }
+    long ncl = (long)nc;
+#pragma omp parallel for schedule(static) if (team_size() > 1)
+    for (long c = 0; c < ncl; c++) part[c] = f(n * (size_t)c / nc, n * (size_t)(c + 1) / nc, ctx);
+#else
+    for (size_t c = 0; c < nc; c++) part[c] = f(n * c / nc, n * (c + 1) / nc, ctx);
 #endif
-    return f(0, n, ctx);
+    double s = 0;
+    for (size_t c = 0; c < nc; c++) s += part[c];
+    return s;
+}
+
+int ae_par_threads(void) { return team_size(); }
+
+void ae_par_blocks(size_t nblocks, int max_threads, ae_block_fn f, void *ctx)
+{
+#ifdef _OPENMP
+    int nt = team_size();
+    if (max_threads > 0 && nt > max_threads) nt = max_threads;
+    if (nblocks > 1 && nt > 1) {
+        long nb = (long)nblocks;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (long b = 0; b < nb; b++) f((size_t)b, omp_get_thread_num(), ctx);
+        return;
+    }
+#else
+    (void)max_threads;
+#endif
+    for (size_t b = 0; b < nblocks; b++) f(b, 0, ctx);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ae_par.h"
 #include "ae_report.h"
 #include "ae_train.h"
 
@@ -29,10 +30,46 @@ void ae_trainer_free(ae_trainer *t)
     t->order = NULL;
 }
 
+typedef struct gather_job {
+    const ae_dataset *ds;
+    const size_t *idx;
+    float *dst;
+} gather_job;
+
+/* Rows idx[lo..hi) into dst, one memcpy per run of consecutive indices (all of them when the
+ * order is the identity: full batches, unshuffled data). */
+static void gather_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const gather_job *j = ctx;
+    const size_t d = j->ds->d;
+    for (size_t i = lo, run; i < hi; i += run) {
+        for (run = 1; i + run < hi && j->idx[i + run] == j->idx[i] + run; run++) {}
+        memcpy(j->dst + i * d, j->ds->x + j->idx[i] * d, run * d * sizeof *j->dst);
+    }
+}
+
 static void gather(const ae_dataset *ds, const size_t *idx, size_t k, float *dst)
 {
-    const size_t d = ds->d;
-    for (size_t i = 0; i < k; i++) memcpy(dst + i * d, ds->x + idx[i] * d, d * sizeof *dst);
+    gather_job j = {ds, idx, dst};
+    ae_par_for(k, gather_chunk, &j);
+}
+
+static int is_identity(const size_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (order[i] != i) return 0;
+    return 1;
+}
+
+/* The buffer still holds the dataset: first, middle and last rows compared (guards against a
+ * training graph rebuilt at the same address, say after eviction from the model's graph cache:
+ * fresh memory does not hold these rows). */
+static int still_staged(const ae_dataset *ds, const float *x)
+{
+    const size_t d = ds->d, rows[3] = {0, ds->n / 2, ds->n - 1};
+    for (int r = 0; r < 3; r++)
+        if (memcmp(x + rows[r] * d, ds->x + rows[r] * d, d * sizeof *x)) return 0;
+    return 1;
 }
 
 static int check_finite(const ae_mgraph *mg, long epoch, long batch, ae_err *err)
@@ -54,6 +91,11 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
     const long nb = (long)((n + bs - 1) / bs);
     ae_progress prog;
     ae_progress_init(&prog, t->cfg.epochs, nb, t->cfg.progress);
+    /* Full batches in dataset order (no shuffle with one batch): after the first copy the training
+     * graph's input holds the whole dataset, and only this loop writes a training graph's input, so
+     * later steps on the same graph reuse it. Same bits as copying every step. */
+    const int whole = nb == 1 && is_identity(t->order, n);
+    const float *staged = NULL;
     const char *pe = getenv("AELAB_PROFILE");
     double pbuf[3] = {0, 0, 0}, *prof = pe && *pe == '1' ? pbuf : NULL; /* gather, optimizer, steps */
     while (t->epoch < t->cfg.epochs) {
@@ -76,7 +118,10 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             ae_mgraph *mg = ae_model_graph(t->model, (int64_t)k, AE_MODE_TRAIN, err);
             if (!mg) return err->code;
             double tp = prof ? ae_now() : 0;
-            gather(ds, t->order + off, k, mg->taps.x->val);
+            if (!whole || staged != mg->taps.x->val || !still_staged(ds, staged)) {
+                gather(ds, t->order + off, k, mg->taps.x->val);
+                staged = whole ? mg->taps.x->val : NULL;
+            }
             if (prof) prof[0] += ae_now() - tp;
             ae_graph_forward_loss(mg->g);
             if (check_finite(mg, epoch, b + 1, err)) return err->code;
