@@ -86,6 +86,21 @@ static double sq_diff_sum_grad(const float *restrict x, const float *restrict t,
     return s;
 }
 
+/* Σ softplus(z) - z·t over [lo, hi) (softplus precomputed by oneDNN into sp), in LANES double
+ * lanes like sq_diff_sum. */
+static double bcel_sum(const float *restrict sp, const float *restrict z, const float *restrict t, size_t lo,
+                       size_t hi)
+{
+    double acc[LANES] = {0};
+    size_t i = lo;
+    for (; i + LANES <= hi; i += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += (double)(sp[i + l] - z[i + l] * t[i + l]);
+    for (int l = 0; i < hi; i++, l++) acc[l] += (double)(sp[i] - z[i] * t[i]);
+    double s = 0;
+    for (int l = 0; l < LANES; l++) s += acc[l];
+    return s;
+}
+
 static double loss_chunk(size_t lo, size_t hi, void *ctx)
 {
     const loss_job *j = ctx;
@@ -99,8 +114,8 @@ static double loss_chunk(size_t lo, size_t hi, void *ctx)
         for (size_t i = lo; i < hi; i++)
             s -= (double)(t[i] * fmaxf(logf(x[i]), -100.0f) + (1.0f - t[i]) * fmaxf(log1pf(-x[i]), -100.0f));
         break;
-    default: /* softplus(z) - z·t, softplus precomputed by oneDNN into j->aux */
-        for (size_t i = lo; i < hi; i++) s += (double)(j->aux[i] - x[i] * t[i]);
+    default:
+        s = bcel_sum(j->aux, x, t, lo, hi);
     }
     return s;
 }
