@@ -1,6 +1,7 @@
-/* Penalty ops in plain C loops (sums in double, serial: deterministic for any thread count):
- * activity L1, KL sparsity, exact contractive norm of a dense layer, the finite-difference
- * Jacobian-vector estimate with its input perturbation, and weight decay. */
+/* Penalty ops in plain C loops (sums in double in a fixed order: deterministic for any thread
+ * count): activity L1, KL sparsity, exact contractive norm of a dense layer (parallel over units
+ * and rows, each sum still in one fixed order), the finite-difference Jacobian-vector estimate with
+ * its input perturbation, and weight decay. */
 #include <math.h>
 #include <string.h>
 
@@ -130,11 +131,30 @@ static int cae_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
+/* state: Σ_i W_ji² per unit (M floats, padded to even), then per-row / per-unit double sums. */
 static int cae_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
-    n->state = ae_graph_scratch(g, (size_t)n->in[1]->shape.d[0], err);
+    size_t m = (size_t)n->in[1]->shape.d[0], r = rows(n->in[0]);
+    n->state = ae_graph_scratch(g, m + (m & 1) + 2 * (r > m ? r : m), err);
     return n->state ? AE_OK : err->code;
 }
+
+#define LANES 4 /* independent double accumulators: the sums vectorise, in a fixed order */
+
+/* Σ_i a_i·b_i over n floats, in double. */
+static double dot_d(const float *restrict a, const float *restrict b, size_t n)
+{
+    double acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
+    for (int l = 0; i < n; i++, l++) acc[l] += (double)a[i] * (double)b[i];
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+/* Work in parallel only when there is enough of it (an OpenMP region costs microseconds). */
+#define PAR_MIN 16384
+#define UNITS 32 /* units per block of the weight gradient */
 
 static void cae_forward(ae_node *n)
 {
@@ -142,17 +162,22 @@ static void cae_forward(ae_node *n)
     const size_t N = rows(h), M = (size_t)w->shape.d[0], K = (size_t)w->shape.d[1];
     const int act = n->iattr[0];
     float *wsq = n->state;
-    for (size_t j = 0; j < M; j++) {
-        double s = 0;
-        for (size_t i = 0; i < K; i++) s += (double)w->val[j * K + i] * w->val[j * K + i];
-        wsq[j] = (float)s;
+    double *part = (double *)(wsq + M + (M & 1)); /* per-row sums (scratch sized in cae_prepare) */
+    const long lm = (long)M, ln = (long)N;
+#pragma omp parallel for schedule(static) if (M * K >= PAR_MIN)
+    for (long j = 0; j < lm; j++) wsq[j] = (float)dot_d(w->val + j * K, w->val + j * K, K);
+#pragma omp parallel for schedule(static) if (N * M >= PAR_MIN)
+    for (long r = 0; r < ln; r++) {
+        double acc[LANES] = {0};
+        const float *hr = h->val + r * M;
+        for (size_t j = 0; j < M; j++) {
+            double d = dact(act, hr[j]);
+            acc[j % LANES] += d * d * wsq[j];
+        }
+        part[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     }
     double s = 0;
-    for (size_t r = 0; r < N; r++)
-        for (size_t j = 0; j < M; j++) {
-            double d = dact(act, h->val[r * M + j]);
-            s += d * d * wsq[j];
-        }
+    for (size_t r = 0; r < N; r++) s += part[r];
     n->val[0] = (float)(n->fattr[0] * s / (double)N);
 }
 
@@ -163,22 +188,41 @@ static void cae_backward(ae_node *n)
     const int act = n->iattr[0];
     const float c = n->grad[0] * n->fattr[0] / (float)N;
     const float *wsq = n->state;
-    if (h->needs_grad)
-        for (size_t r = 0; r < N; r++)
+    const long lm = (long)M, ln = (long)N;
+    if (h->needs_grad) {
+        const int acc = n->accum[0];
+#pragma omp parallel for schedule(static) if (N * M >= PAR_MIN)
+        for (long r = 0; r < ln; r++)
             for (size_t j = 0; j < M; j++) {
-                size_t i = r * M + j;
-                put(h->grad, i, n->accum[0], c * wsq[j] * ddact2(act, h->val[i]));
+                size_t i = (size_t)r * M + j;
+                put(h->grad, i, acc, c * wsq[j] * ddact2(act, h->val[i]));
             }
-    if (w->needs_grad)
-        for (size_t j = 0; j < M; j++) {
-            double s = 0; /* Σ_n act'(h_nj)² */
+    }
+    if (w->needs_grad) {
+        const int acc = n->accum[1];
+        const long nblk = (lm + UNITS - 1) / UNITS;
+#pragma omp parallel for schedule(static) if (M * K >= PAR_MIN)
+        for (long b = 0; b < nblk; b++) {
+            const size_t j0 = (size_t)b * UNITS, nj = j0 + UNITS <= M ? UNITS : M - j0;
+            double s[UNITS] = {0}; /* Σ_n act'(h_nj)², rows in order, a block of units at once */
             for (size_t r = 0; r < N; r++) {
-                double d = dact(act, h->val[r * M + j]);
-                s += d * d;
+                const float *hr = h->val + r * M + j0;
+                for (size_t q = 0; q < nj; q++) {
+                    double d = dact(act, hr[q]);
+                    s[q] += d * d;
+                }
             }
-            const float f = 2.0f * c * (float)s;
-            for (size_t i = 0; i < K; i++) put(w->grad, j * K + i, n->accum[1], f * w->val[j * K + i]);
+            for (size_t q = 0; q < nj; q++) {
+                const float f = 2.0f * c * (float)s[q];
+                float *g = w->grad + (j0 + q) * K;
+                const float *wv = w->val + (j0 + q) * K;
+                if (acc)
+                    for (size_t i = 0; i < K; i++) g[i] += f * wv[i];
+                else
+                    for (size_t i = 0; i < K; i++) g[i] = f * wv[i];
+            }
         }
+    }
 }
 
 const ae_op ae_op_contractive_exact = {"contractive_exact", cae_infer, cae_prepare, cae_forward,
