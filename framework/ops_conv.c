@@ -126,22 +126,35 @@ static const dnnl_memory_desc_t *md_of(dnnl_memory_t m)
     return md;
 }
 
+static const dnnl_alg_kind_t act_alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
+                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
+
+/* Primitive attributes with the post-ops every primitive here may take, in this order: += the
+ * destination (sum), + a broadcast operand of layout bin (binary add), the activation. */
+static dnnl_status_t make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act, dnnl_primitive_attr_t *attr)
+{
+    dnnl_post_ops_t po = NULL;
+    dnnl_status_t st = dnnl_primitive_attr_create(attr);
+    if (st != dnnl_success || (!sum && !bin && act == AE_ACT_IDENTITY)) return st;
+    st = dnnl_post_ops_create(&po);
+    if (st == dnnl_success && sum) st = dnnl_post_ops_append_sum(po, 1.0f);
+    if (st == dnnl_success && bin) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, bin);
+    if (st == dnnl_success && act != AE_ACT_IDENTITY)
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    if (po) dnnl_post_ops_destroy(po);
+    return st;
+}
+
 static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, xfer *x, ae_err *err)
 {
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    dnnl_status_t st = dnnl_primitive_attr_create(&attr);
-    if (st == dnnl_success && accumulate) {
-        st = dnnl_post_ops_create(&po);
-        if (st == dnnl_success) st = dnnl_post_ops_append_sum(po, 1.0f);
-        if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
-    }
+    dnnl_status_t st = make_attr(accumulate, NULL, AE_ACT_IDENTITY, &attr);
     dnnl_primitive_desc_t pd = NULL;
     dnnl_engine_t eng = ae_dnnl_engine();
     if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&pd, md_of(from), eng, md_of(to), eng, attr);
     if (st == dnnl_success) st = dnnl_primitive_create(&x->r, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
-    if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     x->from = from;
     x->to = to;
@@ -323,8 +336,6 @@ static int geom_init(const ae_node *n, geom *G, ae_err *err)
     return ae_dnnl_check(st, "conv memory descriptors", err);
 }
 
-static const dnnl_alg_kind_t act_alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
-                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
 
 static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae_act act,
                    const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, ae_err *err)
@@ -335,17 +346,8 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae
                       "descriptor" : "conv backward-weights descriptor", err))
         return err->code;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    st = dnnl_primitive_attr_create(&attr);
-    if (st == dnnl_success && (bias || act != AE_ACT_IDENTITY)) {
-        st = dnnl_post_ops_create(&po);
-        if (st == dnnl_success && bias) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &G->b);
-        if (st == dnnl_success && act != AE_ACT_IDENTITY)
-            st = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
-        if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
-    }
+    st = make_attr(0, bias ? &G->b : NULL, act, &attr);
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
-    if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return ae_dnnl_check(st, "conv primitive descriptor", err);
 }
@@ -365,20 +367,13 @@ static int bias_primitive(stage *st, conv_state *s, const geom *G, dnnl_memory_t
     dnnl_binary_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
     st->act_mem = dst;
     if (!st->bias_mem && !(st->bias_mem = track(s, &G->b, bias, err))) return err->code;
     dnnl_status_t r = dnnl_binary_desc_init(&d, dnnl_binary_add, md_of(dst), &G->b, md_of(dst));
-    if (r == dnnl_success) r = dnnl_primitive_attr_create(&attr);
-    if (r == dnnl_success && act != AE_ACT_IDENTITY) {
-        r = dnnl_post_ops_create(&po);
-        if (r == dnnl_success) r = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
-        if (r == dnnl_success) r = dnnl_primitive_attr_set_post_ops(attr, po);
-    }
+    if (r == dnnl_success) r = make_attr(0, NULL, act, &attr);
     if (r == dnnl_success) r = dnnl_primitive_desc_create(&pd, &d, attr, ae_dnnl_engine(), NULL);
     if (r == dnnl_success) r = dnnl_primitive_create(&st->bias, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
-    if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return ae_dnnl_check(r, "conv bias primitive", err);
 }
