@@ -9,8 +9,9 @@
  * measured speed: oneDNN's blocked layouts (format_tag any) when both channel counts are >= 8; with
  * a few-channel side nhwc (the same bytes as nchw for 1 channel), or the gemm-based nchw kernel for
  * a transposed conv's forward to few channels. PLAIN forces nchw, BLOCKED format any. The graph's
- * tensors stay NCHW: other layouts sit behind reorders made once at compile, and a conv reading
- * another conv's output takes its private copy directly. The bias is added after the primitive by a
+ * tensors are NCHW, except a conv output that only convs read (and the caller does not: see
+ * ae_node.pinned): its value and gradient stay in the blocked layout its primitives share. Other
+ * layouts sit behind reorders made once at compile. The bias is added after the primitive by a
  * binary primitive that also applies the activation (a bias inside oneDNN 2.6's AVX2 primitives made
  * them 1.45-2.3x slower); without a bias the activation is a fused post-op for blocked conv2d and
  * a separate in-place eltwise primitive otherwise (fused post-ops make the deconvolution and gemm
@@ -33,6 +34,9 @@ ae_node *ae_conv_transpose2d(ae_graph *g, const char *name, ae_node *x, ae_node 
 void ae_conv_set_layout(ae_conv_layout l);
 ae_conv_layout ae_conv_get_layout(void);
 /* After compile: each primitive's AE_CONV_STAGE_* layout; -1 = not created. */
+/* After compile: 1 when n's value and gradient are kept in oneDNN's channel-blocked layout (every
+ * consumer is a conv and n is not pinned), not nchw. */
+int ae_conv_node_blocked(const ae_node *n);
 void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_weights);
 
 /* Output sizes (<= 0 when the input is too small for the kernel). */

@@ -58,6 +58,9 @@ struct ae_node {
     float fattr[4];
     const void *pattr;         /* borrowed pointer attribute (e.g. a taps struct) */
     void *state;               /* op-private, owned through op->destroy */
+    int pinned;                /* read by the caller after a step (codes, reconstructions): keeps
+                                  the row-major layout (a conv may otherwise keep its output in a
+                                  blocked layout that only its conv consumers read) */
     int skip;                  /* training graphs: not on the way to the loss (ae_graph_forward_loss
                                   leaves it out) */
     double flops;              /* floating-point operations of one forward + backward (set by

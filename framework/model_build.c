@@ -147,6 +147,9 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
         add_term(mg, R->ops->penalty(R->state, &b, nn), R->name, 1.0f);
     }
     if (rec) mg->loss = ae_weighted_sum(g, "loss", mg->term, mg->term_weight, mg->nterms, err);
+    ae_node *read[] = {t->x, t->x_in, t->code, t->mu, t->logvar, t->recon, t->logits}; /* by the caller */
+    for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
+        if (read[i]) read[i]->pinned = 1;
     if (!mg->loss || (compile && ae_graph_compile(g, training ? mg->loss : NULL, err))) {
         ae_graph_free(g);
         mg->g = NULL;

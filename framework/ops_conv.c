@@ -5,40 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae_conv.h"
+#include "conv_internal.h"
 
 enum { A_ACT, A_KIND, A_STRIDE, A_PAD, A_OPAD, A_LAYOUT };
-
-typedef struct xfer {
-    dnnl_primitive_t r;
-    dnnl_memory_t from, to;
-} xfer;
-
-/* One primitive with the reorders that feed it and write its results back. */
-typedef struct stage {
-    dnnl_primitive_t p;
-    dnnl_primitive_t act;  /* unfused activation, in place on act_mem (the primitive's dst) */
-    dnnl_primitive_t bias; /* forward: dst += bias (broadcast over N, H, W), activation post-op */
-    dnnl_memory_t act_mem, bias_mem;
-    dnnl_exec_arg_t args[6];
-    int nargs, layout;     /* AE_CONV_STAGE_* */
-    int late;              /* bias runs on the graph's nchw output, after the write-back reorders */
-    xfer pre[3], post[2];
-    int npre, npost;
-} stage;
-
-#define MAX_MEM 24
-typedef struct conv_state {
-    stage fwd, bwd_d, bwd_w;
-    dnnl_memory_t mem[MAX_MEM]; /* every memory object, destroyed with the node */
-    int nmem;
-    /* a user tensor's copy in a primitive's layout, reused by a later stage that wants the same */
-    struct { dnnl_memory_t user, copy; } alias[8];
-    int nalias;
-    float *dz; /* dY·act'(Y) when the activation is not the identity, else the node's grad */
-    float *db; /* the bias gradient (summed from dz here), NULL when not needed */
-    int db_accum;
-} conv_state;
 
 static ae_conv_layout g_layout = AE_CONV_LAYOUT_AUTO;
 void ae_conv_set_layout(ae_conv_layout l) { g_layout = l; }
@@ -102,134 +71,6 @@ static int conv_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
-/* --- memory binding ---------------------------------------------------------------------------- */
-static dnnl_memory_t track(conv_state *s, const dnnl_memory_desc_t *md, void *p, ae_err *err)
-{
-    dnnl_memory_t m = NULL;
-    if (s->nmem == MAX_MEM) { ae_errf(err, AE_EINTERNAL, "conv: too many memory objects"); return NULL; }
-    if (ae_dnnl_check(dnnl_memory_create(&m, md, ae_dnnl_engine(), p), "conv memory", err)) return NULL;
-    s->mem[s->nmem++] = m;
-    return m;
-}
-
-/* A buffer of layout md owned by the graph (zeroed: blocked layouts' padding must stay zero). */
-static dnnl_memory_t own(ae_graph *g, conv_state *s, const dnnl_memory_desc_t *md, ae_err *err)
-{
-    float *p = ae_graph_scratch(g, (dnnl_memory_desc_get_size(md) + sizeof(float) - 1) / sizeof(float), err);
-    return p ? track(s, md, p, err) : NULL;
-}
-
-static const dnnl_memory_desc_t *md_of(dnnl_memory_t m)
-{
-    const dnnl_memory_desc_t *md = NULL;
-    dnnl_memory_get_memory_desc(m, &md);
-    return md;
-}
-
-static const dnnl_alg_kind_t act_alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
-                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
-
-/* Primitive attributes with the post-ops every primitive here may take, in this order: += the
- * destination (sum), + a broadcast operand of layout bin (binary add), the activation. */
-static dnnl_status_t make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act, dnnl_primitive_attr_t *attr)
-{
-    dnnl_post_ops_t po = NULL;
-    dnnl_status_t st = dnnl_primitive_attr_create(attr);
-    if (st != dnnl_success || (!sum && !bin && act == AE_ACT_IDENTITY)) return st;
-    st = dnnl_post_ops_create(&po);
-    if (st == dnnl_success && sum) st = dnnl_post_ops_append_sum(po, 1.0f);
-    if (st == dnnl_success && bin) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, bin);
-    if (st == dnnl_success && act != AE_ACT_IDENTITY)
-        st = dnnl_post_ops_append_eltwise(po, 1.0f, act_alg[act], 0.0f, 0.0f);
-    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
-    if (po) dnnl_post_ops_destroy(po);
-    return st;
-}
-
-static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, xfer *x, ae_err *err)
-{
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_status_t st = make_attr(accumulate, NULL, AE_ACT_IDENTITY, &attr);
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_engine_t eng = ae_dnnl_engine();
-    if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&pd, md_of(from), eng, md_of(to), eng, attr);
-    if (st == dnnl_success) st = dnnl_primitive_create(&x->r, pd);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    x->from = from;
-    x->to = to;
-    return ae_dnnl_check(st, "conv reorder", err);
-}
-
-/* Two plain (unblocked) layouts that place every element at the same offset, e.g. nchw and nhwc of
- * a 1-channel tensor: the same bytes, no reorder needed. */
-static int same_bytes(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
-{
-    if (a->format_kind != dnnl_blocked || b->format_kind != dnnl_blocked || a->ndims != b->ndims ||
-        a->format_desc.blocking.inner_nblks || b->format_desc.blocking.inner_nblks || a->offset0 != b->offset0)
-        return 0;
-    for (int i = 0; i < a->ndims; i++)
-        if (a->dims[i] != b->dims[i] || a->padded_dims[i] != b->padded_dims[i] ||
-            (a->dims[i] > 1 && a->format_desc.blocking.strides[i] != b->format_desc.blocking.strides[i]))
-            return 0;
-    return 1;
-}
-
-/* *out = the user's buffer as is, or seen through the wanted layout when that is the same bytes;
- * NULL when a copy is needed. */
-static int view(conv_state *s, dnnl_memory_t user, const dnnl_memory_desc_t *want, dnnl_memory_t *out,
-                ae_err *err)
-{
-    *out = NULL;
-    if (dnnl_memory_desc_equal(md_of(user), want)) *out = user;
-    else if (same_bytes(md_of(user), want)) {
-        void *p = NULL;
-        dnnl_memory_get_data_handle(user, &p);
-        if (!(*out = track(s, want, p, err))) return err->code;
-    }
-    return AE_OK;
-}
-
-/* Binds a primitive input: the user's buffer when the layouts agree, else a copy in the wanted
- * layout (shared with an earlier stage that already made it, else refreshed by a reorder here). */
-static int bind_in(ae_graph *g, conv_state *s, stage *st, int arg, const dnnl_memory_desc_t *want,
-                   dnnl_memory_t user, ae_err *err)
-{
-    dnnl_memory_t m;
-    if (view(s, user, want, &m, err)) return err->code;
-    if (!m) {
-        m = NULL;
-        for (int i = 0; i < s->nalias && !m; i++)
-            if (s->alias[i].user == user && dnnl_memory_desc_equal(md_of(s->alias[i].copy), want))
-                m = s->alias[i].copy;
-        if (!m) {
-            if (!(m = own(g, s, want, err))) return err->code;
-            if (make_reorder(user, m, 0, &st->pre[st->npre++], err)) return err->code;
-            if (s->nalias < 8) {
-                s->alias[s->nalias].user = user;
-                s->alias[s->nalias++].copy = m;
-            }
-        }
-    }
-    st->args[st->nargs++] = (dnnl_exec_arg_t){arg, m};
-    return AE_OK;
-}
-
-/* Binds a primitive output: the user's buffer directly when the layouts agree and it is
- * overwritten, else a private buffer reordered into the user's (summed when accumulating). */
-static int bind_out(ae_graph *g, conv_state *s, stage *st, int arg, const dnnl_memory_desc_t *want,
-                    dnnl_memory_t user, int accumulate, ae_err *err)
-{
-    dnnl_memory_t m = NULL;
-    if (!accumulate && view(s, user, want, &m, err)) return err->code;
-    if (!m) {
-        if (!(m = own(g, s, want, err))) return err->code;
-        if (make_reorder(m, user, accumulate, &st->post[st->npost++], err)) return err->code;
-    }
-    st->args[st->nargs++] = (dnnl_exec_arg_t){arg, m};
-    return AE_OK;
-}
-
 static const dnnl_memory_desc_t *qmd(const_dnnl_primitive_desc_t pd, dnnl_query_t q)
 {
     return dnnl_primitive_desc_query_md(pd, q, 0);
@@ -239,7 +80,9 @@ static const dnnl_memory_desc_t *qmd(const_dnnl_primitive_desc_t pd, dnnl_query_
 typedef struct geom {
     int tr;
     dnnl_dims_t strides, pad_l, pad_r;
-    dnnl_memory_desc_t x, y, w, b;       /* the graph's plain layouts */
+    dnnl_memory_desc_t x, y, w, b;       /* the graph's layouts: x as its producer keeps it, the rest plain */
+    dnnl_memory_desc_t xp;               /* x in nchw */
+    int xpriv;                           /* x is a conv's output kept channel-blocked */
     dnnl_dims_t dx, dy, dw;
     int layout[3];                       /* per stage (forward, backward-data, -weights) */
 } geom;
@@ -250,11 +93,13 @@ static dnnl_status_t offer(const geom *G, int layout, dnnl_memory_desc_t *ax, dn
                            dnnl_memory_desc_t *aw)
 {
     if (layout == AE_CONV_STAGE_NCHW) {
-        *ax = G->x, *ay = G->y, *aw = G->w;
+        *ax = G->xp, *ay = G->y, *aw = G->w;
         return dnnl_success;
     }
     dnnl_format_tag_t t = layout == AE_CONV_STAGE_NHWC ? dnnl_nhwc : dnnl_format_tag_any;
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(ax, 4, G->dx, dnnl_f32, t);
+    dnnl_status_t st = dnnl_success;
+    if (layout == AE_CONV_STAGE_BLOCKED && G->xpriv) *ax = G->x; /* read it as it is kept */
+    else st = dnnl_memory_desc_init_by_tag(ax, 4, G->dx, dnnl_f32, t);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(ay, 4, G->dy, dnnl_f32, t);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(aw, 4, G->dw, dnnl_f32, dnnl_format_tag_any);
     return st;
@@ -292,8 +137,10 @@ static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, 
  * side; 2-5x faster than blocked or gemm-based nchw), except two forwards: a conv from few
  * channels runs blocked (nchw in, blocked out: 0.24 vs 0.18 ms, but the next conv then reads its
  * output without a reorder) and a transposed conv to few channels runs the gemm-based nchw kernel
- * (2.6x faster than nhwc). */
-static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int out[3])
+ * (2.6x faster than nhwc). When the latter's input is kept blocked, its backward-data writes that
+ * layout directly (0.23-0.31 ms, vs nhwc 0.23-0.32 plus a 0.6 ms reorder in the graph) and its
+ * backward-weights reads the forward's nchw copy (gemm 0.52-0.62 ms, vs nhwc 0.24 plus a reorder). */
+static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpriv, int out[3])
 {
     int tr = n->iattr[A_KIND];
     for (int i = 0; i < 3; i++) {
@@ -302,12 +149,13 @@ static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int out[
         case AE_CONV_LAYOUT_BLOCKED: out[i] = AE_CONV_STAGE_BLOCKED; break;
         default:
             out[i] = (cin >= 8 && cout >= 8) || (!tr && i == 0 && cout >= 8) ? AE_CONV_STAGE_BLOCKED
-                     : tr && i == 0 && cout < 8 ? AE_CONV_STAGE_NCHW : AE_CONV_STAGE_NHWC;
+                     : tr && cout < 8 && (i == 0 || (i == 2 && xpriv)) ? AE_CONV_STAGE_NCHW
+                     : tr && cout < 8 && i == 1 && xpriv ? AE_CONV_STAGE_BLOCKED : AE_CONV_STAGE_NHWC;
         }
     }
 }
 
-static int geom_init(const ae_node *n, geom *G, ae_err *err)
+static int geom_init(const ae_node *n, const conv_state *px, geom *G, ae_err *err)
 {
     const ae_node *x = n->in[0], *w = n->in[1];
     G->tr = n->iattr[A_KIND];
@@ -327,12 +175,14 @@ static int geom_init(const ae_node *n, geom *G, ae_err *err)
     for (int i = 0; i < 4; i++) G->dx[i] = xd[i], G->dy[i] = yd[i];
     G->dw[0] = yd[1], G->dw[1] = xd[1], G->dw[2] = kh, G->dw[3] = kw; /* oneDNN: (out, in, kh, kw) */
     dnnl_dims_t db = {1, yd[1], 1, 1}; /* broadcast over N, H, W by the binary primitive */
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&G->x, 4, G->dx, dnnl_f32, dnnl_nchw);
+    G->xpriv = px && px->priv;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&G->xp, 4, G->dx, dnnl_f32, dnnl_nchw);
+    G->x = G->xpriv ? px->val_md : G->xp;
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->y, 4, G->dy, dnnl_f32, dnnl_nchw);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&G->w, 4, G->dw, dnnl_f32, G->tr ? dnnl_iohw : dnnl_oihw);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->b, 4, db, dnnl_f32, dnnl_nchw);
-    choose_layouts(n, xd[1], yd[1], G->layout);
+    choose_layouts(n, xd[1], yd[1], G->xpriv, G->layout);
     return ae_dnnl_check(st, "conv memory descriptors", err);
 }
 
@@ -346,7 +196,7 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, int bias, ae
                       "descriptor" : "conv backward-weights descriptor", err))
         return err->code;
     dnnl_primitive_attr_t attr = NULL;
-    st = make_attr(0, bias ? &G->b : NULL, act, &attr);
+    st = conv_make_attr(0, bias ? &G->b : NULL, act, &attr);
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return ae_dnnl_check(st, "conv primitive descriptor", err);
@@ -361,16 +211,16 @@ static int fuse_act(int tr, int layout, ae_act act)
 }
 
 /* dst += bias[c] in place (the bias as [1, C, 1, 1], broadcast), then the activation as a post-op. */
-static int bias_primitive(stage *st, conv_state *s, const geom *G, dnnl_memory_t dst, float *bias,
+static int bias_primitive(conv_stage *st, conv_state *s, const geom *G, dnnl_memory_t dst, float *bias,
                           ae_act act, ae_err *err)
 {
     dnnl_binary_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
     st->act_mem = dst;
-    if (!st->bias_mem && !(st->bias_mem = track(s, &G->b, bias, err))) return err->code;
-    dnnl_status_t r = dnnl_binary_desc_init(&d, dnnl_binary_add, md_of(dst), &G->b, md_of(dst));
-    if (r == dnnl_success) r = make_attr(0, NULL, act, &attr);
+    if (!st->bias_mem && !(st->bias_mem = conv_track(s, &G->b, bias, err))) return err->code;
+    dnnl_status_t r = dnnl_binary_desc_init(&d, dnnl_binary_add, conv_md_of(dst), &G->b, conv_md_of(dst));
+    if (r == dnnl_success) r = conv_make_attr(0, NULL, act, &attr);
     if (r == dnnl_success) r = dnnl_primitive_desc_create(&pd, &d, attr, ae_dnnl_engine(), NULL);
     if (r == dnnl_success) r = dnnl_primitive_create(&st->bias, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
@@ -379,17 +229,36 @@ static int bias_primitive(stage *st, conv_state *s, const geom *G, dnnl_memory_t
 }
 
 /* The activation as an in-place eltwise primitive on the forward primitive's destination. */
-static int act_primitive(stage *st, dnnl_memory_t dst, ae_act act, ae_err *err)
+static int act_primitive(conv_stage *st, dnnl_memory_t dst, ae_act act, ae_err *err)
 {
     dnnl_eltwise_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
     st->act_mem = dst;
-    dnnl_status_t s = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, act_alg[act],
-                                                     md_of(dst), 0.0f, 0.0f);
+    dnnl_status_t s = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, conv_act_alg(act),
+                                                     conv_md_of(dst), 0.0f, 0.0f);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &d, NULL, ae_dnnl_engine(), NULL);
     if (s == dnnl_success) s = dnnl_primitive_create(&st->act, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
     return ae_dnnl_check(s, "conv activation primitive", err);
+}
+
+static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
+
+/* Every consumer is a conv reading n as its input, and the caller does not read n: n's value and
+ * gradient may then stay in the forward primitive's blocked layout (no reorders between convs). */
+static int only_convs_read(ae_graph *g, const ae_node *n)
+{
+    int uses = 0;
+    if (n->pinned) return 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *c = ae_graph_node(g, i);
+        for (int k = 0; k < c->nin; k++)
+            if (c->in[k] == n) {
+                if (k || !is_conv(c)) return 0;
+                uses++;
+            }
+    }
+    return uses > 0;
 }
 
 static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_primitive_desc_t *pds,
@@ -397,57 +266,63 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
 {
     ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
     ae_act act = (ae_act)n->iattr[A_ACT];
+    const conv_state *px = is_conv(x) ? x->state : NULL;
     geom G;
-    if (geom_init(n, &G, err)) return err->code;
+    if (geom_init(n, px, &G, err)) return err->code;
     dnnl_memory_t mx, mw, my;
-    if (!(mx = track(s, &G.x, x->val, err)) || !(mw = track(s, &G.w, w->val, err)) ||
-        !(my = track(s, &G.y, n->val, err)))
+    if (!(mx = conv_track(s, &G.x, x->val, err)) || !(mw = conv_track(s, &G.w, w->val, err)))
         return err->code;
-    /* x straight from a conv that keeps its output in a private layout: read that copy when it is
-     * the layout wanted here (it is fresh: the producer's forward runs first) */
-    const conv_state *px = x->op == &ae_op_conv2d || x->op == &ae_op_conv_transpose2d ? x->state : NULL;
+    /* x straight from a conv that keeps a copy of its output in a private layout: read that copy
+     * when it is the layout wanted here (it is fresh: the producer's forward runs first) */
     if (px && px->fwd.npost && !px->fwd.late) {
         s->alias[s->nalias].user = mx;
         s->alias[s->nalias++].copy = px->fwd.post[0].from;
     }
     /* forward */
-    stage *f = &s->fwd;
+    conv_stage *f = &s->fwd;
     f->layout = G.layout[0];
     /* a blocked conv2d takes the bias (binary) and the activation as post-ops at full speed; else
      * a binary primitive adds the bias and applies the activation after the primitive */
     int fuse = fuse_act(G.tr, f->layout, act), fuse_bias = b && !G.tr && f->layout == AE_CONV_STAGE_BLOCKED;
     if (b && !fuse_bias) fuse = act == AE_ACT_IDENTITY;
-    if (fuse_bias) f->bias_mem = track(s, &G.b, b->val, err);
+    if (fuse_bias) f->bias_mem = conv_track(s, &G.b, b->val, err);
     if ((fuse_bias && !f->bias_mem) ||
         make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, fuse_bias,
-                fuse ? act : AE_ACT_IDENTITY, NULL, &pds[0], err) ||
-        bind_in(g, s, f, DNNL_ARG_SRC, qmd(pds[0], dnnl_query_src_md), mx, err) ||
-        bind_in(g, s, f, DNNL_ARG_WEIGHTS, qmd(pds[0], dnnl_query_weights_md), mw, err) ||
-        bind_out(g, s, f, DNNL_ARG_DST, qmd(pds[0], dnnl_query_dst_md), my, 0, err) ||
+                fuse ? act : AE_ACT_IDENTITY, NULL, &pds[0], err))
+        return err->code;
+    const dnnl_memory_desc_t *ymd = qmd(pds[0], dnnl_query_dst_md);
+    s->blk = f->layout == AE_CONV_STAGE_BLOCKED && only_convs_read(g, n) ? conv_channel_block(ymd) : 0;
+    if ((s->priv = s->blk > 0)) s->val_md = *ymd;
+    if (!(my = conv_track(s, s->priv ? &s->val_md : &G.y, n->val, err)) ||
+        conv_bind_in(g, s, f, DNNL_ARG_SRC, qmd(pds[0], dnnl_query_src_md), mx, err) ||
+        conv_bind_in(g, s, f, DNNL_ARG_WEIGHTS, qmd(pds[0], dnnl_query_weights_md), mw, err) ||
+        conv_bind_out(g, s, f, DNNL_ARG_DST, qmd(pds[0], dnnl_query_dst_md), my, 0, err) ||
         ae_dnnl_check(dnnl_primitive_create(&f->p, pds[0]), "conv forward primitive", err))
         return err->code;
     dnnl_memory_t dst = f->args[f->nargs - 1].memory;
     if (fuse_bias) f->args[f->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, f->bias_mem};
     /* the binary primitive is fast on plain layouts only (blocked + broadcast runs oneDNN's
-     * reference code): on a blocked private output it runs later, on the graph's nchw copy */
-    f->late = b && !fuse_bias && md_of(dst)->format_desc.blocking.inner_nblks > 0;
+     * reference code): on a blocked output it runs later, on the graph's nchw copy, and when there
+     * is no such copy our own loop adds the bias and applies the activation */
+    f->late = b && !fuse_bias && !s->priv && conv_md_of(dst)->format_desc.blocking.inner_nblks > 0;
     if (f->late) dst = my;
-    if (b && !fuse_bias ? bias_primitive(f, s, &G, dst, b->val, act, err) : !fuse && act_primitive(f, dst, act, err))
+    if (b && !fuse_bias && s->priv) f->bias_c = b->val;
+    else if (b && !fuse_bias ? bias_primitive(f, s, &G, dst, b->val, act, err) : !fuse && act_primitive(f, dst, act, err))
         return err->code;
     if (!n->needs_grad) return AE_OK;
     /* backward: dZ in the graph's layout, then backward-data, then backward-weights (in the order
      * they run, so a later stage reuses the layout copies an earlier one made) */
-    s->dz = act == AE_ACT_IDENTITY ? n->grad : ae_graph_scratch(g, n->numel, err);
-    dnnl_memory_t mdz = s->dz ? track(s, &G.y, s->dz, err) : NULL;
+    s->dz = n->grad; /* dY·act'(Y) in place: nothing reads dY after this node's backward */
+    dnnl_memory_t mdz = s->dz ? conv_track(s, s->priv ? &s->val_md : &G.y, s->dz, err) : NULL;
     if (!mdz) return err->code;
     if (x->needs_grad) {
-        stage *d = &s->bwd_d;
-        dnnl_memory_t mdx = track(s, &G.x, x->grad, err);
+        conv_stage *d = &s->bwd_d;
+        dnnl_memory_t mdx = conv_track(s, &G.x, x->grad, err);
         d->layout = G.layout[1];
         if (!mdx || make_pd(&G, 1, dnnl_backward_data, 0, AE_ACT_IDENTITY, pds[0], &pds[1], err) ||
-            bind_in(g, s, d, DNNL_ARG_DIFF_DST, qmd(pds[1], dnnl_query_diff_dst_md), mdz, err) ||
-            bind_in(g, s, d, DNNL_ARG_WEIGHTS, qmd(pds[1], dnnl_query_weights_md), mw, err) ||
-            bind_out(g, s, d, DNNL_ARG_DIFF_SRC, qmd(pds[1], dnnl_query_diff_src_md), mdx, n->accum[0], err) ||
+            conv_bind_in(g, s, d, DNNL_ARG_DIFF_DST, qmd(pds[1], dnnl_query_diff_dst_md), mdz, err) ||
+            conv_bind_in(g, s, d, DNNL_ARG_WEIGHTS, qmd(pds[1], dnnl_query_weights_md), mw, err) ||
+            conv_bind_out(g, s, d, DNNL_ARG_DIFF_SRC, qmd(pds[1], dnnl_query_diff_src_md), mdx, n->accum[0], err) ||
             ae_dnnl_check(dnnl_primitive_create(&d->p, pds[1]), "conv backward-data primitive", err))
             return err->code;
     }
@@ -456,13 +331,13 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
         s->db_accum = n->accum[2];
     }
     if (!w->needs_grad) return AE_OK;
-    stage *k = &s->bwd_w;
+    conv_stage *k = &s->bwd_w;
     k->layout = G.layout[2];
-    dnnl_memory_t mdw = track(s, &G.w, w->grad, err);
+    dnnl_memory_t mdw = conv_track(s, &G.w, w->grad, err);
     if (!mdw || make_pd(&G, 2, dnnl_backward_weights, 0, AE_ACT_IDENTITY, pds[0], &pds[2], err) ||
-        bind_in(g, s, k, DNNL_ARG_SRC, qmd(pds[2], dnnl_query_src_md), mx, err) ||
-        bind_in(g, s, k, DNNL_ARG_DIFF_DST, qmd(pds[2], dnnl_query_diff_dst_md), mdz, err) ||
-        bind_out(g, s, k, DNNL_ARG_DIFF_WEIGHTS, qmd(pds[2], dnnl_query_diff_weights_md), mdw, n->accum[1], err) ||
+        conv_bind_in(g, s, k, DNNL_ARG_SRC, qmd(pds[2], dnnl_query_src_md), mx, err) ||
+        conv_bind_in(g, s, k, DNNL_ARG_DIFF_DST, qmd(pds[2], dnnl_query_diff_dst_md), mdz, err) ||
+        conv_bind_out(g, s, k, DNNL_ARG_DIFF_WEIGHTS, qmd(pds[2], dnnl_query_diff_weights_md), mdw, n->accum[1], err) ||
         ae_dnnl_check(dnnl_primitive_create(&k->p, pds[2]), "conv backward-weights primitive", err))
         return err->code;
     return AE_OK;
@@ -490,13 +365,7 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
 }
 
 /* --- running ------------------------------------------------------------------------------------ */
-static void run_xfer(const xfer *x)
-{
-    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, x->from}, {DNNL_ARG_TO, x->to}};
-    dnnl_primitive_execute(x->r, ae_dnnl_stream(), 2, a);
-}
-
-static void run_bias_act(const stage *st)
+static void run_bias_act(const conv_stage *st)
 {
     if (st->bias) {
         dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, st->act_mem}, {DNNL_ARG_SRC_1, st->bias_mem},
@@ -508,49 +377,34 @@ static void run_bias_act(const stage *st)
     }
 }
 
-static void run_stage(const stage *st)
+static void run_stage(const conv_stage *st)
 {
     if (!st->p) return;
-    for (int i = 0; i < st->npre; i++) run_xfer(&st->pre[i]);
+    for (int i = 0; i < st->npre; i++) conv_run_xfer(&st->pre[i]);
     dnnl_primitive_execute(st->p, ae_dnnl_stream(), st->nargs, st->args);
     if (!st->late) run_bias_act(st);
-    for (int i = 0; i < st->npost; i++) run_xfer(&st->post[i]);
+    for (int i = 0; i < st->npost; i++) conv_run_xfer(&st->post[i]);
     if (st->late) run_bias_act(st);
 }
 
-/* db[c] (+)= Σ over n, h, w of dz[n, c, h, w] (nchw). One channel per iteration, each summed in a
- * fixed order with 8 float lanes: vectorised, and the same bits for any thread count. */
-static void bias_grad(const float *dz, ae_shape sh, float *db, int accumulate)
+static void conv_forward(ae_node *n)
 {
-    const int64_t nb = sh.d[0], c = sh.d[1], hw = sh.d[2] * sh.d[3];
-#pragma omp parallel for schedule(static) if (nb * c * hw >= 65536)
-    for (int64_t j = 0; j < c; j++) {
-        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int64_t i = 0; i < nb; i++) {
-            const float *p = dz + (i * c + j) * hw;
-            int64_t q = 0;
-            for (; q + 8 <= hw; q += 8)
-                for (int l = 0; l < 8; l++) lane[l] += p[q + l];
-            for (; q < hw; q++) lane[q % 8] += p[q];
-        }
-        float t = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-        db[j] = accumulate ? db[j] + t : t;
-    }
+    conv_state *s = n->state;
+    run_stage(&s->fwd);
+    if (s->fwd.bias_c) conv_bias_act_blocked(n->val, n->shape, s->blk, s->fwd.bias_c, (ae_act)n->iattr[A_ACT]);
 }
-
-static void conv_forward(ae_node *n) { run_stage(&((conv_state *)n->state)->fwd); }
 
 static void conv_backward(ae_node *n)
 {
     conv_state *s = n->state;
     ae_act act = (ae_act)n->iattr[A_ACT];
-    if (act != AE_ACT_IDENTITY) ae_act_backward(act, n->val, n->grad, s->dz, n->numel, 0);
+    if (s->db) conv_act_bias_grad(act, n->val, s->dz, n->shape, s->priv ? s->blk : 1, s->db, s->db_accum);
+    else if (act != AE_ACT_IDENTITY) ae_act_backward(act, n->val, n->grad, s->dz, n->numel, 0);
     run_stage(&s->bwd_d);
     run_stage(&s->bwd_w);
-    if (s->db) bias_grad(s->dz, n->shape, s->db, s->db_accum);
 }
 
-static void stage_destroy(stage *st)
+static void stage_destroy(conv_stage *st)
 {
     if (st->p) dnnl_primitive_destroy(st->p);
     if (st->act) dnnl_primitive_destroy(st->act);
@@ -571,6 +425,11 @@ static void conv_destroy(ae_node *n)
     for (int i = 0; i < s->nmem; i++) dnnl_memory_destroy(s->mem[i]);
     free(s);
     n->state = NULL;
+}
+
+int ae_conv_node_blocked(const ae_node *n)
+{
+    return n && is_conv(n) && n->state ? ((const conv_state *)n->state)->priv : 0;
 }
 
 void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_weights)

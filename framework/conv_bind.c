@@ -1,0 +1,150 @@
+/* Binding a conv primitive's arguments to the graph's tensors: the tensor itself when the layouts
+ * agree (or are the same bytes), else a copy in the primitive's layout behind a cached reorder. */
+#include "conv_internal.h"
+
+const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m)
+{
+    const dnnl_memory_desc_t *md = NULL;
+    dnnl_memory_get_memory_desc(m, &md);
+    return md;
+}
+
+dnnl_memory_t conv_track(conv_state *s, const dnnl_memory_desc_t *md, void *p, ae_err *err)
+{
+    dnnl_memory_t m = NULL;
+    if (s->nmem == CONV_MAX_MEM) { ae_errf(err, AE_EINTERNAL, "conv: too many memory objects"); return NULL; }
+    if (ae_dnnl_check(dnnl_memory_create(&m, md, ae_dnnl_engine(), p), "conv memory", err)) return NULL;
+    s->mem[s->nmem++] = m;
+    return m;
+}
+
+/* A buffer of layout md owned by the graph (zeroed: blocked layouts' padding must stay zero). */
+static dnnl_memory_t own(ae_graph *g, conv_state *s, const dnnl_memory_desc_t *md, ae_err *err)
+{
+    float *p = ae_graph_scratch(g, (dnnl_memory_desc_get_size(md) + sizeof(float) - 1) / sizeof(float), err);
+    return p ? conv_track(s, md, p, err) : NULL;
+}
+
+dnnl_alg_kind_t conv_act_alg(ae_act a)
+{
+    static const dnnl_alg_kind_t alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu, dnnl_eltwise_logistic,
+                                          dnnl_eltwise_tanh};
+    return alg[a];
+}
+
+/* Primitive attributes with the post-ops every primitive here may take, in this order: += the
+ * destination (sum), + a broadcast operand of layout bin (binary add), the activation. */
+dnnl_status_t conv_make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act, dnnl_primitive_attr_t *attr)
+{
+    dnnl_post_ops_t po = NULL;
+    dnnl_status_t st = dnnl_primitive_attr_create(attr);
+    if (st != dnnl_success || (!sum && !bin && act == AE_ACT_IDENTITY)) return st;
+    st = dnnl_post_ops_create(&po);
+    if (st == dnnl_success && sum) st = dnnl_post_ops_append_sum(po, 1.0f);
+    if (st == dnnl_success && bin) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, bin);
+    if (st == dnnl_success && act != AE_ACT_IDENTITY)
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, conv_act_alg(act), 0.0f, 0.0f);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    if (po) dnnl_post_ops_destroy(po);
+    return st;
+}
+
+static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, conv_xfer *x, ae_err *err)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_status_t st = conv_make_attr(accumulate, NULL, AE_ACT_IDENTITY, &attr);
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_engine_t eng = ae_dnnl_engine();
+    if (st == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(&pd, conv_md_of(from), eng, conv_md_of(to), eng, attr);
+    if (st == dnnl_success) st = dnnl_primitive_create(&x->r, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    x->from = from;
+    x->to = to;
+    return ae_dnnl_check(st, "conv reorder", err);
+}
+
+void conv_run_xfer(const conv_xfer *x)
+{
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, x->from}, {DNNL_ARG_TO, x->to}};
+    dnnl_primitive_execute(x->r, ae_dnnl_stream(), 2, a);
+}
+
+/* Two plain (unblocked) layouts that place every element at the same offset, e.g. nchw and nhwc of
+ * a 1-channel tensor: the same bytes, no reorder needed. */
+static int same_bytes(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    if (a->format_kind != dnnl_blocked || b->format_kind != dnnl_blocked || a->ndims != b->ndims ||
+        a->format_desc.blocking.inner_nblks || b->format_desc.blocking.inner_nblks || a->offset0 != b->offset0)
+        return 0;
+    for (int i = 0; i < a->ndims; i++)
+        if (a->dims[i] != b->dims[i] || a->padded_dims[i] != b->padded_dims[i] ||
+            (a->dims[i] > 1 && a->format_desc.blocking.strides[i] != b->format_desc.blocking.strides[i]))
+            return 0;
+    return 1;
+}
+
+int conv_channel_block(const dnnl_memory_desc_t *md)
+{
+    static const dnnl_format_tag_t tags[2] = {dnnl_nChw8c, dnnl_nChw16c};
+    dnnl_memory_desc_t t;
+    for (int i = 0; i < 2; i++)
+        if (md->ndims == 4 && md->dims[1] % (8 << i) == 0 &&
+            dnnl_memory_desc_init_by_tag(&t, 4, md->dims, dnnl_f32, tags[i]) == dnnl_success &&
+            dnnl_memory_desc_equal(&t, md))
+            return 8 << i;
+    return 0;
+}
+
+/* *out = the user's buffer as is, or seen through the wanted layout when that is the same bytes;
+ * NULL when a copy is needed. */
+static int view(conv_state *s, dnnl_memory_t user, const dnnl_memory_desc_t *want, dnnl_memory_t *out,
+                ae_err *err)
+{
+    *out = NULL;
+    if (dnnl_memory_desc_equal(conv_md_of(user), want)) *out = user;
+    else if (same_bytes(conv_md_of(user), want)) {
+        void *p = NULL;
+        dnnl_memory_get_data_handle(user, &p);
+        if (!(*out = conv_track(s, want, p, err))) return err->code;
+    }
+    return AE_OK;
+}
+
+/* A primitive input: the user's buffer when the layouts agree, else a copy in the wanted layout
+ * (shared with an earlier stage that already made it, else refreshed by a reorder here). */
+int conv_bind_in(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
+                 dnnl_memory_t user, ae_err *err)
+{
+    dnnl_memory_t m;
+    if (view(s, user, want, &m, err)) return err->code;
+    for (int i = 0; i < s->nalias && !m; i++)
+        if (s->alias[i].user == user && dnnl_memory_desc_equal(conv_md_of(s->alias[i].copy), want))
+            m = s->alias[i].copy;
+    if (!m) {
+        if (!(m = own(g, s, want, err))) return err->code;
+        if (make_reorder(user, m, 0, &st->pre[st->npre++], err)) return err->code;
+        if (s->nalias < 8) {
+            s->alias[s->nalias].user = user;
+            s->alias[s->nalias++].copy = m;
+        }
+    }
+    st->args[st->nargs++] = (dnnl_exec_arg_t){arg, m};
+    return AE_OK;
+}
+
+/* A primitive output: the user's buffer directly when the layouts agree and it is overwritten,
+ * else a private buffer reordered into the user's (summed when accumulating). */
+int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
+                  dnnl_memory_t user, int accumulate, ae_err *err)
+{
+    dnnl_memory_t m = NULL;
+    if (!accumulate && view(s, user, want, &m, err)) return err->code;
+    if (!m) {
+        if (!(m = own(g, s, want, err))) return err->code;
+        if (make_reorder(m, user, accumulate, &st->post[st->npost++], err)) return err->code;
+    }
+    st->args[st->nargs++] = (dnnl_exec_arg_t){arg, m};
+    return AE_OK;
+}

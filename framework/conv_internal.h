@@ -1,0 +1,65 @@
+/* Shared by the conv op's files: a compiled node's stages (a oneDNN primitive with the reorders that
+ * feed it and write its results back), memory binding between the graph's layouts and a primitive's,
+ * and the bias loops. */
+#ifndef AE_CONV_INTERNAL_H
+#define AE_CONV_INTERNAL_H
+
+#include "ae_conv.h"
+#include "ae_dnnl.h"
+
+typedef struct conv_xfer {
+    dnnl_primitive_t r;
+    dnnl_memory_t from, to;
+} conv_xfer;
+
+/* One primitive with the reorders that feed it and write its results back. */
+typedef struct conv_stage {
+    dnnl_primitive_t p;
+    dnnl_primitive_t act;  /* unfused activation, in place on act_mem (the primitive's dst) */
+    dnnl_primitive_t bias; /* forward: dst += bias (broadcast over N, H, W), activation post-op */
+    dnnl_memory_t act_mem, bias_mem;
+    dnnl_exec_arg_t args[6];
+    int nargs, layout;     /* AE_CONV_STAGE_* */
+    int late;              /* bias runs on the graph's nchw output, after the write-back reorders */
+    const float *bias_c;   /* bias added here, with the activation, on a channel-blocked dst */
+    conv_xfer pre[3], post[2];
+    int npre, npost;
+} conv_stage;
+
+#define CONV_MAX_MEM 24
+typedef struct conv_state {
+    conv_stage fwd, bwd_d, bwd_w;
+    dnnl_memory_t mem[CONV_MAX_MEM]; /* every memory object, destroyed with the node */
+    int nmem;
+    /* a user tensor's copy in a primitive's layout, reused by a later stage that wants the same */
+    struct { dnnl_memory_t user, copy; } alias[8];
+    int nalias;
+    float *dz; /* the node's grad, turned into dY·act'(Y) in place by the backward */
+    float *db; /* the bias gradient (summed from dz here), NULL when not needed */
+    int db_accum;
+    /* n->val and n->grad live in val_md, oneDNN's channel-blocked layout with `blk` channels per
+     * block (every consumer is a conv that reads it as is), instead of nchw */
+    int priv, blk;
+    dnnl_memory_desc_t val_md;
+} conv_state;
+
+/* conv_bind.c */
+const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m);
+dnnl_memory_t conv_track(conv_state *s, const dnnl_memory_desc_t *md, void *p, ae_err *err);
+dnnl_alg_kind_t conv_act_alg(ae_act a);
+dnnl_status_t conv_make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act, dnnl_primitive_attr_t *attr);
+int conv_bind_in(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
+                 dnnl_memory_t user, ae_err *err);
+int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
+                  dnnl_memory_t user, int accumulate, ae_err *err);
+/* The channel block of a dense nChw{8,16}c layout of `dims` (numel-sized, no padding), else 0. */
+int conv_channel_block(const dnnl_memory_desc_t *md);
+void conv_run_xfer(const conv_xfer *x);
+
+/* conv_bias.c: y[n, c, h, w] = act(y + b[c]) in place, y channel-blocked by blk; g = g·act'(y) in
+ * place and db[c] (+)= Σ over n, h, w of g (nchw when blk is 1), in a fixed order: the same bits for
+ * any thread count. */
+void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_act act);
+void conv_act_bias_grad(ae_act act, const float *y, float *g, ae_shape sh, int blk, float *db, int accumulate);
+
+#endif
