@@ -138,8 +138,9 @@ static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, 
  * channels runs blocked (nchw in, blocked out: 0.24 vs 0.18 ms, but the next conv then reads its
  * output without a reorder) and a transposed conv to few channels runs the gemm-based nchw kernel
  * (2.6x faster than nhwc). When the latter's input is kept blocked, its backward-data writes that
- * layout directly (0.23-0.31 ms, vs nhwc 0.23-0.32 plus a 0.6 ms reorder in the graph) and its
- * backward-weights reads the forward's nchw copy (gemm 0.52-0.62 ms, vs nhwc 0.24 plus a reorder). */
+ * layout directly (0.23-0.31 ms, vs nhwc 0.23-0.32 plus a 0.6 ms reorder in the graph); its
+ * backward-weights stays nhwc (0.24 ms plus a blocked -> nhwc reorder: in the graph as fast as the
+ * gemm kernel on the forward's nchw copy, 0.52-0.62 ms). */
 static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpriv, int out[3])
 {
     int tr = n->iattr[A_KIND];
@@ -149,7 +150,7 @@ static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpri
         case AE_CONV_LAYOUT_BLOCKED: out[i] = AE_CONV_STAGE_BLOCKED; break;
         default:
             out[i] = (cin >= 8 && cout >= 8) || (!tr && i == 0 && cout >= 8) ? AE_CONV_STAGE_BLOCKED
-                     : tr && cout < 8 && (i == 0 || (i == 2 && xpriv)) ? AE_CONV_STAGE_NCHW
+                     : tr && cout < 8 && i == 0 ? AE_CONV_STAGE_NCHW
                      : tr && cout < 8 && i == 1 && xpriv ? AE_CONV_STAGE_BLOCKED : AE_CONV_STAGE_NHWC;
         }
     }
