@@ -21,7 +21,11 @@ typedef struct conv_stage {
     dnnl_exec_arg_t args[6];
     int nargs, layout;     /* AE_CONV_STAGE_* */
     int late;              /* bias runs on the graph's nchw output, after the write-back reorders */
-    const float *bias_c;   /* bias added here, with the activation, on a channel-blocked dst */
+    const float *bias_c;   /* bias added by our loop, with the activation, on the channel-blocked dst */
+    float *bias_dst;       /* that dst: bias_sh, blocks of bias_blk channels */
+    ae_shape bias_sh;
+    int bias_blk;
+    ae_act bias_act;
     conv_xfer pre[3], post[2];
     int npre, npost;
 } conv_stage;
