@@ -93,21 +93,24 @@ def main():
         if not os.path.exists(os.path.join(ROOT, cfg)):
             print("%-7s skipped: %s not written yet" % (wl, cfg), flush=True)
             continue
-        a_sps, p_sps, a_rss, p_rss, fin = [], [], [], [], {}
+        a_sps, p_sps, a_rss, p_rss, fin, per_round = [], [], [], [], {}, []
         for r in range(args.rounds):  # alternate, so both see the same machine conditions
             s, rss, fin = run_aelab(args, wl, cfg, epochs)
             a_sps += s
             a_rss.append(rss)
-            s, rss, _ = run_peer(wl, peer_wl, targs, epochs)
-            p_sps += [v for v in s if v == v]
+            ps, rss, _ = run_peer(wl, peer_wl, targs, epochs)
+            ps = [v for v in ps if v == v]
+            p_sps += ps
             p_rss.append(rss)
+            per_round.append(statistics.median(s) / statistics.median(ps))  # this round's own ratio
         a, p = statistics.median(a_sps), statistics.median(p_sps)
         flops = fin.get("train_flops_per_sample", 0.0)
         gf = a * flops / 1e9
         thr = args.threads or os.cpu_count()
-        rows.append((wl, a, p, a / p, TARGET[wl], max(a_rss), max(p_rss), gf, gf / PEAK.get(thr, 230.0)))
-        print("%-7s aelab %10.0f/s  peer %10.0f/s  ratio %6.2f (target %g)  RSS %5.0f / %5.0f MiB  %6.1f GFLOP/s"
-              % rows[-1][:8], flush=True)
+        rows.append((wl, a, p, a / p, TARGET[wl], max(a_rss), max(p_rss), gf, gf / PEAK.get(thr, 230.0),
+                     min(per_round), max(per_round)))
+        print("%-7s aelab %10.0f/s  peer %10.0f/s  ratio %6.2f (target %g; rounds %.2f-%.2f)  RSS %5.0f / %5.0f MiB"
+              "  %6.1f GFLOP/s" % (rows[-1][:5] + rows[-1][9:] + rows[-1][5:8]), flush=True)
     scaling = []
     for wl, cfg, _, _, epochs in WORKLOADS:
         if args.no_scaling or wl not in ("W2", "W3") or (only and wl not in only):
@@ -126,12 +129,13 @@ def main():
                                                                    " ".join(["bench/bench.py"] + sys.argv[1:])),
              "Rounds alternate aelab and the peer (%d each); samples/s are medians over epochs (epoch 1 without "
              "its first warm-up batches, as the peer measures). Peer thread setting: its fastest (see "
-             "../shared/peers/README.md)." % args.rounds, "",
-             "| workload | aelab samples/s | peer samples/s | ratio | target | aelab RSS MiB | peer RSS MiB | aelab GFLOP/s | of peak |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for wl, a, p, ratio, tgt, ar, pr, gf, frac in rows:
-        lines.append("| %s | %.0f | %.0f | **%.2f** | ≥ %g | %.0f | %.0f | %.1f | %.0f%% |"
-                     % (wl, a, p, ratio, tgt, ar, pr, gf, 100 * frac))
+             "../shared/peers/README.md). \"rounds\": the lowest and highest ratio of a single round (its aelab "
+             "run against the peer run right after it): the machine's noise." % args.rounds, "",
+             "| workload | aelab samples/s | peer samples/s | ratio | rounds | target | aelab RSS MiB | peer RSS MiB | aelab GFLOP/s | of peak |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for wl, a, p, ratio, tgt, ar, pr, gf, frac, rlo, rhi in rows:
+        lines.append("| %s | %.0f | %.0f | **%.2f** | %.2f-%.2f | ≥ %g | %.0f | %.0f | %.1f | %.0f%% |"
+                     % (wl, a, p, ratio, rlo, rhi, tgt, ar, pr, gf, 100 * frac))
     if scaling:
         lines += ["", "Thread scaling (aelab, same rounds, alternating):", "",
                   "| workload | 1 thread samples/s | 2 threads samples/s | ratio | target |", "|---|---|---|---|---|"]
