@@ -32,16 +32,15 @@ dnnl_alg_kind_t conv_act_alg(ae_act a)
     return alg[a];
 }
 
-/* Primitive attributes with the post-ops every primitive here may take, in this order: += the
- * destination (sum), + a broadcast operand of layout bin (binary add), the activation. */
-dnnl_status_t conv_make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act, dnnl_primitive_attr_t *attr)
+/* Primitive attributes with the post-ops the primitives here take, in this order: += the destination
+ * (sum), the activation. */
+dnnl_status_t conv_make_attr(int sum, ae_act act, dnnl_primitive_attr_t *attr)
 {
     dnnl_post_ops_t po = NULL;
     dnnl_status_t st = dnnl_primitive_attr_create(attr);
-    if (st != dnnl_success || (!sum && !bin && act == AE_ACT_IDENTITY)) return st;
+    if (st != dnnl_success || (!sum && act == AE_ACT_IDENTITY)) return st;
     st = dnnl_post_ops_create(&po);
     if (st == dnnl_success && sum) st = dnnl_post_ops_append_sum(po, 1.0f);
-    if (st == dnnl_success && bin) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, bin);
     if (st == dnnl_success && act != AE_ACT_IDENTITY)
         st = dnnl_post_ops_append_eltwise(po, 1.0f, conv_act_alg(act), 0.0f, 0.0f);
     if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
@@ -52,7 +51,7 @@ dnnl_status_t conv_make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act,
 static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, conv_xfer *x, ae_err *err)
 {
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_status_t st = conv_make_attr(accumulate, NULL, AE_ACT_IDENTITY, &attr);
+    dnnl_status_t st = conv_make_attr(accumulate, AE_ACT_IDENTITY, &attr);
     dnnl_primitive_desc_t pd = NULL;
     dnnl_engine_t eng = ae_dnnl_engine();
     if (st == dnnl_success)

@@ -51,7 +51,7 @@ typedef struct conv_state {
 const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m);
 dnnl_memory_t conv_track(conv_state *s, const dnnl_memory_desc_t *md, void *p, ae_err *err);
 dnnl_alg_kind_t conv_act_alg(ae_act a);
-dnnl_status_t conv_make_attr(int sum, const dnnl_memory_desc_t *bin, ae_act act, dnnl_primitive_attr_t *attr);
+dnnl_status_t conv_make_attr(int sum, ae_act act, dnnl_primitive_attr_t *attr);
 int conv_bind_in(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
                  dnnl_memory_t user, ae_err *err);
 int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,

@@ -1,6 +1,7 @@
 /* Conv2d and transposed conv2d ops on oneDNN: forward, backward-data and backward-weights
- * primitives, each in its own layout (blocked, nhwc or nchw) behind cached reorders; the bias is
- * added by a binary primitive (with the activation as its post-op) and its gradient summed here. */
+ * primitives, each in its own layout (blocked, nhwc or nchw) behind cached reorders, outputs that
+ * only convs read kept blocked; the bias is added after the primitive (conv_bias.c on blocked
+ * outputs, a binary primitive on plain ones) and its gradient summed in conv_bias.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,7 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, ae_act act,
                       "descriptor" : "conv backward-weights descriptor", err))
         return err->code;
     dnnl_primitive_attr_t attr = NULL;
-    st = conv_make_attr(0, NULL, act, &attr);
+    st = conv_make_attr(0, act, &attr);
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return ae_dnnl_check(st, "conv primitive descriptor", err);
@@ -221,7 +222,7 @@ static int bias_primitive(conv_stage *st, conv_state *s, const geom *G, dnnl_mem
     st->act_mem = dst;
     if (!st->bias_mem && !(st->bias_mem = conv_track(s, &G->b, bias, err))) return err->code;
     dnnl_status_t r = dnnl_binary_desc_init(&d, dnnl_binary_add, conv_md_of(dst), &G->b, conv_md_of(dst));
-    if (r == dnnl_success) r = conv_make_attr(0, NULL, act, &attr);
+    if (r == dnnl_success) r = conv_make_attr(0, act, &attr);
     if (r == dnnl_success) r = dnnl_primitive_desc_create(&pd, &d, attr, ae_dnnl_engine(), NULL);
     if (r == dnnl_success) r = dnnl_primitive_create(&st->bias, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
