@@ -20,7 +20,14 @@ typedef struct fx {
     int ntg;
 } fx;
 
-static void fx_init(fx *f) { memset(f, 0, sizeof *f); f->ps = ae_params_new(); f->rng = ae_rng_new(11); }
+/* Each test starts from the AUTO layout (a failed test in a non-forking run skips fx_free). */
+static void fx_init(fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->ps = ae_params_new();
+    f->rng = ae_rng_new(11);
+    ae_conv_set_layout(AE_CONV_LAYOUT_AUTO);
+}
 
 static int decl(fx *f, const char *name, ae_shape s)
 {
@@ -266,6 +273,39 @@ START_TEST(chain_values_and_grads)
             free(h1);
             free(r2);
             grad_ok(&f, loss, q ? "chain convT-conv" : "chain conv-convT", l);
+            fx_free(&f);
+        }
+}
+END_TEST
+
+/* A conv output read by two convs stays blocked (AUTO and BLOCKED; not PLAIN): the second
+ * consumer's backward-data accumulates into its blocked gradient; a conv output also read by a
+ * loss, or pinned (read by the caller), stays nchw. */
+START_TEST(blocked_output_fanout_and_pinning)
+{
+    for (int l = 0; l < 3; l++)
+        for (int pin = 0; pin < 2; pin++) {
+            fx f;
+            fx_init(&f);
+            ae_conv_set_layout((ae_conv_layout)l);
+            int xi = decl(&f, "x", ae_shape4(2, 8, 6, 6)), w1 = decl(&f, "w1", ae_shape4(16, 8, 3, 3));
+            int w2 = decl(&f, "w2", ae_shape4(8, 16, 3, 3)), w3 = decl(&f, "w3", ae_shape4(16, 8, 3, 3));
+            int b1 = bias(&f, "b1", 16), b2 = bias(&f, "b2", 8), b3 = bias(&f, "b3", 8);
+            fx_alloc(&f, 2, 1);
+            ae_node *h = ae_conv2d(f.g, "h", P(&f, xi), P(&f, w1), P(&f, b1), 1, 1, AE_ACT_SIGMOID, &f.err);
+            ae_node *y1 = ae_conv2d(f.g, "y1", h, P(&f, w2), P(&f, b2), 2, 1, AE_ACT_TANH, &f.err);
+            ae_node *y2 = ae_conv_transpose2d(f.g, "y2", h, P(&f, w3), P(&f, b3), 2, 1, 1, AE_ACT_IDENTITY, &f.err);
+            ck_assert_msg(y1 && y2, "%s", f.err.msg);
+            h->pinned = pin;
+            ae_node *terms[2] = {ae_mse(f.g, "l1", y1, target(&f, y1->shape), AE_MEAN, &f.err),
+                                 ae_mse(f.g, "l2", y2, target(&f, y2->shape), AE_MEAN, &f.err)};
+            float w[2] = {0.6f, 1.4f};
+            ae_node *loss = ae_weighted_sum(f.g, "sum", terms, w, 2, &f.err);
+            compile(&f, loss);
+            ck_assert_int_eq(ae_conv_node_blocked(h), l != AE_CONV_LAYOUT_PLAIN && !pin);
+            ck_assert_int_eq(ae_conv_node_blocked(y1), 0); /* read by a loss */
+            ck_assert(y1->accum[0] != y2->accum[0]); /* one overwrites h's gradient, the other adds */
+            grad_ok(&f, loss, pin ? "fan-out of a pinned conv output" : "fan-out of a blocked conv output", l);
             fx_free(&f);
         }
 }
@@ -564,6 +604,7 @@ int main(void)
     tcase_add_test(t, conv_transpose2d_forward_and_grads);
     tcase_add_test(t, fanout_accumulates);
     tcase_add_test(t, chain_values_and_grads);
+    tcase_add_test(t, blocked_output_fanout_and_pinning);
     tcase_add_test(t, auto_layouts_and_inference);
     tcase_add_test(t, shape_errors_name_the_node);
     tcase_add_test(t, layer_reads_keys);
