@@ -315,7 +315,7 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
             return err->code;
     }
     if (!n->needs_grad) return AE_OK;
-    /* backward: dZ in the graph's layout, then backward-data, then backward-weights (in the order
+    /* backward: dZ in the node's layout, then backward-data, then backward-weights (in the order
      * they run, so a later stage reuses the layout copies an earlier one made) */
     s->dz = n->grad; /* dY·act'(Y) in place: nothing reads dY after this node's backward */
     dnnl_memory_t mdz = s->dz ? conv_track(s, s->priv ? &s->val_md : &G.y, s->dz, err) : NULL;
