@@ -1,5 +1,7 @@
 /* Binding a conv primitive's arguments to the graph's tensors: the tensor itself when the layouts
  * agree (or are the same bytes), else a copy in the primitive's layout behind a cached reorder. */
+#include <stdlib.h>
+
 #include "conv_internal.h"
 
 const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m)
@@ -48,8 +50,61 @@ dnnl_status_t conv_make_attr(int sum, ae_act act, dnnl_primitive_attr_t *attr)
     return st;
 }
 
+/* The offset of element idx in a blocked layout: the outer dims by their strides, then the inner
+ * blocks from the innermost (which takes the lowest part of its dim's index) outwards. */
+static int64_t md_offset(const dnnl_memory_desc_t *md, const int64_t *idx)
+{
+    const dnnl_blocking_desc_t *bk = &md->format_desc.blocking;
+    int64_t blk[DNNL_MAX_NDIMS], rem[DNNL_MAX_NDIMS], off = md->offset0, mult = 1;
+    for (int d = 0; d < DNNL_MAX_NDIMS; d++) blk[d] = 1;
+    for (int i = 0; i < bk->inner_nblks; i++) blk[bk->inner_idxs[i]] *= bk->inner_blks[i];
+    for (int d = 0; d < md->ndims; d++) {
+        off += idx[d] / blk[d] * bk->strides[d];
+        rem[d] = idx[d] % blk[d];
+    }
+    for (int i = bk->inner_nblks - 1; i >= 0; i--) {
+        int d = bk->inner_idxs[i];
+        off += rem[d] % bk->inner_blks[i] * mult;
+        rem[d] /= bk->inner_blks[i];
+        mult *= bk->inner_blks[i];
+    }
+    return off;
+}
+
+/* Up to this size a reorder is a gather through a table: oneDNN 2.6's reorders between plain and
+ * blocked weight layouts took 40-95 us each in W3 (10 per step), the gather 3-5. */
+static size_t g_gather_bytes = 256 << 10;
+void ae_conv_set_gather_limit(size_t bytes) { g_gather_bytes = bytes; }
+
+static int gatherable(const dnnl_memory_desc_t *md)
+{
+    return md->format_kind == dnnl_blocked && md->data_type == dnnl_f32 &&
+           dnnl_memory_desc_get_size(md) <= g_gather_bytes;
+}
+
+static int make_gather(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, conv_xfer *x)
+{
+    x->n = (int64_t)(dnnl_memory_desc_get_size(to) / sizeof(float));
+    if (!(x->from_off = malloc((size_t)x->n * sizeof *x->from_off))) return 0;
+    for (int64_t i = 0; i < x->n; i++) x->from_off[i] = -1;
+    int64_t idx[DNNL_MAX_NDIMS] = {0}, total = 1;
+    for (int d = 0; d < to->ndims; d++) total *= to->dims[d];
+    for (int64_t e = 0; e < total; e++) {
+        if (e) /* the next index, last dim fastest */
+            for (int d = to->ndims - 1; d >= 0 && ++idx[d] == to->dims[d]; d--) idx[d] = 0;
+        x->from_off[md_offset(to, idx)] = (int32_t)md_offset(from, idx);
+    }
+    return 1;
+}
+
 static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, conv_xfer *x, ae_err *err)
 {
+    x->from = from;
+    x->to = to;
+    x->accumulate = accumulate;
+    if (gatherable(conv_md_of(from)) && gatherable(conv_md_of(to)))
+        return make_gather(conv_md_of(from), conv_md_of(to), x) ? AE_OK
+                                                                : ae_errf(err, AE_EINTERNAL, "out of memory");
     dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t st = conv_make_attr(accumulate, AE_ACT_IDENTITY, &attr);
     dnnl_primitive_desc_t pd = NULL;
@@ -59,15 +114,28 @@ static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, co
     if (st == dnnl_success) st = dnnl_primitive_create(&x->r, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    x->from = from;
-    x->to = to;
     return ae_dnnl_check(st, "conv reorder", err);
 }
 
 void conv_run_xfer(const conv_xfer *x)
 {
-    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, x->from}, {DNNL_ARG_TO, x->to}};
-    dnnl_primitive_execute(x->r, ae_dnnl_stream(), 2, a);
+    if (x->r) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, x->from}, {DNNL_ARG_TO, x->to}};
+        dnnl_primitive_execute(x->r, ae_dnnl_stream(), 2, a);
+        return;
+    }
+    const float *src = NULL;
+    float *dst = NULL;
+    dnnl_memory_get_data_handle(x->from, (void **)&src);
+    dnnl_memory_get_data_handle(x->to, (void **)&dst);
+    const int32_t *restrict off = x->from_off;
+    if (x->accumulate) {
+        for (int64_t i = 0; i < x->n; i++)
+            if (off[i] >= 0) dst[i] += src[off[i]];
+    } else {
+        for (int64_t i = 0; i < x->n; i++)
+            if (off[i] >= 0) dst[i] = src[off[i]];
+    }
 }
 
 /* Two plain (unblocked) layouts that place every element at the same offset, e.g. nchw and nhwc of
@@ -146,4 +214,12 @@ int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnn
     }
     st->args[st->nargs++] = (dnnl_exec_arg_t){arg, m};
     return AE_OK;
+}
+
+void conv_xfer_destroy(conv_xfer *x)
+{
+    if (x->r) dnnl_primitive_destroy(x->r);
+    free(x->from_off);
+    x->r = NULL;
+    x->from_off = NULL;
 }

@@ -7,9 +7,14 @@
 #include "ae_conv.h"
 #include "ae_dnnl.h"
 
+/* A layout copy: a oneDNN reorder, or for small tensors (the weights) a gather through a table of
+ * source offsets (`from`, one per element of `to`, -1 on padding), made once. */
 typedef struct conv_xfer {
     dnnl_primitive_t r;
     dnnl_memory_t from, to;
+    int32_t *from_off;
+    int64_t n;
+    int accumulate;
 } conv_xfer;
 
 /* One primitive with the reorders that feed it and write its results back. */
@@ -59,6 +64,7 @@ int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnn
 /* The channel block of a dense nChw{8,16}c layout of `dims` (numel-sized, no padding), else 0. */
 int conv_channel_block(const dnnl_memory_desc_t *md);
 void conv_run_xfer(const conv_xfer *x);
+void conv_xfer_destroy(conv_xfer *x);
 
 /* conv_bias.c: y[n, c, h, w] = act(y + b[c]) in place, y channel-blocked by blk; g = g·act'(y) in
  * place and db[c] (+)= Σ over n, h, w of g (nchw when blk is 1), in a fixed order: the same bits for

@@ -414,10 +414,8 @@ static void stage_destroy(conv_stage *st)
     if (st->p) dnnl_primitive_destroy(st->p);
     if (st->act) dnnl_primitive_destroy(st->act);
     if (st->bias) dnnl_primitive_destroy(st->bias);
-    for (int i = 0; i < st->npre; i++)
-        if (st->pre[i].r) dnnl_primitive_destroy(st->pre[i].r);
-    for (int i = 0; i < st->npost; i++)
-        if (st->post[i].r) dnnl_primitive_destroy(st->post[i].r);
+    for (int i = 0; i < st->npre; i++) conv_xfer_destroy(&st->pre[i]);
+    for (int i = 0; i < st->npost; i++) conv_xfer_destroy(&st->post[i]);
 }
 
 static void conv_destroy(ae_node *n)

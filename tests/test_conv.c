@@ -202,8 +202,14 @@ static const cfg convt_cases[] = {
     {1, 2, 8, 16, 4, 4, 3, 2, 1, 1, 0, AE_ACT_IDENTITY},
 };
 
-/* each case in the automatic (per-primitive nhwc/nchw/blocked), plain and blocked layouts */
-#define RUN_CASES(a) for (size_t i = 0; i < sizeof a / sizeof a[0] * 3; i++) run_case(&a[i / 3], (ae_conv_layout)(i % 3))
+/* each case in the automatic (per-primitive nhwc/nchw/blocked), plain and blocked layouts, with the
+ * weights' layout copies as table gathers (the default) and as oneDNN reorders */
+#define RUN_CASES(a)                                                                                \
+    for (size_t i = 0; i < sizeof a / sizeof a[0] * 6; i++) {                                        \
+        ae_conv_set_gather_limit(i % 2 ? 0 : 256 << 10);                                            \
+        run_case(&a[i / 6], (ae_conv_layout)(i / 2 % 3));                                           \
+    }                                                                                               \
+    ae_conv_set_gather_limit(256 << 10)
 
 START_TEST(conv2d_forward_and_grads) { RUN_CASES(conv_cases); }
 END_TEST
