@@ -44,6 +44,10 @@ void ae_conv_set_gather_limit(size_t bytes);
  * consumer is a conv and n is not pinned), not nchw. */
 int ae_conv_node_blocked(const ae_node *n);
 void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_weights);
+/* Before n is compiled: the channel block (8, 16) of the layout n's forward would read its input
+ * in, given the choice; 0 when it reads nchw or nhwc. A producer that can write that layout (a
+ * dense layer through a reshape, ops_dense.c) sets its ae_node.blk to it. */
+int ae_conv_input_block(const ae_node *n);
 
 /* Output sizes (<= 0 when the input is too small for the kernel). */
 int64_t ae_conv_out_size(int64_t in, int64_t k, int stride, int pad);

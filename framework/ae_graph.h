@@ -61,6 +61,9 @@ struct ae_node {
     int pinned;                /* read by the caller after a step (codes, reconstructions): keeps
                                   the row-major layout (a conv may otherwise keep its output in a
                                   blocked layout that only its conv consumers read) */
+    int blk;                   /* > 0: value and gradient are kept channel-blocked (oneDNN's
+                                  nChw{blk}c of the [N, C, H, W] its conv consumers read), set at
+                                  prepare by the producer (ops_conv.c, ops_dense.c); 0: row-major */
     int skip;                  /* training graphs: not on the way to the loss (ae_graph_forward_loss
                                   leaves it out) */
     double flops;              /* floating-point operations of one forward + backward (set by

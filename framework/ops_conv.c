@@ -157,7 +157,7 @@ static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpri
     }
 }
 
-static int geom_init(const ae_node *n, const conv_state *px, geom *G, ae_err *err)
+static int geom_init(const ae_node *n, geom *G, ae_err *err)
 {
     const ae_node *x = n->in[0], *w = n->in[1];
     G->tr = n->iattr[A_KIND];
@@ -177,9 +177,11 @@ static int geom_init(const ae_node *n, const conv_state *px, geom *G, ae_err *er
     for (int i = 0; i < 4; i++) G->dx[i] = xd[i], G->dy[i] = yd[i];
     G->dw[0] = yd[1], G->dw[1] = xd[1], G->dw[2] = kh, G->dw[3] = kw; /* oneDNN: (out, in, kh, kw) */
     dnnl_dims_t db = {1, yd[1], 1, 1}; /* broadcast over N, H, W by the binary primitive */
-    G->xpriv = px && px->priv;
+    G->xpriv = x->blk == 8 || x->blk == 16;
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(&G->xp, 4, G->dx, dnnl_f32, dnnl_nchw);
-    G->x = G->xpriv ? px->val_md : G->xp;
+    G->x = G->xp;
+    if (st == dnnl_success && G->xpriv)
+        st = dnnl_memory_desc_init_by_tag(&G->x, 4, G->dx, dnnl_f32, x->blk == 8 ? dnnl_nChw8c : dnnl_nChw16c);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G->y, 4, G->dy, dnnl_f32, dnnl_nchw);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&G->w, 4, G->dw, dnnl_f32, G->tr ? dnnl_iohw : dnnl_oihw);
@@ -246,9 +248,10 @@ static int act_primitive(conv_stage *st, dnnl_memory_t dst, ae_act act, ae_err *
 
 static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
 
-/* Every consumer is a conv reading n as its input, and the caller does not read n: n's value and
- * gradient may then stay in the forward primitive's blocked layout (no reorders between convs). */
-static int only_convs_read(ae_graph *g, const ae_node *n)
+/* Every consumer is a conv or a dense layer reading n as its input (a dense layer reads the features
+ * in blocked order through permuted weights, ops_dense.c), and the caller does not read n: n's value
+ * and gradient may then stay in the forward primitive's blocked layout (no reorders). */
+static int takes_blocked(ae_graph *g, const ae_node *n)
 {
     int uses = 0;
     if (n->pinned) return 0;
@@ -256,7 +259,7 @@ static int only_convs_read(ae_graph *g, const ae_node *n)
         const ae_node *c = ae_graph_node(g, i);
         for (int k = 0; k < c->nin; k++)
             if (c->in[k] == n) {
-                if (k || !is_conv(c)) return 0;
+                if (k || !(is_conv(c) || c->op == &ae_op_dense)) return 0;
                 uses++;
             }
     }
@@ -270,7 +273,7 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     ae_act act = (ae_act)n->iattr[A_ACT];
     const conv_state *px = is_conv(x) ? x->state : NULL;
     geom G;
-    if (geom_init(n, px, &G, err)) return err->code;
+    if (geom_init(n, &G, err)) return err->code;
     dnnl_memory_t mx, mw, my;
     if (!(mx = conv_track(s, &G.x, x->val, err)) || !(mw = conv_track(s, &G.w, w->val, err)))
         return err->code;
@@ -289,8 +292,9 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
                 fuse ? act : AE_ACT_IDENTITY, NULL, &pds[0], err))
         return err->code;
     const dnnl_memory_desc_t *ymd = qmd(pds[0], dnnl_query_dst_md);
-    s->blk = f->layout == AE_CONV_STAGE_BLOCKED && only_convs_read(g, n) ? conv_channel_block(ymd) : 0;
+    s->blk = f->layout == AE_CONV_STAGE_BLOCKED && takes_blocked(g, n) ? conv_channel_block(ymd) : 0;
     if ((s->priv = s->blk > 0)) s->val_md = *ymd;
+    n->blk = s->blk;
     if (!(my = conv_track(s, s->priv ? &s->val_md : &G.y, n->val, err)) ||
         conv_bind_in(g, s, f, DNNL_ARG_SRC, qmd(pds[0], dnnl_query_src_md), mx, err) ||
         conv_bind_in(g, s, f, DNNL_ARG_WEIGHTS, qmd(pds[0], dnnl_query_weights_md), mw, err) ||
@@ -428,6 +432,19 @@ static void conv_destroy(ae_node *n)
     for (int i = 0; i < s->nmem; i++) dnnl_memory_destroy(s->mem[i]);
     free(s);
     n->state = NULL;
+}
+
+int ae_conv_input_block(const ae_node *n)
+{
+    geom G;
+    ae_err err = {0};
+    dnnl_primitive_desc_t pd = NULL;
+    if (!is_conv(n) || !ae_dnnl_engine() || geom_init(n, &G, &err) || G.layout[0] != AE_CONV_STAGE_BLOCKED ||
+        make_pd(&G, 0, dnnl_forward_training, AE_ACT_IDENTITY, NULL, &pd, &err))
+        return 0;
+    int blk = conv_channel_block(qmd(pd, dnnl_query_src_md));
+    dnnl_primitive_desc_destroy(pd);
+    return blk;
 }
 
 int ae_conv_node_blocked(const ae_node *n)

@@ -5,45 +5,17 @@
  * dynamically): a block's dZ stays in cache for its dX, dW and db, and the dW/db partial sums of the
  * blocks are added in block order, so results do not depend on the thread count. Outputs only a
  * few columns wide are computed transposed (see narrow_cols); chains of layers run block by block
- * through every layer (see chain_next). */
+ * through every layer (see chain_next). Next to convs it reads and writes their channel-blocked
+ * layout (dense_blocked.c). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae_ops.h"
 #include "ae_par.h"
+#include "dense_internal.h"
 
 /* Rows per block: about this many floats of the wider side (input or output). */
 #define BLOCK_FLOATS 65536
 
-/* One matmul over a block of rows: a primitive per thread for the full blocks and one for the last
- * block (fewer rows); the operands that move with the block are rebound before each run. */
-typedef struct bmm {
-    ae_matmul *mm; /* [thread][full block, last block] */
-} bmm;
-
-typedef struct dense_state {
-    int64_t n, k, m;
-    int64_t rows;     /* per block (the last block may have fewer) */
-    int nb, nthr;     /* blocks; threads with their own primitives and scratch (ae_par_blocks cap) */
-    int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
-    bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
-    bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
-    bmm dx;           /* dX = dZ·W */
-    bmm dxnar;        /* dXᵀ = Wᵀ·dZᵀ, into tbuf (narrow inputs) */
-    bmm dw;           /* the block's dW partial: dZᵀ·X, or its transpose Xᵀ·dZ when dw_t; with a
-                         single block, dW itself (accumulating as the graph says) */
-    ae_eltwise *tanh; /* [thread][full, last]: tanh forward (oneDNN's vectorised eltwise) */
-    float *tbuf;      /* per thread: a transposed narrow product (cols x rows) */
-    float *gbuf;      /* per thread: this layer's dZ block, made by the next layer of a chain */
-    float *dwp;       /* nb partial dW, [m,k] each ([k,m] when dw_t); NULL with a single block */
-    float *dbp;       /* nb partial db, [m] each */
-    int dw_t;         /* see dw_transposed */
-    int dz_ready;     /* dY arrives as dZ (see relu_consumer, mse_writes_dz) */
-    int mask_dx;      /* this node's dX is a ReLU producer's dY: mask it into that node's dZ */
-    int depth;        /* dense layers before this one; sets the sweep direction when not fused */
-    int fused;        /* in a chain: its first layer runs every forward, its last every backward */
-    ae_node *prev, *next; /* neighbours in the chain */
-} dense_state;
 
 static int dense_infer(ae_node *n, ae_err *err)
 {
@@ -158,14 +130,14 @@ static mm_ops ops_fwd(const ae_node *n, int64_t r)
 {
     const dense_state *s = n->state;
     const int64_t k = s->k, m = s->m;
-    return (mm_ops){{n->in[0]->val, r, k, k, 1}, {n->in[1]->val, k, s->mw, 1, k}, {n->val, r, s->mw, m, 1}};
+    return (mm_ops){{n->in[0]->val, r, k, k, 1}, {s->wv, k, s->mw, 1, k}, {n->val, r, s->mw, m, 1}};
 }
 
 static mm_ops ops_fnar(const ae_node *n, int64_t r)
 {
     const dense_state *s = n->state;
     const int64_t k = s->k, c = s->m - s->mw;
-    return (mm_ops){{n->in[1]->val + s->mw * k, c, k, k, 1}, {n->in[0]->val, k, r, 1, k},
+    return (mm_ops){{s->wv + s->mw * k, c, k, k, 1}, {n->in[0]->val, k, r, 1, k},
                     {s->tbuf, c, r, r, 1}};
 }
 
@@ -173,21 +145,21 @@ static mm_ops ops_dx(const ae_node *n, int64_t r)
 {
     const dense_state *s = n->state;
     const int64_t k = s->k, m = s->m;
-    return (mm_ops){{n->grad, r, m, m, 1}, {n->in[1]->val, m, k, k, 1}, {n->in[0]->grad, r, k, k, 1}};
+    return (mm_ops){{n->grad, r, m, m, 1}, {s->wv, m, k, k, 1}, {n->in[0]->grad, r, k, k, 1}};
 }
 
 static mm_ops ops_dxnar(const ae_node *n, int64_t r)
 {
     const dense_state *s = n->state;
     const int64_t k = s->k, m = s->m;
-    return (mm_ops){{n->in[1]->val, k, m, 1, k}, {n->grad, m, r, 1, m}, {s->tbuf, k, r, r, 1}};
+    return (mm_ops){{s->wv, k, m, 1, k}, {n->grad, m, r, 1, m}, {s->tbuf, k, r, r, 1}};
 }
 
 static mm_ops ops_dw(const ae_node *n, int64_t r)
 {
     const dense_state *s = n->state;
     const int64_t k = s->k, m = s->m;
-    float *p = s->dwp ? s->dwp : n->in[1]->grad;
+    float *p = s->dwp ? s->dwp : s->wg;
     if (s->dw_t)
         return (mm_ops){{n->in[0]->val, k, r, 1, k}, {n->grad, r, m, m, 1}, {p, k, m, m, 1}};
     return (mm_ops){{n->grad, m, r, 1, m}, {n->in[0]->val, r, k, k, 1}, {p, m, k, k, 1}};
@@ -248,7 +220,7 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
     int64_t tcols = s->m - s->mw > (nx ? s->k : 0) ? s->m - s->mw : (nx ? s->k : 0);
     if (tcols && !(s->tbuf = ae_graph_scratch(g, (size_t)(s->nthr * tcols * s->rows), err))) return err->code;
     int fuse = act == AE_ACT_IDENTITY || act == AE_ACT_RELU; /* exact and cheap as a post-op */
-    if (s->mw && bmm_init(&s->fwd, n, ops_fwd, b ? b->val : NULL, fuse ? act : AE_ACT_IDENTITY, 0, err))
+    if (s->mw && bmm_init(&s->fwd, n, ops_fwd, b ? s->bv : NULL, fuse ? act : AE_ACT_IDENTITY, 0, err))
         return err->code;
     if (s->mw < s->m && bmm_init(&s->fnar, n, ops_fnar, NULL, AE_ACT_IDENTITY, 0, err)) return err->code;
     if (act == AE_ACT_TANH) {
@@ -265,7 +237,7 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
     if (x->needs_grad && !nx &&
         bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev ? 0 : n->accum[0], err))
         return err->code;
-    if (w->needs_grad && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, s->dwp ? 0 : n->accum[1], err))
+    if (w->needs_grad && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, s->dwp || dense_permuted(s) ? 0 : n->accum[1], err))
         return err->code;
     return AE_OK;
 }
@@ -310,6 +282,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
             !(s->dbp = ae_graph_scratch(g, (size_t)(s->nb * s->m), err)))
             return err->code;
     }
+    if (dense_blocked_io(g, n, err)) return err->code;
     return prepare_products(g, n, err);
 }
 
@@ -341,7 +314,7 @@ static void member_fwd(ae_node *n, size_t b, int t)
         const int64_t c = m - s->mw;
         float *yt = s->tbuf + t * c * s->rows;
         bmm_run(&s->fnar, t, last, NULL, x, yt);
-        const float *bias = n->nin > 2 ? n->in[2]->val + s->mw : NULL;
+        const float *bias = n->nin > 2 ? s->bv + s->mw : NULL;
         for (int64_t j = 0; j < c; j++) {
             float *row = yt + j * r, bj = bias ? bias[j] : 0.0f;
             if (bias)
@@ -375,6 +348,8 @@ static void dense_forward(ae_node *n)
 {
     dense_state *s = n->state;
     if (s->fused && s->prev) return; /* done by the chain's first layer */
+    for (ae_node *c = n; c; c = ((dense_state *)c->state)->fused ? ((dense_state *)c->state)->next : NULL)
+        dense_permute_params(c);
     ae_par_blocks((size_t)s->nb, s->nthr, fwd_block, n);
 }
 
@@ -470,8 +445,9 @@ static void dense_backward(ae_node *n)
     ae_par_blocks((size_t)s->nb, s->nthr, bwd_block, n);
     for (; n; n = s->fused ? s->prev : NULL) {
         s = n->state;
-        if (s->dwp) reduce(n->in[1]->grad, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1]);
-        if (s->dbp) reduce(n->in[2]->grad, s->dbp, s->nb, 1, s->m, 0, n->accum[2]);
+        if (s->dwp) reduce(s->wg, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1] && !dense_permuted(s));
+        if (s->dbp) reduce(s->bg, s->dbp, s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
+        dense_unpermute_grads(n);
     }
 }
 
@@ -486,6 +462,8 @@ static void dense_destroy(ae_node *n)
     bmm_destroy(&s->dw, s->nthr);
     for (int t = 0; s->tanh && t < 2 * s->nthr; t++) ae_eltwise_destroy(&s->tanh[t]);
     free(s->tanh);
+    free(s->kperm);
+    free(s->mperm);
     free(s);
     n->state = NULL;
 }

@@ -177,7 +177,15 @@ static void reshape_backward(ae_node *n)
     for (size_t i = 0; i < n->numel; i++) x->grad[i] += n->grad[i];
 }
 
-const ae_op ae_op_reshape = {"reshape", reshape_infer, NULL, reshape_forward, reshape_backward, NULL};
+/* A view keeps its input's layout (a channel-blocked one included: see ae_node.blk). */
+static int reshape_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    (void)g, (void)err;
+    n->blk = n->in[0]->blk;
+    return AE_OK;
+}
+
+const ae_op ae_op_reshape = {"reshape", reshape_infer, reshape_prepare, reshape_forward, reshape_backward, NULL};
 
 ae_node *ae_reshape(ae_graph *g, const char *name, ae_node *x, ae_shape s, ae_err *err)
 {

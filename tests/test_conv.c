@@ -318,6 +318,63 @@ START_TEST(blocked_output_fanout_and_pinning)
 }
 END_TEST
 
+/* The conv/dense boundary (W3's): conv -> dense -> dense -> reshape -> transposed conv, the first
+ * conv's output also read by another conv and by a second dense layer sharing the first one's
+ * weight. In AUTO and BLOCKED the conv output stays blocked and the dense layers read it so
+ * (permuted weight columns); the second writes the blocked layout the transposed conv reads
+ * (permuted rows), through the reshape. Values agree with PLAIN (no blocking); gradients pass the
+ * check (the conv output's and the shared weight's gradients accumulate); pinned nodes stay
+ * row-major. */
+START_TEST(dense_reads_and_writes_blocked)
+{
+    float *ref = NULL;
+    static const ae_conv_layout order[3] = {AE_CONV_LAYOUT_PLAIN, AE_CONV_LAYOUT_AUTO, AE_CONV_LAYOUT_BLOCKED};
+    for (int q = 0; q < 3; q++)
+        for (int pin = 0; pin < (q ? 2 : 1); pin++) {
+            const ae_conv_layout l = order[q];
+            fx f;
+            fx_init(&f);
+            ae_conv_set_layout(l);
+            int xi = decl(&f, "x", ae_shape4(2, 8, 6, 6)), w1 = decl(&f, "w1", ae_shape4(16, 8, 3, 3));
+            int d1 = decl(&f, "d1", ae_shape2(5, 144)), d2 = decl(&f, "d2", ae_shape2(144, 5));
+            int w2 = decl(&f, "w2", ae_shape4(16, 8, 3, 3)), w3 = decl(&f, "w3", ae_shape4(8, 16, 3, 3));
+            int b1 = bias(&f, "b1", 16), e1 = bias(&f, "e1", 5), e2 = bias(&f, "e2", 144), b2 = bias(&f, "b2", 8);
+            fx_alloc(&f, 2, 1);
+            ae_node *h = ae_conv2d(f.g, "h", P(&f, xi), P(&f, w1), P(&f, b1), 2, 1, AE_ACT_TANH, &f.err);
+            ae_node *z = ae_dense(f.g, "z", h, P(&f, d1), P(&f, e1), AE_ACT_TANH, &f.err);
+            ae_node *u = ae_dense(f.g, "u", z, P(&f, d2), P(&f, e2), AE_ACT_SIGMOID, &f.err);
+            ae_node *r = ae_reshape(f.g, "r", u, ae_shape4(2, 16, 3, 3), &f.err);
+            ae_node *y = ae_conv_transpose2d(f.g, "y", r, P(&f, w2), P(&f, b2), 2, 1, 1, AE_ACT_IDENTITY, &f.err);
+            ae_node *v = ae_conv2d(f.g, "v", h, P(&f, w3), NULL, 1, 1, AE_ACT_IDENTITY, &f.err);
+            ae_node *z2 = ae_dense(f.g, "z2", h, P(&f, d1), NULL, AE_ACT_IDENTITY, &f.err);
+            ck_assert_msg(y && v && z2 && ae_shape_eq(y->shape, ae_shape4(2, 8, 6, 6)), "%s", f.err.msg);
+            h->pinned = u->pinned = pin;
+            ae_node *terms[3] = {ae_mse(f.g, "l1", y, target(&f, y->shape), AE_MEAN, &f.err),
+                                 ae_mse(f.g, "l2", v, target(&f, v->shape), AE_MEAN, &f.err),
+                                 ae_mse(f.g, "l3", z2, target(&f, z2->shape), AE_MEAN, &f.err)};
+            float tw[3] = {1.0f, 0.5f, 0.8f};
+            ae_node *loss = ae_weighted_sum(f.g, "sum", terms, tw, 3, &f.err);
+            compile(&f, loss);
+            int blocked = l != AE_CONV_LAYOUT_PLAIN && !pin;
+            ck_assert_int_eq(ae_conv_node_blocked(h), blocked);
+            ck_assert_int_eq(u->blk > 0, blocked);
+            ck_assert_int_eq(r->blk, u->blk);
+            ck_assert(z->accum[1] != z2->accum[1]); /* one writes d1's gradient, the other adds */
+            ae_graph_forward(f.g);
+            if (!ref) { /* PLAIN comes first: the reference */
+                ref = malloc(y->numel * sizeof *ref);
+                memcpy(ref, y->val, y->numel * sizeof *ref);
+            }
+            for (size_t i = 0; i < y->numel; i++)
+                ck_assert_msg(fabsf(y->val[i] - ref[i]) <= 1e-5f, "layout %d pin %d: y[%zu] = %.7g, plain %.7g",
+                              (int)l, pin, i, y->val[i], ref[i]);
+            grad_ok(&f, loss, pin ? "conv/dense boundary, pinned" : "conv/dense boundary", (int)l);
+            fx_free(&f);
+        }
+    free(ref);
+}
+END_TEST
+
 static int g_env_threads = 1; /* the thread count the environment asked for (OMP_NUM_THREADS) */
 
 /* The W3 stack conv 1->32->64, deconv 64->32->1 (28x28, batch 2) on graph g; nodes in out[4]. */
@@ -434,6 +491,7 @@ int main(void)
     tcase_add_test(t, fanout_accumulates);
     tcase_add_test(t, chain_values_and_grads);
     tcase_add_test(t, blocked_output_fanout_and_pinning);
+    tcase_add_test(t, dense_reads_and_writes_blocked);
     tcase_add_test(t, auto_layouts_and_inference);
     tcase_add_test(t, shape_errors_name_the_node);
     suite_add_tcase(s, t);

@@ -1,0 +1,118 @@
+/* The dense op at the conv/dense boundary, without reorders. A conv output kept channel-blocked
+ * (ae_node.blk) is read as it is, features in blocked order, by permuting the columns of W (kperm).
+ * A layer whose one consumer is a reshape that only convs read, when they would read a blocked
+ * layout, writes that layout by permuting the rows of W and b (mperm). W3 saves four 1.6 MB
+ * reorders per step. The products run on permuted copies of W and b, refreshed before each
+ * forward; dW and db are added back into the parameters' gradients after each backward. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_conv.h"
+#include "dense_internal.h"
+
+int dense_permuted(const dense_state *s) { return s->kperm || s->mperm; }
+
+/* Feature j of a sample kept as nChw{blk}c is plain feature perm[j] of [c, hw]. */
+static int32_t *blocked_order(int64_t c, int64_t hw, int blk)
+{
+    int32_t *perm = malloc((size_t)(c * hw) * sizeof *perm);
+    for (int64_t j = 0; perm && j < c * hw; j++) {
+        int64_t cb = j / (hw * blk), p = j % (hw * blk) / blk, ci = j % blk;
+        perm[j] = (int32_t)((cb * blk + ci) * hw + p);
+    }
+    return perm;
+}
+
+/* The channel block every consumer of r reads it in: all are convs taking r as input that would
+ * read the same blocked layout; else 0. */
+static int conv_readers_block(ae_graph *g, const ae_node *r)
+{
+    int blk = 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *c = ae_graph_node(g, i);
+        for (int k = 0; k < c->nin; k++) {
+            if (c->in[k] != r) continue;
+            int b = k == 0 ? ae_conv_input_block(c) : 0;
+            if (!b || (blk && b != blk)) return 0;
+            blk = b;
+        }
+    }
+    return blk;
+}
+
+static ae_node *sole_consumer(ae_graph *g, const ae_node *n)
+{
+    ae_node *c = NULL;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *q = ae_graph_node(g, i);
+        for (int k = 0; k < q->nin; k++)
+            if (q->in[k] == n) {
+                if (c) return NULL;
+                c = q;
+            }
+    }
+    return c;
+}
+
+int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err)
+{
+    dense_state *s = n->state;
+    ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    const ae_node *r = n->pinned ? NULL : sole_consumer(g, n);
+    int blk = r && r->op == &ae_op_reshape && r->shape.nd == 4 && !r->pinned ? conv_readers_block(g, r) : 0;
+    n->blk = 0;
+    if ((x->blk && x->shape.nd == 4 && !(s->kperm = blocked_order(x->shape.d[1], x->shape.d[2] * x->shape.d[3], x->blk))) ||
+        (blk && !(s->mperm = blocked_order(r->shape.d[1], r->shape.d[2] * r->shape.d[3], blk))))
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    n->blk = blk;
+    s->wv = w->val, s->wg = w->grad;
+    s->bv = b ? b->val : NULL, s->bg = b ? b->grad : NULL;
+    const size_t mk = (size_t)(s->m * s->k);
+    if (dense_permuted(s) && (!(s->wv = ae_graph_scratch(g, mk, err)) ||
+                        (w->needs_grad && !(s->wg = ae_graph_scratch(g, mk, err)))))
+        return err->code;
+    if (s->mperm && b && (!(s->bv = ae_graph_scratch(g, (size_t)s->m, err)) ||
+                          (b->needs_grad && !(s->bg = ae_graph_scratch(g, (size_t)s->m, err)))))
+        return err->code;
+    return AE_OK;
+}
+
+/* Row i of the permuted copy of W is this row of the parameter, its entries in kperm order. */
+static int64_t plain_row(const dense_state *s, int64_t i) { return (s->mperm ? s->mperm[i] : i) * s->k; }
+
+void dense_permute_params(ae_node *n)
+{
+    dense_state *s = n->state;
+    if (!dense_permuted(s)) return;
+    const int64_t k = s->k;
+    for (int64_t i = 0; i < s->m; i++) {
+        const float *restrict src = n->in[1]->val + plain_row(s, i);
+        float *restrict dst = s->wv + i * k;
+        if (!s->kperm) memcpy(dst, src, (size_t)k * sizeof *dst);
+        else
+            for (int64_t j = 0; j < k; j++) dst[j] = src[s->kperm[j]];
+    }
+    if (s->mperm && n->nin > 2)
+        for (int64_t i = 0; i < s->m; i++) s->bv[i] = n->in[2]->val[s->mperm[i]];
+}
+
+void dense_unpermute_grads(ae_node *n)
+{
+    dense_state *s = n->state;
+    ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    const int64_t k = s->k;
+    if (dense_permuted(s) && w->needs_grad)
+        for (int64_t i = 0; i < s->m; i++) {
+            const float *restrict src = s->wg + i * k;
+            float *restrict dst = w->grad + plain_row(s, i);
+            for (int64_t j = 0; j < k; j++) {
+                float *g = dst + (s->kperm ? s->kperm[j] : j);
+                *g = n->accum[1] ? *g + src[j] : src[j];
+            }
+        }
+    if (s->mperm && b && b->needs_grad)
+        for (int64_t i = 0; i < s->m; i++) {
+            float *g = b->grad + s->mperm[i];
+            *g = n->accum[2] ? *g + s->bg[i] : s->bg[i];
+        }
+}

@@ -1,0 +1,51 @@
+/* Internal to the dense op: its compiled state (ops_dense.c) and the channel-blocked inputs and
+ * outputs at the conv/dense boundary (dense_blocked.c). */
+#ifndef AE_DENSE_INTERNAL_H
+#define AE_DENSE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "ae_ops.h"
+
+/* One matmul over a block of rows: a primitive per thread for the full blocks and one for the last
+ * block (fewer rows); the operands that move with the block are rebound before each run. */
+typedef struct bmm {
+    ae_matmul *mm; /* [thread][full block, last block] */
+} bmm;
+
+typedef struct dense_state {
+    int64_t n, k, m;
+    int64_t rows;     /* per block (the last block may have fewer) */
+    int nb, nthr;     /* blocks; threads with their own primitives and scratch (ae_par_blocks cap) */
+    int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
+    bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
+    bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
+    bmm dx;           /* dX = dZ·W */
+    bmm dxnar;        /* dXᵀ = Wᵀ·dZᵀ, into tbuf (narrow inputs) */
+    bmm dw;           /* the block's dW partial: dZᵀ·X, or its transpose Xᵀ·dZ when dw_t; with a
+                         single block, dW itself (accumulating as the graph says) */
+    ae_eltwise *tanh; /* [thread][full, last]: tanh forward (oneDNN's vectorised eltwise) */
+    float *tbuf;      /* per thread: a transposed narrow product (cols x rows) */
+    float *gbuf;      /* per thread: this layer's dZ block, made by the next layer of a chain */
+    float *dwp;       /* nb partial dW, [m,k] each ([k,m] when dw_t); NULL with a single block */
+    float *dbp;       /* nb partial db, [m] each */
+    int dw_t;         /* see dw_transposed */
+    int dz_ready;     /* dY arrives as dZ (see relu_consumer, mse_writes_dz) */
+    int mask_dx;      /* this node's dX is a ReLU producer's dY: mask it into that node's dZ */
+    int depth;        /* dense layers before this one; sets the sweep direction when not fused */
+    int fused;        /* in a chain: its first layer runs every forward, its last every backward */
+    ae_node *prev, *next; /* neighbours in the chain */
+    int32_t *kperm;   /* input column j is feature kperm[j] (X kept channel-blocked), or NULL */
+    int32_t *mperm;   /* output column j is unit mperm[j] (Y written channel-blocked), or NULL */
+    float *wv, *wg;   /* W and dW as the products see them: the parameter's, or permuted copies */
+    float *bv, *bg;   /* likewise b and db */
+} dense_state;
+
+/* dense_blocked.c: choose kperm/mperm at prepare and set up wv, wg, bv, bg; refresh the permuted W
+ * and b before a forward; add dW and db back into the parameters' gradients after a backward. */
+int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err);
+int dense_permuted(const dense_state *s);
+void dense_permute_params(ae_node *n);
+void dense_unpermute_grads(ae_node *n);
+
+#endif
