@@ -2,7 +2,8 @@
 """aelab vs the PyTorch peer, side by side: for each reference workload, run aelab's config and the
 peer script (at its fastest thread setting) alternately, R rounds, and report median training
 throughput (samples/s, epoch 1 without its first warm-up batches, as the peer measures), the ratio,
-peak RSS of each, aelab's achieved GFLOP/s and its fraction of the machine's measured FP32 peak.
+peak RSS of each, aelab's achieved GFLOP/s and its fraction of this machine's FP32 GEMM peak (measured
+at the start by build/gemm_peak, with the CPU model and the instruction set oneDNN uses).
 
 Then (unless --no-scaling) aelab's thread scaling on W2 and W3: 2 threads vs 1, alternately, same
 rounds (target >= 1.7x).
@@ -14,7 +15,6 @@ import argparse, json, os, statistics, subprocess, sys, tempfile, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PEER = os.path.join(ROOT, "..", "shared", "peers", "torch_ref.py")
-PEAK = {1: 115.0, 2: 230.0}  # GFLOP/s, FMA micro-benchmark on this machine (../shared/TOOLCHAIN.md)
 
 # workload: aelab config, peer workload, peer thread setting (fastest per ../shared/peers/README.md),
 # the peer JSON key for throughput, epochs (aelab, peer) used for timing
@@ -41,6 +41,14 @@ def timed(cmd, env=None):
             sys.exit("command failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
         rss = int(tf.read().strip().splitlines()[-1]) / 1024.0
     return p.stdout, p.stderr, rss
+
+
+def machine(args):
+    """(CPU model, oneDNN's ISA, {threads: measured sgemm GFLOP/s}) from build/gemm_peak, next to aelab."""
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    out = subprocess.run([os.path.join(os.path.dirname(os.path.abspath(args.aelab)), "gemm_peak"),
+                          str(args.threads or os.cpu_count())], capture_output=True, text=True, check=True).stdout.split()
+    return model, out[1], {int(out[2]): float(out[3]), int(out[4]): float(out[5])}
 
 
 def run_aelab(args, wl, cfg, epochs, threads=0):
@@ -86,6 +94,10 @@ def main():
     ap.add_argument("--no-scaling", action="store_true", help="skip the 1- vs 2-thread scaling runs")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
+    cpu, isa, peak = machine(args)
+    thr = args.threads or os.cpu_count()
+    print("machine: %s, oneDNN ISA %s, sgemm peak %s" % (cpu, isa, ", ".join(
+        "%.0f GFLOP/s at %d thread%s" % (g, t, "s" * (t > 1)) for t, g in sorted(peak.items()))), flush=True)
     rows = []
     for wl, cfg, peer_wl, targs, epochs in WORKLOADS:
         if only and wl not in only:
@@ -106,8 +118,7 @@ def main():
         a, p = statistics.median(a_sps), statistics.median(p_sps)
         flops = fin.get("train_flops_per_sample", 0.0)
         gf = a * flops / 1e9
-        thr = args.threads or os.cpu_count()
-        rows.append((wl, a, p, a / p, TARGET[wl], max(a_rss), max(p_rss), gf, gf / PEAK.get(thr, 230.0),
+        rows.append((wl, a, p, a / p, TARGET[wl], max(a_rss), max(p_rss), gf, gf / peak[thr],
                      min(per_round), max(per_round)))
         print("%-7s aelab %10.0f/s  peer %10.0f/s  ratio %6.2f (target %g; rounds %.2f-%.2f)  RSS %5.0f / %5.0f MiB"
               "  %6.1f GFLOP/s" % (rows[-1][:5] + rows[-1][9:] + rows[-1][5:8]), flush=True)
@@ -127,6 +138,9 @@ def main():
     lines = ["# aelab vs PyTorch peer: training throughput", "",
              "Measured %s on this 2-core machine; command: `%s`." % (time.strftime("%Y-%m-%d %H:%M"),
                                                                    " ".join(["bench/bench.py"] + sys.argv[1:])),
+             "Machine: %s; oneDNN dispatches to %s; \"of peak\": aelab's GFLOP/s over this machine's sgemm "
+             "peak measured now (build/gemm_peak, 2048^3, best of 7): %s." % (cpu, isa, ", ".join(
+                 "%.0f GFLOP/s at %d thread%s" % (g, t, "s" * (t > 1)) for t, g in sorted(peak.items()))),
              "Rounds alternate aelab and the peer (%d each); samples/s are medians over epochs (epoch 1 without "
              "its first warm-up batches, as the peer measures). Peer thread setting: its fastest (see "
              "../shared/peers/README.md). \"rounds\": the lowest and highest ratio of a single round (its aelab "

@@ -10,15 +10,16 @@
  * measured speed: oneDNN's blocked layouts (format_tag any) when both channel counts are >= 8; with
  * a few-channel side nhwc (the same bytes as nchw for 1 channel), or the gemm-based nchw kernel for
  * a transposed conv's forward to few channels. PLAIN forces nchw, BLOCKED format any. The graph's
- * tensors are NCHW, except a conv output that only convs read (and the caller does not: see
- * ae_node.pinned): its value and gradient stay in the blocked layout its primitives share. Other
- * layouts sit behind reorders made once at compile. The bias never goes inside a primitive (it made
- * oneDNN 2.6's AVX2 primitives 1.45-2.3x slower): a blocked conv2d takes it and the activation as
- * post-ops; otherwise a binary primitive with the activation as post-op adds it on nchw, and our own
- * loop on a blocked output. Without a bias the activation is a fused post-op for blocked conv2d and
- * a separate in-place eltwise primitive otherwise (fused post-ops make the deconvolution and gemm
- * convolution 2-10x slower). The backward applies the activation's derivative in place, in the
- * same pass as the bias gradient. */
+ * tensors are NCHW, except a conv output that only convs and dense layers read (and the caller does
+ * not: see ae_node.pinned): its value and gradient stay in the blocked layout its primitives share
+ * (ae_node.blk), as does a dense output that a reshape passes to convs only (ops_dense.c). Other
+ * layouts sit behind reorders made once at compile (small ones, the weights, as table gathers).
+ * The bias never goes inside a primitive (it made oneDNN 2.6's AVX2 primitives 1.45-2.3x slower):
+ * our own loop adds it, with the activation, on a channel-blocked output; otherwise a binary
+ * primitive with the activation as post-op adds it on nchw. Without a bias the activation is a
+ * fused post-op for blocked conv2d and a separate in-place eltwise primitive otherwise (fused
+ * post-ops make the deconvolution and gemm convolution 2-10x slower). The backward applies the
+ * activation's derivative in place, in the same pass as the bias gradient. */
 typedef enum { AE_CONV_LAYOUT_AUTO, AE_CONV_LAYOUT_PLAIN, AE_CONV_LAYOUT_BLOCKED } ae_conv_layout;
 /* The layout a compiled primitive runs in (ae_conv_node_layouts). */
 enum { AE_CONV_STAGE_NCHW = 0, AE_CONV_STAGE_BLOCKED = 1, AE_CONV_STAGE_NHWC = 2 };
