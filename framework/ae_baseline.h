@@ -13,10 +13,13 @@ typedef struct ae_pca {
     size_t d, k;
     double *mean;       /* d */
     double *comp;       /* k x d, rows = principal directions (unit length) */
+    float *comp32;      /* comp in float, for the products (oneDNN sgemm) */
     double *explained;  /* k explained-variance ratios */
 } ae_pca;
-/* Fits on n x d rows (covariance d x d in double, gsl_eigen_symmv, components sorted by
- * decreasing eigenvalue, sign fixed so the largest-|.| entry of each is positive). */
+/* Fits on n x d rows (covariance d x d summed in double over blocks of rows whose products run in
+ * float on oneDNN, gsl_eigen_symmv, components sorted by decreasing eigenvalue, sign fixed so the
+ * largest-|.| entry of each is positive). Projections and reconstructions run on oneDNN's sgemm too,
+ * block by block, error sums in double. */
 int ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d, size_t k, ae_err *err);
 void ae_pca_transform(const ae_pca *p, const float *x, size_t n, float *codes /* n x k */);
 /* Mean squared reconstruction error over all n*d entries after projecting on k components. */
