@@ -29,7 +29,8 @@ typedef struct probe {
     int kc;          /* output columns: 1 for binary, K otherwise */
     double lambda;   /* 1/C */
     double *mu, *isd; /* standardization */
-    double *z;       /* kc scratch */
+    double *xs;      /* n x d: the training rows standardized once (the same doubles as on the fly) */
+    double *z, *e;   /* kc scratch */
 } probe;
 
 static size_t row_of(const probe *pb, size_t i)
@@ -37,15 +38,15 @@ static size_t row_of(const probe *pb, size_t i)
     return pb->idx ? pb->idx[i] : i;
 }
 
-/* z = W·standardize(x) + b, params laid out as W [kc x d] then b [kc]. */
-static void logits(const probe *pb, const double *w, const float *xr, double *z)
+/* z = W·xs + b for a standardized row xs, params laid out as W [kc x d] then b [kc]. */
+static void logits(const probe *pb, const double *w, const double *xs, double *z)
 {
     const double *b = w + (size_t)pb->kc * pb->d;
     for (int k = 0; k < pb->kc; k++) {
         const double *wk = w + (size_t)k * pb->d;
         double s = b[k];
         for (size_t c = 0; c < pb->d; c++)
-            s += wk[c] * (((double)xr[c] - pb->mu[c]) * pb->isd[c]);
+            s += wk[c] * xs[c];
         z[k] = s;
     }
 }
@@ -61,9 +62,8 @@ static void eval(const gsl_vector *v, void *params, double *f, gsl_vector *g)
         memset(gr, 0, np * sizeof *gr);
     double loss = 0.0;
     for (size_t i = 0; i < pb->n; i++) {
-        size_t r = row_of(pb, i);
-        const float *xr = pb->x + r * pb->d;
-        int y = pb->y[r];
+        const double *xr = pb->xs + i * pb->d;
+        int y = pb->y[row_of(pb, i)];
         double *z = pb->z;
         logits(pb, w, xr, z);
         if (pb->kc == 1) {
@@ -76,17 +76,17 @@ static void eval(const gsl_vector *v, void *params, double *f, gsl_vector *g)
                 mx = z[k] > mx ? z[k] : mx;
             double se = 0.0;
             for (int k = 0; k < pb->kc; k++)
-                se += exp(z[k] - mx);
+                se += pb->e[k] = exp(z[k] - mx);
             loss += mx + log(se) - z[y];
             for (int k = 0; k < pb->kc; k++)
-                z[k] = exp(z[k] - mx) / se - (double)(k == y);
+                z[k] = pb->e[k] / se - (double)(k == y);
         }
         if (!gr)
             continue;
         for (int k = 0; k < pb->kc; k++) {
             double *gk = gr + (size_t)k * pb->d;
             for (size_t c = 0; c < pb->d; c++)
-                gk[c] += z[k] * (((double)xr[c] - pb->mu[c]) * pb->isd[c]);
+                gk[c] += z[k] * xr[c];
             gr[nw + (size_t)k] += z[k];
         }
     }
@@ -118,6 +118,12 @@ static void eval_fdf(const gsl_vector *v, void *params, double *f, gsl_vector *g
     eval(v, params, f, g);
 }
 
+static void standardize(const probe *pb, const float *xr, double *xs)
+{
+    for (size_t c = 0; c < pb->d; c++)
+        xs[c] = ((double)xr[c] - pb->mu[c]) * pb->isd[c];
+}
+
 static void standardize_fit(probe *pb)
 {
     for (size_t c = 0; c < pb->d; c++) {
@@ -133,11 +139,14 @@ static void standardize_fit(probe *pb)
         pb->mu[c] = m;
         pb->isd[c] = s > 0.0 ? 1.0 / s : 1.0;
     }
+    for (size_t i = 0; i < pb->n; i++)
+        standardize(pb, pb->x + row_of(pb, i) * pb->d, pb->xs + i * pb->d);
 }
 
-static int predict(const probe *pb, const double *w, const float *xr)
+static int predict(const probe *pb, const double *w, const float *xr, double *xs)
 {
-    logits(pb, w, xr, pb->z);
+    standardize(pb, xr, xs);
+    logits(pb, w, xs, pb->z);
     if (pb->kc == 1)
         return pb->z[0] > 0.0;
     int best = 0;
@@ -164,9 +173,11 @@ static int fit_score(const float *x, const int *y, const size_t *idx, size_t ntr
     pb.mu = malloc(d * sizeof *pb.mu);
     pb.isd = malloc(d * sizeof *pb.isd);
     pb.z = malloc((size_t)pb.kc * sizeof *pb.z);
+    pb.e = malloc((size_t)pb.kc * sizeof *pb.e);
+    pb.xs = malloc((ntr ? ntr : 1) * d * sizeof *pb.xs);
     w0 = gsl_vector_calloc(np);
     s = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, np);
-    if (!pb.mu || !pb.isd || !pb.z || !w0 || !s) {
+    if (!pb.mu || !pb.isd || !pb.z || !pb.e || !pb.xs || !w0 || !s) {
         rc = ae_errf(err, AE_EINTERNAL, "probe: out of memory (%zu parameters)", np);
         goto done;
     }
@@ -188,13 +199,15 @@ static int fit_score(const float *x, const int *y, const size_t *idx, size_t ntr
     size_t hit = 0;
     for (size_t i = 0; i < nte; i++) {
         size_t r = tidx ? tidx[i] : i;
-        hit += predict(&pb, w, xt + r * d) == yt[r];
+        hit += predict(&pb, w, xt + r * d, pb.xs) == yt[r];
     }
     *acc = (double)hit / (double)nte;
 done:
     gsl_multimin_fdfminimizer_free(s);
     gsl_vector_free(w0);
     free(pb.z);
+    free(pb.e);
+    free(pb.xs);
     free(pb.isd);
     free(pb.mu);
     return rc;
