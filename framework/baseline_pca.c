@@ -37,7 +37,8 @@ static int accumulate_cov(const float *x, size_t n, size_t d, const double *mean
             for (size_t j = 0; j < d; j++)
                 blk[i * d + j] = (float)((double)x[(r0 + i) * d + j] - mean[j]);
         const dnnl_dim_t dd = (dnnl_dim_t)d;
-        if (dnnl_sgemm('T', 'N', dd, dd, (dnnl_dim_t)rows, 1.0f, blk, dd, blk, dd, 0.0f, prod, dd) != dnnl_success)
+        if (dnnl_sgemm('T', 'N', dd, dd, (dnnl_dim_t)rows, 1.0f, blk, dd, blk, dd, 0.0f, prod, dd) !=
+            dnnl_success)
             return 1;
         for (size_t e = 0; e < d * d; e++)
             c[e] += prod[e];
@@ -70,7 +71,8 @@ int ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d, size_t k, ae_err *
     evec = gsl_matrix_alloc(d, d);
     eval = gsl_vector_alloc(d);
     ws = gsl_eigen_symmv_alloc(d);
-    if (!p->mean || !p->comp || !p->comp32 || !p->explained || !cov || !blk || !prod || !evec || !eval || !ws) {
+    if (!p->mean || !p->comp || !p->comp32 || !p->explained || !cov || !blk || !prod || !evec || !eval ||
+        !ws) {
         rc = ae_errf(err, AE_EINTERNAL, "pca: out of memory (d=%zu)", d);
         goto done;
     }
@@ -177,7 +179,8 @@ double ae_pca_mse(const ae_pca *p, const float *x, size_t n)
     if (n == 0 || !p->comp32)
         return NAN;
     const size_t d = p->d, k = p->k, b = n < PCA_BLOCK ? n : PCA_BLOCK;
-    float *blk = malloc(b * d * sizeof *blk), *rec = malloc(b * d * sizeof *rec), *code = malloc(b * k * sizeof *code);
+    float *blk = malloc(b * d * sizeof *blk), *rec = malloc(b * d * sizeof *rec);
+    float *code = malloc(b * k * sizeof *code);
     double sum = blk && rec && code ? 0.0 : NAN;
     for (size_t r0 = 0; r0 < n && sum == sum; r0 += PCA_BLOCK) {
         size_t rows = n - r0 < PCA_BLOCK ? n - r0 : PCA_BLOCK;

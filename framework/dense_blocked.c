@@ -60,16 +60,16 @@ int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err)
     ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
     const ae_node *r = n->pinned ? NULL : sole_consumer(g, n);
     int blk = r && r->op == &ae_op_reshape && r->shape.nd == 4 && !r->pinned ? conv_readers_block(g, r) : 0;
-    n->blk = 0;
-    if ((x->blk && x->shape.nd == 4 && !(s->kperm = blocked_order(x->shape.d[1], x->shape.d[2] * x->shape.d[3], x->blk))) ||
-        (blk && !(s->mperm = blocked_order(r->shape.d[1], r->shape.d[2] * r->shape.d[3], blk))))
+    const int64_t *xd = x->shape.d, *rd = r ? r->shape.d : NULL;
+    if ((x->blk && x->shape.nd == 4 && !(s->kperm = blocked_order(xd[1], xd[2] * xd[3], x->blk))) ||
+        (blk && !(s->mperm = blocked_order(rd[1], rd[2] * rd[3], blk))))
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     n->blk = blk;
     s->wv = w->val, s->wg = w->grad;
     s->bv = b ? b->val : NULL, s->bg = b ? b->grad : NULL;
     const size_t mk = (size_t)(s->m * s->k);
     if (dense_permuted(s) && (!(s->wv = ae_graph_scratch(g, mk, err)) ||
-                        (w->needs_grad && !(s->wg = ae_graph_scratch(g, mk, err)))))
+                              (w->needs_grad && !(s->wg = ae_graph_scratch(g, mk, err)))))
         return err->code;
     if (s->mperm && b && (!(s->bv = ae_graph_scratch(g, (size_t)s->m, err)) ||
                           (b->needs_grad && !(s->bg = ae_graph_scratch(g, (size_t)s->m, err)))))

@@ -16,7 +16,6 @@
 /* Rows per block: about this many floats of the wider side (input or output). */
 #define BLOCK_FLOATS 65536
 
-
 static int dense_infer(ae_node *n, ae_err *err)
 {
     ae_node *x = n->in[0], *w = n->in[1];
@@ -237,7 +236,8 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
     if (x->needs_grad && !nx &&
         bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev ? 0 : n->accum[0], err))
         return err->code;
-    if (w->needs_grad && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, s->dwp || dense_permuted(s) ? 0 : n->accum[1], err))
+    const int dw_acc = s->dwp || dense_permuted(s) ? 0 : n->accum[1]; /* else added up afterwards */
+    if (w->needs_grad && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
         return err->code;
     return AE_OK;
 }
