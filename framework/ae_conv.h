@@ -38,7 +38,8 @@ ae_node *ae_conv_transpose2d(ae_graph *g, const char *name, ae_node *x, ae_node 
 void ae_conv_set_layout(ae_conv_layout l);
 ae_conv_layout ae_conv_get_layout(void);
 /* Layout copies up to this many bytes (the weights) are table gathers, larger ones oneDNN reorders
- * (default 256 KiB; 0: always reorders). For nodes compiled from now on; tests run both. */
+ * (0: always reorders). For nodes compiled from now on; tests run both. */
+#define AE_CONV_GATHER_DEFAULT ((size_t)256 << 10)
 void ae_conv_set_gather_limit(size_t bytes);
 /* After compile: each primitive's AE_CONV_STAGE_* layout; -1 = not created. */
 /* After compile: 1 when n's value and gradient are kept in oneDNN's channel-blocked layout (every

@@ -73,7 +73,7 @@ static int64_t md_offset(const dnnl_memory_desc_t *md, const int64_t *idx)
 
 /* Up to this size a reorder is a gather through a table: oneDNN 2.6's reorders between plain and
  * blocked weight layouts took 40-95 us each in W3 (10 per step), the gather 3-5. */
-static size_t g_gather_bytes = 256 << 10;
+static size_t g_gather_bytes = AE_CONV_GATHER_DEFAULT;
 void ae_conv_set_gather_limit(size_t bytes) { g_gather_bytes = bytes; }
 
 static int gatherable(const dnnl_memory_desc_t *md)

@@ -21,13 +21,15 @@ typedef struct fx {
     int ntg;
 } fx;
 
-/* Each test starts from the AUTO layout (a failed test in a non-forking run skips fx_free). */
+/* Each test starts from the AUTO layout and the default gather limit (a failed test in a
+ * non-forking run skips fx_free). */
 static void fx_init(fx *f)
 {
     memset(f, 0, sizeof *f);
     f->ps = ae_params_new();
     f->rng = ae_rng_new(11);
     ae_conv_set_layout(AE_CONV_LAYOUT_AUTO);
+    ae_conv_set_gather_limit(AE_CONV_GATHER_DEFAULT);
 }
 
 static int decl(fx *f, const char *name, ae_shape s)
@@ -50,6 +52,7 @@ static void fx_free(fx *f)
     ae_params_free(f->ps);
     ae_rng_free(f->rng);
     ae_conv_set_layout(AE_CONV_LAYOUT_AUTO);
+    ae_conv_set_gather_limit(AE_CONV_GATHER_DEFAULT);
 }
 
 static ae_node *P(fx *f, int i) { return i < 0 ? NULL : ae_graph_param(f->g, i, &f->err); }
@@ -151,11 +154,12 @@ static void clear_relu_kinks(fx *f, const cfg *c, int xi, int wi, int bi, double
 }
 
 /* Forward against the reference (a training graph with x as a parameter), then the gradient check. */
-static void run_case(const cfg *c, ae_conv_layout layout)
+static void run_case(const cfg *c, ae_conv_layout layout, size_t gather_limit)
 {
     fx f;
     fx_init(&f);
     ae_conv_set_layout(layout);
+    ae_conv_set_gather_limit(gather_limit);
     int ho = out_size(c, c->h), wo = out_size(c, c->w);
     int xi = decl(&f, "x", ae_shape4(c->n, c->cin, c->h, c->w)), wi = decl(&f, "w", wshape(c));
     int bi = c->bias ? bias(&f, "b", c->cout) : -1;
@@ -205,11 +209,8 @@ static const cfg convt_cases[] = {
 /* each case in the automatic (per-primitive nhwc/nchw/blocked), plain and blocked layouts, with the
  * weights' layout copies as table gathers (the default) and as oneDNN reorders */
 #define RUN_CASES(a)                                                                                \
-    for (size_t i = 0; i < sizeof a / sizeof a[0] * 6; i++) {                                        \
-        ae_conv_set_gather_limit(i % 2 ? 0 : 256 << 10);                                            \
-        run_case(&a[i / 6], (ae_conv_layout)(i / 2 % 3));                                           \
-    }                                                                                               \
-    ae_conv_set_gather_limit(256 << 10)
+    for (size_t i = 0; i < sizeof a / sizeof a[0] * 6; i++)                                          \
+    run_case(&a[i / 6], (ae_conv_layout)(i / 2 % 3), i % 2 ? 0 : AE_CONV_GATHER_DEFAULT)
 
 START_TEST(conv2d_forward_and_grads) { RUN_CASES(conv_cases); }
 END_TEST
