@@ -1,6 +1,7 @@
 /* Shared helpers for the Check suites (see ae_test.h). */
 #include "ae_test.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,4 +82,20 @@ double ae_test_gradcheck(ae_graph *g, ae_node *loss, ae_params *ps, ae_rng *rng,
     free(ana);
     free(st);
     return worst;
+}
+
+double ae_test_tol_reduce(size_t terms, double mag) { return (double)terms * FLT_EPSILON * mag; }
+
+double ae_test_absmax(const float *v, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)v[i]));
+    return m;
+}
+
+double ae_test_absmax_d(const double *v, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+    return m;
 }

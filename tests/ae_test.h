@@ -26,4 +26,16 @@ char *ae_test_write(const char *dir, const char *name, const char *text);
 double ae_test_gradcheck(ae_graph *g, ae_node *loss, ae_params *ps, ae_rng *rng, float h,
                          int max_per_param, double abs_floor);
 
+/* --- comparing results computed in different orders ------------------------------------------ */
+/* Tolerance for two float32 evaluations of one expression whose sums run in different orders (plain
+ * vs blocked layouts, AVX2 vs AVX-512 kernels, 1 vs N threads). A chain of reductions with `terms`
+ * multiply-adds along its longest path (the sum of each layer's reduction length) moves a result of
+ * magnitude about `mag` by at most terms·u·mag per evaluation (Higham's γ_n, u = FLT_EPSILON/2), so
+ * two evaluations differ by at most terms·FLT_EPSILON·mag. The bound holds on any ISA; a wrong layout
+ * or a dropped term is off by the size of a value, orders of magnitude more. */
+double ae_test_tol_reduce(size_t terms, double mag);
+/* max |v[i]| over n floats (the `mag` of a tensor). */
+double ae_test_absmax(const float *v, size_t n);
+double ae_test_absmax_d(const double *v, size_t n);
+
 #endif
