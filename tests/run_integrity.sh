@@ -100,5 +100,11 @@ run V 2>"$tmp/V3.err"; rc=$?
 [ -z "$(ls "$tmp/V" | grep "\.tmp\.$dead")" ] && [ -e "$tmp/V/keep.tmp.notes" ] && ok || bad "temp files: $(ls "$tmp/V")"
 run V 2>"$tmp/V4.err" && grep -q "finished already" "$tmp/V4.err" && ok || bad "restored run not skipped"
 
+# a write that fails (the file size limit stands in for a full disk: the same calls fail, with
+# EFBIG instead of ENOSPC) says why, for the checkpoint too; exit 4, no final.json
+(trap '' XFSZ; ulimit -f 20; "$aelab" run "$tmp/vae.yaml" --out "$tmp/F" --quiet >"$tmp/F.err" 2>&1); rc=$?
+[ "$rc" -eq 4 ] && grep -q "cannot write '$tmp/F/checkpoint.aelab': File too large" "$tmp/F.err" && [ ! -e "$tmp/F/final.json" ] &&
+  [ -z "$(ls "$tmp/F" | grep '\.tmp\.')" ] && ok || bad "failed checkpoint write: exit $rc: $(cat "$tmp/F.err")"
+
 echo "run_integrity: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
