@@ -48,8 +48,10 @@ static int codes_out(ae_run *r, const ae_dataset *ds, float *codes, size_t cs, a
         ae_pca_free(&pca);
     }
     char title[256]; /* IDX labels have no column name: they are still labels */
-    if (ds->label) snprintf(title, sizeof title, "%s: codes (coloured by %s)", r->name, ds->label_name ? ds->label_name : "label");
-    else snprintf(title, sizeof title, "%s: codes (no label)", r->name);
+    if (ds->label)
+        snprintf(title, sizeof title, "%s: codes (coloured by %s)", r->name, ds->label_name ? ds->label_name : "label");
+    else
+        snprintf(title, sizeof title, "%s: codes (no label)", r->name);
     rc = ae_plot_scatter(ae_path_join(p, sizeof p, r->out_dir, "codes"), title, pts, ds->n, dims,
                          ds->label, cs > 3 ? pc3 : axes3, err);
     if (pts != codes) free(pts);
