@@ -42,6 +42,9 @@ int ae_model_configure(ae_cfg *root, const ae_registry *reg, const struct ae_dat
 void ae_model_free(ae_model *m);
 /* The compiled graph for (batch, mode), built on first use and cached. */
 ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err);
+/* Floats the (batch, mode) graph would allocate for node values and gradients (parameters not
+ * counted), from a build that is not compiled: nothing that size is allocated (memory estimates). */
+int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floats, ae_err *err);
 /* Epoch-dependent loss weights (KL warm-up); call before each epoch (1-based). */
 void ae_model_set_epoch(ae_model *m, long epoch);
 ae_params *ae_model_params(ae_model *m);

@@ -21,6 +21,9 @@ typedef struct ae_afile {
 int ae_afile_open(ae_afile *af, const char *path, ae_err *err);
 int ae_afile_commit(ae_afile *af, ae_err *err);
 void ae_afile_abort(ae_afile *af);
+/* Aborts after a writer (libpng...) gave up: AE_EIO naming the path and, when a write to af->f
+ * failed, strerror of it (call at once, errno intact: "No space left on device"), else `why`. */
+int ae_afile_fail(ae_afile *af, const char *why, ae_err *err);
 /* Whole-buffer convenience. */
 int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_err *err);
 /* mkdir -p; AE_EIO when it cannot be created or is not a writable directory. */

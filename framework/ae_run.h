@@ -53,10 +53,24 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
 void ae_run_free(ae_run *r);
 /* Runs a config file: a single run (prepare + train + outputs, or print the resolved config when
  * check_only), or a comparative experiment when the file has `runs:` / `experiment:`. A finished
- * run (checkpoint at the last epoch + final.json) is skipped; an interrupted one resumes. */
+ * run (checkpoint at the last epoch + final.json + every output final.json lists) is skipped; one
+ * whose training finished but whose outputs did not (disk full) writes them without training; an
+ * interrupted one resumes. */
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err);
-/* A single run from a tree (taken). */
+/* A single run from a tree (taken). Before anything is written: the memory estimate
+ * (ae_run_check_memory) and the checkpoint/config match are checked, and the run folder is
+ * locked. When another process is writing the same folder it returns AE_EINPUT at once with the
+ * message "<dir> is being written by process <pid>; nothing done" (or "...by another process;
+ * nothing done" when the kernel cannot name it) and leaves the folder untouched. */
 int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
+/* Refuses (AE_EINPUT, the estimate and the available memory in the message) a prepared run whose
+ * training and evaluation graphs, gradients and optimizer state cannot fit in the memory still
+ * available (MemAvailable, or the cgroup's limit when lower); nothing big is allocated to find out.
+ * The estimate counts only the largest buffers, so it errs towards letting a run start. */
+int ae_run_check_memory(ae_run *r, ae_err *err);
+/* 1 when out_dir holds final.json and every file its "files" entry lists (all outputs of a
+ * finished run); a final.json without that entry (older runs) counts as complete. */
+int ae_run_outputs_complete(const char *out_dir);
 /* A comparative experiment from its tree (taken); see experiment.c. */
 int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
 
@@ -67,7 +81,8 @@ int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *er
 /* The config's `data:` section → datasets (split and scaled as configured). */
 int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,
                         ae_dataset *test, ae_err *err);
-/* Writes figures, codes and baselines after training (run_outputs.c). */
+/* Writes figures, codes and baselines after training, then final.json last, listing them all
+ * (run_outputs.c): a run without final.json is not finished. */
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);
 
 #endif

@@ -83,13 +83,11 @@ int ae_checkpoint_save(const char *path, uint64_t hash, const ae_trainer *t, con
              put(af.f, SEC_OPT_M, t->opt->m, pb) && put(af.f, SEC_OPT_V, t->opt->v, pb) &&
              put(af.f, SEC_RNG, rng, rs) && put(af.f, SEC_ORDER, order, t->data->n * sizeof *order) &&
              put(af.f, SEC_LOSSES, losses, (size_t)nlosses * sizeof *losses);
+    int e = errno; /* why a write failed (disk full), before free can touch it */
     free(rng);
     free(order);
-    if (!ok) {
-        ae_afile_abort(&af);
-        return ae_errf(err, AE_EIO, "cannot write checkpoint '%s'", path);
-    }
-    return ae_afile_commit(&af, err);
+    errno = e;
+    return ok ? ae_afile_commit(&af, err) : ae_afile_fail(&af, "write failed", err);
 }
 
 /* Reads one section into a malloc'd buffer after checking its tag, size and CRC. */

@@ -176,6 +176,20 @@ ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
     return mg;
 }
 
+int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floats, ae_err *err)
+{
+    ae_mgraph mg;
+    if (ae_model_build(m, &mg, batch, mode, 0, err)) return err->code;
+    double k = 0;
+    for (size_t i = 0; i < ae_graph_size(mg.g); i++) {
+        const ae_node *n = ae_graph_node(mg.g, i);
+        if (n->param < 0 && n->op != &ae_op_reshape) k += (double)n->numel * (n->needs_grad ? 2 : 1);
+    }
+    ae_graph_free(mg.g);
+    *floats = k;
+    return AE_OK;
+}
+
 void ae_model_set_epoch(ae_model *m, long epoch)
 {
     if (epoch > 0 && m->gaussian)

@@ -64,8 +64,9 @@ int ae_afile_commit(ae_afile *af, ae_err *err)
 {
     if (!af->f) return ae_errf(err, AE_EIO, "cannot write '%s': file is not open", af->path);
     int e = 0;
-    if (fflush(af->f) != 0) e = errno ? errno : EIO;
-    if (!e && ferror(af->f)) e = EIO;
+    errno = 0;
+    if (fflush(af->f) != 0) e = errno ? errno : EIO; /* disk full: ENOSPC, data still buffered */
+    if (!e && ferror(af->f)) e = EIO; /* an earlier write failed, its cause no longer known */
     if (!e && fsync(fileno(af->f)) != 0) e = errno;
     errno = 0;
     if (fclose(af->f) != 0 && !e) e = errno ? errno : EIO;
@@ -82,6 +83,14 @@ int ae_afile_commit(ae_afile *af, ae_err *err)
     return AE_OK;
 }
 
+int ae_afile_fail(ae_afile *af, const char *why, ae_err *err)
+{
+    int e = af->f && ferror(af->f) ? errno : 0;
+    ae_afile_abort(af);
+    if (e) return io_err(err, af->path, e);
+    return ae_errf(err, AE_EIO, "cannot write '%s': %s", af->path, why);
+}
+
 void ae_afile_abort(ae_afile *af)
 {
     if (af->f) fclose(af->f);
@@ -95,6 +104,7 @@ int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_err 
     ae_afile af;
     int rc = ae_afile_open(&af, path, err);
     if (rc) return rc;
+    errno = 0;
     if (len && fwrite(data, 1, len, af.f) != len) {
         int e = errno ? errno : EIO;
         ae_afile_abort(&af);

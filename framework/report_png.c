@@ -88,10 +88,10 @@ int ae_png_grid(const char *path, const float *img, size_t n, int c, int h, int 
         return ae_errf(err, AE_EINTERNAL, "cannot write '%s': out of memory", path);
     }
     if (setjmp(png_jmpbuf(png))) {
+        rc = ae_afile_fail(&af, msg.text, err); /* first, while errno says why (disk full) */
         png_destroy_write_struct(&png, &info);
         free(row);
-        ae_afile_abort(&af);
-        return ae_errf(err, AE_EIO, "cannot write '%s': %s", path, msg.text);
+        return rc;
     }
     png_init_io(png, af.f);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,

@@ -4,10 +4,12 @@
 #include <math.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ae_checkpoint.h"
 #include "ae_dnnl.h"
@@ -309,7 +311,7 @@ static void remove_stale_temps(const char *dir)
         if (!t) continue;
         char *end;
         long pid = strtol(t + 5, &end, 10);
-        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+        if (end != t + 5 && !*end && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
             char p[8448];
             snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
             remove(p);
@@ -332,6 +334,125 @@ int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
     return ae_run_cfg(root, path, o, err);
 }
 
+/* --- one process per run folder -------------------------------------------------------------
+ * A run folder is written by one process at a time: ae_run_cfg takes a write lock on <dir>/.lock
+ * (fcntl F_SETLK, never waiting) before it writes anything there. A second process finds it held
+ * and SKIPS: AE_EINPUT with "<dir> is being written by process <pid>; nothing done", the folder
+ * untouched (skip, not wait: an experiment re-run or a second shard goes on with its other runs
+ * instead of blocking; the first process finishes this one). fcntl rather than flock because the
+ * kernel then names the holder (F_GETLK) without anything written into the file, and it works on
+ * NFS. The lock goes with the process (killed or not); the empty .lock file stays. */
+static int lock_folder(const char *dir, int *fd_out, ae_err *err)
+{
+    char p[4200];
+    ae_path_join(p, sizeof p, dir, ".lock");
+    *fd_out = -1;
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return ae_errf(err, AE_EIO, "cannot lock '%s': %s", p, strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) == 0) {
+        *fd_out = fd;
+        return AE_OK;
+    }
+    int e = errno;
+    if (e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP) { /* a filesystem without locks */
+        fprintf(stderr, "aelab: warning: cannot lock '%s' (%s): nothing stops a second process from "
+                "writing into %s at the same time\n", p, strerror(e), dir);
+        close(fd);
+        return AE_OK;
+    }
+    struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    long pid = (e == EACCES || e == EAGAIN) && fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? (long)q.l_pid : 0;
+    close(fd);
+    if (e != EACCES && e != EAGAIN) return ae_errf(err, AE_EIO, "cannot lock '%s': %s", p, strerror(e));
+    if (pid > 0) return ae_errf(err, AE_EINPUT, "%s is being written by process %ld; nothing done", dir, pid);
+    return ae_errf(err, AE_EINPUT, "%s is being written by another process; nothing done", dir);
+}
+
+/* Trains with SIGINT/SIGTERM turned into a clean stop (checkpoint written, AE_EINTERRUPTED). */
+static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int resumed, ae_err *err)
+{
+    g_stop = 0;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    tr->stop = (volatile int *)&g_stop;
+    fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s%s\n", r->name,
+            r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs, r->out_dir,
+            resumed ? " (resumed)" : "");
+    int rc = ae_train(tr, on_epoch, ctx, err);
+    if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
+        ae_err e2 = {0, ""};
+        if (r->checkpoint_every > 0 && ae_checkpoint_save(ctx->ckpt, ctx->hash, tr, ctx->losses, ctx->n, &e2))
+            fprintf(stderr, "aelab: %s\n", e2.msg);
+        else
+            ae_err_prefix(err, "checkpoint written to %s; run the same command again to resume", ctx->ckpt);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
+static int remove_file(const char *path, ae_err *err)
+{
+    if (remove(path) == 0 || errno == ENOENT) return AE_OK;
+    return ae_errf(err, AE_EIO, "cannot remove '%s': %s", path, strerror(errno));
+}
+
+/* The folder is locked. Everything is checked (the checkpoint against this config) before the
+ * first write, so a refused re-run leaves the folder as it was. final.json is the completion
+ * marker: removed before anything else is rewritten, written last by ae_run_outputs. */
+static int run_locked(ae_run *r, ae_err *err)
+{
+    char p[4200];
+    ae_optim opt;
+    memset(&opt, 0, sizeof opt);
+    ae_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    epoch_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.r = r;
+    ctx.tr = &tr;
+    ctx.hash = ae_config_hash(r->root);
+    ae_path_join(ctx.metrics, sizeof ctx.metrics, r->out_dir, "metrics.jsonl");
+    ae_path_join(ctx.ckpt, sizeof ctx.ckpt, r->out_dir, "checkpoint.aelab");
+    int rc = (ctx.losses = calloc((size_t)r->tc.epochs + 1, sizeof(double))) ? AE_OK
+             : ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (rc == AE_OK) rc = ae_optim_init(&opt, &r->oc, ae_model_params(r->model), err);
+    if (rc == AE_OK) rc = ae_trainer_init(&tr, r->model, &r->train, &r->tc, &opt, r->rng, err);
+    int resumed = 0;
+    if (rc == AE_OK && r->checkpoint_every > 0 && file_exists(ctx.ckpt))
+        resumed = (rc = ae_checkpoint_load(ctx.ckpt, ctx.hash, &tr, ctx.losses, &ctx.n, err)) == AE_OK;
+    int trained = resumed && tr.epoch == r->tc.epochs && tr.next_batch == 0;
+    if (rc == AE_OK && trained && ae_run_outputs_complete(r->out_dir)) {
+        fprintf(stderr, "aelab: %s: finished already (%ld epochs, %s); skipped\n", r->name, tr.epoch, r->out_dir);
+        goto done;
+    }
+    /* from here on the folder changes */
+    if (rc == AE_OK) rc = remove_file(ae_path_join(p, sizeof p, r->out_dir, "final.json"), err);
+    if (rc == AE_OK) {
+        char *text = ae_cfg_emit_string(r->root);
+        rc = text ? ae_write_file_atomic(ae_path_join(p, sizeof p, r->out_dir, "config.yaml"), text,
+                                         strlen(text), err)
+                  : ae_errf(err, AE_EINTERNAL, "out of memory");
+        free(text);
+    }
+    if (rc == AE_OK) rc = resumed ? truncate_metrics(ctx.metrics, tr.epoch, err) : remove_file(ctx.metrics, err);
+    if (rc == AE_OK && trained)
+        fprintf(stderr, "aelab: %s: trained already (%ld epochs); writing the missing outputs to %s\n", r->name,
+                tr.epoch, r->out_dir);
+    else if (rc == AE_OK)
+        rc = train_interruptible(r, &tr, &ctx, resumed, err);
+    if (rc == AE_OK) rc = ae_run_outputs(r, ctx.losses, ctx.n, err);
+done:
+    free(ctx.losses);
+    ae_trainer_free(&tr);
+    ae_optim_free(&opt);
+    return rc;
+}
+
 int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err)
 {
     ae_run r;
@@ -341,74 +462,15 @@ int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err
         ae_run_free(&r);
         return rc;
     }
-    char p[4096];
-    ae_optim opt;
-    memset(&opt, 0, sizeof opt);
-    ae_trainer tr;
-    memset(&tr, 0, sizeof tr);
-    epoch_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.r = &r;
-    ctx.tr = &tr;
-    if (rc == AE_OK && !(ctx.losses = calloc((size_t)r.tc.epochs + 1, sizeof(double))))
-        rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (rc == AE_OK) rc = ae_run_check_memory(&r, err); /* before any big buffer or file */
+    int lock = -1;
     if (rc == AE_OK) rc = ae_mkdirs(r.out_dir, err);
-    if (rc == AE_OK) remove_stale_temps(r.out_dir);
+    if (rc == AE_OK) rc = lock_folder(r.out_dir, &lock, err);
     if (rc == AE_OK) {
-        char *text = ae_cfg_emit_string(r.root);
-        rc = text ? ae_write_file_atomic(ae_path_join(p, sizeof p, r.out_dir, "config.yaml"), text,
-                                         strlen(text), err)
-                  : ae_errf(err, AE_EINTERNAL, "out of memory");
-        free(text);
+        remove_stale_temps(r.out_dir);
+        rc = run_locked(&r, err);
     }
-    ae_path_join(ctx.metrics, sizeof ctx.metrics, r.out_dir, "metrics.jsonl");
-    ae_path_join(ctx.ckpt, sizeof ctx.ckpt, r.out_dir, "checkpoint.aelab");
-    ctx.hash = ae_config_hash(r.root);
-    if (rc == AE_OK) rc = ae_optim_init(&opt, &r.oc, ae_model_params(r.model), err);
-    if (rc == AE_OK) rc = ae_trainer_init(&tr, r.model, &r.train, &r.tc, &opt, r.rng, err);
-    int resumed = 0;
-    if (rc == AE_OK && r.checkpoint_every > 0 && file_exists(ctx.ckpt)) {
-        rc = ae_checkpoint_load(ctx.ckpt, ctx.hash, &tr, ctx.losses, &ctx.n, err);
-        if (rc == AE_OK) rc = truncate_metrics(ctx.metrics, tr.epoch, err);
-        resumed = rc == AE_OK;
-    } else if (rc == AE_OK) {
-        remove(ctx.metrics);
-    }
-    ae_path_join(p, sizeof p, r.out_dir, "final.json");
-    if (rc == AE_OK && resumed && tr.epoch == r.tc.epochs && tr.next_batch == 0 && file_exists(p)) {
-        fprintf(stderr, "aelab: %s: finished already (%ld epochs, %s); skipped\n", r.name, tr.epoch, r.out_dir);
-        free(ctx.losses);
-        ae_trainer_free(&tr);
-        ae_optim_free(&opt);
-        ae_run_free(&r);
-        return AE_OK;
-    }
-    if (rc == AE_OK) {
-        g_stop = 0;
-        struct sigaction sa, old_int, old_term;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-        tr.stop = (volatile int *)&g_stop;
-        fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s%s\n",
-                r.name, r.train.n, r.train.d, ae_params_count(ae_model_params(r.model)), r.tc.epochs,
-                r.out_dir, resumed ? " (resumed)" : "");
-        rc = ae_train(&tr, on_epoch, &ctx, err);
-        if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
-            ae_err e2 = {0, ""};
-            if (r.checkpoint_every > 0 && ae_checkpoint_save(ctx.ckpt, ctx.hash, &tr, ctx.losses, ctx.n, &e2))
-                fprintf(stderr, "aelab: %s\n", e2.msg);
-            else
-                ae_err_prefix(err, "checkpoint written to %s; run the same command again to resume", ctx.ckpt);
-        }
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
-    if (rc == AE_OK) rc = ae_run_outputs(&r, ctx.losses, ctx.n, err);
-    free(ctx.losses);
-    ae_trainer_free(&tr);
-    ae_optim_free(&opt);
+    if (lock >= 0) close(lock); /* releases the lock */
     ae_run_free(&r);
     return rc;
 }

@@ -1,10 +1,11 @@
 /* What a finished run writes beside its metrics: final evaluation (final.json), the loss curve,
  * codes (CSV + 2-D/3-D scatter coloured by label), reconstruction/sample grids for images, and the
- * PCA baseline and linear probe at the same code size. */
+ * PCA baseline and linear probe at the same code size; final.json last, as the completion marker. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ae_baseline.h"
 #include "ae_report.h"
@@ -46,8 +47,11 @@ static int codes_out(ae_run *r, const ae_dataset *ds, float *codes, size_t cs, a
         ae_pca_transform(&pca, codes, ds->n, pts);
         ae_pca_free(&pca);
     }
-    char title[256];
-    snprintf(title, sizeof title, "%s: codes (%s)", r->name, ds->label_name ? ds->label_name : "no label");
+    char title[256]; /* IDX labels have no column name: they are still labels */
+    if (ds->label)
+        snprintf(title, sizeof title, "%s: codes (coloured by %s)", r->name, ds->label_name ? ds->label_name : "label");
+    else
+        snprintf(title, sizeof title, "%s: codes (no label)", r->name);
     rc = ae_plot_scatter(ae_path_join(p, sizeof p, r->out_dir, "codes"), title, pts, ds->n, dims,
                          ds->label, cs > 3 ? pc3 : axes3, err);
     if (pts != codes) free(pts);
@@ -183,6 +187,30 @@ static int anomaly(ae_run *r, double *auroc, ae_err *err)
     return rc;
 }
 
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Every file a run may leave: final.json lists those that exist once the outputs are written. */
+static const char *const run_files[] = {
+    "config.yaml", "metrics.jsonl", "checkpoint.aelab", "loss.dat", "loss.gp", "loss.png", "codes.csv",
+    "codes.dat", "codes.gp", "codes.png", "reconstructions.png", "samples.png", "interpolation.png", NULL};
+
+/* final.json, written last: the run's completion marker (ae_run_outputs_complete). */
+static int write_final(ae_run *r, ae_json *j, ae_err *err)
+{
+    char files[512] = "", p[4200];
+    size_t k = 0;
+    for (int i = 0; run_files[i]; i++)
+        if (file_exists(ae_path_join(p, sizeof p, r->out_dir, run_files[i])) && k < sizeof files)
+            k += (size_t)snprintf(files + k, sizeof files - k, "%s%s", k ? " " : "", run_files[i]);
+    ae_json_str(j, "files", files);
+    ae_json_end(j);
+    return ae_write_file_atomic(ae_path_join(p, sizeof p, r->out_dir, "final.json"), j->buf, j->len, err);
+}
+
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
 {
     const ae_dataset *ev = r->test.n ? &r->test : &r->train;
@@ -272,14 +300,29 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     }
 #undef LINE
     fprintf(stderr, "%s\n", line);
-    ae_json_end(&j);
-    char p[4096];
-    if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, r->out_dir, "final.json"), j.buf,
-                                       j.len, err);
-    ae_json_free(&j);
     if (!rc && r->plots) rc = loss_plot(r, losses, nepochs, err);
     if (!rc) rc = codes_out(r, ev, codes, cs, err);
     if (!rc && r->plots) rc = grids(r, ev, err);
+    if (!rc) rc = write_final(r, &j, err);
+    ae_json_free(&j);
     free(codes);
     return rc;
+}
+
+int ae_run_outputs_complete(const char *out_dir)
+{
+    char p[4200];
+    FILE *f = fopen(ae_path_join(p, sizeof p, out_dir, "final.json"), "rb");
+    if (!f) return 0;
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = strstr(buf, "\"files\":\""), *e = s ? strchr(s + 9, '"') : NULL;
+    if (!s) return n > 0; /* written before final.json listed the files */
+    if (!e) return 0;
+    *e = '\0';
+    for (char *name = strtok(s + 9, " "); name; name = strtok(NULL, " "))
+        if (!file_exists(ae_path_join(p, sizeof p, out_dir, name))) return 0;
+    return 1;
 }

@@ -180,6 +180,55 @@ START_TEST(commit_disk_full)
 }
 END_TEST
 
+/* A real "disk full" through every writer: the temp file each one opens ("<path>.tmp.<pid>") is a
+ * symlink to /dev/full, so every write(2) fails with ENOSPC. The message must say so, not "Write
+ * Error" or "Input/output error", and nothing may be left behind. */
+static const char *full_temp(const char *name)
+{
+    static char p[4200];
+    char tp[4300];
+    ae_path_join(p, sizeof p, tmp, name);
+    snprintf(tp, sizeof tp, "%s.tmp.%ld", p, (long)getpid());
+    ck_assert_int_eq(symlink("/dev/full", tp), 0);
+    return p;
+}
+
+static void assert_enospc(int rc, const ae_err *err, const char *p)
+{
+    ck_assert_int_eq(rc, AE_EIO);
+    ck_assert_msg(strstr(err->msg, "No space left on device") && strstr(err->msg, p), "got '%s'", err->msg);
+    ck_assert_int_eq(count_in_tmp(".tmp."), 0);
+    ck_assert(!exists(p));
+}
+
+START_TEST(writers_disk_full)
+{
+    ae_err err = {0};
+    static char big[1 << 16]; /* larger than any stdio buffer: fwrite itself fails */
+    memset(big, 'x', sizeof big);
+    const char *p = full_temp("small.txt");
+    assert_enospc(ae_write_file_atomic(p, "tiny", 4, &err), &err, p);
+    err = (ae_err){0};
+    p = full_temp("big.txt");
+    assert_enospc(ae_write_file_atomic(p, big, sizeof big, &err), &err, p);
+    err = (ae_err){0};
+    p = full_temp("metrics.jsonl");
+    assert_enospc(ae_jsonl_append(p, "{\"epoch\":1}\n", &err), &err, p);
+    enum { N = 4000, D = 16 };
+    float *x = malloc(N * D * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    unsigned s = 1;
+    for (int i = 0; i < N * D; i++) x[i] = (float)((s = s * 1103515245u + 12345u) >> 16 & 0xff) / 255.0f;
+    err = (ae_err){0};
+    p = full_temp("codes.csv");
+    assert_enospc(ae_csv_write(p, x, N, D, NULL, NULL, NULL, &err), &err, p);
+    err = (ae_err){0};
+    p = full_temp("grid.png"); /* 4000 tiles of 4x4 noise: far more than a stdio buffer */
+    assert_enospc(ae_png_grid(p, x, N, 1, 4, 4, 40, 100, 1, &err), &err, p);
+    free(x);
+}
+END_TEST
+
 START_TEST(mkdirs_nested)
 {
     ae_err err = {0};
@@ -626,6 +675,7 @@ int main(void)
     tcase_add_test(tc, atomic_write_and_overwrite);
     tcase_add_test(tc, atomic_write_bad_folder);
     tcase_add_test(tc, commit_disk_full);
+    tcase_add_test(tc, writers_disk_full);
     tcase_add_test(tc, mkdirs_nested);
     tcase_add_test(tc, path_join);
     tcase_add_test(tc, json_fields);
