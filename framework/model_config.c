@@ -144,8 +144,13 @@ static int read_latent(ae_model *m, ae_cfg *model, ae_err *err)
         ae_cfg_int(lat, "size", 0, 0, 1L << 20, &m->latent_size, err))
         return err->code;
     m->gaussian = !strcmp(kind, "gaussian");
+    char w[256];
+    if (!m->gaussian && m->latent_size != 0) /* 0: the default the resolved config carries */
+        return ae_errf(err, AE_EINPUT, "%s: model.latent.size: a deterministic code has no size of its "
+                       "own: the code is the encoder's last layer, so set the size there (e.g. its "
+                       "`units`), or use `kind: gaussian` for a sampled code of %ld values",
+                       ae_cfg_where(ae_cfg_get(lat, "size"), w, sizeof w), m->latent_size);
     if (m->gaussian) {
-        char w[256];
         if (m->latent_size == 0)
             return ae_errf(err, AE_EINPUT, "%s: model.latent.size is required for a gaussian latent",
                            ae_cfg_where(lat, w, sizeof w));
