@@ -67,6 +67,10 @@ int ae_idx_load(const char *images_path, const char *labels_path, size_t limit, 
  * split: "train" or "test". */
 int ae_idx_load_named(const char *name, const char *split, const char *data_dir, size_t limit,
                       ae_dataset *out, ae_err *err);
+/* Both splits of a named dataset (limit / test_limit as above), which must hold images of one
+ * shape: else AE_EINPUT naming both image files and both shapes (nothing is kept). */
+int ae_idx_load_named_splits(const char *name, const char *data_dir, size_t limit,
+                             size_t test_limit, ae_dataset *train, ae_dataset *test, ae_err *err);
 
 /* --- preparation ---------------------------------------------------------------------------- */
 typedef enum { AE_SCALE_NONE, AE_SCALE_STANDARD, AE_SCALE_MINMAX } ae_scaling;
