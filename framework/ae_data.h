@@ -14,7 +14,8 @@ typedef struct ae_dataset {
     int c, h, w;       /* image shape; tables are c=1, h=1, w=d */
     float *x;          /* n*d, row-major, owned */
     int *label;        /* n class labels (>= 0) or NULL; owned */
-    int n_classes;     /* 1 + max label, 0 when no labels */
+    int n_classes;     /* 1 + max label, 0 when no labels: a bound on the labels, not the number
+                          of classes (the probe counts the distinct labels) */
     char **columns;    /* d feature names (tables) or NULL; owned */
     char *label_name;  /* name of the label column or NULL */
 } ae_dataset;
