@@ -35,7 +35,9 @@ typedef struct ae_probe_opts {
     double C;        /* inverse regularisation strength, default 1 */
     int max_iter;    /* default 500 */
 } ae_probe_opts;
-/* Train on (xtr, ytr), return accuracy on (xte, yte). */
+/* Labels must lie in [0, n_classes); the classes are the distinct label values present (of ytr
+ * and yte together, in ascending order), so the cost follows their number, not n_classes.
+ * Train on (xtr, ytr), return accuracy on (xte, yte). */
 int ae_probe_accuracy(const float *xtr, const int *ytr, size_t ntr, const float *xte, const int *yte,
                       size_t nte, size_t d, int n_classes, const ae_probe_opts *o, double *acc,
                       ae_err *err);

@@ -17,7 +17,13 @@ typedef struct ae_cfg ae_cfg; /* one node; the root owns the whole tree */
 /* Parses one YAML document. Errors (syntax, tabs, duplicate keys, anchors/aliases, empty file,
  * several documents) are AE_EINPUT with "file:line:col: message". */
 ae_cfg *ae_cfg_load_file(const char *path, ae_err *err);
+/* `name` stands for the file in positions ("name:line:col"); text that is not from a file is
+ * named in angle brackets, "<variant preset 'sparse'>", and its positions then read
+ * "variant preset 'sparse', line 2, column 5". NULL: "<YAML text>". */
 ae_cfg *ae_cfg_load_string(const char *text, const char *name, ae_err *err);
+/* ae_cfg_load_string for in-memory YAML described as WHAT 'NAME' (not a file), e.g.
+ * ae_cfg_load_text(yaml, "variant preset", "sparse", err). */
+ae_cfg *ae_cfg_load_text(const char *text, const char *what, const char *name, ae_err *err);
 void ae_cfg_free(ae_cfg *root);
 ae_cfg *ae_cfg_clone(const ae_cfg *node); /* deep copy (positions kept), a new root */
 /* Writes the tree as block-style YAML that ae_cfg_load_* reads back to an equal tree
@@ -32,8 +38,9 @@ size_t ae_cfg_len(const ae_cfg *n);          /* entries of a map or seq, 0 other
 ae_cfg *ae_cfg_at(const ae_cfg *seq, size_t i);
 const char *ae_cfg_key_at(const ae_cfg *map, size_t i); /* i-th key of a map, in file order */
 ae_cfg *ae_cfg_value_at(const ae_cfg *map, size_t i);
-/* "file:line:col" of the node (1-based); nodes made by defaults or --set say "<default>" or
- * "--set key=value". Returns buf. */
+/* "file:line:col" of the node (1-based; "what 'name', line L, column C" for text loaded by
+ * ae_cfg_load_text); nodes made by defaults or --set say "<default>" or "--set key=value".
+ * Returns buf. */
 const char *ae_cfg_where(const ae_cfg *n, char *buf, size_t len);
 /* Dotted path of the node from the root, e.g. "model.encoder[1].units". Returns buf. */
 const char *ae_cfg_path(const ae_cfg *n, char *buf, size_t len);

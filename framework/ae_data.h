@@ -14,7 +14,8 @@ typedef struct ae_dataset {
     int c, h, w;       /* image shape; tables are c=1, h=1, w=d */
     float *x;          /* n*d, row-major, owned */
     int *label;        /* n class labels (>= 0) or NULL; owned */
-    int n_classes;     /* 1 + max label, 0 when no labels */
+    int n_classes;     /* 1 + max label, 0 when no labels: a bound on the labels, not the number
+                          of classes (the probe counts the distinct labels) */
     char **columns;    /* d feature names (tables) or NULL; owned */
     char *label_name;  /* name of the label column or NULL */
 } ae_dataset;
@@ -67,6 +68,10 @@ int ae_idx_load(const char *images_path, const char *labels_path, size_t limit, 
  * split: "train" or "test". */
 int ae_idx_load_named(const char *name, const char *split, const char *data_dir, size_t limit,
                       ae_dataset *out, ae_err *err);
+/* Both splits of a named dataset (limit / test_limit as above), which must hold images of one
+ * shape: else AE_EINPUT naming both image files and both shapes (nothing is kept). */
+int ae_idx_load_named_splits(const char *name, const char *data_dir, size_t limit,
+                             size_t test_limit, ae_dataset *train, ae_dataset *test, ae_err *err);
 
 /* --- preparation ---------------------------------------------------------------------------- */
 typedef enum { AE_SCALE_NONE, AE_SCALE_STANDARD, AE_SCALE_MINMAX } ae_scaling;

@@ -47,6 +47,10 @@ ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
 int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floats, ae_err *err);
 /* Epoch-dependent loss weights (KL warm-up); call before each epoch (1-based). */
 void ae_model_set_epoch(ae_model *m, long epoch);
+/* The weight the compiled loss of mg gives the term `name` ("recon", "kl", a regularizer's name):
+ * the product of the weights along the (possibly folded) weighted sums. NAN if there is no such
+ * term. */
+double ae_model_term_weight(const ae_mgraph *mg, const char *name);
 ae_params *ae_model_params(ae_model *m);
 size_t ae_model_input_size(const ae_model *m);
 size_t ae_model_code_size(const ae_model *m);

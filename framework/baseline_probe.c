@@ -9,7 +9,9 @@
  * StandardScaler. Stops when ||grad|| < 1e-6 (of the per-sample objective), when the line search
  * makes no more progress, or after max_iter iterations. Prediction: class 1 iff z > 0; argmax z
  * (lowest index on ties).
- * CV folds: classes in order 0..K-1; each class's sample indices (ascending) are shuffled with
+ * Classes are the distinct label values (of the training and test labels together) in ascending
+ * order, mapped to 0..K-1: the probe's size follows K, not the largest label.
+ * CV folds: classes in that order; each class's sample indices (ascending) are shuffled with
  * ae_rng_shuffle (one ae_rng seeded with `seed`, shared across classes) and dealt round-robin,
  * the fold counter continuing from one class to the next; accuracy = mean over folds. */
 #include <gsl/gsl_multimin.h>
@@ -222,6 +224,43 @@ static int check_labels(const int *y, size_t n, int n_classes, const char *what,
     return AE_OK;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Classes are the distinct label values of a and b, in ascending order: ma / mb get each label's
+ * class index 0..K-1 (malloc'd), *k = K. The probe's size follows K, not the largest label. */
+static int map_classes(const int *a, size_t na, const int *b, size_t nb, int **ma, int **mb, int *k,
+                       ae_err *err)
+{
+    int *v = malloc((na + nb) * sizeof *v);
+    *ma = malloc(na * sizeof **ma);
+    *mb = nb ? malloc(nb * sizeof **mb) : NULL;
+    if (!v || !*ma || (nb && !*mb)) {
+        free(v);
+        free(*ma);
+        free(*mb);
+        *ma = *mb = NULL;
+        return ae_errf(err, AE_EINTERNAL, "probe: out of memory (%zu labels)", na + nb);
+    }
+    memcpy(v, a, na * sizeof *v);
+    if (nb) memcpy(v + na, b, nb * sizeof *v);
+    qsort(v, na + nb, sizeof *v, cmp_int);
+    size_t K = 0;
+    for (size_t i = 0; i < na + nb; i++)
+        if (i == 0 || v[i] != v[K - 1]) v[K++] = v[i];
+    for (size_t i = 0; i < na + nb; i++) {
+        int lab = i < na ? a[i] : b[i - na];
+        const int *at = bsearch(&lab, v, K, sizeof *v, cmp_int);
+        (i < na ? *ma : *mb)[i < na ? i : i - na] = (int)(at - v);
+    }
+    free(v);
+    *k = K < 2 ? 2 : (int)K; /* one class alone: a binary probe that always predicts it */
+    return AE_OK;
+}
+
 int ae_probe_accuracy(const float *xtr, const int *ytr, size_t ntr, const float *xte, const int *yte,
                       size_t nte, size_t d, int n_classes, const ae_probe_opts *o, double *acc,
                       ae_err *err)
@@ -234,9 +273,31 @@ int ae_probe_accuracy(const float *xtr, const int *ytr, size_t ntr, const float 
     int rc = check_labels(ytr, ntr, n_classes, "training", err);
     if (rc == AE_OK)
         rc = check_labels(yte, nte, n_classes, "test", err);
-    if (rc != AE_OK)
-        return rc;
-    return fit_score(xtr, ytr, NULL, ntr, xte, yte, NULL, nte, d, n_classes, o, acc, err);
+    int *ctr = NULL, *cte = NULL, k = 0;
+    if (rc == AE_OK)
+        rc = map_classes(ytr, ntr, yte, nte, &ctr, &cte, &k, err);
+    if (rc == AE_OK)
+        rc = fit_score(xtr, ctr, NULL, ntr, xte, cte, NULL, nte, d, k, o, acc, err);
+    free(ctr);
+    free(cte);
+    return rc;
+}
+
+/* Stratified folds: each class's rows (ascending) shuffled by r and dealt round-robin, the fold
+ * counter continuing from one class to the next. */
+static void deal_folds(const int *y, size_t n, int k, int folds, ae_rng *r, size_t *cls,
+                       size_t *fold_of)
+{
+    size_t deal = 0;
+    for (int c = 0; c < k; c++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (y[i] == c)
+                cls[m++] = i;
+        ae_rng_shuffle(r, cls, m);
+        for (size_t i = 0; i < m; i++)
+            fold_of[cls[i]] = deal++ % (size_t)folds;
+    }
 }
 
 int ae_probe_cv(const float *x, const int *y, size_t n, size_t d, int n_classes, int folds,
@@ -246,7 +307,9 @@ int ae_probe_cv(const float *x, const int *y, size_t n, size_t d, int n_classes,
         return ae_errf(err, AE_EINPUT, "probe: need at least 2 classes, got %d", n_classes);
     if (d == 0 || folds < 2 || (size_t)folds > n)
         return ae_errf(err, AE_EINPUT, "probe: %d folds over %zu rows (%zu features)", folds, n, d);
-    int rc = check_labels(y, n, n_classes, "", err);
+    int rc = check_labels(y, n, n_classes, "", err), k = 0, *yc = NULL, *none = NULL;
+    if (rc == AE_OK)
+        rc = map_classes(y, n, NULL, 0, &yc, &none, &k, err);
     if (rc != AE_OK)
         return rc;
 
@@ -258,16 +321,7 @@ int ae_probe_cv(const float *x, const int *y, size_t n, size_t d, int n_classes,
         rc = ae_errf(err, AE_EINTERNAL, "probe: out of memory (%zu rows)", n);
         goto done;
     }
-    size_t deal = 0;
-    for (int k = 0; k < n_classes; k++) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (y[i] == k)
-                cls[m++] = i;
-        ae_rng_shuffle(r, cls, m);
-        for (size_t i = 0; i < m; i++)
-            fold_of[cls[i]] = deal++ % (size_t)folds;
-    }
+    deal_folds(yc, n, k, folds, r, cls, fold_of);
     double sum = 0.0;
     for (int f = 0; f < folds && rc == AE_OK; f++) {
         size_t ntr = 0, nte = 0;
@@ -278,7 +332,7 @@ int ae_probe_cv(const float *x, const int *y, size_t n, size_t d, int n_classes,
                 tr[ntr++] = i;
         }
         double acc = 0.0;
-        rc = fit_score(x, y, tr, ntr, x, y, te, nte, d, n_classes, o, &acc, err);
+        rc = fit_score(x, yc, tr, ntr, x, yc, te, nte, d, k, o, &acc, err);
         sum += acc;
     }
     if (rc == AE_OK)
@@ -289,5 +343,6 @@ done:
     free(tr);
     free(cls);
     free(fold_of);
+    free(yc);
     return rc;
 }

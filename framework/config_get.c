@@ -169,6 +169,32 @@ static int expected(const ae_cfg *n, const char *name, const char *what, ae_err 
     return node_err(n, name, err, "expected %s, got %s", what, describe(n, got, sizeof got));
 }
 
+/* A plain scalar written as a number whose magnitude no double (or, for `integer`, no long)
+ * holds, such as 1e400 or 99999999999999999999: the bound it exceeds, else NULL. */
+static const char *out_of_range(const ae_cfg *n, int integer)
+{
+    int is_int = 0;
+    if (!n || n->kind != AE_CFG_SCALAR || n->quoted || !float_syntax(n->text, &is_int)) return NULL;
+    if (integer && is_int) {
+        errno = 0;
+        (void)strtol(n->text, NULL, 10);
+        return errno == ERANGE ? "9.2e18" : NULL;
+    }
+    double v = fabs(strtod(n->text, NULL));
+    if (isinf(v)) return "1.8e308";
+    return integer && v > (double)LONG_MAX ? "9.2e18" : NULL;
+}
+
+/* "expected WHAT, got 'TEXT'", saying so when TEXT is a number too large to represent. */
+static int bad_value(const ae_cfg *n, const char *name, const char *what, int integer, ae_err *err)
+{
+    char got[300];
+    const char *limit = out_of_range(n, integer);
+    if (!limit) return expected(n, name, what, err);
+    return node_err(n, name, err, "expected %s, got %s, a number out of range (|x| > %s)", what,
+                    describe(n, got, sizeof got), limit);
+}
+
 /* --- conversions ---------------------------------------------------------------------------------- */
 
 static int to_int(const ae_cfg *n, const char *name, long min, long max, long *out, ae_err *err)
@@ -180,7 +206,7 @@ static int to_int(const ae_cfg *n, const char *name, long min, long max, long *o
     else if (max < LONG_MAX) snprintf(what, sizeof what, "an integer <= %ld", max);
     else snprintf(what, sizeof what, "an integer");
     if (!n || n->kind != AE_CFG_SCALAR || n->quoted || !ae_cfgi_parse_long(n->text, &v) || v < min || v > max)
-        return expected(n, name, what, err);
+        return bad_value(n, name, what, 1, err);
     *out = v;
     return AE_OK;
 }
@@ -196,7 +222,7 @@ static int to_num(const ae_cfg *n, const char *name, double min, double max, dou
     else snprintf(what, sizeof what, "a number");
     if (!n || n->kind != AE_CFG_SCALAR || n->quoted || !ae_cfgi_parse_double(n->text, &v) || !(v >= min) ||
         !(v <= max))
-        return expected(n, name, what, err);
+        return bad_value(n, name, what, 0, err);
     *out = v;
     return AE_OK;
 }

@@ -44,6 +44,10 @@ void ae_cfgi_replace(ae_cfg *parent, size_t i, ae_cfg *val, int kline, int kcol)
 /* Records key as known in map (no-op for NULL or non-maps). */
 void ae_cfgi_mark(ae_cfg *map, const char *key);
 int ae_cfgi_is_known(const ae_cfg *map, const char *key);
+/* A position as messages print it: "file:line:col", or for a source named in angle brackets (text
+ * that is not a file, "<variant preset 'sparse'>") "variant preset 'sparse', line 2, column 5".
+ * Returns buf. */
+const char *ae_cfgi_pos(const char *src, int line, int col, char *buf, size_t len);
 /* "file:line:col" of the i-th key of map (falls back to the value's position). Returns buf. */
 const char *ae_cfgi_key_where(const ae_cfg *map, size_t i, char *buf, size_t len);
 

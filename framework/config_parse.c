@@ -24,9 +24,10 @@ typedef struct {
 
 static int failv(pctx *c, int code, int line, int col, const char *fmt, va_list ap)
 {
-    char msg[768];
+    char msg[768], pos[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    if (c->positions) return ae_errf(c->err, code, "%s:%d:%d: %s", c->name, line, col, msg);
+    if (c->positions)
+        return ae_errf(c->err, code, "%s: %s", ae_cfgi_pos(c->name, line, col, pos, sizeof pos), msg);
     return ae_errf(c->err, code, "%s", msg);
 }
 
@@ -260,10 +261,17 @@ ae_cfg *ae_cfgi_parse(const char *text, size_t len, const char *name, int positi
 ae_cfg *ae_cfg_load_string(const char *text, const char *name, ae_err *err)
 {
     if (!text) {
-        ae_errf(err, AE_EINPUT, "%s: no configuration text", name ? name : "<string>");
+        ae_errf(err, AE_EINPUT, "%s: no configuration text", name ? name : "<YAML text>");
         return NULL;
     }
-    return ae_cfgi_parse(text, strlen(text), name ? name : "<string>", 1, 0, err);
+    return ae_cfgi_parse(text, strlen(text), name ? name : "<YAML text>", 1, 0, err);
+}
+
+ae_cfg *ae_cfg_load_text(const char *text, const char *what, const char *name, ae_err *err)
+{
+    char src[256];
+    snprintf(src, sizeof src, "<%s '%s'>", what ? what : "text", name ? name : "?");
+    return ae_cfg_load_string(text, src, err);
 }
 
 ae_cfg *ae_cfg_load_file(const char *path, ae_err *err)

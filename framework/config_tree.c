@@ -123,11 +123,21 @@ ae_cfg *ae_cfg_value_at(const ae_cfg *map, size_t i)
     return map && map->kind == AE_CFG_MAP && i < map->n ? map->ents[i].val : NULL;
 }
 
+const char *ae_cfgi_pos(const char *src, int line, int col, char *buf, size_t len)
+{
+    size_t sl = strlen(src);
+    if (sl > 2 && src[0] == '<' && src[sl - 1] == '>') /* not a file: "<variant preset 'x'>" */
+        snprintf(buf, len, "%.*s, line %d, column %d", (int)(sl - 2), src + 1, line, col);
+    else
+        snprintf(buf, len, "%s:%d:%d", src, line, col);
+    return buf;
+}
+
 const char *ae_cfg_where(const ae_cfg *n, char *buf, size_t len)
 {
     if (!buf || !len) return buf;
     if (!n) snprintf(buf, len, "?");
-    else if (n->line > 0) snprintf(buf, len, "%s:%d:%d", n->src, n->line, n->col);
+    else if (n->line > 0) ae_cfgi_pos(n->src, n->line, n->col, buf, len);
     else snprintf(buf, len, "%s", n->src);
     return buf;
 }
@@ -135,10 +145,7 @@ const char *ae_cfg_where(const ae_cfg *n, char *buf, size_t len)
 const char *ae_cfgi_key_where(const ae_cfg *map, size_t i, char *buf, size_t len)
 {
     const cfg_entry *e = &map->ents[i];
-    if (e->kline > 0 && buf && len) {
-        snprintf(buf, len, "%s:%d:%d", e->val->src, e->kline, e->kcol);
-        return buf;
-    }
+    if (e->kline > 0 && buf && len) return ae_cfgi_pos(e->val->src, e->kline, e->kcol, buf, len);
     return ae_cfg_where(e->val, buf, len);
 }
 

@@ -140,8 +140,8 @@ int ae_data_from_config(ae_cfg *d, const char *data_dir, unsigned long seed, ae_
             ae_cfg_int(d, "test_limit", 0, 0, 1L << 40, &test_limit, err))
             return err->code;
         if (*name) {
-            if (ae_idx_load_named(name, "train", data_dir, (size_t)limit, train, err) ||
-                ae_idx_load_named(name, "test", data_dir, (size_t)test_limit, test, err))
+            if (ae_idx_load_named_splits(name, data_dir, (size_t)limit, (size_t)test_limit, train,
+                                         test, err))
                 return ae_err_prefix(err, "%s: data.name", ae_cfg_where(ae_cfg_get(d, "name"), w, sizeof w));
         } else if (*images) {
             char ip[4096], lp[4096];

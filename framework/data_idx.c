@@ -200,8 +200,9 @@ static int find_idx(const char *name, const char *file, const char *data_dir, ch
                    name, file, tried);
 }
 
-int ae_idx_load_named(const char *name, const char *split, const char *data_dir, size_t limit,
-                      ae_dataset *out, ae_err *err)
+/* One split of a named dataset; pimg gets the image file's path. */
+static int load_split(const char *name, const char *split, const char *data_dir, size_t limit,
+                      ae_dataset *out, char *pimg, size_t plen, ae_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!name || (strcmp(name, "fashion-mnist") != 0 && strcmp(name, "mnist") != 0))
@@ -213,11 +214,37 @@ int ae_idx_load_named(const char *name, const char *split, const char *data_dir,
     if (!prefix)
         return ae_errf(err, AE_EINPUT, "dataset '%s': unknown split '%s' (expected train or test)",
                        name, split ? split : "(null)");
-    char fimg[64], flab[64], pimg[4096], plab[4096];
+    char fimg[64], flab[64], plab[4096];
     snprintf(fimg, sizeof fimg, "%s-images-idx3-ubyte", prefix);
     snprintf(flab, sizeof flab, "%s-labels-idx1-ubyte", prefix);
-    int rc = find_idx(name, fimg, data_dir, pimg, sizeof pimg, err);
+    int rc = find_idx(name, fimg, data_dir, pimg, plen, err);
     if (!rc) rc = find_idx(name, flab, data_dir, plab, sizeof plab, err);
     if (!rc) rc = ae_idx_load(pimg, plab, limit, out, err);
+    return rc;
+}
+
+int ae_idx_load_named(const char *name, const char *split, const char *data_dir, size_t limit,
+                      ae_dataset *out, ae_err *err)
+{
+    char pimg[4096];
+    return load_split(name, split, data_dir, limit, out, pimg, sizeof pimg, err);
+}
+
+int ae_idx_load_named_splits(const char *name, const char *data_dir, size_t limit,
+                             size_t test_limit, ae_dataset *train, ae_dataset *test, ae_err *err)
+{
+    char ptr[4096], pte[4096];
+    memset(test, 0, sizeof *test);
+    int rc = load_split(name, "train", data_dir, limit, train, ptr, sizeof ptr, err);
+    if (!rc) rc = load_split(name, "test", data_dir, test_limit, test, pte, sizeof pte, err);
+    if (!rc && (train->c != test->c || train->h != test->h || train->w != test->w))
+        rc = ae_errf(err, AE_EINPUT, "dataset '%s': the training images %s are %dx%dx%d but the test "
+                     "images %s are %dx%dx%d (channels x height x width): both splits must have the "
+                     "same shape", name, ptr, train->c, train->h, train->w, pte, test->c, test->h,
+                     test->w);
+    if (rc) {
+        ae_dataset_free(train);
+        ae_dataset_free(test);
+    }
     return rc;
 }

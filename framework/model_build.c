@@ -1,5 +1,6 @@
 /* Builds and caches the model's graphs: input → corruption → encoder → latent → decoder → loss
  * terms (reconstruction, KL, regularizers) joined by a weighted sum; plus a decoder-only graph. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,24 @@ int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floa
     return AE_OK;
 }
 
+static int term_index(const ae_mgraph *mg, const ae_node *n)
+{
+    for (int j = 0; j < mg->nterms; j++)
+        if (mg->term[j] == n) return j;
+    return -1;
+}
+
+/* Copies the terms' weights into the weighted sum `s` and into the sums folded into it (a loss
+ * of more than AE_MAX_IN terms is a tree of sums; the folded ones enter with weight 1). */
+static void set_weights(const ae_mgraph *mg, ae_node *s)
+{
+    for (int k = 0; k < s->nin; k++) {
+        int j = term_index(mg, s->in[k]);
+        if (j >= 0) s->fattr[k] = mg->term_weight[j];
+        else if (s->in[k]->op == &ae_op_weighted_sum) set_weights(mg, s->in[k]);
+    }
+}
+
 void ae_model_set_epoch(ae_model *m, long epoch)
 {
     if (epoch > 0 && m->gaussian)
@@ -199,11 +218,27 @@ void ae_model_set_epoch(ae_model *m, long epoch)
         ae_mgraph *mg = m->graphs[i];
         for (int k = 0; k < mg->nterms; k++)
             if (!strcmp(mg->term_name[k], "kl")) mg->term_weight[k] = m->kl_weight;
-        /* the weighted sum reads its weights from fattr; terms beyond AE_MAX_IN are folded */
-        ae_node *loss = mg->loss;
-        for (int k = 0; k < loss->nin && k < mg->nterms; k++)
-            if (loss->in[k] == mg->term[k]) loss->fattr[k] = mg->term_weight[k];
+        set_weights(mg, mg->loss);
     }
+}
+
+/* The weight the sum tree under s gives node t (products along the way; 0 if t is not in it). */
+static double weight_under(const ae_mgraph *mg, const ae_node *s, const ae_node *t)
+{
+    double w = 0;
+    for (int k = 0; k < s->nin; k++) {
+        if (s->in[k] == t) w += s->fattr[k];
+        else if (term_index(mg, s->in[k]) < 0 && s->in[k]->op == &ae_op_weighted_sum)
+            w += s->fattr[k] * weight_under(mg, s->in[k], t);
+    }
+    return w;
+}
+
+double ae_model_term_weight(const ae_mgraph *mg, const char *name)
+{
+    for (int j = 0; mg && mg->loss && j < mg->nterms; j++)
+        if (!strcmp(mg->term_name[j], name)) return weight_under(mg, mg->loss, mg->term[j]);
+    return NAN;
 }
 
 int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err)

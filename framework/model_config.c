@@ -144,8 +144,13 @@ static int read_latent(ae_model *m, ae_cfg *model, ae_err *err)
         ae_cfg_int(lat, "size", 0, 0, 1L << 20, &m->latent_size, err))
         return err->code;
     m->gaussian = !strcmp(kind, "gaussian");
+    char w[256];
+    if (!m->gaussian && m->latent_size != 0) /* 0: the default the resolved config carries */
+        return ae_errf(err, AE_EINPUT, "%s: model.latent.size: a deterministic code has no size of its "
+                       "own: the code is the encoder's last layer, so set the size there (e.g. its "
+                       "`units`), or use `kind: gaussian` for a sampled code of %ld values",
+                       ae_cfg_where(ae_cfg_get(lat, "size"), w, sizeof w), m->latent_size);
     if (m->gaussian) {
-        char w[256];
         if (m->latent_size == 0)
             return ae_errf(err, AE_EINPUT, "%s: model.latent.size is required for a gaussian latent",
                            ae_cfg_where(lat, w, sizeof w));
@@ -164,7 +169,7 @@ static int read_loss(ae_model *m, ae_cfg *root, ae_err *err)
     if (node && ae_cfg_kind_of(node) == AE_CFG_SCALAR) { /* `loss: bce` shorthand */
         ae_cfg *map = ae_cfg_new_map();
         if (!map) return ae_errf(err, AE_EINTERNAL, "out of memory");
-        ae_cfg_set_scalar(map, "type", ae_cfg_scalar(node));
+        ae_cfg_set_node(map, "type", ae_cfg_clone(node)); /* keeps the position for messages */
         const char *t;
         if (ae_cfg_str(map, "type", NULL, loss_kinds, &t, err)) {
             char w[256];
@@ -183,6 +188,28 @@ static int read_loss(ae_model *m, ae_cfg *root, ae_err *err)
     m->loss_bce = !strcmp(type, "bce");
     m->reduction = !strcmp(red, "sum") ? AE_SUM_PER_SAMPLE : AE_MEAN;
     return ae_cfg_finish(node, "loss", err);
+}
+
+/* BCE compares the reconstruction with the input as probabilities: every training value must be
+ * in [0, 1]. Standardized data (negative values) would train to a meaningless negative loss. */
+static int check_bce_targets(const ae_model *m, ae_cfg *root, const ae_dataset *data, ae_err *err)
+{
+    if (!m->loss_bce || !data->n) return AE_OK;
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < data->n * data->d; i++) {
+        if (data->x[i] < lo) lo = data->x[i];
+        if (data->x[i] > hi) hi = data->x[i];
+    }
+    if (lo >= 0.0f && hi <= 1.0f) return AE_OK;
+    char w[256], sw[256], why[400] = "";
+    const ae_cfg *sc = ae_cfg_lookup(root, "data.scaling");
+    if (sc && ae_cfg_scalar(sc))
+        snprintf(why, sizeof why, " (with `data.scaling: %s`, %s)", ae_cfg_scalar(sc),
+                 ae_cfg_where(sc, sw, sizeof sw));
+    return ae_errf(err, AE_EINPUT, "%s: loss: bce needs training values in [0, 1], but the training data "
+                   "lie in [%g, %g]%s: use `data.scaling: minmax` (scales each column to [0, 1]), or "
+                   "`loss: mse`", ae_cfg_where(ae_cfg_lookup(root, "loss.type"), w, sizeof w), (double)lo,
+                   (double)hi, why);
 }
 
 static int read_corruption(ae_model *m, ae_cfg *root, const ae_dataset *data, ae_err *err)
@@ -307,8 +334,9 @@ int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *d
     m->w = data->w;
     m->d = data->d;
     m->rng = rng;
-    if (read_loss(m, root, err) || read_corruption(m, root, data, err) ||
-        read_regularizers(m, root, reg, err) || read_model(m, root, reg, seed, err)) {
+    if (read_loss(m, root, err) || check_bce_targets(m, root, data, err) ||
+        read_corruption(m, root, data, err) || read_regularizers(m, root, reg, err) ||
+        read_model(m, root, reg, seed, err)) {
         ae_model_free(m);
         return err->code;
     }

@@ -27,7 +27,7 @@ pass=0 fail=0 known=0 done_setup=" "
 # IDX files: 3 images of 4x4 (48 pixel bytes) and their labels, and broken variants.
 make_idx() {
   python3 - <<'PY'
-import struct
+import os, struct
 def img(count, h, w, payload, magic=0x803):
     return struct.pack('>IIII', magic, count, h, w) + payload
 px = bytes(range(0, 240, 5))
@@ -44,8 +44,13 @@ files = {
     'huge-images.idx': img(0xffffffff, 65536, 1024, px),
     'short-images.idx': img(3, 4, 4, b'')[:10],
     'zerow-images.idx': img(3, 0, 2, px),
+    'shapes/mnist/train-images-idx3-ubyte': img(3, 5, 5, bytes(range(75))),
+    'shapes/mnist/train-labels-idx1-ubyte': struct.pack('>II', 0x801, 3) + bytes([0, 1, 2]),
+    'shapes/mnist/t10k-images-idx3-ubyte': img(3, 4, 4, px),
+    'shapes/mnist/t10k-labels-idx1-ubyte': struct.pack('>II', 0x801, 3) + bytes([0, 1, 2]),
 }
 for name, b in files.items():
+    os.makedirs(os.path.dirname(name) or '.', exist_ok=True)
     open(name, 'wb').write(b)
 PY
 }

@@ -359,6 +359,38 @@ START_TEST(test_probe_random_labels)
 }
 END_TEST
 
+/* Classes are the distinct labels, not 0..max: labels {0, 1048575} (or {3, 70, 900}) give the
+ * same accuracies as {0, 1} ({0, 1, 2}), and as quickly (sized by the largest label, the probe
+ * had a million softmax columns and never finished). */
+START_TEST(test_probe_sparse_label_values)
+{
+    size_t n = 100, d = 3;
+    float *x = malloc(n * d * sizeof *x);
+    int *y = malloc(n * sizeof *y), *big = malloc(n * sizeof *big);
+    static const int far[2][3] = {{0, 1048575, 0}, {3, 70, 900}};
+    for (int k = 2; k <= 3; k++) {
+        make_blobs(n, d, k, 2.0, 24, x, y); /* overlapping: accuracies well inside (0, 1) */
+        for (size_t i = 0; i < n; i++)
+            big[i] = far[k - 2][y[i]];
+        double a[2], b[2];
+        ae_err err = {0};
+        ck_assert_int_eq(ae_probe_cv(x, y, n, d, k, 5, 3, NULL, &a[0], &err), AE_OK);
+        ck_assert_int_eq(ae_probe_cv(x, big, n, d, 1048576, 5, 3, NULL, &b[0], &err), AE_OK);
+        ck_assert_int_eq(ae_probe_accuracy(x, y, 70, x + 70 * d, y + 70, 30, d, k, NULL, &a[1], &err), AE_OK);
+        ck_assert_int_eq(ae_probe_accuracy(x, big, 70, x + 70 * d, big + 70, 30, d, 1048576, NULL, &b[1], &err),
+                         AE_OK);
+        for (int j = 0; j < 2; j++) {
+            ck_assert_double_eq(a[j], b[j]);
+            ck_assert_double_gt(a[j], 0.5);
+            ck_assert_double_lt(a[j], 1.0);
+        }
+    }
+    free(x);
+    free(y);
+    free(big);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- stats */
 
 START_TEST(test_summarize)
@@ -438,6 +470,7 @@ int main(void)
     tcase_add_test(q, test_probe_binary_separable);
     tcase_add_test(q, test_probe_three_class);
     tcase_add_test(q, test_probe_random_labels);
+    tcase_add_test(q, test_probe_sparse_label_values);
     suite_add_tcase(s, q);
     TCase *t = tcase_create("stats");
     tcase_add_test(t, test_summarize);

@@ -1,78 +1,20 @@
-/* Tests for the data module: CSV (plain/gz, quoting, cleaning, every error), IDX, scaling, split,
- * take, the search path, and the real weatherAUS / Fashion-MNIST files when they are present. */
+/* Tests for the data module's CSV side: CSV (plain/gz, quoting, cleaning, every error), scaling,
+ * split, take, and the real weatherAUS file when it is present (IDX and the search path:
+ * test_data_idx.c). */
 #include "ae_data.h"
 #include "ae_test.h"
+#include "data_fixture.h"
 
-#include <dirent.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #ifndef AELAB_SOURCE_DIR
 #define AELAB_SOURCE_DIR "."
 #endif
-
-static char *dir; /* fresh temp dir per test, removed afterwards */
-
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char sub[4200];
-        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-        rm_rf(sub);
-    }
-    if (d) closedir(d), rmdir(path);
-    else unlink(path);
-}
-static void setup(void)
-{
-    dir = ae_test_tmpdir();
-    ck_assert_ptr_nonnull(dir);
-}
-static void teardown(void) { rm_rf(dir); free(dir); }
-
-/* Asserts rc and e->code equal code and the message holds every substring (NULL-terminated);
- * then clears e for the next call. */
-static void expect_err(int rc, ae_err *e, int code, ...)
-{
-    ck_assert_int_eq(rc, code);
-    ck_assert_int_eq(e->code, code);
-    va_list ap;
-    va_start(ap, code);
-    for (const char *s; (s = va_arg(ap, const char *));)
-        ck_assert_msg(strstr(e->msg, s), "message '%s' lacks '%s'", e->msg, s);
-    va_end(ap);
-    ae_err_clear(e);
-}
-
-/* Writes data (gzipped when gz) to in/name; the path stays valid for the next 15 calls. */
-static const char *write_in(const char *in, const char *name, const void *data, size_t len, int gz)
-{
-    static char pool[16][4200];
-    static int next;
-    char *p = pool[next++ % 16];
-    snprintf(p, sizeof pool[0], "%s/%s", in, name);
-    if (gz) {
-        gzFile f = gzopen(p, "wb");
-        ck_assert_int_eq(gzwrite(f, data, (unsigned)len), (int)len);
-        ck_assert_int_eq(gzclose(f), Z_OK);
-    } else {
-        FILE *f = fopen(p, "wb");
-        ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-        fclose(f);
-    }
-    return p;
-}
-#define write_file(name, data, len, gz) write_in(dir, name, data, len, gz)
 
 /* Loads text as dir/t.csv with options o. */
 static int load_text(const char *text, const ae_csv_opts *o, ae_dataset *ds, ae_err *e)
@@ -385,124 +327,6 @@ START_TEST(split_seeded)
 }
 END_TEST
 
-/* IDX bytes: n images h x w (pixel k = k*37 % 256) with the given magic; returns the length. */
-static size_t idx_images(unsigned char *b, uint32_t magic, int n, int h, int w)
-{
-    uint32_t hdr[4] = {magic, (uint32_t)n, (uint32_t)h, (uint32_t)w};
-    for (int k = 0; k < 16; k++) b[k] = (unsigned char)(hdr[k / 4] >> (8 * (3 - k % 4)));
-    for (int k = 0; k < n * h * w; k++) b[16 + k] = (unsigned char)(k * 37 % 256);
-    return 16 + (size_t)(n * h * w);
-}
-
-static size_t idx_labels(unsigned char *b, int n, const unsigned char *labels)
-{
-    const unsigned char hdr[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
-    memcpy(b, hdr, 8);
-    memcpy(b + 8, labels, (size_t)n);
-    return 8 + (size_t)n;
-}
-
-START_TEST(idx_load)
-{
-    unsigned char im[256], lb[64];
-    const unsigned char labels[] = {3, 0, 7};
-    size_t ni = idx_images(im, 0x803, 3, 2, 3), nl = idx_labels(lb, 3, labels);
-    const char *pi = write_file("i", im, ni, 0), *pl = write_file("l", lb, nl, 0);
-    const char *gi = write_file("i.gz", im, ni, 1), *gl = write_file("l.gz", lb, nl, 1);
-    ae_dataset ds;
-    ae_err e = {0};
-    for (int k = 0; k < 2; k++) {
-        ck_assert_int_eq(ae_idx_load(k ? gi : pi, k ? gl : pl, 0, &ds, &e), AE_OK);
-        ck_assert(ds.n == 3 && ds.d == 6 && ds.c == 1 && ds.h == 2 && ds.w == 3);
-        for (int i = 0; i < 18; i++) ck_assert_float_eq(ds.x[i], (float)(i * 37 % 256) / 255.0f);
-        ck_assert(ds.label[0] == 3 && ds.label[2] == 7 && ds.n_classes == 8);
-        ae_dataset_free(&ds);
-    }
-    ck_assert_int_eq(ae_idx_load(gi, NULL, 2, &ds, &e), AE_OK);
-    ck_assert(ds.n == 2 && ds.label == NULL);
-    ae_dataset_free(&ds);
-    ck_assert_int_eq(ae_idx_load(gi, gl, 1, &ds, &e), AE_OK); /* n_classes from all labels */
-    ck_assert(ds.n == 1 && ds.label[0] == 3 && ds.n_classes == 8);
-    ae_dataset_free(&ds);
-    expect_err(ae_idx_load(pl, pl, 0, &ds, &e), &e, AE_EINPUT,
-               "not an IDX image file (magic 0x00000801", NULL);
-    expect_err(ae_idx_load(pi, pi, 0, &ds, &e), &e, AE_EINPUT, "not an IDX label file", NULL);
-    expect_err(ae_idx_load(write_file("cut.gz", im, ni - 1, 1), pl, 0, &ds, &e), &e, AE_EINPUT,
-               "cut.gz: truncated", "expected 18 bytes of pixels, got 17", NULL);
-    im[ni] = 1;
-    expect_err(ae_idx_load(write_file("tail", im, ni + 1, 0), pl, 0, &ds, &e), &e, AE_EINPUT,
-               "tail: trailing bytes", NULL);
-    nl = idx_labels(lb, 2, labels);
-    expect_err(ae_idx_load(pi, write_file("two", lb, nl, 0), 0, &ds, &e), &e, AE_EINPUT,
-               "3 images", "2 labels", NULL);
-    idx_images(im, 0x0B03, 3, 2, 3);
-    expect_err(ae_idx_load(write_file("typ", im, ni, 0), pl, 0, &ds, &e), &e, AE_EINPUT,
-               "unsupported IDX data type 0x0b", NULL);
-    ck_assert_ptr_null(ds.x);
-    ck_assert_int_eq(ae_idx_load(pl, pl, 0, &ds, NULL), AE_EINPUT);
-}
-END_TEST
-
-/* Sets (v) or unsets (NULL) AELAB_DATA; *saved (if given) gets a copy of the old value. */
-static void setenv_data(const char *v, char **saved)
-{
-    const char *old = getenv("AELAB_DATA");
-    if (saved) *saved = old ? strdup(old) : NULL;
-    if (v) setenv("AELAB_DATA", v, 1);
-    else unsetenv("AELAB_DATA");
-}
-
-START_TEST(resolve_search_path)
-{
-    char *saved, sub[4096], other[4096], out[4200], abs[4200], cwd[4096], env[9000], fm[4200];
-    ae_err e = {0};
-    snprintf(sub, sizeof sub, "%s/d1", dir);
-    snprintf(other, sizeof other, "%s/d2", dir);
-    ck_assert_int_eq(mkdir(sub, 0700) | mkdir(other, 0700), 0);
-    write_in(sub, "x.csv", "a\n1\n", 4, 0);
-    write_in(other, "x.csv", "a\n2\n", 4, 0);
-    write_in(other, "y.csv", "a\n3\n", 4, 0);
-    snprintf(env, sizeof env, "/nonexistent-aelab::%s", other);
-    setenv_data(env, &saved);
-    ck_assert_int_eq(ae_data_resolve("x.csv", sub, out, sizeof out, &e), AE_OK); /* data_dir 1st */
-    ck_assert(strncmp(out, sub, strlen(sub)) == 0 && strstr(out, "/x.csv"));
-    ck_assert_int_eq(ae_data_resolve("y.csv", sub, out, sizeof out, &e), AE_OK); /* then env */
-    ck_assert(strncmp(out, other, strlen(other)) == 0);
-    ck_assert_int_eq(ae_data_resolve("y.csv", NULL, out, sizeof out, &e), AE_OK);
-    snprintf(abs, sizeof abs, "%s/x.csv", sub);
-    ck_assert_int_eq(ae_data_resolve(abs, NULL, out, sizeof out, &e), AE_OK);
-    ck_assert_str_eq(out, abs);
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    ck_assert_int_eq(chdir(sub), 0);
-    ck_assert_int_eq(ae_data_resolve("x.csv", other, out, sizeof out, &e), AE_OK); /* cwd */
-    ck_assert_str_eq(out, "x.csv");
-    ck_assert_int_eq(chdir(cwd), 0);
-    expect_err(ae_data_resolve("z.csv", sub, out, sizeof out, &e), &e, AE_EINPUT, "'z.csv'",
-               "/d1/z.csv", "/nonexistent-aelab/z.csv", "/d2/z.csv", "--data-dir", "AELAB_DATA",
-               NULL);
-    /* named IDX datasets on the same search path (AELAB_DATA entry d2 holds mnist/) */
-    unsigned char im[256], lb[64];
-    const unsigned char labels[] = {1, 2};
-    size_t ni = idx_images(im, 0x803, 2, 2, 2), nl = idx_labels(lb, 2, labels);
-    snprintf(fm, sizeof fm, "%s/mnist", other);
-    ck_assert_int_eq(mkdir(fm, 0700), 0);
-    write_in(fm, "t10k-images-idx3-ubyte.gz", im, ni, 1);
-    write_in(fm, "t10k-labels-idx1-ubyte", lb, nl, 0);
-    ae_dataset ds;
-    ck_assert_int_eq(ae_idx_load_named("mnist", "test", NULL, 0, &ds, &e), AE_OK);
-    ck_assert(ds.n == 2 && ds.d == 4 && ds.label[1] == 2);
-    ae_dataset_free(&ds);
-    expect_err(ae_idx_load_named("mnist", "train", sub, 0, &ds, &e), &e, AE_EINPUT,
-               "train-images-idx3-ubyte", "/d1/mnist/train-images-idx3-ubyte.gz", "AELAB_DATA",
-               NULL);
-    expect_err(ae_idx_load_named("cifar", "train", NULL, 0, &ds, &e), &e, AE_EINPUT,
-               "known: fashion-mnist, mnist", NULL);
-    expect_err(ae_idx_load_named("mnist", "val", NULL, 0, &ds, &e), &e, AE_EINPUT, "'val'", NULL);
-    setenv_data(saved, NULL);
-    free(saved);
-}
-END_TEST
-
 START_TEST(weather_aus)
 {
     char path[4096];
@@ -532,46 +356,11 @@ START_TEST(weather_aus)
 }
 END_TEST
 
-START_TEST(fashion_mnist)
-{
-    ae_dataset tr, te;
-    ae_err e = {0};
-    char *saved;
-    setenv_data(NULL, &saved); /* only /usr/share/datasets */
-    int rc = ae_idx_load_named("fashion-mnist", "train", NULL, 0, &tr, &e);
-    if (rc) {
-        printf("skipped: fashion-mnist not found (%s)\n", e.msg);
-        setenv_data(saved, NULL);
-        free(saved);
-        return;
-    }
-    ck_assert(tr.n == 60000 && tr.d == 784 && tr.h == 28 && tr.w == 28 && tr.n_classes == 10);
-    gzFile f = gzopen("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "rb");
-    unsigned char hdr[9];
-    ck_assert_int_eq(gzread(f, hdr, 9), 9);
-    gzclose(f);
-    ck_assert_int_eq(tr.label[0], hdr[8]);
-    float lo = 1, hi = 0;
-    for (size_t i = 0; i < tr.n * tr.d; i++) lo = fminf(lo, tr.x[i]), hi = fmaxf(hi, tr.x[i]);
-    ck_assert(lo == 0.0f && hi == 1.0f);
-    ae_dataset_free(&tr);
-    ck_assert_int_eq(ae_idx_load_named("fashion-mnist", "test", NULL, 100, &te, &e), AE_OK);
-    ck_assert(te.n == 100 && te.n_classes == 10);
-    ae_dataset_free(&te);
-    ck_assert_int_eq(ae_idx_load_named("fashion-mnist", "test", NULL, 0, &te, &e), AE_OK);
-    ck_assert_uint_eq(te.n, 10000);
-    ae_dataset_free(&te);
-    setenv_data(saved, NULL);
-    free(saved);
-}
-END_TEST
-
 int main(void)
 {
     const TTest *tests[] = {csv_plain_and_gzip, csv_quoting_crlf_blank_bom, csv_clean_maps_label,
                             csv_errors, scale_standard_minmax, scale_precision, take_rows,
-                            split_seeded, idx_load, resolve_search_path, weather_aus,
-                            fashion_mnist};
+                            split_seeded, weather_aus};
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("data");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -127,6 +127,65 @@ START_TEST(decoder_size_mismatch_names_layer)
 }
 END_TEST
 
+/* KL warm-up with 0..3 regularizers (3: five loss terms, folded into two weighted sums): at every
+ * epoch every term's weight in every compiled graph follows the schedule (recon 1, kl
+ * beta·min(epoch/warmup, 1), each regularizer 1), in graphs built before and during training,
+ * and the training loss is that weighted sum of the terms' values. */
+START_TEST(kl_warmup_every_term_every_epoch)
+{
+    static const char *const regs[] = {"a", "b", "c"};
+    const double beta = 0.5;
+    const long warmup = 4, epochs = 7;
+    for (int nr = 0; nr <= 3; nr++) {
+        char yaml[1024];
+        int len = snprintf(yaml, sizeof yaml,
+                           "model:\n  encoder: [{type: dense, units: 5, activation: tanh}]\n"
+                           "  latent: {kind: gaussian, size: 2, beta: %g, kl_warmup_epochs: %ld}\n"
+                           "loss: {type: bce, reduction: sum}\nregularizers:%s\n", beta, warmup,
+                           nr ? "" : " []");
+        for (int r = 0; r < nr; r++)
+            len += snprintf(yaml + len, sizeof yaml - (size_t)len,
+                            "  - {type: l1, weight: 0.0%d, name: %s}\n", r + 1, regs[r]);
+        ae_err err = {0, ""};
+        ae_cfg *cfg = ae_cfg_load_string(yaml, "kl.yaml", &err);
+        ck_assert_msg(cfg != NULL, "%s", err.msg);
+        ae_dataset ds = tiny(4, 6, 3);
+        ae_rng *rng = ae_rng_new(2);
+        ae_model *m = NULL;
+        ck_assert_msg(ae_model_configure(cfg, ae_registry_default(), &ds, 1, rng, &m, &err) == AE_OK, "%s",
+                      err.msg);
+        ae_mgraph *g[3] = {ae_model_graph(m, 4, AE_MODE_TRAIN, &err), ae_model_graph(m, 3, AE_MODE_EVAL, &err),
+                           NULL};
+        ck_assert_msg(g[0] && g[1], "%s", err.msg);
+        ck_assert_int_eq(g[0]->nterms, 2 + nr);
+        for (long ep = 1; ep <= epochs; ep++) {
+            ae_model_set_epoch(m, ep);
+            if (ep == 3) g[2] = ae_model_graph(m, 2, AE_MODE_EVAL_SAMPLE, &err); /* built mid-way */
+            double kl = beta * (ep < warmup ? (double)ep / (double)warmup : 1.0);
+            for (int k = 0; k < 3 && g[k]; k++) {
+                ck_assert_double_eq_tol(ae_model_term_weight(g[k], "recon"), 1.0, 1e-7);
+                ck_assert_msg(fabs(ae_model_term_weight(g[k], "kl") - kl) < 1e-7,
+                              "%d regularizers, epoch %ld, graph %d: kl weight %g, expected %g", nr, ep, k,
+                              ae_model_term_weight(g[k], "kl"), kl);
+                for (int r = 0; r < nr; r++)
+                    ck_assert_double_eq_tol(ae_model_term_weight(g[k], regs[r]), 1.0, 1e-7);
+            }
+            memcpy(g[0]->taps.x->val, ds.x, 4 * 6 * sizeof(float));
+            ae_graph_forward_loss(g[0]->g);
+            double want = 0;
+            for (int t = 0; t < g[0]->nterms; t++)
+                want += (t == 1 ? kl : 1.0) * g[0]->term[t]->val[0];
+            ck_assert_double_eq_tol(g[0]->loss->val[0], want, 1e-4 * (1 + fabs(want)));
+        }
+        ck_assert(isnan(ae_model_term_weight(g[0], "nope")));
+        ae_model_free(m);
+        ae_rng_free(rng);
+        ae_dataset_free(&ds);
+        ae_cfg_free(cfg);
+    }
+}
+END_TEST
+
 /* Adam and SGD against the torch.optim formulas, step by step in double. */
 START_TEST(optimizers_match_torch_formulas)
 {
@@ -355,6 +414,7 @@ int main(void)
     tcase_add_test(t, grad_denoising);
     tcase_add_test(t, mirror_resolves_into_config);
     tcase_add_test(t, decoder_size_mismatch_names_layer);
+    tcase_add_test(t, kl_warmup_every_term_every_epoch);
     tcase_add_test(t, optimizers_match_torch_formulas);
     tcase_add_test(t, rerun_is_bit_identical);
     tcase_add_test(t, tutorial_reproduces_article);
