@@ -79,7 +79,7 @@ static int apply_variant(ae_cfg *root, const ae_registry *reg, ae_err *err)
     if (ae_cfg_str(root, "variant", "undercomplete", ae_variant_names(reg), &name, err)) return err->code;
     const ae_variant *v = ae_find_variant(reg, name);
     ae_cfg *preset = ae_cfg_load_text(v->preset_yaml, "variant preset", v->name, err);
-    if (!preset) return ae_err_prefix(err, "variant preset '%s'", v->name);
+    if (!preset) return err->code; /* the message names the preset and its line */
     int rc = merge_under(root, preset, 1, err);
     ae_cfg_free(preset);
     return rc;
