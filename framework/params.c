@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ae_params.h"
+#include "ae_sysmem.h"
 
 ae_params *ae_params_new(void) { return calloc(1, sizeof(ae_params)); }
 
@@ -56,6 +57,17 @@ int ae_params_alloc(ae_params *ps, ae_err *err)
 {
     if (ps->val) return AE_OK;
     size_t bytes = (ps->total ? ps->total : 16) * sizeof(float);
+    /* values and gradients now, an optimizer's two moments later: refuse before allocating what
+     * cannot fit (a run would grow until the kernel kills it, with no message) */
+    const char *source;
+    double avail = ae_mem_available(&source);
+    if (avail >= 0 && 4.0 * (double)bytes > avail) {
+        char a[32], b[32];
+        return ae_errf(err, AE_EINPUT, "not enough memory: %zu parameters need about %s (values, gradients "
+                       "and the optimizer's state) but only %s is available (%s); make the layers smaller",
+                       ae_params_count(ps), ae_human_bytes(4.0 * (double)bytes, a, sizeof a),
+                       ae_human_bytes(avail, b, sizeof b), source);
+    }
     ps->val = aligned_alloc(64, bytes);
     ps->grad = aligned_alloc(64, bytes);
     if (!ps->val || !ps->grad) return ae_errf(err, AE_EINTERNAL, "out of memory (parameters)");
