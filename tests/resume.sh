@@ -37,9 +37,11 @@ for trial in 1 2 3; do
 done
 
 # SIGINT: finishes the batch, writes a checkpoint, exits 130; the re-run resumes mid-epoch
+# (sent once the first epoch is written: the handler is installed and training is under way, on a
+# fast machine or a slow one alike)
 "$aelab" run "$tmp/c.yaml" --out "$tmp/int" --quiet 2>"$tmp/int.err" &
 pid=$!
-sleep 0.5
+for _ in $(seq 600); do [ -s "$tmp/int/metrics.jsonl" ] && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"; rc=$?
 if [ "$rc" -eq 130 ] && grep -q "run the same command again to resume" "$tmp/int.err"; then ok; else bad "SIGINT: exit $rc: $(cat "$tmp/int.err")"; fi
