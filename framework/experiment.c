@@ -1,14 +1,12 @@
 /* Experiment files: base config + runs (overrides by dotted key) + optional grid + seeds, expanded
- * into jobs; the runner (sequential, --jobs N worker processes, --shard i/n) and `aelab check`'s
- * listing. Each job is an ordinary single run, so finished ones are skipped and interrupted ones
+ * into jobs (two jobs never share a run folder), and `aelab check`'s listing; experiment_exec.c
+ * runs them. Each job is an ordinary single run, so finished ones are skipped and interrupted ones
  * resume from their checkpoint. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ae_dnnl.h"
 #include "ae_experiment.h"
 #include "ae_report.h"
 #include "ae_run.h"
@@ -231,6 +229,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
         goto out;
     ae_cfg_allow(root, "base");
     snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->path, sizeof e->path, "%s", path);
     snprintf(def, sizeof def, "runs/%s", name);
     if (ae_cfg_str(outputs, "dir", def, NULL, &dir, err) || ae_cfg_finish(outputs, "outputs", err) ||
         ae_cfg_finish(root, "experiment", err))
@@ -291,55 +290,15 @@ out:
     return rc;
 }
 
-int ae_experiment_in_shard(const ae_run_opts *o, size_t i)
+/* Has any job written its final.json (the mark of a finished run)? */
+static int any_finished(const ae_experiment *e)
 {
-    return o->nshards <= 1 || (int)(i % (size_t)o->nshards) == o->shard - 1;
-}
-
-int ae_experiment_run_job(const ae_job *j, const ae_run_opts *o, int threads, ae_err *err)
-{
-    ae_run_opts jo = *o;
-    jo.out_dir = j->out;
-    jo.threads = threads;
-    if (o->quiet_runs) jo.progress = 0;
-    ae_cfg *cfg = ae_cfg_clone(j->cfg);
-    if (!cfg) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    int rc = ae_run_cfg(cfg, j->run, &jo, err);
-    if (rc) ae_err_prefix(err, "run %s seed %ld", j->run, j->seed);
-    return rc;
-}
-
-/* --jobs N: N worker processes, each taking the next job; threads are split between them. The
- * parent never starts oneDNN or OpenMP, so forking is safe. */
-static int run_parallel(const ae_experiment *e, const ae_run_opts *o, int jobs, ae_err *err)
-{
-    int total = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int per = total / jobs > 0 ? total / jobs : 1, failed = 0, running = 0;
-    size_t next = 0;
-    while (next < e->njobs || running > 0) {
-        while (running < jobs && next < e->njobs) {
-            size_t i = next++;
-            if (!ae_experiment_in_shard(o, i)) continue;
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid < 0) return ae_errf(err, AE_EINTERNAL, "fork failed");
-            if (pid == 0) {
-                ae_err ce = {0, ""};
-                int rc = ae_experiment_run_job(&e->jobs[i], o, per, &ce);
-                if (rc) fprintf(stderr, "aelab: error: %s\n", ce.msg);
-                ae_dnnl_shutdown();
-                _exit(rc);
-            }
-            running++;
-        }
-        int status;
-        if (running > 0 && wait(&status) > 0) {
-            running--;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
-        }
+    for (size_t i = 0; i < e->njobs; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/final.json", e->jobs[i].out);
+        if (access(p, F_OK) == 0) return 1;
     }
-    if (failed) return ae_errf(err, AE_EINPUT, "%d run%s failed (see the messages above)", failed, failed > 1 ? "s" : "");
-    return AE_OK;
+    return 0;
 }
 
 int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err)
@@ -369,7 +328,6 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
 #endif
     if (!o->report_only) {
         if (ae_mkdirs(e.dir, err)) { ae_experiment_free(&e); return err->code; }
-        int jobs = o->jobs > 1 ? o->jobs : 1;
         if (mpi) {
 #ifdef AELAB_WITH_MPI
             rc = ae_experiment_run_mpi(&e, o, err); /* experiment_mpi.c: rank 0 hands out jobs */
@@ -378,11 +336,8 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
                 return AE_OK;
             }
 #endif
-        } else if (jobs > 1) {
-            rc = run_parallel(&e, o, jobs, err);
         } else {
-            for (size_t i = 0; i < e.njobs && rc == AE_OK; i++)
-                if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(&e.jobs[i], o, o->threads, err);
+            rc = ae_experiment_exec(&e, o, err); /* experiment_exec.c: in order or --jobs N workers */
         }
     }
 #ifdef AELAB_WITH_MPI
@@ -391,6 +346,10 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
         return rc;
     }
 #endif
+    if (rc == AE_OK && o->report_only && !any_finished(&e))
+        rc = ae_errf(err, AE_EINPUT, "%s: no run of experiment %s has finished yet, so there is nothing to "
+                     "report: run it first (aelab run %s%s%s)", e.dir, e.name, path, o->out_dir ? " --out " : "",
+                     o->out_dir ? o->out_dir : "");
     if (rc == AE_OK) rc = ae_experiment_report(&e, stdout, err);
     ae_experiment_free(&e);
     return rc;

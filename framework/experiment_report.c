@@ -1,6 +1,8 @@
 /* The experiment's results: per run, mean ± 95% CI over seeds for every metric in the runs'
  * final.json (Student t), Welch p-values against the baseline run, best value per column marked,
- * a PCA row per code size; results.csv, results.md, loss curves and CI bar charts. */
+ * a PCA row per code size; results.csv, results.md, loss curves and CI bar charts. A column holds
+ * one unit: the objective of runs trained with loss.reduction: sum (per-sample sums, the VAE's
+ * -ELBO) goes into its own columns (loss_per_sample, recon_per_sample). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +11,21 @@
 #include "ae_baseline.h"
 #include "ae_experiment.h"
 #include "ae_report.h"
+#include "experiment_internal.h"
 
 #define MAX_METRICS 48
 #define MAX_SEEDS 64
 
 /* Display order and direction (-1 lower is better, +1 higher, 0 no ranking). */
 static const struct { const char *key; int dir; } known[] = {
-    {"mse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"recon", -1}, {"kl", -1},
-    {"jacobian_frob2", 0}, {"mean_code_activation", 0}, {"probe_accuracy", +1},
-    {"anomaly_auroc", +1}, {"loss", -1}, {"params", 0}, {"train_seconds", -1}, {"samples_per_s", +1}};
+    {"mse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"recon", -1}, {"recon_per_sample", -1},
+    {"kl", -1}, {"jacobian_frob2", 0}, {"mean_code_activation", 0}, {"probe_accuracy", +1},
+    {"anomaly_auroc", +1}, {"loss", -1}, {"loss_per_sample", -1}, {"params", 0}, {"train_seconds", -1},
+    {"samples_per_s", +1}};
+/* final.json keys in the units of the run's objective: a per-element mean, or a per-sample sum
+ * under loss.reduction: sum (then they are renamed KEY_per_sample). The other keys (mse, bce, kl,
+ * neg_elbo, ...) have one unit whatever the reduction. */
+static const char *const objective_keys[] = {"loss", "recon", NULL};
 static const char *const skip[] = {"epochs", "code_size", "pca_mse", "pca_probe_accuracy",
                                    "train_flops_per_sample", NULL};
 
@@ -34,27 +42,6 @@ typedef struct table {
     char (*row)[128];
     int *finished;    /* seeds finished per row */
 } table;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *s = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            char *ns = realloc(s, cap = (cap + 4096) * 2);
-            if (!ns) { free(s); fclose(f); return NULL; }
-            s = ns;
-        }
-        size_t k = fread(s + n, 1, 4096, f);
-        n += k;
-        if (k < 4096) break;
-    }
-    fclose(f);
-    s[n] = '\0';
-    return s;
-}
 
 static int metric_index(table *t, const char *key)
 {
@@ -89,13 +76,19 @@ static void each_number(const char *s, void (*f)(void *, const char *, double), 
     }
 }
 
-typedef struct add_ctx { table *t; size_t row; } add_ctx;
+typedef struct add_ctx { table *t; size_t row; int per_sample; } add_ctx;
 
 static void add_metric(void *vctx, const char *key, double v)
 {
     add_ctx *c = vctx;
     for (int i = 0; skip[i]; i++)
         if (!strcmp(key, skip[i])) return;
+    char renamed[64];
+    for (int i = 0; c->per_sample && objective_keys[i]; i++)
+        if (!strcmp(key, objective_keys[i])) {
+            snprintf(renamed, sizeof renamed, "%.48s_per_sample", key);
+            key = renamed;
+        }
     int m = metric_index(c->t, key);
     if (m < 0) return;
     cell *x = &c->t->c[c->row * MAX_METRICS + (size_t)m];
@@ -172,64 +165,6 @@ static void fmt(char *buf, size_t len, double v)
     else snprintf(buf, len, "%.4g", v);
 }
 
-/* Learning curves: per run, the mean over seeds of the test MSE per epoch (comparable across
- * variants whatever their objectives; the training loss when there is no test split), band =
- * min..max over seeds. */
-static int loss_curves(const ae_experiment *e, ae_err *err)
-{
-    const char *key = "\"test_mse\":";
-    for (size_t j = 0; j < e->njobs; j++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/metrics.jsonl", e->jobs[j].out);
-        char *txt = slurp(p);
-        if (!txt) continue;
-        if (!strstr(txt, key)) key = "\"train_loss\":";
-        free(txt);
-        break;
-    }
-    size_t klen = strlen(key);
-    ae_series *s = calloc(e->nruns, sizeof *s);
-    double *buf = calloc(e->nruns * 4 * 2048, sizeof *buf);
-    if (!s || !buf) { free(s); free(buf); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
-    size_t ns = 0;
-    for (size_t r = 0; r < e->nruns; r++) {
-        double *x = buf + r * 4 * 2048, *y = x + 2048, *lo = y + 2048, *hi = lo + 2048;
-        size_t maxep = 0, cnt[2048] = {0};
-        for (size_t k = 0; k < 2048; k++) { lo[k] = INFINITY; hi[k] = -INFINITY; }
-        for (size_t j = 0; j < e->njobs; j++) {
-            if (strcmp(e->jobs[j].run, e->runs[r])) continue;
-            char p[4200];
-            snprintf(p, sizeof p, "%s/metrics.jsonl", e->jobs[j].out);
-            char *txt = slurp(p);
-            size_t ep = 0;
-            for (char *q = txt ? strstr(txt, key) : NULL; q && ep < 2048; q = strstr(q + 1, key), ep++) {
-                double v = strtod(q + klen, NULL);
-                y[ep] += v;
-                cnt[ep]++;
-                lo[ep] = fmin(lo[ep], v);
-                hi[ep] = fmax(hi[ep], v);
-            }
-            if (ep > maxep) maxep = ep;
-            free(txt);
-        }
-        if (!maxep) continue;
-        for (size_t k = 0; k < maxep; k++) {
-            x[k] = (double)(k + 1);
-            y[k] = cnt[k] ? y[k] / (double)cnt[k] : NAN;
-        }
-        s[ns++] = (ae_series){e->runs[r], maxep, x, y, lo, hi};
-    }
-    char stem[4200], title[256];
-    snprintf(stem, sizeof stem, "%s/loss_curves", e->dir);
-    int test = strstr(key, "test") != NULL;
-    snprintf(title, sizeof title, "%s: %s per epoch (mean over seeds, band = min..max)", e->name,
-             test ? "test MSE" : "training loss");
-    int rc = ns ? ae_plot_lines(stem, title, "epoch", test ? "test MSE" : "train loss", s, ns, 0, err) : AE_OK;
-    free(s);
-    free(buf);
-    return rc;
-}
-
 static int bars(const ae_experiment *e, const table *t, const ae_summary *sum, ae_err *err)
 {
     const char **names = calloc(t->nrows, sizeof *names);
@@ -258,36 +193,6 @@ static int bars(const ae_experiment *e, const table *t, const ae_summary *sum, a
     return rc;
 }
 
-/* Each run's reconstruction grid (its first finished seed) stacked in one figure. */
-static int recon_stack(const ae_experiment *e, ae_err *err)
-{
-    const char **img = calloc(e->nruns, sizeof *img), **lab = calloc(e->nruns, sizeof *lab);
-    char (*rel)[300] = calloc(e->nruns, sizeof *rel);
-    size_t k = 0;
-    int rc = img && lab && rel ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
-    for (size_t r = 0; !rc && r < e->nruns; r++)
-        for (size_t j = 0; j < e->njobs; j++) {
-            if (strcmp(e->jobs[j].run, e->runs[r])) continue;
-            char p[4300];
-            snprintf(p, sizeof p, "%s/reconstructions.png", e->jobs[j].out);
-            FILE *f = fopen(p, "rb");
-            if (!f) continue;
-            fclose(f);
-            snprintf(rel[k], sizeof rel[k], "%s/seed-%ld/reconstructions.png", e->runs[r], e->jobs[j].seed);
-            img[k] = rel[k];
-            lab[k++] = e->runs[r];
-            break;
-        }
-    char stem[4200], title[256];
-    snprintf(stem, sizeof stem, "%s/reconstructions", e->dir);
-    snprintf(title, sizeof title, "%s: inputs (top) and reconstructions per run", e->name);
-    if (!rc && k) rc = ae_plot_image_stack(stem, title, img, lab, k, 760, 230, err);
-    free(img);
-    free(lab);
-    free(rel);
-    return rc;
-}
-
 int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
 {
     table t;
@@ -302,6 +207,11 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     }
     size_t missing = 0;
+    int *summed = ae_exp_runs_summed(e), per_sample = 0;
+    if (!summed) {
+        free(t.c); free(t.row); free(t.finished); free(sum);
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    }
     double pca_k[8], pca_mse[8], pca_acc[8];
     int npca = 0;
     for (size_t r = 0; r < e->nruns; r++) {
@@ -310,9 +220,10 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
             if (strcmp(e->jobs[j].run, e->runs[r])) continue;
             char p[4200];
             snprintf(p, sizeof p, "%s/final.json", e->jobs[j].out);
-            char *txt = slurp(p);
+            char *txt = ae_exp_slurp(p);
             if (!txt) { missing++; continue; }
-            add_ctx c = {&t, t.nrows};
+            add_ctx c = {&t, t.nrows, summed[r] == 1};
+            per_sample |= summed[r] == 1;
             each_number(txt, add_metric, &c);
             t.finished[t.nrows]++;
             /* the PCA baseline at this run's code size */
@@ -431,6 +342,9 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     }
     fprintf(fm, "\nmean ± half-width of the 95%% confidence interval (Student t) over seeds; **bold**: best "
                 "in its column; p: Welch t-test against the baseline run.\n");
+    if (per_sample)
+        fprintf(fm, "\nloss, recon: runs whose loss is the mean over the features; loss_per_sample, "
+                    "recon_per_sample: runs trained with loss.reduction: sum (summed over a sample's features).\n");
     if (missing) fprintf(fm, "\n%zu run(s) not finished yet: run the experiment again (or every shard) "
                              "and then `aelab report`.\n", missing);
     fclose(fc);
@@ -439,10 +353,11 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     int rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.csv"), csv, csvn, err);
     if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.md"), md, mdn, err);
     if (!rc && out) fprintf(out, "\n%s: %s\n\n%s\n", e->name, e->dir, md);
-    if (!rc) rc = loss_curves(e, err);
+    if (!rc) rc = ae_exp_loss_curves(e, summed, err);
     if (!rc) rc = bars(e, &t, sum, err);
-    if (!rc) rc = recon_stack(e, err);
+    if (!rc) rc = ae_exp_recon_stack(e, err);
     free(brow);
+    free(summed);
     free(csv);
     free(md);
     free(t.c);
