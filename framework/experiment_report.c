@@ -193,39 +193,26 @@ static int bars(const ae_experiment *e, const table *t, const ae_summary *sum, a
     return rc;
 }
 
-int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
+/* Every finished run's final.json into the table's rows (one per run label), then one PCA row per
+ * code size; returns the number of unfinished jobs. Sets *per_sample when a run's objective
+ * columns were renamed (summed loss). */
+static size_t gather(const ae_experiment *e, table *t, const int *summed, int *per_sample)
 {
-    table t;
-    memset(&t, 0, sizeof t);
-    size_t maxrows = e->nruns + 8;
-    t.c = calloc(maxrows * MAX_METRICS, sizeof *t.c);
-    t.row = calloc(maxrows, sizeof *t.row);
-    t.finished = calloc(maxrows, sizeof *t.finished);
-    ae_summary *sum = calloc(maxrows * MAX_METRICS, sizeof *sum);
-    if (!t.c || !t.row || !t.finished || !sum) {
-        free(t.c); free(t.row); free(t.finished); free(sum);
-        return ae_errf(err, AE_EINTERNAL, "out of memory");
-    }
     size_t missing = 0;
-    int *summed = ae_exp_runs_summed(e), per_sample = 0;
-    if (!summed) {
-        free(t.c); free(t.row); free(t.finished); free(sum);
-        return ae_errf(err, AE_EINTERNAL, "out of memory");
-    }
     double pca_k[8], pca_mse[8], pca_acc[8];
     int npca = 0;
     for (size_t r = 0; r < e->nruns; r++) {
-        snprintf(t.row[t.nrows], sizeof t.row[0], "%s", e->runs[r]);
+        snprintf(t->row[t->nrows], sizeof t->row[0], "%s", e->runs[r]);
         for (size_t j = 0; j < e->njobs; j++) {
             if (strcmp(e->jobs[j].run, e->runs[r])) continue;
             char p[4200];
             snprintf(p, sizeof p, "%s/final.json", e->jobs[j].out);
             char *txt = ae_exp_slurp(p);
             if (!txt) { missing++; continue; }
-            add_ctx c = {&t, t.nrows, summed[r] == 1};
-            per_sample |= summed[r] == 1;
+            add_ctx c = {t, t->nrows, summed[r] == 1};
+            *per_sample |= summed[r] == 1;
             each_number(txt, add_metric, &c);
-            t.finished[t.nrows]++;
+            t->finished[t->nrows]++;
             /* the PCA baseline at this run's code size */
             char *k = strstr(txt, "\"code_size\":"), *pm = strstr(txt, "\"pca_mse\":");
             if (k && pm) {
@@ -241,105 +228,129 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
             }
             free(txt);
         }
-        t.nrows++;
+        t->nrows++;
     }
     for (int q = 0; q < npca; q++) { /* PCA rows: deterministic, one value */
-        snprintf(t.row[t.nrows], sizeof t.row[0], "PCA-%g", pca_k[q]);
-        cell *cm = &t.c[t.nrows * MAX_METRICS + (size_t)metric_index(&t, "mse")];
+        snprintf(t->row[t->nrows], sizeof t->row[0], "PCA-%g", pca_k[q]);
+        cell *cm = &t->c[t->nrows * MAX_METRICS + (size_t)metric_index(t, "mse")];
         cm->v[cm->n++] = pca_mse[q];
         if (isfinite(pca_acc[q])) {
-            cell *ca = &t.c[t.nrows * MAX_METRICS + (size_t)metric_index(&t, "probe_accuracy")];
+            cell *ca = &t->c[t->nrows * MAX_METRICS + (size_t)metric_index(t, "probe_accuracy")];
             ca->v[ca->n++] = pca_acc[q];
         }
-        t.finished[t.nrows] = 1;
-        t.nrows++;
+        t->finished[t->nrows] = 1;
+        t->nrows++;
     }
-    sort_metrics(&t);
-    drop_duplicate_columns(&t);
-    for (size_t r = 0; r < t.nrows; r++)
-        for (int m = 0; m < t.nm; m++) {
-            const cell *c = &t.c[r * MAX_METRICS + (size_t)m];
-            ae_summarize(c->v, c->n, &sum[r * MAX_METRICS + (size_t)m]);
+    return missing;
+}
+
+/* The summaries, each row's baseline row (the baseline run with the same grid suffix; -1 none)
+ * and the best row per column among the autoencoder runs and PCA. */
+typedef struct stats {
+    ae_summary *sum;
+    int *brow, base;
+    int best[MAX_METRICS];
+} stats;
+
+static void compute_stats(const ae_experiment *e, const table *t, stats *st)
+{
+    for (size_t r = 0; r < t->nrows; r++)
+        for (int m = 0; m < t->nm; m++) {
+            const cell *c = &t->c[r * MAX_METRICS + (size_t)m];
+            ae_summarize(c->v, c->n, &st->sum[r * MAX_METRICS + (size_t)m]);
         }
-    /* the baseline row of each row: the baseline run with the same grid suffix */
-    int *brow = calloc(t.nrows, sizeof *brow), base = -1;
-    for (size_t r = 0; brow && r < t.nrows; r++) {
-        brow[r] = -1;
+    st->base = -1;
+    for (size_t r = 0; r < t->nrows; r++) {
+        st->brow[r] = -1;
         for (size_t q = 0; *e->baseline && r < e->nruns && q < e->nruns; q++) {
             const char *suf = e->runs[r] + e->suffix[r];
             size_t bl = e->suffix[q];
             if (!strcmp(e->runs[q], e->baseline) ||
                 (strlen(e->baseline) == bl && !strncmp(e->runs[q], e->baseline, bl) &&
                  !strcmp(e->runs[q] + bl, suf))) {
-                brow[r] = (int)q;
-                base = (int)q;
+                st->brow[r] = (int)q;
+                st->base = (int)q;
             }
         }
     }
-    /* best per column among the autoencoder runs and PCA */
-    int best[MAX_METRICS];
-    for (int m = 0; m < t.nm; m++) {
-        best[m] = -1;
-        int d = dir_of(t.metric[m]);
-        for (size_t r = 0; d && r < t.nrows; r++) {
-            const ae_summary *s = &sum[r * MAX_METRICS + (size_t)m];
+    for (int m = 0; m < t->nm; m++) {
+        st->best[m] = -1;
+        int d = dir_of(t->metric[m]);
+        for (size_t r = 0; d && r < t->nrows; r++) {
+            const ae_summary *s = &st->sum[r * MAX_METRICS + (size_t)m];
             if (!s->n) continue;
-            if (best[m] < 0 || d * s->mean > d * sum[(size_t)best[m] * MAX_METRICS + (size_t)m].mean) best[m] = (int)r;
+            if (st->best[m] < 0 || d * s->mean > d * st->sum[(size_t)st->best[m] * MAX_METRICS + (size_t)m].mean)
+                st->best[m] = (int)r;
         }
     }
+}
+
+static void write_header(FILE *fc, FILE *fm, const table *t, const stats *st)
+{
+    fprintf(fc, "run,seeds");
+    for (int m = 0; m < t->nm; m++)
+        fprintf(fc, ",%s_mean,%s_ci_lo,%s_ci_hi,%s_sd%s%s%s", t->metric[m], t->metric[m], t->metric[m],
+                t->metric[m], st->base >= 0 ? "," : "", st->base >= 0 ? t->metric[m] : "", st->base >= 0 ? "_p" : "");
+    fputc('\n', fc);
+    fprintf(fm, "| run | seeds |");
+    for (int m = 0; m < t->nm; m++) fprintf(fm, " %s |", t->metric[m]);
+    fprintf(fm, "\n|---|---|");
+    for (int m = 0; m < t->nm; m++) fprintf(fm, "---|");
+    fputc('\n', fm);
+}
+
+/* Row r of results.csv and results.md. */
+static void write_row(FILE *fc, FILE *fm, const table *t, const stats *st, size_t r)
+{
+    fprintf(fc, "%s,%d", t->row[r], t->finished[r]);
+    fprintf(fm, "| %s%s | %d |", t->row[r], st->brow[r] == (int)r ? " (baseline)" : "", t->finished[r]);
+    for (int m = 0; m < t->nm; m++) {
+        const ae_summary *s = &st->sum[r * MAX_METRICS + (size_t)m];
+        const cell *c = &t->c[r * MAX_METRICS + (size_t)m];
+        double p = NAN;
+        if (st->brow[r] >= 0 && st->brow[r] != (int)r) {
+            const cell *b = &t->c[(size_t)st->brow[r] * MAX_METRICS + (size_t)m];
+            p = ae_welch_p(c->v, c->n, b->v, b->n);
+        }
+        if (!s->n) {
+            fprintf(fc, ",,,,%s", st->base >= 0 ? "," : "");
+            fprintf(fm, " – |");
+            continue;
+        }
+        fprintf(fc, ",%.9g,%.9g,%.9g,%.9g", s->mean, s->ci_lo, s->ci_hi, s->sd);
+        if (st->base >= 0) {
+            if (isfinite(p)) fprintf(fc, ",%.4g", p);
+            else fputc(',', fc);
+        }
+        char a[32], h[32];
+        fmt(a, sizeof a, s->mean);
+        fmt(h, sizeof h, (s->ci_hi - s->ci_lo) / 2);
+        const char *bo = st->best[m] == (int)r ? "**" : "";
+        if (s->n > 1 && s->sd > 0) fprintf(fm, " %s%s ± %s%s", bo, a, h, bo);
+        else fprintf(fm, " %s%s%s", bo, a, bo);
+        if (isfinite(p) && s->sd > 0) fprintf(fm, p < 0.001 ? " (p<0.001)" : " (p=%.2g)", p);
+        fprintf(fm, " |");
+    }
+    fputc('\n', fc);
+    fputc('\n', fm);
+}
+
+/* results.csv and results.md (printed to `out` too). */
+static int write_tables(const ae_experiment *e, const table *t, const stats *st, int per_sample, size_t missing,
+                        FILE *out, ae_err *err)
+{
     char *csv = NULL, *md = NULL;
     size_t csvn = 0, mdn = 0;
     FILE *fc = open_memstream(&csv, &csvn), *fm = open_memstream(&md, &mdn);
     if (!fc || !fm) {
         if (fc) fclose(fc);
         if (fm) fclose(fm);
-        free(csv); free(md); free(t.c); free(t.row); free(t.finished); free(sum);
+        free(csv);
+        free(md);
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     }
-    fprintf(fc, "run,seeds");
-    for (int m = 0; m < t.nm; m++)
-        fprintf(fc, ",%s_mean,%s_ci_lo,%s_ci_hi,%s_sd%s%s%s", t.metric[m], t.metric[m], t.metric[m], t.metric[m],
-                base >= 0 ? "," : "", base >= 0 ? t.metric[m] : "", base >= 0 ? "_p" : "");
-    fputc('\n', fc);
-    fprintf(fm, "| run | seeds |");
-    for (int m = 0; m < t.nm; m++) fprintf(fm, " %s |", t.metric[m]);
-    fprintf(fm, "\n|---|---|");
-    for (int m = 0; m < t.nm; m++) fprintf(fm, "---|");
-    fputc('\n', fm);
-    for (size_t r = 0; r < t.nrows; r++) {
-        fprintf(fc, "%s,%d", t.row[r], t.finished[r]);
-        int isbase = brow && brow[r] == (int)r;
-        fprintf(fm, "| %s%s | %d |", t.row[r], isbase ? " (baseline)" : "", t.finished[r]);
-        for (int m = 0; m < t.nm; m++) {
-            const ae_summary *s = &sum[r * MAX_METRICS + (size_t)m];
-            const cell *c = &t.c[r * MAX_METRICS + (size_t)m];
-            double p = NAN;
-            if (brow && brow[r] >= 0 && brow[r] != (int)r) {
-                const cell *b = &t.c[(size_t)brow[r] * MAX_METRICS + (size_t)m];
-                p = ae_welch_p(c->v, c->n, b->v, b->n);
-            }
-            if (!s->n) {
-                fprintf(fc, ",,,,%s", base >= 0 ? "," : "");
-                fprintf(fm, " – |");
-                continue;
-            }
-            fprintf(fc, ",%.9g,%.9g,%.9g,%.9g", s->mean, s->ci_lo, s->ci_hi, s->sd);
-            if (base >= 0) {
-                if (isfinite(p)) fprintf(fc, ",%.4g", p);
-                else fputc(',', fc);
-            }
-            char a[32], h[32];
-            fmt(a, sizeof a, s->mean);
-            fmt(h, sizeof h, (s->ci_hi - s->ci_lo) / 2);
-            const char *bo = best[m] == (int)r ? "**" : "";
-            if (s->n > 1 && s->sd > 0) fprintf(fm, " %s%s ± %s%s", bo, a, h, bo);
-            else fprintf(fm, " %s%s%s", bo, a, bo);
-            if (isfinite(p) && s->sd > 0) fprintf(fm, p < 0.001 ? " (p<0.001)" : " (p=%.2g)", p);
-            fprintf(fm, " |");
-        }
-        fputc('\n', fc);
-        fputc('\n', fm);
-    }
+    write_header(fc, fm, t, st);
+    for (size_t r = 0; r < t->nrows; r++) write_row(fc, fm, t, st, r);
     fprintf(fm, "\nmean ± half-width of the 95%% confidence interval (Student t) over seeds; **bold**: best "
                 "in its column; p: Welch t-test against the baseline run.\n");
     if (per_sample)
@@ -353,16 +364,41 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     int rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.csv"), csv, csvn, err);
     if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.md"), md, mdn, err);
     if (!rc && out) fprintf(out, "\n%s: %s\n\n%s\n", e->name, e->dir, md);
-    if (!rc) rc = ae_exp_loss_curves(e, summed, err);
-    if (!rc) rc = bars(e, &t, sum, err);
-    if (!rc) rc = ae_exp_recon_stack(e, err);
-    free(brow);
-    free(summed);
     free(csv);
     free(md);
+    return rc;
+}
+
+int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
+{
+    table t;
+    memset(&t, 0, sizeof t);
+    stats st;
+    memset(&st, 0, sizeof st);
+    size_t maxrows = e->nruns + 8;
+    t.c = calloc(maxrows * MAX_METRICS, sizeof *t.c);
+    t.row = calloc(maxrows, sizeof *t.row);
+    t.finished = calloc(maxrows, sizeof *t.finished);
+    st.sum = calloc(maxrows * MAX_METRICS, sizeof *st.sum);
+    st.brow = calloc(maxrows, sizeof *st.brow);
+    int *summed = ae_exp_runs_summed(e), per_sample = 0;
+    int rc = t.c && t.row && t.finished && st.sum && st.brow && summed ? AE_OK
+                                                                       : ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!rc) {
+        size_t missing = gather(e, &t, summed, &per_sample);
+        sort_metrics(&t);
+        drop_duplicate_columns(&t);
+        compute_stats(e, &t, &st);
+        rc = write_tables(e, &t, &st, per_sample, missing, out, err);
+    }
+    if (!rc) rc = ae_exp_loss_curves(e, summed, err);
+    if (!rc) rc = bars(e, &t, st.sum, err);
+    if (!rc) rc = ae_exp_recon_stack(e, err);
+    free(summed);
+    free(st.brow);
+    free(st.sum);
     free(t.c);
     free(t.row);
     free(t.finished);
-    free(sum);
     return rc;
 }
