@@ -16,6 +16,7 @@ typedef struct ae_job {
 
 typedef struct ae_experiment {
     char name[128];
+    char path[4096];    /* the experiment file: relative plug-in paths start from its folder */
     char dir[3800];     /* outputs dir: runs/<name> by default */
     char baseline[128]; /* run name or label or "": with a grid, each row is compared with the
                            baseline run of the same grid values */
@@ -30,10 +31,18 @@ typedef struct ae_experiment {
 int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const char *out_dir, ae_err *err);
 void ae_experiment_free(ae_experiment *e);
 struct ae_run_opts;
-/* Runs one job in this process (its config cloned), threads > 0 overriding; errors name the job. */
-int ae_experiment_run_job(const ae_job *j, const struct ae_run_opts *o, int threads, ae_err *err);
+/* Runs job i in this process (its config cloned), threads > 0 overriding; errors name the job. */
+int ae_experiment_run_job(const ae_experiment *e, size_t i, const struct ae_run_opts *o, int threads, ae_err *err);
 /* Is job i in this process's --shard slice? */
 int ae_experiment_in_shard(const struct ae_run_opts *o, size_t i);
+/* Runs this process's jobs (experiment_exec.c): in job order, or in o->jobs worker processes.
+ * Exit code (the same for in order, --jobs N and MPI): after a job fails no new job starts and the
+ * running ones finish; the experiment returns the code of the failed job that comes first in job
+ * order (the order `aelab check` lists: runs x grid x seeds), e.g. 3 when it diverged; but 130 when
+ * interrupted (SIGINT/SIGTERM to the experiment, forwarded to every worker: each running job writes
+ * its checkpoint and the same command resumes), whatever else failed. SIGINT is handled even when
+ * it was inherited as ignored (a background job of a non-interactive shell). */
+int ae_experiment_exec(const ae_experiment *e, const struct ae_run_opts *o, ae_err *err);
 /* Gathers every finished run (final.json, metrics.jsonl) into results.csv / results.md and the
  * plots in e->dir, prints the table to `out`. Unfinished runs are listed, not fatal. */
 int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err);

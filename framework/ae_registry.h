@@ -88,7 +88,9 @@ const ae_variant *ae_find_variant(const ae_registry *r, const char *name);
 const char *const *ae_layer_names(const ae_registry *r);
 const char *const *ae_regularizer_names(const ae_registry *r);
 const char *const *ae_variant_names(const ae_registry *r);
-/* Loads a plug-in library (dlopen + aelab_plugin_init). Errors name the path and dlerror(). */
+/* Loads a plug-in library (dlopen + aelab_plugin_init). Errors name the path and dlerror(). A
+ * library is loaded once per registry: loading the same real path again (every job of an
+ * experiment asks) is a no-op success. */
 int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err);
 /* Prints every registered unit with its help (for `aelab list`). */
 void ae_registry_print(const ae_registry *r, FILE *f);

@@ -1,14 +1,12 @@
 /* Experiment files: base config + runs (overrides by dotted key) + optional grid + seeds, expanded
- * into jobs; the runner (sequential, --jobs N worker processes, --shard i/n) and `aelab check`'s
- * listing. Each job is an ordinary single run, so finished ones are skipped and interrupted ones
+ * into jobs (two jobs never share a run folder), and `aelab check`'s listing; experiment_exec.c
+ * runs them. Each job is an ordinary single run, so finished ones are skipped and interrupted ones
  * resume from their checkpoint. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ae_dnnl.h"
 #include "ae_experiment.h"
 #include "ae_report.h"
 #include "ae_run.h"
@@ -72,10 +70,79 @@ static int add_job(ae_experiment *e, const char *run, long seed, ae_cfg *cfg, ae
     return AE_OK;
 }
 
-/* One run × the grid's cartesian product × seeds. */
-static int expand(ae_experiment *e, const ae_cfg *base, const char *name, const ae_cfg *sets,
-                  const ae_cfg *grid, const long *seeds, size_t nseeds, ae_err *err)
+/* Where each run label came from, to name both places when two labels (run folders) collide. */
+typedef struct origin {
+    const ae_cfg *name; /* the run's `name:` value (NULL: the base alone) */
+    size_t combo;       /* index into the grid's cartesian product */
+} origin;
+
+typedef struct loader {
+    ae_experiment *e;
+    const ae_cfg *grid;
+    origin *orig;       /* one per e->runs entry */
+} loader;
+
+/* The grid value node of key g in combination c. */
+static const ae_cfg *grid_value(const ae_cfg *grid, size_t c, size_t g)
 {
+    for (size_t k = 0; k < g; k++) c /= ae_cfg_len(ae_cfg_value_at(grid, k));
+    const ae_cfg *vals = ae_cfg_value_at(grid, g);
+    return ae_cfg_at(vals, c % ae_cfg_len(vals));
+}
+
+/* A new label equal to an earlier one would put two runs in one folder: an error naming both. */
+static int check_label(loader *L, const char *label, origin o, ae_err *err)
+{
+    ae_experiment *e = L->e;
+    char w[256], w0[256];
+    for (size_t k = 0; k < e->nruns; k++) {
+        if (strcmp(e->runs[k], label)) continue;
+        origin f = L->orig[k];
+        const char *n = ae_cfg_scalar(o.name), *n0 = ae_cfg_scalar(f.name);
+        if (o.name && f.name && o.name != f.name && !strcmp(n, n0))
+            return ae_errf(err, AE_EINPUT, "%s: duplicate run name '%s' (first at %s)",
+                           ae_cfg_where(o.name, w, sizeof w), n, ae_cfg_where(f.name, w0, sizeof w0));
+        if (o.name == f.name) { /* two grid combinations of one run: name the values that differ */
+            size_t g = 0;
+            while (g + 1 < ae_cfg_len(L->grid) && grid_value(L->grid, o.combo, g) == grid_value(L->grid, f.combo, g)) g++;
+            const ae_cfg *v = grid_value(L->grid, o.combo, g), *v0 = grid_value(L->grid, f.combo, g);
+            return ae_errf(err, AE_EINPUT, "%s: grid.%s: this value gives run folder '%s' again (first from the "
+                           "value at %s); grid values must read differently (a list or map value reads as "
+                           "'list') within the folder name's 127 characters", ae_cfg_where(v, w, sizeof w),
+                           ae_cfg_key_at(L->grid, g), label, ae_cfg_where(v0, w0, sizeof w0));
+        }
+        return ae_errf(err, AE_EINPUT, "%s: run folder '%s' (run '%s'%s, cut to 127 characters) is also the "
+                       "folder of run '%s' (first at %s); shorten or rename one of them",
+                       ae_cfg_where(o.name ? o.name : f.name, w, sizeof w), label, n ? n : "base",
+                       ae_cfg_len(L->grid) ? " with its grid values" : "", n0 ? n0 : "base",
+                       ae_cfg_where(f.name ? f.name : o.name, w0, sizeof w0));
+    }
+    return AE_OK;
+}
+
+static int add_label(loader *L, const char *label, size_t suffix, origin o, ae_err *err)
+{
+    ae_experiment *e = L->e;
+    char (*nr)[128] = realloc(e->runs, (e->nruns + 1) * sizeof *nr);
+    if (nr) e->runs = nr;
+    size_t *ns = nr ? realloc(e->suffix, (e->nruns + 1) * sizeof *ns) : NULL;
+    if (ns) e->suffix = ns;
+    origin *no = ns ? realloc(L->orig, (e->nruns + 1) * sizeof *no) : NULL;
+    if (!no) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    L->orig = no;
+    L->orig[e->nruns] = o;
+    e->suffix[e->nruns] = suffix;
+    snprintf(e->runs[e->nruns++], 128, "%s", label);
+    return AE_OK;
+}
+
+/* One run × the grid's cartesian product × seeds. */
+static int expand(loader *L, const ae_cfg *base, const ae_cfg *name_node, const ae_cfg *sets,
+                  const long *seeds, size_t nseeds, ae_err *err)
+{
+    ae_experiment *e = L->e;
+    const ae_cfg *grid = L->grid;
+    const char *name = name_node ? ae_cfg_scalar(name_node) : "base";
     size_t ng = grid ? ae_cfg_len(grid) : 0, combos = 1;
     char w[256];
     for (size_t g = 0; g < ng; g++) {
@@ -87,23 +154,26 @@ static int expand(ae_experiment *e, const ae_cfg *base, const char *name, const 
     }
     for (size_t c = 0; c < combos; c++) {
         char label[128];
-        size_t len = (size_t)snprintf(label, sizeof label, "%s", name), rest = c;
+        size_t len = (size_t)snprintf(label, sizeof label, "%s", name);
+        for (size_t g = 0; g < ng && len < sizeof label; g++) {
+            const char *key = ae_cfg_key_at(grid, g), *leaf = strrchr(key, '.');
+            const char *sv = ae_cfg_scalar(grid_value(grid, c, g));
+            len += (size_t)snprintf(label + len, sizeof label - len, "_%s=%s", leaf ? leaf + 1 : key,
+                                    sv ? sv : "list");
+        }
+        origin o = {name_node, c};
+        if (check_label(L, label, o, err) ||
+            add_label(L, label, strlen(name) < sizeof label ? strlen(name) : sizeof label - 1, o, err))
+            return err->code;
         ae_cfg *cfg = ae_cfg_clone(base);
         if (!cfg) return ae_errf(err, AE_EINTERNAL, "out of memory");
         if (sets && apply_sets(cfg, sets, err)) { ae_cfg_free(cfg); return err->code; }
         for (size_t g = 0; g < ng; g++) {
-            const ae_cfg *vals = ae_cfg_value_at(grid, g);
-            const ae_cfg *v = ae_cfg_at(vals, rest % ae_cfg_len(vals));
-            rest /= ae_cfg_len(vals);
-            const char *key = ae_cfg_key_at(grid, g), *leaf = strrchr(key, '.');
-            if (ae_cfg_set_path(cfg, key, v, err)) {
+            const ae_cfg *v = grid_value(grid, c, g);
+            if (ae_cfg_set_path(cfg, ae_cfg_key_at(grid, g), v, err)) {
                 ae_cfg_free(cfg);
                 return ae_err_prefix(err, "%s", ae_cfg_where(v, w, sizeof w));
             }
-            const char *sv = ae_cfg_scalar(v);
-            if (len < sizeof label)
-                len += (size_t)snprintf(label + len, sizeof label - len, "_%s=%s", leaf ? leaf + 1 : key,
-                                        sv ? sv : "list");
         }
         for (size_t s = 0; s < nseeds; s++) {
             ae_cfg *copy = s + 1 < nseeds ? ae_cfg_clone(cfg) : cfg;
@@ -112,13 +182,29 @@ static int expand(ae_experiment *e, const ae_cfg *base, const char *name, const 
                 return err->code ? err->code : ae_errf(err, AE_EINTERNAL, "out of memory");
             }
         }
-        char (*nr)[128] = realloc(e->runs, (e->nruns + 1) * sizeof *nr);
-        if (nr) e->runs = nr;
-        size_t *ns = nr ? realloc(e->suffix, (e->nruns + 1) * sizeof *ns) : NULL;
-        if (!ns) return ae_errf(err, AE_EINTERNAL, "out of memory");
-        e->suffix = ns;
-        e->suffix[e->nruns] = strlen(name) < sizeof label ? strlen(name) : sizeof label - 1;
-        snprintf(e->runs[e->nruns++], 128, "%s", label);
+    }
+    return AE_OK;
+}
+
+/* The seeds (default [42]); a seed listed twice would train two processes into one folder. */
+static int read_seeds(const ae_cfg *seeds_cfg, long **seeds, size_t *nseeds, ae_err *err)
+{
+    char w[256], w0[256];
+    size_t n = seeds_cfg ? ae_cfg_len(seeds_cfg) : 1;
+    if (n == 0) return ae_errf(err, AE_EINPUT, "%s: seeds: the list is empty", ae_cfg_where(seeds_cfg, w, sizeof w));
+    long *s = calloc(n, sizeof *s);
+    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *seeds = s;
+    *nseeds = n;
+    s[0] = 42;
+    for (size_t i = 0; seeds_cfg && i < n; i++) {
+        const ae_cfg *v = ae_cfg_at(seeds_cfg, i);
+        if (ae_cfg_to_int(v, 0, 4294967295L, &s[i], err)) return err->code;
+        for (size_t k = 0; k < i; k++)
+            if (s[k] == s[i])
+                return ae_errf(err, AE_EINPUT, "%s: seeds[%zu]: duplicate seed %ld (first at %s, seeds[%zu]); "
+                               "each seed is one run folder", ae_cfg_where(v, w, sizeof w), i, s[i],
+                               ae_cfg_where(ae_cfg_at(seeds_cfg, k), w0, sizeof w0), k);
     }
     return AE_OK;
 }
@@ -135,6 +221,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
     if (dot) *dot = '\0';
     long *seeds = NULL;
     int rc = AE_OK;
+    loader L = {e, NULL, NULL};
     if (ae_cfg_str(root, "experiment", stem, NULL, &name, err) || load_base(root, path, &base, err) ||
         ae_cfg_seq(root, "runs", 0, &runs, err) || ae_cfg_seq(root, "seeds", 0, &seeds_cfg, err) ||
         ae_cfg_map(root, "grid", 0, &grid, err) || ae_cfg_str(root, "baseline", "", NULL, &baseline, err) ||
@@ -142,20 +229,17 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
         goto out;
     ae_cfg_allow(root, "base");
     snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->path, sizeof e->path, "%s", path);
     snprintf(def, sizeof def, "runs/%s", name);
     if (ae_cfg_str(outputs, "dir", def, NULL, &dir, err) || ae_cfg_finish(outputs, "outputs", err) ||
         ae_cfg_finish(root, "experiment", err))
         goto out;
     snprintf(e->dir, sizeof e->dir, "%s", out_dir ? out_dir : dir);
-    size_t nseeds = seeds_cfg ? ae_cfg_len(seeds_cfg) : 1;
-    seeds = calloc(nseeds ? nseeds : 1, sizeof *seeds);
-    if (!seeds) { rc = ae_errf(err, AE_EINTERNAL, "out of memory"); goto out; }
-    if (nseeds == 0) { rc = ae_errf(err, AE_EINPUT, "%s: seeds: the list is empty", ae_cfg_where(seeds_cfg, w, sizeof w)); goto out; }
-    seeds[0] = 42;
-    for (size_t i = 0; seeds_cfg && i < nseeds; i++)
-        if (ae_cfg_to_int(ae_cfg_at(seeds_cfg, i), 0, 4294967295L, &seeds[i], err)) goto out;
+    size_t nseeds = 0;
+    if (read_seeds(seeds_cfg, &seeds, &nseeds, err)) goto out;
     size_t nruns = runs ? ae_cfg_len(runs) : 0;
-    if (nruns == 0 && (rc = expand(e, base, "base", NULL, grid, seeds, nseeds, err))) goto out;
+    L.grid = grid;
+    if (nruns == 0 && (rc = expand(&L, base, NULL, NULL, seeds, nseeds, err))) goto out;
     for (size_t i = 0; i < nruns; i++) {
         ae_cfg *r = ae_cfg_at(runs, i), *sets;
         const char *rn;
@@ -174,12 +258,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
                          ae_cfg_where(r, w, sizeof w), sect, rn);
             goto out;
         }
-        for (size_t k = 0; k < e->nruns; k++)
-            if (strlen(rn) == e->suffix[k] && !strncmp(e->runs[k], rn, e->suffix[k])) {
-                rc = ae_errf(err, AE_EINPUT, "%s: %s: duplicate run name '%s'", ae_cfg_where(r, w, sizeof w), sect, rn);
-                goto out;
-            }
-        if ((rc = expand(e, base, rn, sets, grid, seeds, nseeds, err))) goto out;
+        if ((rc = expand(&L, base, ae_cfg_get(r, "name"), sets, seeds, nseeds, err))) goto out;
     }
     if (*baseline) {
         const char *names[256];
@@ -200,6 +279,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
         snprintf(e->baseline, sizeof e->baseline, "%s", baseline);
     }
 out:
+    free(L.orig);
     free(seeds);
     ae_cfg_free(base);
     ae_cfg_free(root);
@@ -210,55 +290,15 @@ out:
     return rc;
 }
 
-int ae_experiment_in_shard(const ae_run_opts *o, size_t i)
+/* Has any job written its final.json (the mark of a finished run)? */
+static int any_finished(const ae_experiment *e)
 {
-    return o->nshards <= 1 || (int)(i % (size_t)o->nshards) == o->shard - 1;
-}
-
-int ae_experiment_run_job(const ae_job *j, const ae_run_opts *o, int threads, ae_err *err)
-{
-    ae_run_opts jo = *o;
-    jo.out_dir = j->out;
-    jo.threads = threads;
-    if (o->quiet_runs) jo.progress = 0;
-    ae_cfg *cfg = ae_cfg_clone(j->cfg);
-    if (!cfg) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    int rc = ae_run_cfg(cfg, j->run, &jo, err);
-    if (rc) ae_err_prefix(err, "run %s seed %ld", j->run, j->seed);
-    return rc;
-}
-
-/* --jobs N: N worker processes, each taking the next job; threads are split between them. The
- * parent never starts oneDNN or OpenMP, so forking is safe. */
-static int run_parallel(const ae_experiment *e, const ae_run_opts *o, int jobs, ae_err *err)
-{
-    int total = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int per = total / jobs > 0 ? total / jobs : 1, failed = 0, running = 0;
-    size_t next = 0;
-    while (next < e->njobs || running > 0) {
-        while (running < jobs && next < e->njobs) {
-            size_t i = next++;
-            if (!ae_experiment_in_shard(o, i)) continue;
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid < 0) return ae_errf(err, AE_EINTERNAL, "fork failed");
-            if (pid == 0) {
-                ae_err ce = {0, ""};
-                int rc = ae_experiment_run_job(&e->jobs[i], o, per, &ce);
-                if (rc) fprintf(stderr, "aelab: error: %s\n", ce.msg);
-                ae_dnnl_shutdown();
-                _exit(rc);
-            }
-            running++;
-        }
-        int status;
-        if (running > 0 && wait(&status) > 0) {
-            running--;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
-        }
+    for (size_t i = 0; i < e->njobs; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/final.json", e->jobs[i].out);
+        if (access(p, F_OK) == 0) return 1;
     }
-    if (failed) return ae_errf(err, AE_EINPUT, "%d run%s failed (see the messages above)", failed, failed > 1 ? "s" : "");
-    return AE_OK;
+    return 0;
 }
 
 int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err)
@@ -288,7 +328,6 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
 #endif
     if (!o->report_only) {
         if (ae_mkdirs(e.dir, err)) { ae_experiment_free(&e); return err->code; }
-        int jobs = o->jobs > 1 ? o->jobs : 1;
         if (mpi) {
 #ifdef AELAB_WITH_MPI
             rc = ae_experiment_run_mpi(&e, o, err); /* experiment_mpi.c: rank 0 hands out jobs */
@@ -297,11 +336,8 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
                 return AE_OK;
             }
 #endif
-        } else if (jobs > 1) {
-            rc = run_parallel(&e, o, jobs, err);
         } else {
-            for (size_t i = 0; i < e.njobs && rc == AE_OK; i++)
-                if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(&e.jobs[i], o, o->threads, err);
+            rc = ae_experiment_exec(&e, o, err); /* experiment_exec.c: in order or --jobs N workers */
         }
     }
 #ifdef AELAB_WITH_MPI
@@ -310,6 +346,10 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
         return rc;
     }
 #endif
+    if (rc == AE_OK && o->report_only && !any_finished(&e))
+        rc = ae_errf(err, AE_EINPUT, "%s: no run of experiment %s has finished yet, so there is nothing to "
+                     "report: run it first (aelab run %s%s%s)", e.dir, e.name, path, o->out_dir ? " --out " : "",
+                     o->out_dir ? o->out_dir : "");
     if (rc == AE_OK) rc = ae_experiment_report(&e, stdout, err);
     ae_experiment_free(&e);
     return rc;

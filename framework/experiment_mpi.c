@@ -21,13 +21,15 @@
  * its own takes jobs from the same queue, so `-n 2` means two runs at a time. Only the main
  * thread calls MPI (MPI_THREAD_FUNNELED); if the library cannot provide that, rank 0 only
  * dispatches. A worker's request carries the result of its previous job; after the first failure
- * no job is started any more, the running ones finish, and rank 0 fails with the first message.
+ * no job is started any more, the running ones finish, and rank 0 fails by the rule of
+ * ae_experiment_exec (ae_experiment.h): the failed job first in job order, 130 if interrupted.
  * Without mpirun (no launcher variables in the environment) MPI is never started: size 1. */
 
 enum { TAG_REQ = 11, TAG_JOB = 12 };
 enum { PHASE_IDLE, PHASE_RUNNING, PHASE_DONE };
 
 typedef struct report { /* worker -> rank 0: the previous job's result (code 0 at first) */
+    long job;
     int code;
     char msg[1024];
 } report;
@@ -121,7 +123,8 @@ static int work(const ae_experiment *e, const ae_run_opts *o, int threads)
         if (j < 0 || (size_t)j >= e->njobs) return AE_OK;
         ae_err je = {0, ""};
         memset(&rep, 0, sizeof rep);
-        rep.code = ae_experiment_run_job(&e->jobs[j], o, threads, &je);
+        rep.job = j;
+        rep.code = ae_experiment_run_job(e, (size_t)j, o, threads, &je);
         if (rep.code) snprintf(rep.msg, sizeof rep.msg, "%s", je.msg);
     }
 }
@@ -134,6 +137,7 @@ typedef struct local {
     const ae_run_opts *o;
     int threads;
     long job;       /* assigned and not finished; -1 = idle */
+    long done;      /* the finished job whose result waits */
     int stop;       /* no more jobs: the thread returns */
     int has_result; /* a finished job's result waits in code/msg */
     int code;
@@ -150,9 +154,10 @@ static void *local_main(void *arg)
         long j = l->job;
         pthread_mutex_unlock(&l->mu);
         ae_err je = {0, ""};
-        int rc = ae_experiment_run_job(&l->e->jobs[j], l->o, l->threads, &je);
+        int rc = ae_experiment_run_job(l->e, (size_t)j, l->o, l->threads, &je);
         pthread_mutex_lock(&l->mu);
         l->job = -1;
+        l->done = j;
         l->has_result = 1;
         l->code = rc;
         snprintf(l->msg, sizeof l->msg, "%s", rc ? je.msg : "");
@@ -165,7 +170,9 @@ typedef struct dispatch {
     const ae_experiment *e;
     const ae_run_opts *o;
     size_t next;
-    int failed, first_code, first_rank;
+    int failed;
+    long first_job;  /* the failed job first in job order (-1 = none), or the first interrupted one */
+    int first_code, first_rank, interrupted;
     char first_msg[1024];
 } dispatch;
 
@@ -176,16 +183,19 @@ static long next_job(dispatch *d)
     return d->next < d->e->njobs ? (long)d->next++ : -1;
 }
 
-static void record(dispatch *d, int rank, int code, const char *msg)
+static void record(dispatch *d, int rank, long job, int code, const char *msg)
 {
     if (!code) return;
     fprintf(stderr, "aelab: rank %d: error: %s\n", rank, msg);
-    if (d->failed++ == 0) {
-        d->first_code = code;
-        d->first_rank = rank;
-        snprintf(d->first_msg, sizeof d->first_msg, "%s", msg);
-        fprintf(stderr, "aelab: no further runs will start; waiting for the running ones\n");
-    }
+    if (d->failed++ == 0) fprintf(stderr, "aelab: no further runs will start; waiting for the running ones\n");
+    int stop = code == AE_EINTERRUPTED;
+    if (d->interrupted && !stop) return;
+    if (stop == d->interrupted && d->first_job >= 0 && job > d->first_job) return;
+    d->interrupted = stop;
+    d->first_job = job;
+    d->first_code = code;
+    d->first_rank = rank;
+    snprintf(d->first_msg, sizeof d->first_msg, "%s", msg);
 }
 
 /* Rank 0: answer requests and feed the local thread until every rank has been told to stop. */
@@ -195,6 +205,7 @@ static int serve(const ae_experiment *e, const ae_run_opts *o, int threads, ae_e
     memset(&d, 0, sizeof d);
     d.e = e;
     d.o = o;
+    d.first_job = -1;
     local l;
     memset(&l, 0, sizeof l);
     pthread_mutex_init(&l.mu, NULL);
@@ -217,7 +228,7 @@ static int serve(const ae_experiment *e, const ae_run_opts *o, int threads, ae_e
         if (!local_done) {
             pthread_mutex_lock(&l.mu);
             if (l.has_result) {
-                record(&d, 0, l.code, l.msg);
+                record(&d, 0, l.done, l.code, l.msg);
                 l.has_result = 0;
                 busy = 1;
             }
@@ -236,7 +247,7 @@ static int serve(const ae_experiment *e, const ae_run_opts *o, int threads, ae_e
             report rep;
             MPI_Recv(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, TAG_REQ, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             rep.msg[sizeof rep.msg - 1] = '\0';
-            record(&d, st.MPI_SOURCE, rep.code, rep.msg);
+            record(&d, st.MPI_SOURCE, rep.job, rep.code, rep.msg);
             long j = next_job(&d);
             MPI_Send(&j, 1, MPI_LONG, st.MPI_SOURCE, TAG_JOB, MPI_COMM_WORLD);
             if (j < 0) remote--;
@@ -263,7 +274,7 @@ int ae_experiment_run_mpi(const ae_experiment *e, const ae_run_opts *o, ae_err *
     if (g_size <= 1) { /* not under mpirun: everything here, in order */
         rc = AE_OK;
         for (size_t i = 0; i < e->njobs && rc == AE_OK; i++)
-            if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(&e->jobs[i], o, threads, err);
+            if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(e, i, o, threads, err);
     } else if (g_rank == 0) {
         size_t n = 0;
         for (size_t i = 0; i < e->njobs; i++) n += (size_t)ae_experiment_in_shard(o, i);

@@ -1,6 +1,8 @@
 /* The experiment's results: per run, mean ± 95% CI over seeds for every metric in the runs'
  * final.json (Student t), Welch p-values against the baseline run, best value per column marked,
- * a PCA row per code size; results.csv, results.md, loss curves and CI bar charts. */
+ * a PCA row per code size; results.csv, results.md, loss curves and CI bar charts. A column holds
+ * one unit: the objective of runs trained with loss.reduction: sum (per-sample sums, the VAE's
+ * -ELBO) goes into its own columns (loss_per_sample, recon_per_sample). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +11,21 @@
 #include "ae_baseline.h"
 #include "ae_experiment.h"
 #include "ae_report.h"
+#include "experiment_internal.h"
 
 #define MAX_METRICS 48
 #define MAX_SEEDS 64
 
 /* Display order and direction (-1 lower is better, +1 higher, 0 no ranking). */
 static const struct { const char *key; int dir; } known[] = {
-    {"mse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"recon", -1}, {"kl", -1},
-    {"jacobian_frob2", 0}, {"mean_code_activation", 0}, {"probe_accuracy", +1},
-    {"anomaly_auroc", +1}, {"loss", -1}, {"params", 0}, {"train_seconds", -1}, {"samples_per_s", +1}};
+    {"mse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"recon", -1}, {"recon_per_sample", -1},
+    {"kl", -1}, {"jacobian_frob2", 0}, {"mean_code_activation", 0}, {"probe_accuracy", +1},
+    {"anomaly_auroc", +1}, {"loss", -1}, {"loss_per_sample", -1}, {"params", 0}, {"train_seconds", -1},
+    {"samples_per_s", +1}};
+/* final.json keys in the units of the run's objective: a per-element mean, or a per-sample sum
+ * under loss.reduction: sum (then they are renamed KEY_per_sample). The other keys (mse, bce, kl,
+ * neg_elbo, ...) have one unit whatever the reduction. */
+static const char *const objective_keys[] = {"loss", "recon", NULL};
 static const char *const skip[] = {"epochs", "code_size", "pca_mse", "pca_probe_accuracy",
                                    "train_flops_per_sample", NULL};
 
@@ -34,27 +42,6 @@ typedef struct table {
     char (*row)[128];
     int *finished;    /* seeds finished per row */
 } table;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *s = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            char *ns = realloc(s, cap = (cap + 4096) * 2);
-            if (!ns) { free(s); fclose(f); return NULL; }
-            s = ns;
-        }
-        size_t k = fread(s + n, 1, 4096, f);
-        n += k;
-        if (k < 4096) break;
-    }
-    fclose(f);
-    s[n] = '\0';
-    return s;
-}
 
 static int metric_index(table *t, const char *key)
 {
@@ -89,13 +76,19 @@ static void each_number(const char *s, void (*f)(void *, const char *, double), 
     }
 }
 
-typedef struct add_ctx { table *t; size_t row; } add_ctx;
+typedef struct add_ctx { table *t; size_t row; int per_sample; } add_ctx;
 
 static void add_metric(void *vctx, const char *key, double v)
 {
     add_ctx *c = vctx;
     for (int i = 0; skip[i]; i++)
         if (!strcmp(key, skip[i])) return;
+    char renamed[64];
+    for (int i = 0; c->per_sample && objective_keys[i]; i++)
+        if (!strcmp(key, objective_keys[i])) {
+            snprintf(renamed, sizeof renamed, "%.48s_per_sample", key);
+            key = renamed;
+        }
     int m = metric_index(c->t, key);
     if (m < 0) return;
     cell *x = &c->t->c[c->row * MAX_METRICS + (size_t)m];
@@ -172,64 +165,6 @@ static void fmt(char *buf, size_t len, double v)
     else snprintf(buf, len, "%.4g", v);
 }
 
-/* Learning curves: per run, the mean over seeds of the test MSE per epoch (comparable across
- * variants whatever their objectives; the training loss when there is no test split), band =
- * min..max over seeds. */
-static int loss_curves(const ae_experiment *e, ae_err *err)
-{
-    const char *key = "\"test_mse\":";
-    for (size_t j = 0; j < e->njobs; j++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/metrics.jsonl", e->jobs[j].out);
-        char *txt = slurp(p);
-        if (!txt) continue;
-        if (!strstr(txt, key)) key = "\"train_loss\":";
-        free(txt);
-        break;
-    }
-    size_t klen = strlen(key);
-    ae_series *s = calloc(e->nruns, sizeof *s);
-    double *buf = calloc(e->nruns * 4 * 2048, sizeof *buf);
-    if (!s || !buf) { free(s); free(buf); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
-    size_t ns = 0;
-    for (size_t r = 0; r < e->nruns; r++) {
-        double *x = buf + r * 4 * 2048, *y = x + 2048, *lo = y + 2048, *hi = lo + 2048;
-        size_t maxep = 0, cnt[2048] = {0};
-        for (size_t k = 0; k < 2048; k++) { lo[k] = INFINITY; hi[k] = -INFINITY; }
-        for (size_t j = 0; j < e->njobs; j++) {
-            if (strcmp(e->jobs[j].run, e->runs[r])) continue;
-            char p[4200];
-            snprintf(p, sizeof p, "%s/metrics.jsonl", e->jobs[j].out);
-            char *txt = slurp(p);
-            size_t ep = 0;
-            for (char *q = txt ? strstr(txt, key) : NULL; q && ep < 2048; q = strstr(q + 1, key), ep++) {
-                double v = strtod(q + klen, NULL);
-                y[ep] += v;
-                cnt[ep]++;
-                lo[ep] = fmin(lo[ep], v);
-                hi[ep] = fmax(hi[ep], v);
-            }
-            if (ep > maxep) maxep = ep;
-            free(txt);
-        }
-        if (!maxep) continue;
-        for (size_t k = 0; k < maxep; k++) {
-            x[k] = (double)(k + 1);
-            y[k] = cnt[k] ? y[k] / (double)cnt[k] : NAN;
-        }
-        s[ns++] = (ae_series){e->runs[r], maxep, x, y, lo, hi};
-    }
-    char stem[4200], title[256];
-    snprintf(stem, sizeof stem, "%s/loss_curves", e->dir);
-    int test = strstr(key, "test") != NULL;
-    snprintf(title, sizeof title, "%s: %s per epoch (mean over seeds, band = min..max)", e->name,
-             test ? "test MSE" : "training loss");
-    int rc = ns ? ae_plot_lines(stem, title, "epoch", test ? "test MSE" : "train loss", s, ns, 0, err) : AE_OK;
-    free(s);
-    free(buf);
-    return rc;
-}
-
 static int bars(const ae_experiment *e, const table *t, const ae_summary *sum, ae_err *err)
 {
     const char **names = calloc(t->nrows, sizeof *names);
@@ -258,63 +193,26 @@ static int bars(const ae_experiment *e, const table *t, const ae_summary *sum, a
     return rc;
 }
 
-/* Each run's reconstruction grid (its first finished seed) stacked in one figure. */
-static int recon_stack(const ae_experiment *e, ae_err *err)
+/* Every finished run's final.json into the table's rows (one per run label), then one PCA row per
+ * code size; returns the number of unfinished jobs. Sets *per_sample when a run's objective
+ * columns were renamed (summed loss). */
+static size_t gather(const ae_experiment *e, table *t, const int *summed, int *per_sample)
 {
-    const char **img = calloc(e->nruns, sizeof *img), **lab = calloc(e->nruns, sizeof *lab);
-    char (*rel)[300] = calloc(e->nruns, sizeof *rel);
-    size_t k = 0;
-    int rc = img && lab && rel ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
-    for (size_t r = 0; !rc && r < e->nruns; r++)
-        for (size_t j = 0; j < e->njobs; j++) {
-            if (strcmp(e->jobs[j].run, e->runs[r])) continue;
-            char p[4300];
-            snprintf(p, sizeof p, "%s/reconstructions.png", e->jobs[j].out);
-            FILE *f = fopen(p, "rb");
-            if (!f) continue;
-            fclose(f);
-            snprintf(rel[k], sizeof rel[k], "%s/seed-%ld/reconstructions.png", e->runs[r], e->jobs[j].seed);
-            img[k] = rel[k];
-            lab[k++] = e->runs[r];
-            break;
-        }
-    char stem[4200], title[256];
-    snprintf(stem, sizeof stem, "%s/reconstructions", e->dir);
-    snprintf(title, sizeof title, "%s: inputs (top) and reconstructions per run", e->name);
-    if (!rc && k) rc = ae_plot_image_stack(stem, title, img, lab, k, 760, 230, err);
-    free(img);
-    free(lab);
-    free(rel);
-    return rc;
-}
-
-int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
-{
-    table t;
-    memset(&t, 0, sizeof t);
-    size_t maxrows = e->nruns + 8;
-    t.c = calloc(maxrows * MAX_METRICS, sizeof *t.c);
-    t.row = calloc(maxrows, sizeof *t.row);
-    t.finished = calloc(maxrows, sizeof *t.finished);
-    ae_summary *sum = calloc(maxrows * MAX_METRICS, sizeof *sum);
-    if (!t.c || !t.row || !t.finished || !sum) {
-        free(t.c); free(t.row); free(t.finished); free(sum);
-        return ae_errf(err, AE_EINTERNAL, "out of memory");
-    }
     size_t missing = 0;
     double pca_k[8], pca_mse[8], pca_acc[8];
     int npca = 0;
     for (size_t r = 0; r < e->nruns; r++) {
-        snprintf(t.row[t.nrows], sizeof t.row[0], "%s", e->runs[r]);
+        snprintf(t->row[t->nrows], sizeof t->row[0], "%s", e->runs[r]);
         for (size_t j = 0; j < e->njobs; j++) {
             if (strcmp(e->jobs[j].run, e->runs[r])) continue;
             char p[4200];
             snprintf(p, sizeof p, "%s/final.json", e->jobs[j].out);
-            char *txt = slurp(p);
+            char *txt = ae_exp_slurp(p);
             if (!txt) { missing++; continue; }
-            add_ctx c = {&t, t.nrows};
+            add_ctx c = {t, t->nrows, summed[r] == 1};
+            *per_sample |= summed[r] == 1;
             each_number(txt, add_metric, &c);
-            t.finished[t.nrows]++;
+            t->finished[t->nrows]++;
             /* the PCA baseline at this run's code size */
             char *k = strstr(txt, "\"code_size\":"), *pm = strstr(txt, "\"pca_mse\":");
             if (k && pm) {
@@ -330,107 +228,134 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
             }
             free(txt);
         }
-        t.nrows++;
+        t->nrows++;
     }
     for (int q = 0; q < npca; q++) { /* PCA rows: deterministic, one value */
-        snprintf(t.row[t.nrows], sizeof t.row[0], "PCA-%g", pca_k[q]);
-        cell *cm = &t.c[t.nrows * MAX_METRICS + (size_t)metric_index(&t, "mse")];
+        snprintf(t->row[t->nrows], sizeof t->row[0], "PCA-%g", pca_k[q]);
+        cell *cm = &t->c[t->nrows * MAX_METRICS + (size_t)metric_index(t, "mse")];
         cm->v[cm->n++] = pca_mse[q];
         if (isfinite(pca_acc[q])) {
-            cell *ca = &t.c[t.nrows * MAX_METRICS + (size_t)metric_index(&t, "probe_accuracy")];
+            cell *ca = &t->c[t->nrows * MAX_METRICS + (size_t)metric_index(t, "probe_accuracy")];
             ca->v[ca->n++] = pca_acc[q];
         }
-        t.finished[t.nrows] = 1;
-        t.nrows++;
+        t->finished[t->nrows] = 1;
+        t->nrows++;
     }
-    sort_metrics(&t);
-    drop_duplicate_columns(&t);
-    for (size_t r = 0; r < t.nrows; r++)
-        for (int m = 0; m < t.nm; m++) {
-            const cell *c = &t.c[r * MAX_METRICS + (size_t)m];
-            ae_summarize(c->v, c->n, &sum[r * MAX_METRICS + (size_t)m]);
+    return missing;
+}
+
+/* The summaries, each row's baseline row (the baseline run with the same grid suffix; -1 none)
+ * and the best row per column among the autoencoder runs and PCA. */
+typedef struct stats {
+    ae_summary *sum;
+    int *brow, base;
+    int best[MAX_METRICS];
+} stats;
+
+static void compute_stats(const ae_experiment *e, const table *t, stats *st)
+{
+    for (size_t r = 0; r < t->nrows; r++)
+        for (int m = 0; m < t->nm; m++) {
+            const cell *c = &t->c[r * MAX_METRICS + (size_t)m];
+            ae_summarize(c->v, c->n, &st->sum[r * MAX_METRICS + (size_t)m]);
         }
-    /* the baseline row of each row: the baseline run with the same grid suffix */
-    int *brow = calloc(t.nrows, sizeof *brow), base = -1;
-    for (size_t r = 0; brow && r < t.nrows; r++) {
-        brow[r] = -1;
+    st->base = -1;
+    for (size_t r = 0; r < t->nrows; r++) {
+        st->brow[r] = -1;
         for (size_t q = 0; *e->baseline && r < e->nruns && q < e->nruns; q++) {
             const char *suf = e->runs[r] + e->suffix[r];
             size_t bl = e->suffix[q];
             if (!strcmp(e->runs[q], e->baseline) ||
                 (strlen(e->baseline) == bl && !strncmp(e->runs[q], e->baseline, bl) &&
                  !strcmp(e->runs[q] + bl, suf))) {
-                brow[r] = (int)q;
-                base = (int)q;
+                st->brow[r] = (int)q;
+                st->base = (int)q;
             }
         }
     }
-    /* best per column among the autoencoder runs and PCA */
-    int best[MAX_METRICS];
-    for (int m = 0; m < t.nm; m++) {
-        best[m] = -1;
-        int d = dir_of(t.metric[m]);
-        for (size_t r = 0; d && r < t.nrows; r++) {
-            const ae_summary *s = &sum[r * MAX_METRICS + (size_t)m];
+    for (int m = 0; m < t->nm; m++) {
+        st->best[m] = -1;
+        int d = dir_of(t->metric[m]);
+        for (size_t r = 0; d && r < t->nrows; r++) {
+            const ae_summary *s = &st->sum[r * MAX_METRICS + (size_t)m];
             if (!s->n) continue;
-            if (best[m] < 0 || d * s->mean > d * sum[(size_t)best[m] * MAX_METRICS + (size_t)m].mean) best[m] = (int)r;
+            if (st->best[m] < 0 || d * s->mean > d * st->sum[(size_t)st->best[m] * MAX_METRICS + (size_t)m].mean)
+                st->best[m] = (int)r;
         }
     }
+}
+
+static void write_header(FILE *fc, FILE *fm, const table *t, const stats *st)
+{
+    fprintf(fc, "run,seeds");
+    for (int m = 0; m < t->nm; m++)
+        fprintf(fc, ",%s_mean,%s_ci_lo,%s_ci_hi,%s_sd%s%s%s", t->metric[m], t->metric[m], t->metric[m],
+                t->metric[m], st->base >= 0 ? "," : "", st->base >= 0 ? t->metric[m] : "", st->base >= 0 ? "_p" : "");
+    fputc('\n', fc);
+    fprintf(fm, "| run | seeds |");
+    for (int m = 0; m < t->nm; m++) fprintf(fm, " %s |", t->metric[m]);
+    fprintf(fm, "\n|---|---|");
+    for (int m = 0; m < t->nm; m++) fprintf(fm, "---|");
+    fputc('\n', fm);
+}
+
+/* Row r of results.csv and results.md. */
+static void write_row(FILE *fc, FILE *fm, const table *t, const stats *st, size_t r)
+{
+    fprintf(fc, "%s,%d", t->row[r], t->finished[r]);
+    fprintf(fm, "| %s%s | %d |", t->row[r], st->brow[r] == (int)r ? " (baseline)" : "", t->finished[r]);
+    for (int m = 0; m < t->nm; m++) {
+        const ae_summary *s = &st->sum[r * MAX_METRICS + (size_t)m];
+        const cell *c = &t->c[r * MAX_METRICS + (size_t)m];
+        double p = NAN;
+        if (st->brow[r] >= 0 && st->brow[r] != (int)r) {
+            const cell *b = &t->c[(size_t)st->brow[r] * MAX_METRICS + (size_t)m];
+            p = ae_welch_p(c->v, c->n, b->v, b->n);
+        }
+        if (!s->n) {
+            fprintf(fc, ",,,,%s", st->base >= 0 ? "," : "");
+            fprintf(fm, " – |");
+            continue;
+        }
+        fprintf(fc, ",%.9g,%.9g,%.9g,%.9g", s->mean, s->ci_lo, s->ci_hi, s->sd);
+        if (st->base >= 0) {
+            if (isfinite(p)) fprintf(fc, ",%.4g", p);
+            else fputc(',', fc);
+        }
+        char a[32], h[32];
+        fmt(a, sizeof a, s->mean);
+        fmt(h, sizeof h, (s->ci_hi - s->ci_lo) / 2);
+        const char *bo = st->best[m] == (int)r ? "**" : "";
+        if (s->n > 1 && s->sd > 0) fprintf(fm, " %s%s ± %s%s", bo, a, h, bo);
+        else fprintf(fm, " %s%s%s", bo, a, bo);
+        if (isfinite(p) && s->sd > 0) fprintf(fm, p < 0.001 ? " (p<0.001)" : " (p=%.2g)", p);
+        fprintf(fm, " |");
+    }
+    fputc('\n', fc);
+    fputc('\n', fm);
+}
+
+/* results.csv and results.md (printed to `out` too). */
+static int write_tables(const ae_experiment *e, const table *t, const stats *st, int per_sample, size_t missing,
+                        FILE *out, ae_err *err)
+{
     char *csv = NULL, *md = NULL;
     size_t csvn = 0, mdn = 0;
     FILE *fc = open_memstream(&csv, &csvn), *fm = open_memstream(&md, &mdn);
     if (!fc || !fm) {
         if (fc) fclose(fc);
         if (fm) fclose(fm);
-        free(csv); free(md); free(t.c); free(t.row); free(t.finished); free(sum);
+        free(csv);
+        free(md);
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     }
-    fprintf(fc, "run,seeds");
-    for (int m = 0; m < t.nm; m++)
-        fprintf(fc, ",%s_mean,%s_ci_lo,%s_ci_hi,%s_sd%s%s%s", t.metric[m], t.metric[m], t.metric[m], t.metric[m],
-                base >= 0 ? "," : "", base >= 0 ? t.metric[m] : "", base >= 0 ? "_p" : "");
-    fputc('\n', fc);
-    fprintf(fm, "| run | seeds |");
-    for (int m = 0; m < t.nm; m++) fprintf(fm, " %s |", t.metric[m]);
-    fprintf(fm, "\n|---|---|");
-    for (int m = 0; m < t.nm; m++) fprintf(fm, "---|");
-    fputc('\n', fm);
-    for (size_t r = 0; r < t.nrows; r++) {
-        fprintf(fc, "%s,%d", t.row[r], t.finished[r]);
-        int isbase = brow && brow[r] == (int)r;
-        fprintf(fm, "| %s%s | %d |", t.row[r], isbase ? " (baseline)" : "", t.finished[r]);
-        for (int m = 0; m < t.nm; m++) {
-            const ae_summary *s = &sum[r * MAX_METRICS + (size_t)m];
-            const cell *c = &t.c[r * MAX_METRICS + (size_t)m];
-            double p = NAN;
-            if (brow && brow[r] >= 0 && brow[r] != (int)r) {
-                const cell *b = &t.c[(size_t)brow[r] * MAX_METRICS + (size_t)m];
-                p = ae_welch_p(c->v, c->n, b->v, b->n);
-            }
-            if (!s->n) {
-                fprintf(fc, ",,,,%s", base >= 0 ? "," : "");
-                fprintf(fm, " – |");
-                continue;
-            }
-            fprintf(fc, ",%.9g,%.9g,%.9g,%.9g", s->mean, s->ci_lo, s->ci_hi, s->sd);
-            if (base >= 0) {
-                if (isfinite(p)) fprintf(fc, ",%.4g", p);
-                else fputc(',', fc);
-            }
-            char a[32], h[32];
-            fmt(a, sizeof a, s->mean);
-            fmt(h, sizeof h, (s->ci_hi - s->ci_lo) / 2);
-            const char *bo = best[m] == (int)r ? "**" : "";
-            if (s->n > 1 && s->sd > 0) fprintf(fm, " %s%s ± %s%s", bo, a, h, bo);
-            else fprintf(fm, " %s%s%s", bo, a, bo);
-            if (isfinite(p) && s->sd > 0) fprintf(fm, p < 0.001 ? " (p<0.001)" : " (p=%.2g)", p);
-            fprintf(fm, " |");
-        }
-        fputc('\n', fc);
-        fputc('\n', fm);
-    }
+    write_header(fc, fm, t, st);
+    for (size_t r = 0; r < t->nrows; r++) write_row(fc, fm, t, st, r);
     fprintf(fm, "\nmean ± half-width of the 95%% confidence interval (Student t) over seeds; **bold**: best "
                 "in its column; p: Welch t-test against the baseline run.\n");
+    if (per_sample)
+        fprintf(fm, "\nloss, recon: runs whose loss is the mean over the features; loss_per_sample, "
+                    "recon_per_sample: runs trained with loss.reduction: sum (summed over a sample's features).\n");
     if (missing) fprintf(fm, "\n%zu run(s) not finished yet: run the experiment again (or every shard) "
                              "and then `aelab report`.\n", missing);
     fclose(fc);
@@ -439,15 +364,41 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     int rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.csv"), csv, csvn, err);
     if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.md"), md, mdn, err);
     if (!rc && out) fprintf(out, "\n%s: %s\n\n%s\n", e->name, e->dir, md);
-    if (!rc) rc = loss_curves(e, err);
-    if (!rc) rc = bars(e, &t, sum, err);
-    if (!rc) rc = recon_stack(e, err);
-    free(brow);
     free(csv);
     free(md);
+    return rc;
+}
+
+int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
+{
+    table t;
+    memset(&t, 0, sizeof t);
+    stats st;
+    memset(&st, 0, sizeof st);
+    size_t maxrows = e->nruns + 8;
+    t.c = calloc(maxrows * MAX_METRICS, sizeof *t.c);
+    t.row = calloc(maxrows, sizeof *t.row);
+    t.finished = calloc(maxrows, sizeof *t.finished);
+    st.sum = calloc(maxrows * MAX_METRICS, sizeof *st.sum);
+    st.brow = calloc(maxrows, sizeof *st.brow);
+    int *summed = ae_exp_runs_summed(e), per_sample = 0;
+    int rc = t.c && t.row && t.finished && st.sum && st.brow && summed ? AE_OK
+                                                                       : ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!rc) {
+        size_t missing = gather(e, &t, summed, &per_sample);
+        sort_metrics(&t);
+        drop_duplicate_columns(&t);
+        compute_stats(e, &t, &st);
+        rc = write_tables(e, &t, &st, per_sample, missing, out, err);
+    }
+    if (!rc) rc = ae_exp_loss_curves(e, summed, err);
+    if (!rc) rc = bars(e, &t, st.sum, err);
+    if (!rc) rc = ae_exp_recon_stack(e, err);
+    free(summed);
+    free(st.brow);
+    free(st.sum);
     free(t.c);
     free(t.row);
     free(t.finished);
-    free(sum);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "ae_registry.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ struct ae_registry {
     const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1];
     int nl, nr, nv;
     void *libs[MAX_UNITS];
+    char *lib_paths[MAX_UNITS]; /* realpath of each loaded library: a second load is a no-op */
     int nlibs;
 };
 
@@ -36,7 +38,10 @@ ae_registry *ae_registry_default(void)
 void ae_registry_free_default(void)
 {
     if (!g_default) return;
-    for (int i = 0; i < g_default->nlibs; i++) dlclose(g_default->libs[i]);
+    for (int i = 0; i < g_default->nlibs; i++) {
+        dlclose(g_default->libs[i]);
+        free(g_default->lib_paths[i]);
+    }
     free(g_default);
     g_default = NULL;
 }
@@ -75,21 +80,35 @@ const char *const *ae_variant_names(const ae_registry *r) { return r->variant_na
 
 int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err)
 {
-    if (r->nlibs == MAX_UNITS) return ae_errf(err, AE_EINPUT, "plug-in %s: too many plug-ins", path);
+    char *key = realpath(path, NULL); /* NULL: no such file (dlopen says why) or a bare library name */
+    if (!key && !(key = strdup(path))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (int i = 0; i < r->nlibs; i++)
+        if (!strcmp(r->lib_paths[i], key)) { /* loaded already (every job of an experiment asks) */
+            free(key);
+            return AE_OK;
+        }
+    if (r->nlibs == MAX_UNITS) {
+        free(key);
+        return ae_errf(err, AE_EINPUT, "plug-in %s: too many plug-ins (at most %d different libraries)", path,
+                       MAX_UNITS);
+    }
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) return ae_errf(err, AE_EINPUT, "plug-in '%s' cannot be loaded: %s", path, dlerror());
+    if (!h) {
+        free(key);
+        return ae_errf(err, AE_EINPUT, "plug-in '%s' cannot be loaded: %s", path, dlerror());
+    }
     ae_plugin_init_fn init;
     *(void **)&init = dlsym(h, "aelab_plugin_init");
-    if (!init) {
+    int rc = init ? init(r) : AE_OK;
+    if (!init || rc != AE_OK) {
         dlclose(h);
-        return ae_errf(err, AE_EINPUT, "plug-in '%s' has no function aelab_plugin_init "
-                       "(export: int aelab_plugin_init(ae_registry *))", path);
-    }
-    int rc = init(r);
-    if (rc != AE_OK) {
-        dlclose(h);
+        free(key);
+        if (!init)
+            return ae_errf(err, AE_EINPUT, "plug-in '%s' has no function aelab_plugin_init "
+                           "(export: int aelab_plugin_init(ae_registry *))", path);
         return ae_errf(err, AE_EINPUT, "plug-in '%s': aelab_plugin_init returned %d", path, rc);
     }
+    r->lib_paths[r->nlibs] = key;
     r->libs[r->nlibs++] = h;
     return AE_OK;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # MPI experiments (-DAELAB_WITH_MPI=ON): `mpirun -n 2 aelab run EXP.yaml` runs every job exactly
 # once and writes the same table as a single-process run; finished jobs are skipped; a failing run
-# fails the command with its message; --shard still applies. Builds an MPI-enabled aelab in a temp
-# dir unless the given one already is; skips when Open MPI (mpirun + headers) is not installed.
+# fails the command with its message and the exit code of the failed job first in job order;
+# --shard still applies. Builds an MPI-enabled aelab in a temp dir unless the given one already
+# is; skips when Open MPI (mpirun + headers) is not installed.
 # Usage: tests/mpi.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/lib/harness.sh" "$@"
 skip() { echo "mpi: skipped ($1)"; echo "mpi: 0 passed, 0 failed"; exit 0; }
@@ -97,5 +98,21 @@ grep -q 'aelab: error: rank [01]: run broken seed 42: .*train.epochs' "$tmp/E.er
   bad "failing run: message missing: $(grep aelab "$tmp/E.err" | tail -3)"
 [ -f "$tmp/E/slow/seed-42/final.json" ] && ok || bad "the run in progress did not finish"
 
+# the exit code follows the rule of --jobs and in-order runs (ae_experiment.h): the failed job first
+# in job order (the divergence, 3), not the first to fail in time (the config error, 2)
+cat > "$tmp/div.yaml" <<YAML
+experiment: div
+base:
+  data: {source: csv, path: $src/tests/bad/data/diverge.csv, scaling: none}
+  model: {encoder: [{type: dense, units: 2}]}
+  train: {epochs: 5, batch_size: 2, progress: false, optimizer: {name: sgd, lr: 1000}}
+  outputs: {plots: false, probe: false, pca_baseline: false}
+runs:
+  - {name: diverges}
+  - {name: broken, set: {train.epochs: -1}}
+YAML
+mrun run "$tmp/div.yaml" --out "$tmp/V" --threads 1 >/dev/null 2>"$tmp/V.err"; rc=$?
+[ "$rc" -eq 3 ] && grep -q 'aelab: error: rank [01]: run diverges seed 42: training diverged' "$tmp/V.err" && ok ||
+  bad "diverging run under mpirun: exit $rc, expected 3: $(grep error "$tmp/V.err" | tail -2)"
 echo "mpi: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Out-of-tree plug-ins: builds plugins/ortho.c as its own shared library (as a user would), runs a
 # config that loads it, checks its penalty reaches final.json and decorrelates the code, checks its
-# gradient by finite differences through `aelab`'s public API, and checks the errors for a missing
-# library and for a library without aelab_plugin_init.
+# gradient by finite differences through `aelab`'s public API, checks the errors for a missing
+# library and for a library without aelab_plugin_init, and runs a 70-job experiment in one process
+# (the library is loaded once, not once per job).
 # Usage: tests/plugin.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/lib/harness.sh" "$@"
 
@@ -42,5 +43,28 @@ out=$("$aelab" check "$tmp/m.yaml" 2>&1); rc=$?
 sed 's#plugins: \[libortho.so\]#plugins: [libnosym.so]#' "$tmp/p.yaml" > "$tmp/n.yaml"
 out=$("$aelab" check "$tmp/n.yaml" 2>&1); rc=$?
 [ $rc -eq 2 ] && [[ "$out" == *"has no function aelab_plugin_init"* ]] && ok || bad "plug-in without init: exit $rc: $out"
+# an experiment of 70 jobs in one process: every job asks for the plug-in, which is loaded once
+# (by real path), so there is no 65th load ("too many plug-ins"); a second path to the same file too
+seeds=$(seq -s, 1 70)
+cat > "$tmp/e.yaml" <<YAML
+experiment: many
+base:
+  plugins: [$tmp/libortho.so, $tmp/./libortho.so]
+  data: {source: csv, path: $tmp/d.csv, scaling: none}
+  model: {encoder: [{type: dense, units: 3}]}
+  regularizers: [{type: ortho, weight: 1.0}]
+  train: {epochs: 1, batch_size: 100, progress: false}
+  outputs: {plots: false, probe: false, pca_baseline: false}
+seeds: [$seeds]
+YAML
+"$aelab" run "$tmp/e.yaml" --out "$tmp/many" --jobs 1 --quiet > /dev/null 2> "$tmp/many.err"; rc=$?
+[ $rc -eq 0 ] && [ "$(ls "$tmp"/many/base/seed-*/final.json 2>/dev/null | wc -l)" -eq 70 ] && ok ||
+  bad "70-job experiment with a plug-in: exit $rc: $(grep error "$tmp/many.err" | head -2)"
+# in an experiment a relative plug-in path starts from the experiment file's folder (as in
+# `aelab check`), whatever the working directory
+sed -e 's#plugins: .*#plugins: [libortho.so]#' -e 's#seeds: .*#seeds: [1, 2]#' "$tmp/e.yaml" > "$tmp/rel.yaml"
+abs=$(cd "$(dirname "$aelab")" && pwd)/$(basename "$aelab")
+(cd / && "$abs" run "$tmp/rel.yaml" --out "$tmp/rel" --quiet > /dev/null 2> "$tmp/rel.err") && ok ||
+  bad "relative plug-in path in an experiment: $(grep error "$tmp/rel.err" | head -2)"
 echo "plugin: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
