@@ -239,6 +239,26 @@ static void log_tics(FILE *f, const ae_series *s, size_t ns)
     fputs("set format y '%g'\n", f); /* a narrow range: gnuplot's own tics */
 }
 
+/* x values that are all whole numbers (epochs): integer tics, every 1, 2, 5, 10, 20, ... so that
+ * at most 10 are drawn (never 1.5); a single x value gets a range of one either side. */
+static void whole_x_tics(FILE *f, const ae_series *s, size_t ns)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t t = 0; t < s[i].n; t++) {
+            double x = s[i].x[t];
+            if (!isfinite(x) || !isfinite(s[i].y[t])) continue;
+            if (x != floor(x) || fabs(x) > 1e15) return;
+            lo = fmin(lo, x);
+            hi = fmax(hi, x);
+        }
+    if (!(lo <= hi)) return;
+    double step = 1;
+    for (int k = 0; (hi - lo) / step > 10; k++) step *= k % 3 == 1 ? 2.5 : 2; /* 1 2 5 10 20 50 ... */
+    fprintf(f, "set xtics %.17g\nset mxtics 1\nset format x '%%.0f'\n", step);
+    if (lo == hi) fprintf(f, "set xrange [%.17g:%.17g]\n", lo - 1, hi + 1);
+}
+
 int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const char *ylabel,
                   const ae_series *s, size_t ns, int logy, ae_err *err)
 {
@@ -275,6 +295,7 @@ int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const
     if (usable) fputs("set autoscale xfix\nset autoscale yfix\n"
                       "set offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n", f);
     else fprintf(f, "set xrange [0:1]\nset yrange [%s:1]\n", logy ? "0.1" : "0");
+    whole_x_tics(f, s, ns);
     fputs("set key below center horizontal samplen 3 spacing 1.2\n", f);
     fputs("plot", f);
     int first = 1;
