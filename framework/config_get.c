@@ -308,6 +308,7 @@ int ae_cfg_str(ae_cfg *map, const char *key, const char *def, const char *const 
     int rc = fetch(map, key, def, def && ae_cfgi_looks_typed(def), &n, &tmp, err);
     if (!rc && n->kind != AE_CFG_SCALAR) rc = expected(n, NULL, "a string", err);
     if (!rc) rc = check_choice(n, tmp ? key : NULL, n->text, choices, err);
+    if (!rc && !tmp) ae_cfg_mark_string(n); /* `name: no` is the string "no": saved quoted */
     if (!rc) *out = tmp ? def : n->text;
     ae_cfg_free(tmp);
     return rc;

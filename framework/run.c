@@ -376,7 +376,8 @@ int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err
     }
     ae_path_join(p, sizeof p, r.out_dir, "final.json");
     if (rc == AE_OK && resumed && tr.epoch == r.tc.epochs && tr.next_batch == 0 && file_exists(p)) {
-        fprintf(stderr, "aelab: %s: finished already (%ld epochs, %s); skipped\n", r.name, tr.epoch, r.out_dir);
+        fprintf(stderr, "aelab: %s: finished already (%ld epoch%s, %s); skipped\n", r.name, tr.epoch,
+                tr.epoch == 1 ? "" : "s", r.out_dir);
         free(ctx.losses);
         ae_trainer_free(&tr);
         ae_optim_free(&opt);
@@ -391,9 +392,9 @@ int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         tr.stop = (volatile int *)&g_stop;
-        fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s%s\n",
+        fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epoch%s -> %s%s\n",
                 r.name, r.train.n, r.train.d, ae_params_count(ae_model_params(r.model)), r.tc.epochs,
-                r.out_dir, resumed ? " (resumed)" : "");
+                r.tc.epochs == 1 ? "" : "s", r.out_dir, resumed ? " (resumed)" : "");
         rc = ae_train(&tr, on_epoch, &ctx, err);
         if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
             ae_err e2 = {0, ""};

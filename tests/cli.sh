@@ -72,6 +72,9 @@ for f in config.yaml metrics.jsonl final.json loss.png loss.dat loss.gp codes.cs
   if [ -s "$tmp/run/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: missing output $f"; fi
 done
 if [ "$(wc -l < "$tmp/run/metrics.jsonl")" -eq 3 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: metrics.jsonl should have 3 lines"; fi
+# config.yaml: strings YAML 1.1 would read as bools are quoted (the categorical keys No/Yes)
+if grep -q '^      "No": 0$' "$tmp/run/config.yaml" && grep -q '^      "Yes": 1$' "$tmp/run/config.yaml"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: config.yaml: No/Yes keys not quoted"; fi
 # the saved config runs again as it is
 expect 0 "tiny" -- "$aelab" run "$tmp/run/config.yaml" --data-dir "$tmp" --out "$tmp/run2" --quiet
 strip() { sed -E 's/"(train_seconds|samples_per_s)":[^,}]*//g' "$1"; }
@@ -161,6 +164,17 @@ YAML
 else
   fail=$((fail + 1)); echo "FAIL: python3 is needed to write the IDX test data"
 fi
+
+# counts: "1 epoch", not "1 epochs"
+expect 0 "80 parameters, 1 epoch -> " -- "$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/one" --quiet --set train.epochs=1
+expect 0 "finished already (1 epoch, " -- "$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/one" --quiet --set train.epochs=1
+# the progress line's samples/s at each epoch end is metrics.jsonl's samples_per_s (as "41.8k")
+"$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/prog" --set train.progress=true 2> "$tmp/prog.err" > /dev/null
+shown=$(sed -n 's/^epoch [0-9]*\/3  loss [^ ]*  \([^ ]*\) samples\/s .*/\1/p' "$tmp/prog.err" | tr '\n' ' ')
+want=$(sed 's/.*"samples_per_s":\([^,}]*\).*/\1/' "$tmp/prog/metrics.jsonl" |
+  awk '{r = $1 + 0; if (r >= 1e6) printf "%.1fM ", r / 1e6; else if (r >= 1e3) printf "%.1fk ", r / 1e3; else printf "%.0f ", r}')
+if [ -n "$want" ] && [ "$(echo "$shown" | wc -w)" -eq 3 ] && [ "$shown" = "$want" ]; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL: progress samples/s '$shown' differ from metrics.jsonl '$want'"; fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
