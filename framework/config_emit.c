@@ -72,7 +72,7 @@ typedef struct {
     char *b;
     size_t n, cap;
     int oom;
-    int canonical; /* quote only what aelab's reader needs (the text hashed by ae_config_hash) */
+    int canonical; /* keys and YAML 1.1 words as before quoting them (the text ae_config_hash hashes) */
 } sbuf;
 
 static void put_n(sbuf *o, const char *s, size_t len)
@@ -142,10 +142,11 @@ static int flowable(const ae_cfg *n)
 
 /* A scalar: quoted when it was (1), when it is a string that looks typed (2, see
  * ae_cfg_mark_string), or when only YAML 1.1 would take it for a bool or number (aelab reads it as
- * nothing but a string). The canonical text keeps the plain form of 2 and of YAML 1.1 words. */
+ * nothing but a string; not in the canonical text, which a saved config.yaml must hash like its
+ * source: there such a string is marked 2 when read, then quoted like the saved one). */
 static void put_scalar(sbuf *o, const ae_cfg *n)
 {
-    if (o->canonical) put_text(o, n->text, n->quoted == 1);
+    if (o->canonical) put_text(o, n->text, n->quoted);
     else put_text(o, n->text, n->quoted || (yaml11_typed(n->text) && !ae_cfgi_looks_typed(n->text)));
 }
 

@@ -165,6 +165,12 @@ else
   fail=$((fail + 1)); echo "FAIL: python3 is needed to write the IDX test data"
 fi
 
+# a string value that reads as a bool (name: no) is saved quoted, and the saved config.yaml hashes
+# like its source: run again into its own folder, it is recognised as finished
+expect 0 "" -- "$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/named" --quiet --set name=no --set train.epochs=1
+if grep -q '^name: "no"$' "$tmp/named/config.yaml"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: name: no not quoted"; fi
+expect 0 "no: finished already" -- "$aelab" run "$tmp/named/config.yaml" --data-dir "$tmp" --out "$tmp/named" --quiet
+expect 0 "no: finished already" -- "$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/named" --quiet --set name=no --set train.epochs=1
 # counts: "1 epoch", not "1 epochs"
 expect 0 "80 parameters, 1 epoch -> " -- "$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/one" --quiet --set train.epochs=1
 expect 0 "finished already (1 epoch, " -- "$aelab" run "$tmp/ok.yaml" --data-dir "$tmp" --out "$tmp/one" --quiet --set train.epochs=1

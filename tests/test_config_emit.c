@@ -61,21 +61,30 @@ START_TEST(config_emit_quotes_yaml11_strings)
 }
 END_TEST
 
-/* The hashed (canonical) text keeps the old plain forms, so checkpoints made before the quoting
- * still match their configs; marking a string is a no-op for plain-reading text and non-scalars. */
+/* The hashed (canonical) text keeps keys in their old plain form, so checkpoints made before the
+ * quoting still match their configs, and a saved config.yaml hashes like its source once both were
+ * read; marking a string is a no-op for plain-reading text and non-scalars. */
 START_TEST(config_emit_canonical_unchanged)
 {
     ae_err err = {0};
-    ae_cfg *c = ae_cfg_load_string("name: no\ncat: {No: 0}\nt: dense\nq: \"yes\"\n", "t.yaml", &err);
+    ae_cfg *c = ae_cfg_load_string("name: no\ncat: {No: 0}\nt: dense\nq: \"yes\"\nw: y\n", "t.yaml", &err);
     ck_assert_ptr_nonnull(c);
     ae_cfg_mark_string(ae_cfg_get(c, "name"));
     ae_cfg_mark_string(ae_cfg_get(c, "t"));
+    ae_cfg_mark_string(ae_cfg_get(c, "w"));
     ae_cfg_mark_string(ae_cfg_get(c, "cat"));
     char *canon = ae_cfg_emit_canonical(c), *out = ae_cfg_emit_string(c);
-    ck_assert_str_eq(canon, "name: no\ncat:\n  No: 0\nt: dense\nq: \"yes\"\n");
-    ck_assert_str_eq(out, "name: \"no\"\ncat:\n  \"No\": 0\nt: dense\nq: \"yes\"\n");
+    ck_assert_str_eq(canon, "name: \"no\"\ncat:\n  No: 0\nt: dense\nq: \"yes\"\nw: \"y\"\n");
+    ck_assert_str_eq(out, "name: \"no\"\ncat:\n  \"No\": 0\nt: dense\nq: \"yes\"\nw: \"y\"\n");
+    ae_cfg *saved = ae_cfg_load_string(out, "config.yaml", &err); /* the saved config, read again */
+    ck_assert_ptr_nonnull(saved);
+    ae_cfg_mark_string(ae_cfg_get(saved, "name"));
+    char *canon2 = ae_cfg_emit_canonical(saved);
+    ck_assert_str_eq(canon2, canon);
+    free(canon2);
     free(canon);
     free(out);
+    ae_cfg_free(saved);
     ae_cfg_free(c);
 }
 END_TEST
