@@ -252,8 +252,10 @@ static int draw_samples(const char *dir, const char *out, long n, long seed, con
     char path[4200];
     int rc = ae_run_open(&r, dir, o, err);
     if (!rc && !ae_model_is_gaussian(r.model))
-        rc = ae_errf(err, AE_EINPUT, "%s is not a variational model (model.latent.kind: gaussian): nothing to sample", dir);
-    if (!rc && r.train.h == 1) rc = ae_errf(err, AE_EINPUT, "%s: samples are drawn as images; this data is a table", dir);
+        rc = ae_errf(err, AE_EINPUT, "%s is not a variational model (model.latent.kind: gaussian): nothing to "
+                     "sample", dir);
+    if (!rc && r.train.h == 1)
+        rc = ae_errf(err, AE_EINPUT, "%s: samples are drawn as images; this data is a table", dir);
     float *img = rc ? NULL : malloc((size_t)n * r.train.d * sizeof *img);
     ae_rng *rng = ae_rng_new((unsigned long)seed);
     if (!rc && (!img || !rng)) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -261,7 +263,9 @@ static int draw_samples(const char *dir, const char *out, long n, long seed, con
     int cols = 1;
     while ((long)cols * cols < n) cols++;
     if (!out) out = ae_path_join(path, sizeof path, dir, "samples_cli.png");
-    if (!rc) rc = ae_png_grid(out, img, (size_t)n, r.train.c, r.train.h, r.train.w, (int)((n + cols - 1) / cols), cols, 2, err);
+    if (!rc)
+        rc = ae_png_grid(out, img, (size_t)n, r.train.c, r.train.h, r.train.w, (int)((n + cols - 1) / cols), cols,
+                         2, err);
     if (!rc) printf("%s\n", out);
     free(img);
     ae_rng_free(rng);

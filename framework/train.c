@@ -108,6 +108,15 @@ static int check_finite(const ae_trainer *t, const ae_mgraph *mg, long epoch, lo
                    value_text(mg->loss->val[0], v, sizeof v), hint);
 }
 
+/* The optimizer met a non-finite gradient (the parameters are damaged; the checkpoint is not). */
+static int gradient_diverged(const ae_trainer *t, const ae_mgraph *mg, long epoch, long batch, ae_err *err)
+{
+    char v[32], hint[256];
+    return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: a gradient is not finite "
+                   "(loss %s); the last checkpoint is intact%s", epoch, batch,
+                   value_text(mg->loss->val[0], v, sizeof v), diverged_hint(t, hint, sizeof hint));
+}
+
 int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
 {
     const ae_dataset *ds = t->data;
@@ -154,12 +163,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             if (prof) tp = ae_now();
             double gn = ae_optim_step(t->opt);
             if (prof) prof[1] += ae_now() - tp, prof[2] += 1;
-            if (!isfinite(gn)) {
-                char v[32], hint[256];
-                return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: a gradient "
-                               "is not finite (loss %s); the last checkpoint is intact%s", epoch, b + 1,
-                               value_text(mg->loss->val[0], v, sizeof v), diverged_hint(t, hint, sizeof hint));
-            }
+            if (!isfinite(gn)) return gradient_diverged(t, mg, epoch, b + 1, err);
             st->loss += (double)mg->loss->val[0] * (double)k;
             st->nterms = mg->nterms;
             for (int q = 0; q < mg->nterms; q++) {

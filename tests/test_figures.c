@@ -386,7 +386,8 @@ START_TEST(plot_bars_long_names)
     check_figure(stem);
     check_margins_blank(in_tmp("many.png"));
     /* the .dat keeps the whole name; the tic label is shortened */
-    check_has(in_tmp("many.dat"), "0 \"run_00_denoising_gaussian_sigma_0.0_lr_0.003_beta_4\" 0.01 \"run_00_denoising_gaussian_sigma…\"\n");
+    check_has(in_tmp("many.dat"), "0 \"run_00_denoising_gaussian_sigma_0.0_lr_0.003_beta_4\" 0.01 "
+                                  "\"run_00_denoising_gaussian_sigma…\"\n");
     check_has(in_tmp("many.gp"), "xtic(4)");
 
     const char *two[2] = {"a_run_name_that_is_way_too_long_to_ever_fit_under_one_bar_of_the_chart_really", "b"};
