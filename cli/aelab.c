@@ -1,5 +1,7 @@
 /* The aelab command line: run / check a YAML config, list what is registered. Exit codes:
  * 0 ok, 2 bad config/data/usage, 3 training diverged, 4 I/O error, 130 interrupted. */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +13,14 @@
 #include "ae_run.h"
 #include "ae_vae.h"
 
+#define MAX_THREADS 512L
+#define MAX_JOBS 256L
+#define MAX_SHARDS 1000000L
+#define MAX_SAMPLES 4096L
+#define MAX_SEED 4294967295L
+
 static const char usage[] =
-    "usage: aelab COMMAND [options]\n"
+    "usage: aelab COMMAND [options]   (aelab sample --help: the options of sample)\n"
     "\n"
     "commands:\n"
     "  run FILE.yaml     train (and evaluate) the model a config describes, or every run of an\n"
@@ -23,16 +31,31 @@ static const char usage[] =
     "  sample RUN_DIR    decode prior samples of a trained VAE into a PNG grid (--n N, --out FILE)\n"
     "  list              print the registered variants, layers and regularizers\n"
     "\n"
-    "options (run, check):\n"
+    "options (run, check, report):\n"
     "  --out DIR         output folder (default: outputs.dir, i.e. runs/<name>)\n"
     "  --set KEY=VALUE   override a config value by dotted key, e.g. --set train.epochs=5\n"
     "                    or --set 'regularizers=[{type: l1, weight: 1e-4}]' (repeatable)\n"
     "  --data-dir DIR    where data files are looked up first (then $AELAB_DATA, colon-separated)\n"
-    "  --threads N       threads for oneDNN and aelab (default: the config's, 0 = all cores)\n"
+    "  --threads N       threads for oneDNN and aelab, 0..512 (default: the config's; 0 = all cores)\n"
     "  --quiet           no progress line\n"
-    "  --jobs N          experiments: N runs at once, threads split between them\n"
-    "  --shard I/N       experiments: run the I-th of N deterministic slices (array jobs)\n"
+    "  --jobs N          experiments: N runs at once (1..256), threads split between them\n"
+    "  --shard I/N       experiments: run the I-th of N deterministic slices, 1 <= I <= N (array jobs)\n"
     "  --help, --version\n";
+
+static const char usage_sample[] =
+    "usage: aelab sample RUN_DIR [options]\n"
+    "decodes prior samples of a trained VAE (model.latent.kind: gaussian, image data) into a PNG grid\n"
+    "\n"
+    "options:\n"
+    "  --n N             number of samples, 1..4096 (default 64)\n"
+    "  --out FILE.png    where to write the grid (default: RUN_DIR/samples_cli.png)\n"
+    "  --seed S          random seed, 0..4294967295 (default 1)\n"
+    "  --data-dir DIR    where the run's data files are looked up first (then $AELAB_DATA)\n"
+    "  --help\n";
+
+/* Options that take a value, per command (for --help anywhere and for "needs a value"). */
+static const char *const run_valued[] = {"--out", "--set", "--data-dir", "--threads", "--jobs", "--shard", NULL};
+static const char *const sample_valued[] = {"--n", "--out", "--seed", "--data-dir", NULL};
 
 static int fail(int code, const char *msg)
 {
@@ -40,41 +63,233 @@ static int fail(int code, const char *msg)
     return code;
 }
 
-/* aelab sample RUN_DIR [--n N] [--out FILE.png] [--seed S] */
-static int sample(int argc, char **argv)
+static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
+
+static int takes_value(const char *a, const char *const *valued)
 {
-    if (argc < 3) return fail(AE_EINPUT, "usage: aelab sample RUN_DIR [--n 64] [--out FILE.png] [--seed S]");
-    const char *dir = argv[2], *out = NULL;
-    long n = 64, seed = 1;
-    for (int i = 3; i < argc; i++) {
-        if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = atol(argv[++i]);
-        else return fail(AE_EINPUT, "usage: aelab sample RUN_DIR [--n 64] [--out FILE.png] [--seed S]");
+    for (; *valued; valued++)
+        if (!strcmp(a, *valued)) return 1;
+    return 0;
+}
+
+/* --help or -h in an option position anywhere after the command (not as another option's value). */
+static int wants_help(int argc, char **argv, const char *const *valued)
+{
+    for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i])) return 1;
+        if (takes_value(argv[i], valued)) i++;
     }
-    if (n < 1 || n > 4096) return fail(AE_EINPUT, "--n must be in [1, 4096]");
+    return 0;
+}
+
+/* 1 when v is a whole decimal number in [min, max]: no blanks, no trailing text, no overflow. */
+static int whole_number(const char *v, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || isspace((unsigned char)*v) || *end || errno == ERANGE || x < min || x > max) return 0;
+    *out = x;
+    return 1;
+}
+
+/* The same for option opt; else an error naming the option, the value (shortened when long) and
+ * the range. */
+static int opt_long(const char *opt, const char *v, long min, long max, long *out)
+{
+    if (whole_number(v, min, max, out)) return AE_OK;
+    fprintf(stderr, "aelab: error: %s '%.60s%s': expected a whole number in [%ld, %ld]\n", opt, v,
+            strlen(v) > 60 ? "…" : "", min, max);
+    return AE_EINPUT;
+}
+
+static long cores_online(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+static void warn_over_cores(const char *opt, long v)
+{
+    long cores = cores_online();
+    if (v > cores)
+        fprintf(stderr, "aelab: warning: %s %ld is more than the %ld core%s online: the threads will share "
+                "cores and run slower\n", opt, v, cores, cores == 1 ? "" : "s");
+}
+
+/* --shard I/N: 1 <= I <= N (1-based, as ae_experiment_in_shard counts). */
+static int opt_shard(const char *v, ae_run_opts *o)
+{
+    const char *slash = strchr(v, '/');
+    char i_text[32];
+    long i = 0, n = 0;
+    size_t il = slash ? (size_t)(slash - v) : 0;
+    if (slash && il < sizeof i_text) {
+        memcpy(i_text, v, il);
+        i_text[il] = '\0';
+    }
+    if (!slash || il >= sizeof i_text || !whole_number(slash + 1, 1, MAX_SHARDS, &n) ||
+        !whole_number(i_text, 1, n, &i)) {
+        fprintf(stderr, "aelab: error: --shard '%.60s%s': expected I/N, whole numbers with 1 <= I <= N <= %ld "
+                "(the I-th of N slices, counted from 1), e.g. --shard 2/4\n", v, strlen(v) > 60 ? "…" : "",
+                MAX_SHARDS);
+        return AE_EINPUT;
+    }
+    o->shard = (int)i;
+    o->nshards = (int)n;
+    return AE_OK;
+}
+
+/* One option of run/check/report at argv[*i] (advances *i past its value). */
+static int run_option(int argc, char **argv, int *i, ae_run_opts *o, const char **sets)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--quiet")) {
+        o->progress = 0;
+        return AE_OK;
+    }
+    char m[256];
+    if (!takes_value(a, run_valued)) {
+        snprintf(m, sizeof m, "unknown or incomplete option '%.60s%s' (see aelab %s --help)", a,
+                 strlen(a) > 60 ? "…" : "", argv[1]);
+        return fail(AE_EINPUT, m);
+    }
+    if (*i + 1 >= argc) {
+        snprintf(m, sizeof m, "%s needs a value (see aelab %s --help)", a, argv[1]);
+        return fail(AE_EINPUT, m);
+    }
+    const char *v = argv[++*i];
+    long x;
+    if (!strcmp(a, "--out")) o->out_dir = v;
+    else if (!strcmp(a, "--data-dir")) o->data_dir = v;
+    else if (!strcmp(a, "--set")) sets[o->nsets++] = v;
+    else if (!strcmp(a, "--threads")) {
+        if (opt_long(a, v, 0, MAX_THREADS, &x)) return AE_EINPUT;
+        warn_over_cores(a, x);
+        o->threads = x ? (int)x : (int)cores_online(); /* 0 = all cores, over the config's value */
+    } else if (!strcmp(a, "--jobs")) {
+        if (opt_long(a, v, 1, MAX_JOBS, &x)) return AE_EINPUT;
+        warn_over_cores(a, x);
+        o->jobs = (int)x;
+    } else return opt_shard(v, o);
+    return AE_OK;
+}
+
+/* --shard slices an experiment's runs: an error on a single-run config (a cheap look at the file;
+ * a file that does not load is left to ae_run_file's message). */
+static int check_shard_target(const char *file, const ae_run_opts *o)
+{
+    if (o->nshards < 1) return AE_OK;
+    ae_err err = {0, ""};
+    ae_cfg *root = ae_cfg_load_file(file, &err);
+    if (!root) return AE_OK;
+    int single = !ae_cfg_has(root, "runs") && !ae_cfg_has(root, "experiment");
+    ae_cfg_free(root);
+    if (!single) return AE_OK;
+    fprintf(stderr, "aelab: error: --shard %d/%d: %s is a single-run config; --shard slices the runs of an "
+            "experiment file (with runs:)\n", o->shard, o->nshards, file);
+    return AE_EINPUT;
+}
+
+/* aelab run|check|report FILE.yaml [options] */
+static int run_command(int argc, char **argv)
+{
+    const char *cmd = argv[1];
     ae_run_opts o;
     memset(&o, 0, sizeof o);
-    o.progress = 0;
+    o.progress = -1;
+    o.check_only = !strcmp(cmd, "check");
+    o.report_only = !strcmp(cmd, "report");
+    const char *file = NULL;
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) return fail(AE_EINTERNAL, "out of memory");
+    int rc = AE_OK;
+    for (int i = 2; i < argc && !rc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) rc = run_option(argc, argv, &i, &o, sets);
+        else if (!file) file = argv[i];
+        else rc = fail(AE_EINPUT, "only one config file per command");
+    }
+    o.sets = sets;
+    if (!rc && !file) rc = fail(AE_EINPUT, "missing the config file (aelab run FILE.yaml)");
+    if (!rc) rc = check_shard_target(file, &o);
+    if (!rc) {
+        ae_err err = {0, ""};
+        rc = ae_run_file(file, &o, &err);
+        if (rc) fail(rc, err.msg);
+        ae_registry_free_default();
+        ae_dnnl_shutdown();
+    }
+    free(sets);
+    return rc;
+}
+
+/* One option of sample at argv[*i]. */
+static int sample_option(int argc, char **argv, int *i, long *n, long *seed, const char **out, ae_run_opts *o)
+{
+    const char *a = argv[*i];
+    char m[256];
+    if (!takes_value(a, sample_valued)) {
+        snprintf(m, sizeof m, "unknown or incomplete option '%.60s%s' (see aelab sample --help)", a,
+                 strlen(a) > 60 ? "…" : "");
+        return fail(AE_EINPUT, m);
+    }
+    if (*i + 1 >= argc) {
+        snprintf(m, sizeof m, "%s needs a value (see aelab sample --help)", a);
+        return fail(AE_EINPUT, m);
+    }
+    const char *v = argv[++*i];
+    if (!strcmp(a, "--n")) return opt_long(a, v, 1, MAX_SAMPLES, n);
+    if (!strcmp(a, "--seed")) return opt_long(a, v, 0, MAX_SEED, seed);
+    if (!strcmp(a, "--out")) *out = v;
+    else o->data_dir = v;
+    return AE_OK;
+}
+
+/* Decodes n prior samples of the run in dir into a PNG grid at out. */
+static int draw_samples(const char *dir, const char *out, long n, long seed, const ae_run_opts *o, ae_err *err)
+{
     ae_run r;
-    ae_err err = {0, ""};
     char path[4200];
-    int rc = ae_run_open(&r, dir, &o, &err);
+    int rc = ae_run_open(&r, dir, o, err);
     if (!rc && !ae_model_is_gaussian(r.model))
-        rc = ae_errf(&err, AE_EINPUT, "%s is not a variational model (model.latent.kind: gaussian): nothing to sample", dir);
-    if (!rc && r.train.h == 1) rc = ae_errf(&err, AE_EINPUT, "%s: samples are drawn as images; this data is a table", dir);
+        rc = ae_errf(err, AE_EINPUT, "%s is not a variational model (model.latent.kind: gaussian): nothing to "
+                     "sample", dir);
+    if (!rc && r.train.h == 1)
+        rc = ae_errf(err, AE_EINPUT, "%s: samples are drawn as images; this data is a table", dir);
     float *img = rc ? NULL : malloc((size_t)n * r.train.d * sizeof *img);
     ae_rng *rng = ae_rng_new((unsigned long)seed);
-    if (!rc && (!img || !rng)) rc = ae_errf(&err, AE_EINTERNAL, "out of memory");
-    if (!rc) rc = ae_vae_sample(r.model, rng, (size_t)n, img, &err);
+    if (!rc && (!img || !rng)) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!rc) rc = ae_vae_sample(r.model, rng, (size_t)n, img, err);
     int cols = 1;
     while ((long)cols * cols < n) cols++;
     if (!out) out = ae_path_join(path, sizeof path, dir, "samples_cli.png");
-    if (!rc) rc = ae_png_grid(out, img, (size_t)n, r.train.c, r.train.h, r.train.w, (int)((n + cols - 1) / cols), cols, 2, &err);
+    if (!rc)
+        rc = ae_png_grid(out, img, (size_t)n, r.train.c, r.train.h, r.train.w, (int)((n + cols - 1) / cols), cols,
+                         2, err);
     if (!rc) printf("%s\n", out);
     free(img);
     ae_rng_free(rng);
     ae_run_free(&r);
+    return rc;
+}
+
+/* aelab sample RUN_DIR [--n N] [--out FILE.png] [--seed S] [--data-dir DIR] */
+static int sample(int argc, char **argv)
+{
+    const char *dir = NULL, *out = NULL;
+    long n = 64, seed = 1;
+    ae_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.progress = 0;
+    for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (sample_option(argc, argv, &i, &n, &seed, &out, &o)) return AE_EINPUT;
+        } else if (!dir) dir = argv[i];
+        else return fail(AE_EINPUT, "only one run folder per command (see aelab sample --help)");
+    }
+    if (!dir) return fail(AE_EINPUT, "missing the run folder (aelab sample RUN_DIR; see aelab sample --help)");
+    ae_err err = {0, ""};
+    int rc = draw_samples(dir, out, n, seed, &o, &err);
     ae_registry_free_default();
     ae_dnnl_shutdown();
     return rc ? fail(rc, err.msg) : 0;
@@ -101,7 +316,8 @@ int main(int argc, char **argv)
         return AE_EINPUT;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    int run_like = !strcmp(cmd, "run") || !strcmp(cmd, "check") || !strcmp(cmd, "report");
+    if (is_help(cmd) || !strcmp(cmd, "help")) {
         fputs(usage, stdout);
         return 0;
     }
@@ -109,63 +325,22 @@ int main(int argc, char **argv)
         printf("aelab %s\n", AELAB_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "sample")) {
+        if (wants_help(argc, argv, sample_valued)) return fputs(usage_sample, stdout), 0;
+        return sample(argc, argv);
+    }
     if (!strcmp(cmd, "list")) {
+        if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
         ae_registry_print(ae_registry_default(), stdout);
         ae_registry_free_default();
         return 0;
     }
-    if (!strcmp(cmd, "sample")) return sample(argc, argv);
-    if (strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "report")) {
+    if (!run_like) {
         char m[256];
-        snprintf(m, sizeof m, "unknown command '%s' (expected run, check, report or list; see aelab --help)", cmd);
+        snprintf(m, sizeof m, "unknown command '%.60s%s' (expected run, check, report, sample or list; see "
+                 "aelab --help)", cmd, strlen(cmd) > 60 ? "…" : "");
         return fail(AE_EINPUT, m);
     }
-    ae_run_opts o;
-    memset(&o, 0, sizeof o);
-    o.progress = -1;
-    o.check_only = !strcmp(cmd, "check");
-    o.report_only = !strcmp(cmd, "report");
-    const char *file = NULL;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    if (!sets) return fail(AE_EINTERNAL, "out of memory");
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!strcmp(a, "--out") && has_val) o.out_dir = argv[++i];
-        else if (!strcmp(a, "--data-dir") && has_val) o.data_dir = argv[++i];
-        else if (!strcmp(a, "--set") && has_val) sets[o.nsets++] = argv[++i];
-        else if (!strcmp(a, "--threads") && has_val) o.threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--quiet")) o.progress = 0;
-        else if (!strcmp(a, "--jobs") && has_val) o.jobs = atoi(argv[++i]);
-        else if (!strcmp(a, "--shard") && has_val) {
-            const char *v = argv[++i];
-            if (sscanf(v, "%d/%d", &o.shard, &o.nshards) != 2 || o.nshards < 1 || o.shard < 1 ||
-                o.shard > o.nshards) {
-                free(sets);
-                return fail(AE_EINPUT, "--shard expects I/N with 1 <= I <= N, e.g. --shard 2/4");
-            }
-        }
-        else if (a[0] == '-') {
-            char m[256];
-            snprintf(m, sizeof m, "unknown or incomplete option '%s' (see aelab --help)", a);
-            free(sets);
-            return fail(AE_EINPUT, m);
-        } else if (!file) file = a;
-        else {
-            free(sets);
-            return fail(AE_EINPUT, "only one config file per command");
-        }
-    }
-    o.sets = sets;
-    if (!file) {
-        free(sets);
-        return fail(AE_EINPUT, "missing the config file (aelab run FILE.yaml)");
-    }
-    ae_err err = {0, ""};
-    int rc = ae_run_file(file, &o, &err);
-    free(sets);
-    ae_registry_free_default();
-    ae_dnnl_shutdown();
-    if (rc) return fail(rc, err.msg);
-    return 0;
+    if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
+    return run_command(argc, argv);
 }

@@ -30,6 +30,13 @@ ae_cfg *ae_cfg_clone(const ae_cfg *node); /* deep copy (positions kept), a new r
  * (strings that would read as something else are quoted). */
 int ae_cfg_emit(const ae_cfg *root, FILE *f, ae_err *err);
 char *ae_cfg_emit_string(const ae_cfg *root); /* malloc'd; NULL on allocation failure */
+/* The same text with keys quoted only where aelab's reader needs it, as before keys like No/Yes
+ * were quoted: what ae_config_hash hashes, so existing checkpoints (e.g. categorical maps) still
+ * match, and a saved config.yaml hashes like the config it came from. */
+char *ae_cfg_emit_canonical(const ae_cfg *root);
+/* Marks a scalar read as a string (e.g. `name: no`, `label: 1`): written quoted from now on so that
+ * YAML 1.1 readers see a string too. No-op for other nodes and for strings that read plainly. */
+void ae_cfg_mark_string(ae_cfg *n);
 
 /* --- inspecting ---------------------------------------------------------------------------- */
 ae_cfg_kind ae_cfg_kind_of(const ae_cfg *n);

@@ -93,19 +93,21 @@ int ae_csv_write(const char *path, const float *x, size_t n, size_t d, const cha
 
 /* --- progress --------------------------------------------------------------------------------
  * On a terminal (isatty(stderr)) redraws one line: "epoch 3/20  batch 120/469  loss 0.2841
- * 15.2k samples/s  ETA 0:41"; otherwise prints a plain line at each epoch end only. Cheap to call
+ * 15.2k samples/s  ETA 0:41" (samples/s of the epoch so far); otherwise prints a plain line at each epoch end only. Cheap to call
  * every batch: redraws at most 10 times a second. */
 typedef struct ae_progress {
     int tty, enabled;
     long epochs, batches;
     double t_start, t_last_draw, t_epoch;
     double samples;     /* seen since start */
+    double epoch_samples; /* seen in the current epoch (the redrawn line's samples/s) */
     int drawn;
 } ae_progress;
 void ae_progress_init(ae_progress *p, long epochs, long batches_per_epoch, int enabled);
 void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size_t batch_samples);
-/* Ends an epoch: the terminal line is finished with '\n'; extra is appended (e.g. "test_mse 0.21"). */
-void ae_progress_epoch(ae_progress *p, long epoch, double loss, const char *extra);
+/* Ends an epoch: the terminal line is finished with '\n'; extra is appended (e.g. "test_mse 0.21").
+ * samples_per_s is the epoch's throughput as metrics.jsonl records it, so both show one figure. */
+void ae_progress_epoch(ae_progress *p, long epoch, double loss, double samples_per_s, const char *extra);
 double ae_now(void); /* monotonic seconds */
 
 #endif

@@ -198,7 +198,7 @@ uint64_t ae_config_hash(const ae_cfg *root)
     ae_cfg_free(ae_cfg_lookup(c, "train.epochs"));
     ae_cfg_free(ae_cfg_lookup(c, "train.progress"));
     ae_cfg_free(ae_cfg_lookup(c, "train.checkpoint_every"));
-    char *text = ae_cfg_emit_string(c);
+    char *text = ae_cfg_emit_canonical(c);
     uint64_t h = text ? ae_hash64(text) : 0;
     free(text);
     ae_cfg_free(c);

@@ -2,10 +2,12 @@
  * reloads to an equal tree; also the rules for which strings must be quoted. */
 #include "config_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int ae_cfgi_is_null_text(const char *s)
 {
@@ -44,10 +46,33 @@ int ae_cfgi_needs_quote(const char *s)
     return 0;
 }
 
+/* 1 when YAML 1.1 readers (PyYAML and friends) would read s, written plain, as something other
+ * than a string: y/n/yes/no/on/off/true/false, null/~, or a number in any of its forms (0x1F,
+ * 0o17, 1_000, 1:30, 2024-01-01, .5, .inf). Errs on the side of quoting. */
+static int yaml11_typed(const char *s)
+{
+    static const char *const words[] = {"y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO", "on", "On",
+                                        "ON", "off", "Off", "OFF", "true", "True", "TRUE", "false", "False",
+                                        "FALSE", "~", "null", "Null", "NULL", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (!strcmp(s, *w)) return 1;
+    const char *p = s + (*s == '+' || *s == '-');
+    if (!strcasecmp(p, ".inf") || !strcasecmp(p, ".nan")) return 1;
+    if (!isdigit((unsigned char)p[0]) && !(p[0] == '.' && isdigit((unsigned char)p[1]))) return 0;
+    return p[strspn(p, "0123456789abcdefABCDEF_:.xXoO+-")] == '\0';
+}
+
+void ae_cfg_mark_string(ae_cfg *n)
+{
+    if (n && n->kind == AE_CFG_SCALAR && !n->quoted && (ae_cfgi_looks_typed(n->text) || yaml11_typed(n->text)))
+        n->quoted = 2;
+}
+
 typedef struct {
     char *b;
     size_t n, cap;
     int oom;
+    int canonical; /* keys and YAML 1.1 words as before quoting them (the text ae_config_hash hashes) */
 } sbuf;
 
 static void put_n(sbuf *o, const char *s, size_t len)
@@ -115,10 +140,20 @@ static int flowable(const ae_cfg *n)
     return 1;
 }
 
+/* A scalar: quoted when it was (1), when it is a string that looks typed (2, see
+ * ae_cfg_mark_string), or when only YAML 1.1 would take it for a bool or number (aelab reads it as
+ * nothing but a string; not in the canonical text, which a saved config.yaml must hash like its
+ * source: there such a string is marked 2 when read, then quoted like the saved one). */
+static void put_scalar(sbuf *o, const ae_cfg *n)
+{
+    if (o->canonical) put_text(o, n->text, n->quoted);
+    else put_text(o, n->text, n->quoted || (yaml11_typed(n->text) && !ae_cfgi_looks_typed(n->text)));
+}
+
 static void put_flow(sbuf *o, const ae_cfg *n)
 {
     if (n->kind == AE_CFG_NULL) put(o, "null");
-    else if (n->kind == AE_CFG_SCALAR) put_text(o, n->text, n->quoted);
+    else if (n->kind == AE_CFG_SCALAR) put_scalar(o, n);
     else if (n->kind == AE_CFG_MAP) put(o, "{}");
     else {
         put(o, "[");
@@ -148,12 +183,13 @@ static void put_value(sbuf *o, const ae_cfg *v, int indent, int after_dash)
     }
 }
 
-/* "key:"; a key longer than YAML allows for an implicit key (1024 characters) is written in the
- * explicit form "? key" NEWLINE ":" so that it reads back. */
+/* "key:"; keys are strings, quoted when they would read as anything else (No, 1, null...). A key
+ * longer than YAML allows for an implicit key (1024 characters) is written in the explicit form
+ * "? key" NEWLINE ":" so that it reads back. */
 static void put_key(sbuf *o, const char *key, int indent)
 {
     size_t start = o->n;
-    put_text(o, key, 0);
+    put_text(o, key, !o->canonical && (yaml11_typed(key) || ae_cfgi_looks_typed(key)));
     if (!o->oom && o->n - start > 1000) {
         size_t len = o->n - start;
         put_n(o, "  ", 2);
@@ -179,9 +215,10 @@ static void put_block(sbuf *o, const ae_cfg *n, int indent, int inline_first)
     }
 }
 
-char *ae_cfg_emit_string(const ae_cfg *root)
+static char *emit(const ae_cfg *root, int canonical)
 {
     sbuf o = {0};
+    o.canonical = canonical;
     put(&o, ""); /* always return a string, even for an empty tree */
     if (!root) put(&o, "null\n");
     else if (flowable(root)) {
@@ -194,6 +231,10 @@ char *ae_cfg_emit_string(const ae_cfg *root)
     }
     return o.b;
 }
+
+char *ae_cfg_emit_string(const ae_cfg *root) { return emit(root, 0); }
+
+char *ae_cfg_emit_canonical(const ae_cfg *root) { return emit(root, 1); }
 
 int ae_cfg_emit(const ae_cfg *root, FILE *f, ae_err *err)
 {

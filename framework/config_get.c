@@ -159,7 +159,7 @@ static const char *describe(const ae_cfg *n, char *buf, size_t len)
     if (!n || n->kind == AE_CFG_NULL) snprintf(buf, len, "null");
     else if (n->kind == AE_CFG_MAP) snprintf(buf, len, "a mapping");
     else if (n->kind == AE_CFG_SEQ) snprintf(buf, len, "a list");
-    else snprintf(buf, len, "%s'%s'", n->quoted ? "the string " : "", n->text);
+    else snprintf(buf, len, "%s'%.60s%s'", n->quoted ? "the string " : "", n->text, strlen(n->text) > 60 ? "…" : "");
     return buf;
 }
 
@@ -334,6 +334,7 @@ int ae_cfg_str(ae_cfg *map, const char *key, const char *def, const char *const 
     int rc = fetch(map, key, def, def && ae_cfgi_looks_typed(def), &n, &tmp, err);
     if (!rc && n->kind != AE_CFG_SCALAR) rc = expected(n, NULL, "a string", err);
     if (!rc) rc = check_choice(n, tmp ? key : NULL, n->text, choices, err);
+    if (!rc && !tmp) ae_cfg_mark_string(n); /* `name: no` is the string "no": saved quoted */
     if (!rc) *out = tmp ? def : n->text;
     ae_cfg_free(tmp);
     return rc;
@@ -403,8 +404,8 @@ int ae_cfg_finish(const ae_cfg *map, const char *section, ae_err *err)
             size_t used = strlen(hint);
             snprintf(hint + used, sizeof hint - used, ")");
         }
-        return ae_errf(err, AE_EINPUT, "%s: unknown key '%s' %s%s", ae_cfgi_key_where(map, i, where, sizeof where),
-                       key, in, hint);
+        return ae_errf(err, AE_EINPUT, "%s: unknown key '%.60s%s' %s%s", ae_cfgi_key_where(map, i, where, sizeof where),
+                       key, strlen(key) > 60 ? "…" : "", in, hint); /* a long key leaves room for the reason */
     }
     return AE_OK;
 }

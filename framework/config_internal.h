@@ -16,7 +16,8 @@ typedef struct cfg_entry {
 struct ae_cfg {
     ae_cfg_kind kind;
     char *text;           /* scalar text (SCALAR only) */
-    int quoted;           /* scalar is a string that must be written quoted */
+    int quoted;           /* scalar is a string: 1 quoted in its source (or must be), 2 plain there but
+                             read as a string (ae_cfg_mark_string); both are written quoted */
     cfg_entry *ents;      /* map entries in file order, or seq items */
     size_t n, cap;
     char **known;         /* map: keys some getter asked for (for ae_cfg_finish) */

@@ -33,6 +33,7 @@ static int str_list(ae_cfg *seq, const char *what, const char ***out, size_t *n,
     for (size_t i = 0; i < *n; i++) {
         const char *s = ae_cfg_scalar(ae_cfg_at(seq, i));
         if (!s) return ae_errf(err, AE_EINPUT, "%s: expected %s", ae_cfg_where(ae_cfg_at(seq, i), w, sizeof w), what);
+        ae_cfg_mark_string(ae_cfg_at(seq, i)); /* na_values: [no, 1] are strings: saved quoted */
         (*out)[i] = s;
     }
     return AE_OK;

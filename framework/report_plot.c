@@ -1,6 +1,7 @@
 /* gnuplot figures: each writes <stem>.dat and a self-contained, restylable <stem>.gp, then runs
  * gnuplot in the stem's folder to draw <stem>.png (all three files appear atomically). */
 #include "ae_report.h"
+#include "report_plot_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,13 +19,7 @@
 static const char *const COLORS[MAX_CLASSES] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-typedef struct plot_paths {
-    char dir[4096];
-    const char *base; /* file name of the stem, inside dir */
-    char dat[4096], gp[4096], png[4096];
-} plot_paths;
-
-static int split_stem(const char *stem, plot_paths *pp, ae_err *err)
+int ae_gp_split_stem(const char *stem, ae_gp_paths *pp, ae_err *err)
 {
     size_t len = stem ? strlen(stem) : 0;
     if (!len || stem[len - 1] == '/') return ae_errf(err, AE_EINPUT, "bad figure name '%s'", stem ? stem : "");
@@ -46,7 +41,7 @@ static int split_stem(const char *stem, plot_paths *pp, ae_err *err)
 }
 
 /* Writes s as a gnuplot single-quoted string ('' stands for '; line breaks become spaces). */
-static void gp_str(FILE *f, const char *s)
+void ae_gp_str(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; s && *s; s++) {
@@ -57,7 +52,7 @@ static void gp_str(FILE *f, const char *s)
 }
 
 /* Writes s with control characters replaced, for '#' comments and quoted .dat fields. */
-static void plain(FILE *f, const char *s, char bad_quote)
+void ae_gp_plain(FILE *f, const char *s, char bad_quote)
 {
     for (; s && *s; s++) {
         char c = (unsigned char)*s < 0x20 ? ' ' : *s;
@@ -66,16 +61,16 @@ static void plain(FILE *f, const char *s, char bad_quote)
 }
 
 /* Common head of every script: how to redraw, output, fonts, colours, frame, grid, title. */
-static void gp_head(FILE *f, const plot_paths *pp, const char *title, int three_d)
+void ae_gp_head(FILE *f, const ae_gp_paths *pp, const char *title, int three_d)
 {
     fputs("# ", f);
-    plain(f, title && *title ? title : pp->base, 0);
+    ae_gp_plain(f, title && *title ? title : pp->base, 0);
     fprintf(f, "\n# Written by aelab. Restyle freely, then run `gnuplot %s.gp` in this folder to redraw"
                " %s.png.\n", pp->base, pp->base);
     fputs("if (!exists(\"outfile\")) outfile = ", f);
     char png[1100];
     snprintf(png, sizeof png, "%s.png", pp->base);
-    gp_str(f, png);
+    ae_gp_str(f, png);
     fputs("\nset terminal pngcairo size 900,600 enhanced font 'sans,10'\n"
           "set output outfile\n"
           "set encoding utf8\n", f);
@@ -89,14 +84,14 @@ static void gp_head(FILE *f, const plot_paths *pp, const char *title, int three_
         fputs("set border 3 lc rgb '#404040'\nset tics nomirror out scale 0.6\n"
               "set grid back lt 1 lc rgb '#e6e6e6' lw 1\n", f);
     fputs("set title ", f);
-    gp_str(f, title);
+    ae_gp_str(f, title);
     fputs(" noenhanced font 'sans,13'\n", f);
 }
 
-static void gp_label(FILE *f, const char *axis, const char *text, const char *extra)
+void ae_gp_label(FILE *f, const char *axis, const char *text, const char *extra)
 {
     fprintf(f, "set %slabel ", axis);
-    gp_str(f, text);
+    ae_gp_str(f, text);
     fprintf(f, " noenhanced%s\n", extra);
 }
 
@@ -111,7 +106,7 @@ static void warn_no_gnuplot(const char *stem)
 
 /* Runs `gnuplot -e "outfile='<png tmp>'" <base>.gp` in the stem's folder, then moves the PNG into
  * place atomically. Exit status 127 from the child means gnuplot could not be found. */
-static int run_gnuplot(const plot_paths *pp, const char *stem, ae_err *err)
+int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err)
 {
     ae_afile af;
     int rc = ae_afile_open(&af, pp->png, err);
@@ -244,22 +239,42 @@ static void log_tics(FILE *f, const ae_series *s, size_t ns)
     fputs("set format y '%g'\n", f); /* a narrow range: gnuplot's own tics */
 }
 
+/* x values that are all whole numbers (epochs): integer tics, every 1, 2, 5, 10, 20, ... so that
+ * at most 10 are drawn (never 1.5); a single x value gets a range of one either side. */
+static void whole_x_tics(FILE *f, const ae_series *s, size_t ns)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t t = 0; t < s[i].n; t++) {
+            double x = s[i].x[t];
+            if (!isfinite(x) || !isfinite(s[i].y[t])) continue;
+            if (x != floor(x) || fabs(x) > 1e15) return;
+            lo = fmin(lo, x);
+            hi = fmax(hi, x);
+        }
+    if (!(lo <= hi)) return;
+    double step = 1;
+    for (int k = 0; (hi - lo) / step > 10; k++) step *= k % 3 == 1 ? 2.5 : 2; /* 1 2 5 10 20 50 ... */
+    fprintf(f, "set xtics %.17g\nset mxtics 1\nset format x '%%.0f'\n", step);
+    if (lo == hi) fprintf(f, "set xrange [%.17g:%.17g]\n", lo - 1, hi + 1);
+}
+
 int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const char *ylabel,
                   const ae_series *s, size_t ns, int logy, ae_err *err)
 {
-    plot_paths pp;
-    int rc = split_stem(stem, &pp, err);
+    ae_gp_paths pp;
+    int rc = ae_gp_split_stem(stem, &pp, err);
     if (rc) return rc;
     ae_afile af;
     if ((rc = ae_afile_open(&af, pp.dat, err))) return rc;
     fputs("# ", af.f);
-    plain(af.f, title, 0);
+    ae_gp_plain(af.f, title, 0);
     fputs("\n# one block per series (gnuplot index 0, 1, ...): x y [lo hi]\n", af.f);
     size_t usable = 0; /* points gnuplot can draw, over all series */
     for (size_t i = 0; i < ns; i++) {
         if (i) fputs("\n\n", af.f);
         fprintf(af.f, "# series %zu: ", i);
-        plain(af.f, s[i].title, 0);
+        ae_gp_plain(af.f, s[i].title, 0);
         fputc('\n', af.f);
         int band = s[i].lo && s[i].hi;
         for (size_t t = 0; t < s[i].n; t++) {
@@ -273,13 +288,14 @@ int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const
 
     if ((rc = ae_afile_open(&af, pp.gp, err))) return rc;
     FILE *f = af.f;
-    gp_head(f, &pp, title, 0);
-    gp_label(f, "x", xlabel, "");
-    gp_label(f, "y", ylabel, "");
+    ae_gp_head(f, &pp, title, 0);
+    ae_gp_label(f, "x", xlabel, "");
+    ae_gp_label(f, "y", ylabel, "");
     if (logy) log_tics(f, s, ns);
     if (usable) fputs("set autoscale xfix\nset autoscale yfix\n"
                       "set offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n", f);
     else fprintf(f, "set xrange [0:1]\nset yrange [%s:1]\n", logy ? "0.1" : "0");
+    whole_x_tics(f, s, ns);
     fputs("set key below center horizontal samplen 3 spacing 1.2\n", f);
     fputs("plot", f);
     int first = 1;
@@ -297,14 +313,14 @@ int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const
                 pp.base, i, few ? "linespoints" : "lines", (int)(i % MAX_CLASSES) + 1, few ? " pt 7 ps 0.6" : "");
         char def[32];
         snprintf(def, sizeof def, "series %zu", i + 1);
-        gp_str(f, s[i].title ? s[i].title : def);
+        ae_gp_str(f, s[i].title ? s[i].title : def);
         fputs(" noenhanced", f);
         first = 0;
     }
     if (first) fputs(" NaN notitle", f);
     fputs("\nset output\n", f);
     if ((rc = ae_afile_commit(&af, err))) return rc;
-    return run_gnuplot(&pp, stem, err);
+    return ae_gp_run(&pp, stem, err);
 }
 
 /* Distinct label values in ascending order; returns their count, or MAX_CLASSES + 1 if more. */
@@ -332,8 +348,8 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
 {
     if (dims != 2 && dims != 3) return ae_errf(err, AE_EINPUT, "scatter plot '%s': dims must be 2 or 3, not %d",
                                                stem ? stem : "", dims);
-    plot_paths pp;
-    int rc = split_stem(stem, &pp, err);
+    ae_gp_paths pp;
+    int rc = ae_gp_split_stem(stem, &pp, err);
     if (rc) return rc;
     int cls[MAX_CLASSES];
     int ncls = label ? find_classes(label, n, cls) : 0;
@@ -345,11 +361,11 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
     ae_afile af;
     if ((rc = ae_afile_open(&af, pp.dat, err))) return rc;
     fputs("# ", af.f);
-    plain(af.f, title, 0);
+    ae_gp_plain(af.f, title, 0);
     fputs("\n# columns:", af.f);
     for (int d = 0; d < dims; d++) {
         fputs(" [", af.f);
-        plain(af.f, names[d], 0);
+        ae_gp_plain(af.f, names[d], 0);
         fputc(']', af.f);
     }
     fputs(label ? (by_class ? " label colour_index\n" : " label\n") : "\n", af.f);
@@ -374,11 +390,11 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
 
     if ((rc = ae_afile_open(&af, pp.gp, err))) return rc;
     FILE *f = af.f;
-    gp_head(f, &pp, title, dims == 3);
-    gp_label(f, "x", names[0], "");
-    gp_label(f, "y", names[1], dims == 3 ? " rotate parallel" : "");
+    ae_gp_head(f, &pp, title, dims == 3);
+    ae_gp_label(f, "x", names[0], "");
+    ae_gp_label(f, "y", names[1], dims == 3 ? " rotate parallel" : "");
     if (dims == 3) {
-        gp_label(f, "z", names[2], " rotate parallel");
+        ae_gp_label(f, "z", names[2], " rotate parallel");
         fputs("set view 60,30\nset xyplane relative 0\n", f);
     }
     if (!usable) fputs(dims == 3 ? "set xrange [0:1]\nset yrange [0:1]\nset zrange [0:1]\n"
@@ -404,99 +420,5 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
     }
     fputs("set output\n", f);
     if ((rc = ae_afile_commit(&af, err))) return rc;
-    return run_gnuplot(&pp, stem, err);
-}
-
-int ae_plot_bars(const char *stem, const char *title, const char *ylabel, const char *const *names,
-                 const double *v, const double *lo, const double *hi, size_t n, ae_err *err)
-{
-    plot_paths pp;
-    int rc = split_stem(stem, &pp, err);
-    if (rc) return rc;
-    int whiskers = lo || hi;
-    size_t usable = 0, longest = 0;
-    int negative = 0;
-    ae_afile af;
-    if ((rc = ae_afile_open(&af, pp.dat, err))) return rc;
-    fputs("# ", af.f);
-    plain(af.f, title, 0);
-    fputs(whiskers ? "\n# index \"name\" value low high\n" : "\n# index \"name\" value\n", af.f);
-    for (size_t i = 0; i < n; i++) {
-        char def[32];
-        snprintf(def, sizeof def, "%zu", i + 1);
-        const char *nm = names && names[i] ? names[i] : def;
-        size_t nl = strlen(nm);
-        if (nl > longest) longest = nl;
-        fprintf(af.f, "%zu \"", i);
-        plain(af.f, nm, '"');
-        fprintf(af.f, "\" %.9g", v[i]);
-        double l = lo ? lo[i] : v[i], h = hi ? hi[i] : v[i];
-        if (whiskers) fprintf(af.f, " %.9g %.9g", l, h);
-        fputc('\n', af.f);
-        usable += isfinite(v[i]) != 0;
-        negative |= v[i] < 0 || (whiskers && l < 0);
-    }
-    if ((rc = ae_afile_commit(&af, err))) return rc;
-
-    if ((rc = ae_afile_open(&af, pp.gp, err))) return rc;
-    FILE *f = af.f;
-    gp_head(f, &pp, title, 0);
-    gp_label(f, "y", ylabel, "");
-    fputs("unset key\nset grid noxtics ytics\nset style fill solid 0.8 border lc rgb '#303030'\n"
-          "set boxwidth 0.6\nset xtics noenhanced scale 0\n", f);
-    if (longest * n > 90) fputs("set xtics rotate by 30 right\n", f);
-    fprintf(f, "set xrange [-0.6:%.1f]\n", n ? (double)n - 0.4 : 0.6);
-    if (!n) fputs("unset xtics\n", f);
-    if (!usable) fputs("set yrange [0:1]\n", f);
-    else if (!negative) fputs("set yrange [0:*]\n", f);
-    fprintf(f, "plot '%s.dat' using 1:3:xtic(2) with boxes lc 1 notitle", pp.base);
-    if (whiskers) /* whisker and caps as vectors: yerrorbars leaves a blank disc around the point */
-        fputs(", \\\n  '' using 1:4:(0):($5-$4) with vectors nohead lc rgb '#202020' lw 1.5 notitle, \\\n"
-              "  '' using ($1-0.07):4:(0.14):(0) with vectors nohead lc rgb '#202020' lw 1.5 notitle, \\\n"
-              "  '' using ($1-0.07):5:(0.14):(0) with vectors nohead lc rgb '#202020' lw 1.5 notitle", f);
-    fputs("\nset output\n", f);
-    if ((rc = ae_afile_commit(&af, err))) return rc;
-    return run_gnuplot(&pp, stem, err);
-}
-
-int ae_plot_image_stack(const char *stem, const char *title, const char *const *images,
-                        const char *const *labels, size_t n, int width, int row_height, ae_err *err)
-{
-    plot_paths pp;
-    int rc = split_stem(stem, &pp, err);
-    if (rc) return rc;
-    ae_afile af;
-    if ((rc = ae_afile_open(&af, pp.dat, err))) return rc;
-    fputs("# \"label\" \"image\"\n", af.f);
-    for (size_t i = 0; i < n; i++) {
-        fputc('"', af.f);
-        plain(af.f, labels[i], '"');
-        fputs("\" \"", af.f);
-        plain(af.f, images[i], '"');
-        fputs("\"\n", af.f);
-    }
-    if ((rc = ae_afile_commit(&af, err))) return rc;
-    if ((rc = ae_afile_open(&af, pp.gp, err))) return rc;
-    FILE *f = af.f;
-    fputs("# ", f);
-    plain(f, title, 0);
-    fprintf(f, "\n# Written by aelab: the images listed in %s.dat, one row each. Run `gnuplot %s.gp` in "
-               "this folder to redraw %s.png.\nif (!exists(\"outfile\")) outfile = '%s.png'\n",
-            pp.base, pp.base, pp.base, pp.base);
-    fprintf(f, "set terminal pngcairo size %d,%zu enhanced font 'sans,10'\nset output outfile\n", width,
-            (size_t)row_height * (n ? n : 1) + 40);
-    fputs("set multiplot title ", f);
-    gp_str(f, title);
-    fprintf(f, " noenhanced font 'sans,13' layout %zu,1\n", n ? n : 1);
-    fputs("unset border\nunset tics\nunset key\nset size ratio -1\n", f);
-    for (size_t i = 0; i < n; i++) {
-        fputs("set title ", f);
-        gp_str(f, labels[i]);
-        fputs(" noenhanced offset 0,-0.5\nplot ", f);
-        gp_str(f, images[i]);
-        fputs(" binary filetype=png with rgbimage\n", f);
-    }
-    fputs("unset multiplot\nset output\n", f);
-    if ((rc = ae_afile_commit(&af, err))) return rc;
-    return run_gnuplot(&pp, stem, err);
+    return ae_gp_run(&pp, stem, err);
 }

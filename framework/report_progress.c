@@ -23,7 +23,7 @@ void ae_progress_init(ae_progress *p, long epochs, long batches_per_epoch, int e
     p->epochs = epochs;
     p->batches = batches_per_epoch;
     p->t_start = p->t_epoch = p->t_last_draw = ae_now();
-    p->samples = 0;
+    p->samples = p->epoch_samples = 0;
     p->drawn = 0;
 }
 
@@ -51,6 +51,7 @@ static void fmt_duration(char *b, size_t len, double s)
 void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size_t batch_samples)
 {
     p->samples += (double)batch_samples;
+    p->epoch_samples += (double)batch_samples;
     if (!p->enabled || !p->tty) return;
     double now = ae_now();
     if (now - p->t_last_draw < REDRAW_EVERY) return;
@@ -59,7 +60,7 @@ void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size
     double done = (double)(epoch - 1) * (double)p->batches + (double)batch;
     double total = (double)p->epochs * (double)p->batches;
     char rate[32], eta[32];
-    fmt_rate(rate, sizeof rate, elapsed > 0 ? p->samples / elapsed : NAN);
+    fmt_rate(rate, sizeof rate, now > p->t_epoch ? p->epoch_samples / (now - p->t_epoch) : NAN);
     fmt_duration(eta, sizeof eta, done > 0 && elapsed > 0 ? elapsed / done * (total - done) : NAN);
     fprintf(stderr, "\r\033[Kepoch %ld/%ld  batch %ld/%ld  loss %.5g  %s samples/s  ETA %s", epoch, p->epochs,
             batch, p->batches, loss, rate, eta);
@@ -67,13 +68,16 @@ void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size
     p->drawn = 1;
 }
 
-void ae_progress_epoch(ae_progress *p, long epoch, double loss, const char *extra)
+void ae_progress_epoch(ae_progress *p, long epoch, double loss, double samples_per_s, const char *extra)
 {
-    if (!p->enabled) return;
     double now = ae_now();
-    double elapsed = now - p->t_start;
+    p->epoch_samples = 0;
+    if (!p->enabled) {
+        p->t_epoch = now;
+        return;
+    }
     char rate[32];
-    fmt_rate(rate, sizeof rate, elapsed > 0 ? p->samples / elapsed : NAN);
+    fmt_rate(rate, sizeof rate, samples_per_s);
     fprintf(stderr, "%sepoch %ld/%ld  loss %.5g  %s samples/s  %.1f s%s%s\n", p->tty ? "\r\033[K" : "", epoch,
             p->epochs, loss, rate, now - p->t_epoch, extra && *extra ? "  " : "", extra ? extra : "");
     fflush(stderr);

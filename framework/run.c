@@ -379,9 +379,9 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     tr->stop = (volatile int *)&g_stop;
-    fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epochs -> %s%s\n", r->name,
-            r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs, r->out_dir,
-            resumed ? " (resumed)" : "");
+    fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epoch%s -> %s%s\n", r->name,
+            r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs,
+            r->tc.epochs == 1 ? "" : "s", r->out_dir, resumed ? " (resumed)" : "");
     int rc = ae_train(tr, on_epoch, ctx, err);
     if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
         ae_err e2 = {0, ""};
@@ -427,7 +427,8 @@ static int run_locked(ae_run *r, ae_err *err)
         resumed = (rc = ae_checkpoint_load(ctx.ckpt, ctx.hash, &tr, ctx.losses, &ctx.n, err)) == AE_OK;
     int trained = resumed && tr.epoch == r->tc.epochs && tr.next_batch == 0;
     if (rc == AE_OK && trained && ae_run_outputs_complete(r->out_dir)) {
-        fprintf(stderr, "aelab: %s: finished already (%ld epochs, %s); skipped\n", r->name, tr.epoch, r->out_dir);
+        fprintf(stderr, "aelab: %s: finished already (%ld epoch%s, %s); skipped\n", r->name, tr.epoch,
+                tr.epoch == 1 ? "" : "s", r->out_dir);
         goto done;
     }
     /* from here on the folder changes */
@@ -441,8 +442,8 @@ static int run_locked(ae_run *r, ae_err *err)
     }
     if (rc == AE_OK) rc = resumed ? truncate_metrics(ctx.metrics, tr.epoch, err) : remove_file(ctx.metrics, err);
     if (rc == AE_OK && trained)
-        fprintf(stderr, "aelab: %s: trained already (%ld epochs); writing the missing outputs to %s\n", r->name,
-                tr.epoch, r->out_dir);
+        fprintf(stderr, "aelab: %s: trained already (%ld epoch%s); writing the missing outputs to %s\n", r->name,
+                tr.epoch, tr.epoch == 1 ? "" : "s", r->out_dir);
     else if (rc == AE_OK)
         rc = train_interruptible(r, &tr, &ctx, resumed, err);
     if (rc == AE_OK) rc = ae_run_outputs(r, ctx.losses, ctx.n, err);

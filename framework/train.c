@@ -72,15 +72,49 @@ static int still_staged(const ae_dataset *ds, const float *x)
     return 1;
 }
 
-static int check_finite(const ae_mgraph *mg, long epoch, long batch, ae_err *err)
+/* A non-finite value as text: "nan", "inf" or "-inf" (glibc would print a negative NaN "-nan"). */
+static const char *value_text(double v, char *buf, size_t len)
+{
+    snprintf(buf, len, isnan(v) ? "nan" : "%g", v);
+    return buf;
+}
+
+/* The remedies for a divergence, naming the current learning rate. */
+static const char *diverged_hint(const ae_trainer *t, char *buf, size_t len)
+{
+    const ae_optim_cfg *c = t->opt ? &t->opt->cfg : NULL;
+    if (!c) snprintf(buf, len, "; try a lower learning rate (train.optimizer.lr) or gradient clipping "
+                     "(train.optimizer.clip_grad_norm)");
+    else if (c->clip_norm > 0)
+        snprintf(buf, len, "; try a lower learning rate (train.optimizer.lr is %g, e.g. %g) or a tighter "
+                 "gradient clipping (train.optimizer.clip_grad_norm is %g)", c->lr, c->lr / 10, c->clip_norm);
+    else
+        snprintf(buf, len, "; try a lower learning rate (train.optimizer.lr is %g, e.g. %g) or gradient "
+                 "clipping (e.g. train.optimizer.clip_grad_norm: 1.0)", c->lr, c->lr / 10);
+    return buf;
+}
+
+static int check_finite(const ae_trainer *t, const ae_mgraph *mg, long epoch, long batch, ae_err *err)
 {
     if (isfinite(mg->loss->val[0])) return AE_OK;
+    char v[32], hint[256];
+    diverged_hint(t, hint, sizeof hint);
     for (int k = 0; k < mg->nterms; k++)
         if (!isfinite(mg->term[k]->val[0]))
             return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: loss term "
-                           "'%s' is %g", epoch, batch, mg->term_name[k], mg->term[k]->val[0]);
-    return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: loss is %g", epoch,
-                   batch, mg->loss->val[0]);
+                           "'%s' is %s%s", epoch, batch, mg->term_name[k],
+                           value_text(mg->term[k]->val[0], v, sizeof v), hint);
+    return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: loss is %s%s", epoch, batch,
+                   value_text(mg->loss->val[0], v, sizeof v), hint);
+}
+
+/* The optimizer met a non-finite gradient (the parameters are damaged; the checkpoint is not). */
+static int gradient_diverged(const ae_trainer *t, const ae_mgraph *mg, long epoch, long batch, ae_err *err)
+{
+    char v[32], hint[256];
+    return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: a gradient is not finite "
+                   "(loss %s); the last checkpoint is intact%s", epoch, batch,
+                   value_text(mg->loss->val[0], v, sizeof v), diverged_hint(t, hint, sizeof hint));
 }
 
 int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
@@ -124,15 +158,12 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             }
             if (prof) prof[0] += ae_now() - tp;
             ae_graph_forward_loss(mg->g);
-            if (check_finite(mg, epoch, b + 1, err)) return err->code;
+            if (check_finite(t, mg, epoch, b + 1, err)) return err->code;
             ae_graph_backward(mg->g);
             if (prof) tp = ae_now();
             double gn = ae_optim_step(t->opt);
             if (prof) prof[1] += ae_now() - tp, prof[2] += 1;
-            if (!isfinite(gn))
-                return ae_errf(err, AE_EDIVERGED, "training diverged at epoch %ld, batch %ld: a gradient "
-                               "is not finite (loss %g); the last checkpoint is intact", epoch, b + 1,
-                               mg->loss->val[0]);
+            if (!isfinite(gn)) return gradient_diverged(t, mg, epoch, b + 1, err);
             st->loss += (double)mg->loss->val[0] * (double)k;
             st->nterms = mg->nterms;
             for (int q = 0; q < mg->nterms; q++) {
@@ -159,7 +190,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
         t->epoch = epoch;
         t->next_batch = 0;
         memset(st, 0, sizeof *st);
-        ae_progress_epoch(&prog, epoch, done.loss, "");
+        ae_progress_epoch(&prog, epoch, done.loss, done.samples_per_s, "");
         if (on_epoch && on_epoch(ctx, &done, err)) return err->code;
         if (t->stop && *t->stop && t->epoch < t->cfg.epochs)
             return ae_errf(err, AE_EINTERRUPTED, "interrupted after epoch %ld", epoch);

@@ -1,0 +1,29 @@
+/* Private to the gnuplot figures (report_plot*.c): figure paths, script-writing helpers and the
+ * gnuplot runner shared by the line/scatter and the bar/image-stack figures. */
+#ifndef AE_REPORT_PLOT_INTERNAL_H
+#define AE_REPORT_PLOT_INTERNAL_H
+
+#include <stdio.h>
+
+#include "ae_error.h"
+
+typedef struct ae_gp_paths {
+    char dir[4096];
+    const char *base; /* file name of the stem, inside dir */
+    char dat[4096], gp[4096], png[4096];
+} ae_gp_paths;
+
+/* stem "dir/name" -> dir, base and the .dat/.gp/.png paths. */
+int ae_gp_split_stem(const char *stem, ae_gp_paths *pp, ae_err *err);
+/* s as a gnuplot single-quoted string ('' stands for '; line breaks become spaces). */
+void ae_gp_str(FILE *f, const char *s);
+/* s with control characters replaced (bad_quote becomes '), for comments and quoted .dat fields. */
+void ae_gp_plain(FILE *f, const char *s, char bad_quote);
+/* Common head of every script: how to redraw, output, fonts, colours, frame, grid, title. */
+void ae_gp_head(FILE *f, const ae_gp_paths *pp, const char *title, int three_d);
+void ae_gp_label(FILE *f, const char *axis, const char *text, const char *extra);
+/* Runs gnuplot on <stem>.gp in its folder and moves <stem>.png into place atomically; a missing
+ * gnuplot is a warning (AE_OK). */
+int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err);
+
+#endif
