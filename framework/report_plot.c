@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +107,30 @@ static void warn_no_gnuplot(const char *stem)
 
 /* Runs `gnuplot -e "outfile='<png tmp>'" <base>.gp` in the stem's folder, then moves the PNG into
  * place atomically. Exit status 127 from the child means gnuplot could not be found. */
+/* gnuplot exits 0 after writing a PNG cut short by a full disk or a file size limit: an image
+ * counts only when it ends with PNG's closing IEND chunk. Aborts af (and says why) otherwise. */
+static int png_complete(ae_afile *af, const ae_gp_paths *pp, ae_err *err)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    struct stat st;
+    struct statvfs vs;
+    af->f = fopen(af->tmp, "rb");
+    int empty = !af->f || fstat(fileno(af->f), &st) != 0 || st.st_size == 0;
+    int whole = !empty && st.st_size >= 12 && fseek(af->f, -12, SEEK_END) == 0 &&
+                fread(tail, 1, 12, af->f) == 12 && !memcmp(tail, iend, 12);
+    if (whole) {
+        fclose(af->f);
+        af->f = fopen(af->tmp, "ab"); /* the commit flushes and syncs it */
+        if (af->f) return AE_OK;
+    }
+    ae_afile_abort(af);
+    if (empty) return ae_errf(err, AE_EIO, "gnuplot wrote no image to '%s' (script '%s')", pp->png, pp->gp);
+    int full = statvfs(pp->dir, &vs) == 0 && vs.f_bavail == 0;
+    return ae_errf(err, AE_EIO, "gnuplot wrote an incomplete image to '%s' (%s)", pp->png,
+                   full ? strerror(ENOSPC) : "cut short: is the disk full or a file size limit set?");
+}
+
 int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err)
 {
     ae_afile af;
@@ -184,12 +209,7 @@ int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err)
         const char *m = mlen ? msg : WIFEXITED(status) && WEXITSTATUS(status) == 126 ? "cannot start it" : "it failed";
         return ae_errf(err, AE_EIO, "gnuplot could not draw '%s' from '%s': %s", pp->png, pp->gp, m);
     }
-    struct stat st;
-    af.f = fopen(af.tmp, "ab");
-    if (!af.f || fstat(fileno(af.f), &st) != 0 || st.st_size == 0) {
-        ae_afile_abort(&af);
-        return ae_errf(err, AE_EIO, "gnuplot wrote no image to '%s' (script '%s')", pp->png, pp->gp);
-    }
+    if (png_complete(&af, pp, err)) return err->code;
     return ae_afile_commit(&af, err);
 }
 

@@ -106,5 +106,15 @@ run V 2>"$tmp/V4.err" && grep -q "finished already" "$tmp/V4.err" && ok || bad "
 [ "$rc" -eq 4 ] && grep -q "cannot write '$tmp/F/checkpoint.aelab': File too large" "$tmp/F.err" && [ ! -e "$tmp/F/final.json" ] &&
   [ -z "$(ls "$tmp/F" | grep '\.tmp\.')" ] && ok || bad "failed checkpoint write: exit $rc: $(cat "$tmp/F.err")"
 
+# gnuplot exits 0 after a PNG cut short by the limit: the image is checked (PNG's IEND chunk), the
+# run fails with exit 4 and no final.json, and a re-run without the limit completes it
+awk 'BEGIN{srand(3); print "a,b,c,d"; for(i=0;i<200;i++) printf "%.3f,%.3f,%.3f,%.3f\n", rand(), rand(), rand(), rand()}' > "$tmp/g.csv"
+printf 'data: {source: csv, path: %s/g.csv, scaling: none, test_fraction: 0.2}\nmodel: {encoder: [{type: dense, units: 2, activation: sigmoid}]}\ntrain: {epochs: 3, batch_size: 32}\noutputs: {probe: false, pca_baseline: false}\n' "$tmp" > "$tmp/g.yaml"
+(trap '' XFSZ; ulimit -f 12; "$aelab" run "$tmp/g.yaml" --out "$tmp/G" --quiet >"$tmp/G.err" 2>&1); rc=$?
+[ "$rc" -eq 4 ] && grep -q "gnuplot wrote an incomplete image to '$tmp/G/loss.png'" "$tmp/G.err" && [ ! -e "$tmp/G/final.json" ] &&
+  [ ! -e "$tmp/G/loss.png" ] && ok || bad "PNG cut short by gnuplot: exit $rc: $(cat "$tmp/G.err")"
+"$aelab" run "$tmp/g.yaml" --out "$tmp/G" --quiet 2>/dev/null && [ -e "$tmp/G/final.json" ] &&
+  tail -c 8 "$tmp/G/loss.png" | od -An -c | grep -q 'I   E   N   D' && ok || bad "re-run after a cut-short PNG"
+
 echo "run_integrity: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
