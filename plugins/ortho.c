@@ -100,7 +100,8 @@ static void op_destroy(ae_node *n)
     n->state = NULL;
 }
 
-static const ae_op op_ortho = {"ortho", op_infer, op_prepare, op_forward, op_backward, op_destroy};
+static const ae_op op_ortho = {.name = "ortho", .infer = op_infer, .prepare = op_prepare,
+                               .forward = op_forward, .backward = op_backward, .destroy = op_destroy};
 
 /* --- the regularizer ------------------------------------------------------------------------- */
 static int configure(ae_cfg *spec, void **state, ae_err *err)

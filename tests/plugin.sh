@@ -7,7 +7,7 @@
 # Usage: tests/plugin.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/lib/harness.sh" "$@"
 
-cc -shared -fPIC -O2 -Wall -Wextra -Werror -I "$src/framework" "$src/plugins/ortho.c" -o "$tmp/libortho.so" && ok || bad "plug-in does not build"
+cc -shared -fPIC -O2 -Wall -Wextra -Werror -I "$src/include/aelab" "$src/plugins/ortho.c" -o "$tmp/libortho.so" && ok || bad "plug-in does not build"
 printf 'int unrelated(void) { return 0; }\n' > "$tmp/nosym.c"
 cc -shared -fPIC "$tmp/nosym.c" -o "$tmp/libnosym.so"
 awk 'BEGIN{srand(5); print "a,b,c,d,e,f,g,h"; for(i=0;i<400;i++){x=rand(); y=rand(); l=""; for(j=0;j<8;j++) l=l sprintf("%s%.4f", j?",":"", (j%2?x:y)*0.8+rand()*0.2); print l}}' > "$tmp/d.csv"

@@ -25,18 +25,18 @@ mkdir -p "$work/obj" "$work/seeds" "$work/corpus" "$work/logs" "$work/artifacts"
 
 # --- build ---------------------------------------------------------------------------------
 cflags="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fno-sanitize-recover=undefined
-        -I$src/framework -I$src/variants -I$src/tests/fuzz"
+        -I$src/include/aelab -I$src/variants -I$src/tests/fuzz"
 libs="-lgsl -lgslcblas -lyaml -lpng -lz -lm -ldl"
 build_failed=0
-newest_h=$(ls -t "$src"/framework/*.h "$src"/variants/*.h "$src"/tests/fuzz/*.h | head -1)
-for f in "$src"/framework/*.c "$src"/variants/*.c; do
-  o="$work/obj/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
+newest_h=$(ls -t "$src"/include/aelab/*.h "$src"/framework/*/*.h "$src"/variants/*.h "$src"/tests/fuzz/*.h | head -1)
+for f in "$src"/framework/*/*.c "$src"/variants/*.c "$src"/variants/*/*.c; do
+  o="$work/obj/$(basename "$f" .c).o"
   [ "$o" -nt "$f" ] && [ "$o" -nt "$newest_h" ] && continue
   # shellcheck disable=SC2086
-  nice -n 19 "$cc" -c $cflags -fsanitize=fuzzer-no-link,address,undefined -fopenmp=libgomp "$f" -o "$o" ||
+  nice -n 19 "$cc" -c $cflags -fsanitize=fuzzer-no-link,address,undefined -fopenmp=libgomp -I"$(dirname "$f")" "$f" -o "$o" ||
     { echo "run.sh: cannot compile $f (checkpoint target skipped)"; build_failed=1; rm -f "$o"; }
 done
-objs() { for n in "$@"; do echo "$work/obj/framework_$n.o"; done; }
+objs() { for n in "$@"; do echo "$work/obj/$n.o"; done; }
 link() { # target, objects...
   local t=$1; shift
   # shellcheck disable=SC2086

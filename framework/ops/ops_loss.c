@@ -234,10 +234,12 @@ static void loss_backward(ae_node *n)
     }
 }
 
-const ae_op ae_op_mse = {"mse", pair_infer, loss_prepare, loss_forward, loss_backward, loss_destroy};
-const ae_op ae_op_bce = {"bce", pair_infer, NULL, loss_forward, loss_backward, NULL};
-const ae_op ae_op_bce_logits = {"bce_logits", pair_infer, loss_prepare, loss_forward, loss_backward,
-                                loss_destroy};
+const ae_op ae_op_mse = {.name = "mse", .infer = pair_infer, .prepare = loss_prepare, .forward = loss_forward,
+                         .backward = loss_backward, .destroy = loss_destroy};
+const ae_op ae_op_bce = {.name = "bce", .infer = pair_infer, .forward = loss_forward,
+                         .backward = loss_backward};
+const ae_op ae_op_bce_logits = {.name = "bce_logits", .infer = pair_infer, .prepare = loss_prepare,
+                                .forward = loss_forward, .backward = loss_backward, .destroy = loss_destroy};
 
 static ae_node *pair(ae_graph *g, const ae_op *op, int kind, const char *name, ae_node *a, ae_node *b,
                      ae_reduction r, ae_err *err)
@@ -289,7 +291,8 @@ static void wsum_backward(ae_node *n)
     }
 }
 
-const ae_op ae_op_weighted_sum = {"weighted_sum", wsum_infer, NULL, wsum_forward, wsum_backward, NULL};
+const ae_op ae_op_weighted_sum = {.name = "weighted_sum", .infer = wsum_infer, .forward = wsum_forward,
+                                  .backward = wsum_backward};
 
 ae_node *ae_weighted_sum(ae_graph *g, const char *name, ae_node *const *terms, const float *w, int n,
                          ae_err *err)

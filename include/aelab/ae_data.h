@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ae_config.h"
 #include "ae_error.h"
 
 typedef struct ae_dataset {
@@ -90,5 +91,9 @@ void ae_scaler_free(ae_scaler *s);
  * all is freed). The shuffle is a Fisher-Yates driven by a GSL mt19937 seeded with `seed`. */
 int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_dataset *train,
                      ae_dataset *test, ae_err *err);
+
+/* The config's `data:` section → datasets (split and scaled as configured). */
+int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,
+                        ae_dataset *test, ae_err *err);
 
 #endif

@@ -184,7 +184,7 @@ int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floa
     double k = 0;
     for (size_t i = 0; i < ae_graph_size(mg.g); i++) {
         const ae_node *n = ae_graph_node(mg.g, i);
-        if (n->param < 0 && n->op != &ae_op_reshape) k += (double)n->numel * (n->needs_grad ? 2 : 1);
+        if (n->param < 0 && !n->op->view) k += (double)n->numel * (n->needs_grad ? 2 : 1);
     }
     ae_graph_free(mg.g);
     *floats = k;

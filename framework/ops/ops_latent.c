@@ -70,7 +70,7 @@ static void corrupt_forward(ae_node *n)
     ae_rng_blocks(n->numel, fn == gauss_block ? AE_RNG_GAUSS : AE_RNG_UNIFORM, seed, fn, &c);
 }
 
-const ae_op ae_op_corrupt = {"corrupt", same_infer, NULL, corrupt_forward, NULL, NULL};
+const ae_op ae_op_corrupt = {.name = "corrupt", .infer = same_infer, .forward = corrupt_forward};
 
 ae_node *ae_corrupt(ae_graph *g, const char *name, ae_node *x, ae_noise kind, float p, float lo,
                     float hi, ae_rng *rng, ae_err *err)
@@ -136,8 +136,8 @@ static void reparam_backward(ae_node *n)
         }
 }
 
-const ae_op ae_op_reparam = {"reparam", reparam_infer, reparam_prepare, reparam_forward,
-                             reparam_backward, NULL};
+const ae_op ae_op_reparam = {.name = "reparam", .infer = reparam_infer, .prepare = reparam_prepare,
+                             .forward = reparam_forward, .backward = reparam_backward};
 
 ae_node *ae_reparam(ae_graph *g, const char *name, ae_node *mu, ae_node *logvar, ae_rng *rng,
                     int use_mean, ae_err *err)
@@ -178,7 +178,8 @@ static void kl_backward(ae_node *n)
             lv->grad[i] = (n->accum[1] ? lv->grad[i] : 0.0f) + c * 0.5f * (expf(lv->val[i]) - 1.0f);
 }
 
-const ae_op ae_op_kl_normal = {"kl_normal", kl_infer, NULL, kl_forward, kl_backward, NULL};
+const ae_op ae_op_kl_normal = {.name = "kl_normal", .infer = kl_infer, .forward = kl_forward,
+                               .backward = kl_backward};
 
 ae_node *ae_kl_normal(ae_graph *g, const char *name, ae_node *mu, ae_node *logvar, ae_err *err)
 {

@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae_ops.h"
 #include "ae_params.h"
-#include "ae_report.h"
+#include "ae_clock.h"
 
 struct ae_graph {
     double *prof;              /* AELAB_PROFILE=1: seconds per node, forward and backward */
@@ -184,8 +183,8 @@ ae_node *ae_graph_add(ae_graph *g, const ae_op *op, const char *name, ae_node *c
     return n;
 }
 
-static const ae_op op_input = {"input", NULL, NULL, NULL, NULL, NULL};
-static const ae_op op_param = {"param", NULL, NULL, NULL, NULL, NULL};
+static const ae_op op_input = {.name = "input"};
+static const ae_op op_param = {.name = "param"};
 
 ae_node *ae_graph_input(ae_graph *g, const char *name, ae_shape shape, ae_err *err)
 {
@@ -261,7 +260,7 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         ae_node *n = g->nodes[i];
         n->skip = g->loss && !reach[i]; /* a training step computes only what the loss needs */
         if (!(n->needs_grad && reach[i])) n->needs_grad = 0;
-        if (n->op == &ae_op_reshape) view[i] = 1 + (n->needs_grad && n->in[0]->needs_grad && uses[n->in[0]->id] == 1);
+        if (n->op->view) view[i] = 1 + (n->needs_grad && n->in[0]->needs_grad && uses[n->in[0]->id] == 1);
         if (n->param < 0 && !view[i]) nv += round16(n->numel);
         if (n->needs_grad && n->param < 0 && view[i] != 2) ng += round16(n->numel);
     }

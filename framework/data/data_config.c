@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae_run.h"
+#include "ae_data.h"
 
 static const char *const sources[] = {"csv", "idx", NULL};
 static const char *const scalings[] = {"standard", "minmax", "none", NULL};

@@ -40,7 +40,8 @@ static void l1_backward(ae_node *n)
     }
 }
 
-const ae_op ae_op_l1_penalty = {"l1_penalty", scalar_infer, NULL, l1_forward, l1_backward, NULL};
+const ae_op ae_op_l1_penalty = {.name = "l1_penalty", .infer = scalar_infer, .forward = l1_forward,
+                                .backward = l1_backward};
 
 ae_node *ae_l1_penalty(ae_graph *g, const char *name, ae_node *h, float weight, ae_err *err)
 {
@@ -90,8 +91,8 @@ static void kl_backward(ae_node *n)
     }
 }
 
-const ae_op ae_op_kl_sparsity = {"kl_sparsity", scalar_infer, per_unit_prepare, kl_forward,
-                                 kl_backward, NULL};
+const ae_op ae_op_kl_sparsity = {.name = "kl_sparsity", .infer = scalar_infer, .prepare = per_unit_prepare,
+                                 .forward = kl_forward, .backward = kl_backward};
 
 ae_node *ae_kl_sparsity_penalty(ae_graph *g, const char *name, ae_node *h, float rho, float weight,
                                 ae_err *err)
@@ -225,8 +226,9 @@ static void cae_backward(ae_node *n)
     }
 }
 
-const ae_op ae_op_contractive_exact = {"contractive_exact", cae_infer, cae_prepare, cae_forward,
-                                       cae_backward, NULL};
+const ae_op ae_op_contractive_exact = {.name = "contractive_exact", .infer = cae_infer,
+                                       .prepare = cae_prepare, .forward = cae_forward,
+                                       .backward = cae_backward};
 
 ae_node *ae_contractive_exact(ae_graph *g, const char *name, ae_node *h, ae_node *w, ae_act act,
                               float weight, ae_err *err)
@@ -254,7 +256,7 @@ static void perturb_forward(ae_node *n)
     for (size_t i = 0; i < n->numel; i++) n->val[i] = x->val[i % x->numel] + eps * (float)ae_rng_gauss(r);
 }
 
-const ae_op ae_op_perturb = {"perturb", perturb_infer, NULL, perturb_forward, NULL, NULL};
+const ae_op ae_op_perturb = {.name = "perturb", .infer = perturb_infer, .forward = perturb_forward};
 
 ae_node *ae_perturb(ae_graph *g, const char *name, ae_node *x, int copies, float eps, ae_rng *rng,
                     ae_err *err)
@@ -312,7 +314,8 @@ static void jvp_backward(ae_node *n)
     }
 }
 
-const ae_op ae_op_jvp_sq = {"jvp_sq", jvp_infer, NULL, jvp_forward, jvp_backward, NULL};
+const ae_op ae_op_jvp_sq = {.name = "jvp_sq", .infer = jvp_infer, .forward = jvp_forward,
+                            .backward = jvp_backward};
 
 ae_node *ae_jvp_sq(ae_graph *g, const char *name, ae_node *hp, ae_node *h, float eps, float weight,
                    ae_err *err)
@@ -339,7 +342,8 @@ static void sumsq_backward(ae_node *n)
     for (size_t i = 0; i < x->numel; i++) put(x->grad, i, n->accum[0], c * x->val[i]);
 }
 
-const ae_op ae_op_sum_squares = {"sum_squares", scalar_infer, NULL, sumsq_forward, sumsq_backward, NULL};
+const ae_op ae_op_sum_squares = {.name = "sum_squares", .infer = scalar_infer, .forward = sumsq_forward,
+                                 .backward = sumsq_backward};
 
 ae_node *ae_sum_squares(ae_graph *g, const char *name, ae_node *x, float weight, ae_err *err)
 {

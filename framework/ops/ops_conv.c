@@ -460,10 +460,11 @@ void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_we
     if (bwd_weights) *bwd_weights = s && s->bwd_w.p ? s->bwd_w.layout : -1;
 }
 
-const ae_op ae_op_conv2d = {"conv2d", conv_infer, conv_prepare, conv_forward, conv_backward,
-                            conv_destroy};
-const ae_op ae_op_conv_transpose2d = {"conv_transpose2d", conv_infer, conv_prepare, conv_forward,
-                                      conv_backward, conv_destroy};
+const ae_op ae_op_conv2d = {.name = "conv2d", .infer = conv_infer, .prepare = conv_prepare,
+                            .forward = conv_forward, .backward = conv_backward, .destroy = conv_destroy};
+const ae_op ae_op_conv_transpose2d = {.name = "conv_transpose2d", .infer = conv_infer,
+                                      .prepare = conv_prepare, .forward = conv_forward,
+                                      .backward = conv_backward, .destroy = conv_destroy};
 
 static ae_node *add(ae_graph *g, const ae_op *op, const char *name, ae_node *x, ae_node *w, ae_node *b,
                     int stride, int pad, int opad, ae_act act, ae_err *err)

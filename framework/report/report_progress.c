@@ -1,20 +1,12 @@
 /* The training progress line on stderr: a redrawn status line on a terminal, one plain line per
- * epoch otherwise; plus the monotonic clock. Epoch and batch numbers are 1-based, as shown. */
+ * epoch otherwise. Epoch and batch numbers are 1-based, as shown. */
 #include "ae_report.h"
 
 #include <math.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #define REDRAW_EVERY 0.1 /* seconds between terminal redraws */
-
-double ae_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ae_progress_init(ae_progress *p, long epochs, long batches_per_epoch, int enabled)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "ae_clock.h"
 #include "ae_error.h"
 
 /* --- atomic files ---------------------------------------------------------------------------
@@ -108,6 +109,5 @@ void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size
 /* Ends an epoch: the terminal line is finished with '\n'; extra is appended (e.g. "test_mse 0.21").
  * samples_per_s is the epoch's throughput as metrics.jsonl records it, so both show one figure. */
 void ae_progress_epoch(ae_progress *p, long epoch, double loss, double samples_per_s, const char *extra);
-double ae_now(void); /* monotonic seconds */
 
 #endif

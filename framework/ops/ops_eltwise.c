@@ -139,7 +139,8 @@ static void act_backward(ae_node *n)
         ae_act_backward((ae_act)n->iattr[0], n->val, n->grad, x->grad, n->numel, n->accum[0]);
 }
 
-const ae_op ae_op_activation = {"activation", act_infer, NULL, act_forward, act_backward, NULL};
+const ae_op ae_op_activation = {.name = "activation", .infer = act_infer, .forward = act_forward,
+                                .backward = act_backward};
 
 ae_node *ae_activation(ae_graph *g, const char *name, ae_node *x, ae_act act, ae_err *err)
 {
@@ -185,7 +186,8 @@ static int reshape_prepare(ae_graph *g, ae_node *n, ae_err *err)
     return AE_OK;
 }
 
-const ae_op ae_op_reshape = {"reshape", reshape_infer, reshape_prepare, reshape_forward, reshape_backward, NULL};
+const ae_op ae_op_reshape = {.name = "reshape", .infer = reshape_infer, .prepare = reshape_prepare,
+                             .forward = reshape_forward, .backward = reshape_backward, .view = 1};
 
 ae_node *ae_reshape(ae_graph *g, const char *name, ae_node *x, ae_shape s, ae_err *err)
 {

@@ -468,8 +468,8 @@ static void dense_destroy(ae_node *n)
     n->state = NULL;
 }
 
-const ae_op ae_op_dense = {"dense", dense_infer, dense_prepare, dense_forward, dense_backward,
-                           dense_destroy};
+const ae_op ae_op_dense = {.name = "dense", .infer = dense_infer, .prepare = dense_prepare,
+                           .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy};
 
 ae_node *ae_dense(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, ae_act act,
                   ae_err *err)

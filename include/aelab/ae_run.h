@@ -78,9 +78,6 @@ int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_e
  * and the parameters of its checkpoint.aelab loaded. For `aelab sample` and friends. */
 int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *err);
 
-/* The config's `data:` section → datasets (split and scaled as configured). */
-int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,
-                        ae_dataset *test, ae_err *err);
 /* Writes figures, codes and baselines after training, then final.json last, listing them all
  * (run_outputs.c): a run without final.json is not finished. */
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);

@@ -39,6 +39,8 @@ typedef struct ae_op {
     void (*forward)(ae_node *n);
     void (*backward)(ae_node *n);
     void (*destroy)(ae_node *n);
+    int view; /* 1: the node is a view of input 0 (shares its value, and its gradient when input 0
+                 has no other consumer): forward and backward have nothing to copy */
 } ae_op;
 
 struct ae_node {
