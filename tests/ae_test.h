@@ -12,6 +12,11 @@ int ae_test_run(Suite *s);
 char *ae_test_tmpdir(void);
 /* Writes text to dir/name and returns the malloc'd full path. */
 char *ae_test_write(const char *dir, const char *name, const char *text);
+/* rm -rf path (ae_test_fs.c). */
+void ae_test_rm_rf(const char *path);
+/* The whole file (up to 1 MiB) as a malloc'd NUL-terminated string, its length in *len if not
+ * NULL; NULL when it cannot be read. */
+char *ae_test_slurp(const char *path, size_t *len);
 
 /* --- gradient checks ----------------------------------------------------------------------- */
 #include "ae_graph.h"

@@ -18,25 +18,6 @@ static char *saved_path; /* PATH while a test changes it */
 
 static const char *in_tmp(const char *name) { return ae_path_join(path, sizeof path, tmp, name); }
 
-static void rm_rf(const char *p)
-{
-    struct stat st;
-    if (lstat(p, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(p);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[4096];
-            rm_rf(ae_path_join(sub, sizeof sub, p, e->d_name));
-        }
-        if (d) closedir(d);
-        rmdir(p);
-    } else {
-        unlink(p);
-    }
-}
-
 static void setup(void)
 {
     tmp = ae_test_tmpdir();
@@ -50,26 +31,14 @@ static void teardown(void)
     free(saved_path);
     saved_path = NULL;
     if (getenv("AE_TEST_KEEP")) fprintf(stderr, "kept %s\n", tmp);
-    else rm_rf(tmp);
+    else ae_test_rm_rf(tmp);
     free(tmp);
-}
-
-static char *slurp(const char *p, size_t *len)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    char *b = malloc(1 << 20);
-    size_t n = fread(b, 1, (1 << 20) - 1, f);
-    fclose(f);
-    b[n] = '\0';
-    if (len) *len = n;
-    return b;
 }
 
 /* The file p contains needle. */
 static void check_has(const char *p, const char *needle)
 {
-    char *s = slurp(p, NULL);
+    char *s = ae_test_slurp(p, NULL);
     ck_assert_msg(s && strstr(s, needle), "'%s' not in %s", needle, p);
     free(s);
 }
@@ -111,7 +80,7 @@ static char *capture_end(void)
     fflush(stderr);
     dup2(saved_fd, 2);
     close(saved_fd);
-    char *s = slurp(cap_path, NULL);
+    char *s = ae_test_slurp(cap_path, NULL);
     unlink(cap_path);
     return s;
 }
@@ -128,7 +97,7 @@ static void check_figure(const char *stem)
     ck_assert_msg(exists(p), "%s missing", p);
     snprintf(p, sizeof p, "%s.png", stem);
     size_t len = 0;
-    char *s = slurp(p, &len);
+    char *s = ae_test_slurp(p, &len);
     ck_assert_msg(s != NULL, "%s missing", p);
     ck_assert_int_eq(memcmp(s, "\x89PNG\r\n\x1a\n", 8), 0);
     ck_assert_uint_gt(len, 5000);
@@ -217,7 +186,7 @@ START_TEST(plot_scatter_2d_3d)
     check_has(in_tmp("latent3d.gp"), "set view 60,30");
     check_has(in_tmp("latent3d.gp"), "title '3'");
     check_has(in_tmp("latent3d.gp"), "title '7'");
-    char *dat = slurp(in_tmp("latent3d.dat"), NULL);
+    char *dat = ae_test_slurp(in_tmp("latent3d.dat"), NULL);
     int lines = 0;
     for (char *q = dat; *q; q++) lines += *q == '\n';
     ck_assert_int_eq(lines, N + 2); /* every point, plus two comment lines */
@@ -315,7 +284,7 @@ END_TEST
 /* The file p does not contain needle. */
 static void check_lacks(const char *p, const char *needle)
 {
-    char *s = slurp(p, NULL);
+    char *s = ae_test_slurp(p, NULL);
     ck_assert_msg(s && !strstr(s, needle), "'%s' in %s", needle, p);
     free(s);
 }

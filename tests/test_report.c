@@ -17,25 +17,6 @@ static char *saved_path; /* PATH while a test changes it */
 
 static const char *in_tmp(const char *name) { return ae_path_join(path, sizeof path, tmp, name); }
 
-static void rm_rf(const char *p)
-{
-    struct stat st;
-    if (lstat(p, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(p);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[4096];
-            rm_rf(ae_path_join(sub, sizeof sub, p, e->d_name));
-        }
-        if (d) closedir(d);
-        rmdir(p);
-    } else {
-        unlink(p);
-    }
-}
-
 static void setup(void)
 {
     tmp = ae_test_tmpdir();
@@ -49,26 +30,14 @@ static void teardown(void)
     free(saved_path);
     saved_path = NULL;
     if (getenv("AE_TEST_KEEP")) fprintf(stderr, "kept %s\n", tmp);
-    else rm_rf(tmp);
+    else ae_test_rm_rf(tmp);
     free(tmp);
-}
-
-static char *slurp(const char *p, size_t *len)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    char *b = malloc(1 << 20);
-    size_t n = fread(b, 1, (1 << 20) - 1, f);
-    fclose(f);
-    b[n] = '\0';
-    if (len) *len = n;
-    return b;
 }
 
 /* The file p holds exactly want. */
 static void check_file(const char *p, const char *want)
 {
-    char *s = slurp(p, NULL);
+    char *s = ae_test_slurp(p, NULL);
     ck_assert_msg(s != NULL, "%s missing", p);
     ck_assert_str_eq(s, want);
     free(s);
@@ -111,7 +80,7 @@ static char *capture_end(void)
     fflush(stderr);
     dup2(saved_fd, 2);
     close(saved_fd);
-    char *s = slurp(cap_path, NULL);
+    char *s = ae_test_slurp(cap_path, NULL);
     unlink(cap_path);
     return s;
 }
