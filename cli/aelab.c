@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ae_builtins.h"
 #include "ae_dnnl.h"
 #include "ae_registry.h"
 #include "ae_report.h"
@@ -61,6 +62,18 @@ static int fail(int code, const char *msg)
 {
     fprintf(stderr, "aelab: error: %s\n", msg);
     return code;
+}
+
+/* The registry of this command: the built-in units; a config's plug-ins load into it. */
+static ae_registry *new_registry(void)
+{
+    ae_registry *r = ae_registry_new();
+    if (r && ae_register_builtins(r)) {
+        ae_registry_free(r);
+        r = NULL;
+    }
+    if (!r) fail(AE_EINTERNAL, "out of memory");
+    return r;
 }
 
 static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
@@ -212,11 +225,12 @@ static int run_command(int argc, char **argv)
     o.sets = sets;
     if (!rc && !file) rc = fail(AE_EINPUT, "missing the config file (aelab run FILE.yaml)");
     if (!rc) rc = check_shard_target(file, &o);
+    if (!rc && !(o.registry = new_registry())) rc = AE_EINTERNAL;
     if (!rc) {
         ae_err err = {0, ""};
         rc = ae_run_file(file, &o, &err);
         if (rc) fail(rc, err.msg);
-        ae_registry_free_default();
+        ae_registry_free(o.registry);
         ae_dnnl_shutdown();
     }
     free(sets);
@@ -288,9 +302,10 @@ static int sample(int argc, char **argv)
         else return fail(AE_EINPUT, "only one run folder per command (see aelab sample --help)");
     }
     if (!dir) return fail(AE_EINPUT, "missing the run folder (aelab sample RUN_DIR; see aelab sample --help)");
+    if (!(o.registry = new_registry())) return AE_EINTERNAL;
     ae_err err = {0, ""};
     int rc = draw_samples(dir, out, n, seed, &o, &err);
-    ae_registry_free_default();
+    ae_registry_free(o.registry);
     ae_dnnl_shutdown();
     return rc ? fail(rc, err.msg) : 0;
 }
@@ -331,8 +346,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "list")) {
         if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
-        ae_registry_print(ae_registry_default(), stdout);
-        ae_registry_free_default();
+        ae_registry *reg = new_registry();
+        if (!reg) return AE_EINTERNAL;
+        ae_registry_print(reg, stdout);
+        ae_registry_free(reg);
         return 0;
     }
     if (!run_like) {

@@ -40,6 +40,7 @@ HEADERS = {
     "train": "ae_train.h ae_optim.h ae_checkpoint.h ae_vae.h",
     "run": "ae_run.h",
     "experiment": "ae_experiment.h",
+    "variants": "ae_builtins.h",
 }
 PUBLIC = {h: m for m, hs in HEADERS.items() for h in hs.split()}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

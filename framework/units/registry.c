@@ -19,31 +19,16 @@ struct ae_registry {
     int nlibs;
 };
 
-static ae_registry *g_default;
+ae_registry *ae_registry_new(void) { return calloc(1, sizeof(ae_registry)); }
 
-/* Defined by the in-tree tables (framework/layers.c, variants/builtin.c). */
-void ae_register_builtin_layers(ae_registry *r);
-void ae_register_builtin_variants(ae_registry *r);
-
-ae_registry *ae_registry_default(void)
+void ae_registry_free(ae_registry *r)
 {
-    if (g_default) return g_default;
-    g_default = calloc(1, sizeof *g_default);
-    if (!g_default) return NULL;
-    ae_register_builtin_layers(g_default);
-    ae_register_builtin_variants(g_default);
-    return g_default;
-}
-
-void ae_registry_free_default(void)
-{
-    if (!g_default) return;
-    for (int i = 0; i < g_default->nlibs; i++) {
-        dlclose(g_default->libs[i]);
-        free(g_default->lib_paths[i]);
+    if (!r) return;
+    for (int i = 0; i < r->nlibs; i++) {
+        dlclose(r->libs[i]);
+        free(r->lib_paths[i]);
     }
-    free(g_default);
-    g_default = NULL;
+    free(r);
 }
 
 #define REGISTER(arr, names, count, item)                                        \

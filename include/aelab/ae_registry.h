@@ -1,6 +1,6 @@
 /* The plug-in registry: layer types, regularizers (penalty terms) and variant presets, by name.
- * In-tree units register from a table; out-of-tree ones from a shared library's
- * aelab_plugin_init(ae_registry *). `aelab list` prints it. */
+ * The caller owns it; in-tree units register from one table (ae_register_builtins), out-of-tree
+ * ones from a shared library's aelab_plugin_init(ae_registry *). `aelab list` prints it. */
 #ifndef AE_REGISTRY_H
 #define AE_REGISTRY_H
 
@@ -76,8 +76,11 @@ typedef struct ae_variant {
 
 typedef struct ae_registry ae_registry;
 
-ae_registry *ae_registry_default(void); /* the in-tree registry, built once */
-void ae_registry_free_default(void);
+/* An empty registry, owned by its caller (NULL when out of memory): register the built-ins
+ * (ae_register_builtins, ae_builtins.h) and units of your own, then hand it to the runs
+ * (ae_run_opts.registry). Freeing it dlcloses the plug-ins it loaded. */
+ae_registry *ae_registry_new(void);
+void ae_registry_free(ae_registry *r);
 int ae_register_layer(ae_registry *r, const ae_layer_ops *ops);
 int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops);
 int ae_register_variant(ae_registry *r, const ae_variant *v);

@@ -10,6 +10,8 @@
 #include "ae_train.h"
 
 typedef struct ae_run_opts {
+    ae_registry *registry;       /* required: the units and plug-ins (caller-owned: ae_registry_new +
+                                    ae_register_builtins); a config's `plugins:` load into it */
     const char *out_dir;         /* --out (overrides outputs.dir) */
     const char *data_dir;        /* --data-dir */
     const char *const *sets;     /* --set key.path=value, applied in order */
