@@ -1,6 +1,6 @@
 /* The example plug-in's penalty (plugins/ortho.c, compiled in here) registered like a loaded
  * plug-in: value against a hand computation and a finite-difference gradient check of a whole
- * model that uses it. */
+ * model that uses it; registries owned by their callers do not share units. */
 #include "../plugins/ortho.c"
 
 #include <math.h>
@@ -80,6 +80,7 @@ START_TEST(registries_are_independent)
     ck_assert_ptr_nonnull(ae_find_regularizer(b, "l1"));
     ae_registry_free(b);
     ae_registry_free(NULL);
+    ck_assert_int_eq(aelab_plugin_abi, AE_PLUGIN_ABI); /* what AE_PLUGIN_EXPORT_ABI exports */
 }
 END_TEST
 

@@ -11,7 +11,7 @@
 #include "ae_params.h"
 #include "ae_penalty.h"
 #include "ae_test.h"
-#include "ae_variants.h"
+#include "ae_taps.h"
 
 #define MAXL 8
 
