@@ -323,15 +323,7 @@ static void remove_stale_temps(const char *dir)
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
 {
     ae_cfg *root = ae_cfg_load_file(path, err);
-    if (!root) return err->code;
-    if (ae_cfg_has(root, "runs") || ae_cfg_has(root, "experiment"))
-        return ae_experiment_run(root, path, o, err); /* takes the tree */
-    if (o->report_only) {
-        ae_cfg_free(root);
-        return ae_errf(err, AE_EINPUT, "%s is a single-run config: `aelab report` takes an experiment file "
-                       "(with runs:)", path);
-    }
-    return ae_run_cfg(root, path, o, err);
+    return root ? ae_run_cfg(root, path, o, err) : err->code;
 }
 
 /* --- one process per run folder -------------------------------------------------------------
