@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ae_builtins.h"
 #include "ae_dnnl.h"
+#include "ae_experiment.h"
 #include "ae_registry.h"
 #include "ae_report.h"
 #include "ae_run.h"
@@ -61,6 +63,18 @@ static int fail(int code, const char *msg)
 {
     fprintf(stderr, "aelab: error: %s\n", msg);
     return code;
+}
+
+/* The registry of this command: the built-in units; a config's plug-ins load into it. */
+static ae_registry *new_registry(void)
+{
+    ae_registry *r = ae_registry_new();
+    if (r && ae_register_builtins(r)) {
+        ae_registry_free(r);
+        r = NULL;
+    }
+    if (!r) fail(AE_EINTERNAL, "out of memory");
+    return r;
 }
 
 static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
@@ -118,7 +132,7 @@ static void warn_over_cores(const char *opt, long v)
 }
 
 /* --shard I/N: 1 <= I <= N (1-based, as ae_experiment_in_shard counts). */
-static int opt_shard(const char *v, ae_run_opts *o)
+static int opt_shard(const char *v, ae_experiment_opts *o)
 {
     const char *slash = strchr(v, '/');
     char i_text[32];
@@ -141,8 +155,9 @@ static int opt_shard(const char *v, ae_run_opts *o)
 }
 
 /* One option of run/check/report at argv[*i] (advances *i past its value). */
-static int run_option(int argc, char **argv, int *i, ae_run_opts *o, const char **sets)
+static int run_option(int argc, char **argv, int *i, ae_experiment_opts *eo, const char **sets)
 {
+    ae_run_opts *o = &eo->run;
     const char *a = argv[*i];
     if (!strcmp(a, "--quiet")) {
         o->progress = 0;
@@ -170,53 +185,58 @@ static int run_option(int argc, char **argv, int *i, ae_run_opts *o, const char 
     } else if (!strcmp(a, "--jobs")) {
         if (opt_long(a, v, 1, MAX_JOBS, &x)) return AE_EINPUT;
         warn_over_cores(a, x);
-        o->jobs = (int)x;
-    } else return opt_shard(v, o);
+        eo->jobs = (int)x;
+    } else return opt_shard(v, eo);
     return AE_OK;
 }
 
-/* --shard slices an experiment's runs: an error on a single-run config (a cheap look at the file;
- * a file that does not load is left to ae_run_file's message). */
-static int check_shard_target(const char *file, const ae_run_opts *o)
+/* The CLI decides: an experiment file (runs:, experiment:) runs as an experiment, anything else as
+ * a single run, which neither --shard nor `aelab report` applies to. */
+static int run_file(const char *file, const ae_experiment_opts *eo, ae_err *err)
 {
-    if (o->nshards < 1) return AE_OK;
-    ae_err err = {0, ""};
-    ae_cfg *root = ae_cfg_load_file(file, &err);
-    if (!root) return AE_OK;
-    int single = !ae_cfg_has(root, "runs") && !ae_cfg_has(root, "experiment");
-    ae_cfg_free(root);
-    if (!single) return AE_OK;
-    fprintf(stderr, "aelab: error: --shard %d/%d: %s is a single-run config; --shard slices the runs of an "
-            "experiment file (with runs:)\n", o->shard, o->nshards, file);
-    return AE_EINPUT;
+    ae_cfg *root = ae_cfg_load_file(file, err);
+    if (!root) return err->code;
+    if (ae_experiment_is(root)) return ae_experiment_run(root, file, eo, err); /* takes the tree */
+    int rc = AE_OK;
+    if (eo->nshards >= 1)
+        rc = ae_errf(err, AE_EINPUT, "--shard %d/%d: %s is a single-run config; --shard slices the runs of an "
+                     "experiment file (with runs:)", eo->shard, eo->nshards, file);
+    else if (eo->report_only)
+        rc = ae_errf(err, AE_EINPUT, "%s is a single-run config: `aelab report` takes an experiment file "
+                     "(with runs:)", file);
+    if (rc) {
+        ae_cfg_free(root);
+        return rc;
+    }
+    return ae_run_cfg(root, file, &eo->run, err); /* takes the tree */
 }
 
 /* aelab run|check|report FILE.yaml [options] */
 static int run_command(int argc, char **argv)
 {
     const char *cmd = argv[1];
-    ae_run_opts o;
-    memset(&o, 0, sizeof o);
-    o.progress = -1;
-    o.check_only = !strcmp(cmd, "check");
-    o.report_only = !strcmp(cmd, "report");
+    ae_experiment_opts eo;
+    memset(&eo, 0, sizeof eo);
+    eo.run.progress = -1;
+    eo.run.check_only = !strcmp(cmd, "check");
+    eo.report_only = !strcmp(cmd, "report");
     const char *file = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     if (!sets) return fail(AE_EINTERNAL, "out of memory");
     int rc = AE_OK;
     for (int i = 2; i < argc && !rc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) rc = run_option(argc, argv, &i, &o, sets);
+        if (argv[i][0] == '-' && argv[i][1]) rc = run_option(argc, argv, &i, &eo, sets);
         else if (!file) file = argv[i];
         else rc = fail(AE_EINPUT, "only one config file per command");
     }
-    o.sets = sets;
+    eo.run.sets = sets;
     if (!rc && !file) rc = fail(AE_EINPUT, "missing the config file (aelab run FILE.yaml)");
-    if (!rc) rc = check_shard_target(file, &o);
+    if (!rc && !(eo.run.registry = new_registry())) rc = AE_EINTERNAL;
     if (!rc) {
         ae_err err = {0, ""};
-        rc = ae_run_file(file, &o, &err);
+        rc = run_file(file, &eo, &err);
         if (rc) fail(rc, err.msg);
-        ae_registry_free_default();
+        ae_registry_free(eo.run.registry);
         ae_dnnl_shutdown();
     }
     free(sets);
@@ -288,9 +308,10 @@ static int sample(int argc, char **argv)
         else return fail(AE_EINPUT, "only one run folder per command (see aelab sample --help)");
     }
     if (!dir) return fail(AE_EINPUT, "missing the run folder (aelab sample RUN_DIR; see aelab sample --help)");
+    if (!(o.registry = new_registry())) return AE_EINTERNAL;
     ae_err err = {0, ""};
     int rc = draw_samples(dir, out, n, seed, &o, &err);
-    ae_registry_free_default();
+    ae_registry_free(o.registry);
     ae_dnnl_shutdown();
     return rc ? fail(rc, err.msg) : 0;
 }
@@ -331,8 +352,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "list")) {
         if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
-        ae_registry_print(ae_registry_default(), stdout);
-        ae_registry_free_default();
+        ae_registry *reg = new_registry();
+        if (!reg) return AE_EINTERNAL;
+        ae_registry_print(reg, stdout);
+        ae_registry_free(reg);
         return 0;
     }
     if (!run_like) {

@@ -1,6 +1,6 @@
 /* Example out-of-tree regularizer plug-in: an orthogonality (decorrelation) penalty on the code,
  * weight · Σ_{j≠k} C_jk², C = covariance of the code units over the batch. Build it on its own:
- *   cc -shared -fPIC -I framework ortho.c -o libortho.so
+ *   cc -shared -fPIC -I include/aelab plugins/ortho.c -o libortho.so
  * and name it in a config: `plugins: [path/libortho.so]`, `regularizers: [{type: ortho, weight: 1e-3}]`. */
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +8,11 @@
 #include "ae_config.h"
 #include "ae_graph.h"
 #include "ae_registry.h"
+#include "ae_taps.h"
 
 typedef struct ortho {
     double weight;
+    ae_reg_target target; /* `layer:` (default: the code), as the built-in regularizers read it */
 } ortho;
 
 /* The op: in[0] = code H [N, K]; output the scalar penalty; state = scratch (centred H, C). */
@@ -109,19 +111,32 @@ static int configure(ae_cfg *spec, void **state, ae_err *err)
     ortho *o = calloc(1, sizeof *o);
     if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = o;
-    return ae_cfg_num(spec, "weight", 1e-3, 0.0, 1e6, &o->weight, err);
+    if (ae_cfg_num(spec, "weight", 1e-3, 0.0, 1e6, &o->weight, err)) return err->code;
+    return ae_reg_target_read(spec, &o->target, err);
 }
 
 static ae_node *penalty(void *state, ae_build *b, const char *name)
 {
     const ortho *o = state;
-    ae_node *code = b->taps->mu ? b->taps->mu : b->taps->code;
+    char who[256];
+    ae_node *h;
+    int k;
+    if (ae_reg_target_tap(&o->target, b, name, who, sizeof who, &h, &k)) return NULL; /* unknown layer */
+    if (h == b->taps->code && b->taps->mu) h = b->taps->mu; /* a gaussian code: its mean, not the sample */
+    if (h->shape.nd != 2) {
+        ae_errf(b->err, AE_EINPUT, "%s: layer '%s' is not flat ([N, K]); ortho needs a dense layer's output",
+                who, o->target.layer);
+        return NULL;
+    }
     float w = (float)o->weight;
-    return ae_graph_add(b->g, &op_ortho, name, &code, 1, NULL, 0, &w, 1, b->err);
+    return ae_graph_add(b->g, &op_ortho, name, &h, 1, NULL, 0, &w, 1, b->err);
 }
 
 static const ae_regularizer_ops ortho_ops = {
-    "ortho", "plug-in example: decorrelates the code units, weight * sum_{j!=k} cov_jk^2: weight (1e-3)",
+    "ortho", "plug-in example: decorrelates the code units, weight * sum_{j!=k} cov_jk^2: weight (1e-3), "
+    AE_LAYER_KEY_HELP,
     configure, penalty, free};
+
+AE_PLUGIN_EXPORT_ABI; /* the plug-in ABI this file is built for (checked at load) */
 
 int aelab_plugin_init(ae_registry *r) { return ae_register_regularizer(r, &ortho_ops); }

@@ -35,11 +35,12 @@ HEADERS = {
     "data": "ae_data.h",
     "graph": "ae_graph.h ae_params.h",
     "ops": "ae_ops.h ae_conv.h ae_latent.h ae_penalty.h",
-    "units": "ae_registry.h",
+    "units": "ae_registry.h ae_taps.h",
     "model": "ae_model.h",
     "train": "ae_train.h ae_optim.h ae_checkpoint.h ae_vae.h",
     "run": "ae_run.h",
     "experiment": "ae_experiment.h",
+    "variants": "ae_builtins.h",
 }
 PUBLIC = {h: m for m, hs in HEADERS.items() for h in hs.split()}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

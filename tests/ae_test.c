@@ -1,11 +1,25 @@
 /* Shared helpers for the Check suites (see ae_test.h). */
 #include "ae_test.h"
 
+#include "ae_builtins.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static ae_registry *g_registry;
+
+ae_registry *ae_test_registry(void)
+{
+    if (!g_registry && (g_registry = ae_registry_new()) && ae_register_builtins(g_registry)) {
+        ae_registry_free(g_registry);
+        g_registry = NULL;
+    }
+    if (!g_registry) abort(); /* out of memory: nothing to test */
+    return g_registry;
+}
 
 int ae_test_run(Suite *s)
 {
@@ -14,6 +28,8 @@ int ae_test_run(Suite *s)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    ae_registry_free(g_registry);
+    g_registry = NULL;
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 

@@ -7,6 +7,9 @@
 
 /* Runs the suite (CK_NOFORK: oneDNN threads and fork do not mix), returns the process exit code. */
 int ae_test_run(Suite *s);
+/* The suite's registry: the built-in units (ae_register_builtins), made at the first call and
+ * freed by ae_test_run after the suite. Tests that load or register more make their own. */
+struct ae_registry *ae_test_registry(void);
 /* Makes a fresh empty temp directory (mkdtemp under $TMPDIR or /tmp) and returns its path
  * (static storage per call is NOT shared: the result is malloc'd; caller frees). */
 char *ae_test_tmpdir(void);

@@ -55,10 +55,12 @@ for name, b in files.items():
 PY
 }
 
-# Plug-ins: one without aelab_plugin_init, one whose init fails, one that is not a library.
+# Plug-ins: one without aelab_plugin_init, one whose init fails, one without a plug-in ABI, one
+# built for another ABI (99), one that is not a library.
 make_plugins() {
-  cc -shared -fPIC -DNO_INIT "$src/tests/bad/plugin.c" -o noinit.so &&
-    cc -shared -fPIC "$src/tests/bad/plugin.c" -o failinit.so && echo "not an ELF file" > fake.so
+  local cc=(cc -shared -fPIC -I "$src/include/aelab" "$src/tests/bad/plugin.c")
+  "${cc[@]}" -DNO_INIT -o noinit.so && "${cc[@]}" -o failinit.so && "${cc[@]}" -DNO_ABI -o noabi.so &&
+    "${cc[@]}" -DOTHER_ABI=99 -o otherabi.so && echo "not an ELF file" > fake.so
 }
 
 # ckpt-KIND: trains the case's config once into OUT, then damages OUT/checkpoint.aelab.

@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ -f "$lib" ] || { echo "fuzz_replay: $lib not found"; exit 1; }
 flags=(-std=c11 -O1 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-       -I"$src/include/aelab" -I"$src/variants" -I"$src/tests/fuzz")
+       -I"$src/include/aelab" -I"$src/tests/fuzz")
 if nm "$lib" 2>/dev/null | grep -q __asan_init; then # the ASan + UBSan library: same flags
   # shellcheck disable=SC2054
   flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

@@ -36,6 +36,17 @@ a, b = offdiag(sys.argv[1]), offdiag(sys.argv[2])
 print("offdiag cov^2 with ortho %.3g, without %.3g" % (a, b))
 sys.exit(0 if a < 0.25 * b else 1)
 PY
+# the plug-in uses the public tap API (ae_taps.h) as the built-in regularizers do: `layer:` picks an
+# encoder layer; an unknown one is the same error as theirs (the item's position, the valid names)
+sed -e 's/regularizers: .*/regularizers: [{type: ortho, weight: 1.0, layer: "encoder[0]"}]/' \
+    -e 's/epochs: 30/epochs: 2/' "$tmp/p.yaml" > "$tmp/t.yaml"
+"$aelab" run "$tmp/t.yaml" --out "$tmp/tap" --quiet 2>"$tmp/tap.err" && grep -q '"ortho":' "$tmp/tap/final.json" && ok ||
+  bad "ortho on layer encoder[0]: $(tail -2 "$tmp/tap.err")"
+sed -i 's/layer: "encoder\[0\]"/layer: "encodr[0]"/' "$tmp/t.yaml"
+out=$("$aelab" run "$tmp/t.yaml" --out "$tmp/tap2" --quiet 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"t.yaml:4:"*"(ortho): unknown layer 'encodr[0]' (did you mean 'encoder[0]'?"* ]] && ok ||
+  bad "ortho on an unknown layer: exit $rc: $out"
+"$aelab" list 2>/dev/null | grep -q ortho && bad "list shows a plug-in it did not load" || ok
 # errors: a missing library, a library without the entry point
 sed 's#plugins: \[libortho.so\]#plugins: [nope.so]#' "$tmp/p.yaml" > "$tmp/m.yaml"
 out=$("$aelab" check "$tmp/m.yaml" 2>&1); rc=$?

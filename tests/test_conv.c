@@ -511,7 +511,6 @@ int main(void)
     g_env_threads = ae_get_threads();
     ae_set_threads(1); /* tiny tensors: 1 thread is fastest, and steady on a busy machine */
     int rc = ae_test_run(s);
-    ae_registry_free_default();
     ae_dnnl_shutdown();
     return rc;
 }

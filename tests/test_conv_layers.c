@@ -33,7 +33,7 @@ static int lfx_init(lfx *L, const char *yaml)
     ck_assert_msg(L->spec != NULL, "%s", L->err.msg);
     const char *type;
     ck_assert_int_eq(ae_cfg_str(L->spec, "type", NULL, NULL, &type, &L->err), AE_OK);
-    L->ops = ae_find_layer(ae_registry_default(), type);
+    L->ops = ae_find_layer(ae_test_registry(), type);
     ck_assert_msg(L->ops != NULL, "layer type %s is not registered", type);
     if (L->ops->configure(L->spec, &L->state, &L->err)) return L->err.code;
     return ae_cfg_finish(L->spec, "model.encoder[0]", &L->err);
@@ -155,7 +155,7 @@ static void mirror_case(const char *yaml, ae_shape in, const char *expect_type, 
     }
     ck_assert_int_eq(atol(ae_cfg_scalar(ae_cfg_lookup(out, "padding"))), pad);
     /* configure the mirror from the emitted spec and build it on y */
-    const ae_layer_ops *mo = ae_find_layer(ae_registry_default(), expect_type);
+    const ae_layer_ops *mo = ae_find_layer(ae_test_registry(), expect_type);
     void *ms = NULL;
     ck_assert_msg(mo->configure(out, &ms, &L.err) == AE_OK, "%s", L.err.msg);
     ae_node *z = mo->build(ms, &L.b, "decoder[0]", y);
@@ -205,7 +205,6 @@ int main(void)
     suite_add_tcase(s, t);
     ae_set_threads(1);
     int rc = ae_test_run(s);
-    ae_registry_free_default();
     ae_dnnl_shutdown();
     return rc;
 }

@@ -37,7 +37,7 @@ static double model_gradcheck(const char *yaml, size_t d, int64_t batch)
     ae_dataset ds = tiny((size_t)batch, d, 5);
     ae_rng *rng = ae_rng_new(11);
     ae_model *m = NULL;
-    ck_assert_msg(ae_model_configure(cfg, ae_registry_default(), &ds, 1, rng, &m, &err) == AE_OK, "%s", err.msg);
+    ck_assert_msg(ae_model_configure(cfg, ae_test_registry(), &ds, 1, rng, &m, &err) == AE_OK, "%s", err.msg);
     ae_mgraph *mg = ae_model_graph(m, batch, AE_MODE_TRAIN, &err);
     ck_assert_msg(mg != NULL, "%s", err.msg);
     memcpy(mg->taps.x->val, ds.x, (size_t)batch * d * sizeof(float));
@@ -92,7 +92,7 @@ START_TEST(mirror_resolves_into_config)
     ae_dataset ds = tiny(4, 9, 1);
     ae_rng *rng = ae_rng_new(1);
     ae_model *m = NULL;
-    ck_assert_msg(ae_model_configure(cfg, ae_registry_default(), &ds, 1, rng, &m, &err) == AE_OK, "%s", err.msg);
+    ck_assert_msg(ae_model_configure(cfg, ae_test_registry(), &ds, 1, rng, &m, &err) == AE_OK, "%s", err.msg);
     ae_cfg *dec = ae_cfg_lookup(cfg, "model.decoder");
     ck_assert_int_eq(ae_cfg_kind_of(dec), AE_CFG_SEQ);
     ck_assert_int_eq(ae_cfg_len(dec), 2);
@@ -119,7 +119,7 @@ START_TEST(decoder_size_mismatch_names_layer)
     ae_dataset ds = tiny(4, 9, 1);
     ae_rng *rng = ae_rng_new(1);
     ae_model *m = NULL;
-    ck_assert_int_eq(ae_model_configure(cfg, ae_registry_default(), &ds, 1, rng, &m, &err), AE_EINPUT);
+    ck_assert_int_eq(ae_model_configure(cfg, ae_test_registry(), &ds, 1, rng, &m, &err), AE_EINPUT);
     ck_assert_msg(strstr(err.msg, "model.decoder[1] (dense)") && strstr(err.msg, "expected 9"), "%s", err.msg);
     ae_rng_free(rng);
     ae_dataset_free(&ds);
@@ -152,7 +152,7 @@ START_TEST(kl_warmup_every_term_every_epoch)
         ae_dataset ds = tiny(4, 6, 3);
         ae_rng *rng = ae_rng_new(2);
         ae_model *m = NULL;
-        ck_assert_msg(ae_model_configure(cfg, ae_registry_default(), &ds, 1, rng, &m, &err) == AE_OK, "%s",
+        ck_assert_msg(ae_model_configure(cfg, ae_test_registry(), &ds, 1, rng, &m, &err) == AE_OK, "%s",
                       err.msg);
         ae_mgraph *g[3] = {ae_model_graph(m, 4, AE_MODE_TRAIN, &err), ae_model_graph(m, 3, AE_MODE_EVAL, &err),
                            NULL};
@@ -279,6 +279,7 @@ START_TEST(rerun_is_bit_identical)
     snprintf(out2, sizeof out2, "%s/r2", dir);
     ae_run_opts o;
     memset(&o, 0, sizeof o);
+    o.registry = ae_test_registry();
     o.progress = 0;
     o.threads = 2; /* the parallel paths too: same thread count, same bits */
     ae_err err = {0, ""};
@@ -343,6 +344,7 @@ START_TEST(tutorial_reproduces_article)
     const char *sets[] = {"outputs.probe=false", "outputs.plots=false", "train.progress=false"};
     ae_run_opts o;
     memset(&o, 0, sizeof o);
+    o.registry = ae_test_registry();
     o.out_dir = dir;
     o.data_dir = dd;
     o.sets = sets;
@@ -380,6 +382,7 @@ START_TEST(tutorial_default_init_band)
     const char *sets[] = {"outputs.probe=false", "outputs.plots=false", "model.init.scheme=auto"};
     ae_run_opts o;
     memset(&o, 0, sizeof o);
+    o.registry = ae_test_registry();
     o.out_dir = dir;
     o.data_dir = dd;
     o.sets = sets;

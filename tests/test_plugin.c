@@ -1,18 +1,21 @@
 /* The example plug-in's penalty (plugins/ortho.c, compiled in here) registered like a loaded
  * plug-in: value against a hand computation and a finite-difference gradient check of a whole
- * model that uses it. */
+ * model that uses it; registries owned by their callers do not share units. */
 #include "../plugins/ortho.c"
 
 #include <math.h>
 #include <stdio.h>
 
+#include "ae_builtins.h"
 #include "ae_data.h"
 #include "ae_model.h"
 #include "ae_test.h"
 
 START_TEST(ortho_value_and_gradients)
 {
-    ae_registry *reg = ae_registry_default();
+    ae_registry *reg = ae_registry_new();
+    ck_assert_ptr_nonnull(reg);
+    ck_assert_int_eq(ae_register_builtins(reg), AE_OK);
     ck_assert_int_eq(aelab_plugin_init(reg), AE_OK);
     ae_err err = {0, ""};
     ae_cfg *cfg = ae_cfg_load_string("model: {encoder: [{type: dense, units: 5, activation: tanh}, "
@@ -52,7 +55,32 @@ START_TEST(ortho_value_and_gradients)
     ae_rng_free(rng);
     ae_dataset_free(&ds);
     ae_cfg_free(cfg);
-    ae_registry_free_default();
+    ae_registry_free(reg);
+}
+END_TEST
+
+/* Registries are objects their callers own: what one registers, another does not see; a new one is
+ * empty until the built-ins are registered; the ABI a plug-in exports is the header's. */
+START_TEST(registries_are_independent)
+{
+    ae_registry *a = ae_registry_new(), *b = ae_registry_new();
+    ck_assert(a && b);
+    ck_assert_ptr_null(ae_find_layer(a, "dense"));
+    ck_assert_ptr_null(ae_layer_names(a)[0]);
+    ck_assert_int_eq(ae_register_builtins(a), AE_OK);
+    ck_assert_int_eq(ae_register_builtins(b), AE_OK);
+    ck_assert_int_eq(aelab_plugin_init(a), AE_OK);
+    ck_assert_ptr_nonnull(ae_find_regularizer(a, "ortho"));
+    ck_assert_ptr_null(ae_find_regularizer(b, "ortho"));
+    ck_assert_ptr_nonnull(ae_find_layer(b, "conv2d"));
+    ck_assert_ptr_nonnull(ae_find_variant(b, "variational"));
+    ck_assert_ptr_nonnull(ae_find_regularizer(b, "weight_decay"));
+    ae_registry_free(a);
+    ck_assert_ptr_null(ae_find_regularizer(b, "ortho"));
+    ck_assert_ptr_nonnull(ae_find_regularizer(b, "l1"));
+    ae_registry_free(b);
+    ae_registry_free(NULL);
+    ck_assert_int_eq(aelab_plugin_abi, AE_PLUGIN_ABI); /* what AE_PLUGIN_EXPORT_ABI exports */
 }
 END_TEST
 
@@ -61,6 +89,7 @@ int main(void)
     Suite *s = suite_create("plugin");
     TCase *t = tcase_create("plugin");
     tcase_add_test(t, ortho_value_and_gradients);
+    tcase_add_test(t, registries_are_independent);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }

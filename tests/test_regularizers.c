@@ -11,7 +11,7 @@
 #include "ae_params.h"
 #include "ae_penalty.h"
 #include "ae_test.h"
-#include "ae_variants.h"
+#include "ae_taps.h"
 
 #define MAXL 8
 
@@ -117,7 +117,7 @@ static void fx_build(fx *f, int64_t n, int64_t d, const char *const *spec, int n
 /* Configures `type` from a YAML map and adds its penalty; returns the error code. */
 static int fx_penalty(fx *f, const char *type, const char *yaml)
 {
-    f->ops = ae_find_regularizer(ae_registry_default(), type);
+    f->ops = ae_find_regularizer(ae_test_registry(), type);
     ck_assert_ptr_nonnull(f->ops);
     ae_cfg *spec = ae_cfg_load_string(yaml, "reg.yaml", &f->err);
     ck_assert_msg(spec != NULL, "%s", f->err.msg);
@@ -495,6 +495,5 @@ int main(void)
     tcase_add_test(tc, layer_names);
     suite_add_tcase(s, tc);
     int rc = ae_test_run(s);
-    ae_registry_free_default();
     return rc;
 }

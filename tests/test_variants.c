@@ -80,6 +80,7 @@ static int run(const char *name, const char *data, const char *body, ae_err *err
     snprintf(out, sizeof out, "%s/%s", g_dir, name);
     ae_run_opts o;
     memset(&o, 0, sizeof o);
+    o.registry = ae_test_registry();
     o.out_dir = out;
     o.progress = 0;
     ae_err_clear(err);
@@ -181,7 +182,7 @@ END_TEST
 
 START_TEST(convolutional_variant)
 {
-    if (!ae_find_layer(ae_registry_default(), "conv2d")) {
+    if (!ae_find_layer(ae_test_registry(), "conv2d")) {
         printf("convolutional_variant: SKIPPED (no conv2d layer registered)\n");
         return;
     }
@@ -240,7 +241,7 @@ END_TEST
 static void config_error(const char *type, const char *yaml, const char *want)
 {
     ae_err err = {0, ""};
-    const ae_regularizer_ops *ops = ae_find_regularizer(ae_registry_default(), type);
+    const ae_regularizer_ops *ops = ae_find_regularizer(ae_test_registry(), type);
     ck_assert_ptr_nonnull(ops);
     ae_cfg *spec = ae_cfg_load_string(yaml, "reg.yaml", &err);
     ck_assert_msg(spec != NULL, "%s", err.msg);
@@ -267,7 +268,7 @@ END_TEST
 /* `aelab list` prints each help: every key with its default. */
 START_TEST(registered_with_help)
 {
-    const ae_registry *r = ae_registry_default();
+    const ae_registry *r = ae_test_registry();
     static const char *const want[][5] = {
         {"l1", "weight (1e-4)", "layer (", "code)", "|h"},
         {"kl_sparsity", "weight (", "rho (0.05)", "layer (", "sigmoid"},
@@ -308,7 +309,7 @@ START_TEST(model_gradcheck_all_regularizers)
         ae_rng *rng = ae_rng_new(11);
         for (size_t k = 0; k < ds.n * ds.d; k++) ds.x[k] = (float)ae_rng_uniform(rng);
         ae_model *m = NULL;
-        ck_assert_msg(ae_model_configure(cfg, ae_registry_default(), &ds, 1, rng, &m, &err) == AE_OK, "%s", err.msg);
+        ck_assert_msg(ae_model_configure(cfg, ae_test_registry(), &ds, 1, rng, &m, &err) == AE_OK, "%s", err.msg);
         ae_mgraph *mg = ae_model_graph(m, 6, AE_MODE_TRAIN, &err);
         ck_assert_msg(mg != NULL, "%s", err.msg);
         ck_assert_int_eq(mg->nterms, i ? 3 : 7);
@@ -348,6 +349,5 @@ int main(void)
     int rc = ae_test_run(s);
     nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(g_dir);
-    ae_registry_free_default();
     return rc;
 }

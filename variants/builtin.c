@@ -1,16 +1,25 @@
-/* The table of in-tree variant presets and regularizers (one line each). */
-#include "ae_variants.h"
+/* The in-tree units: the one table of built-in layer types, variant presets and regularizers (one
+ * line each). The CLI and the tests register them into the registry they own. */
+#include "ae_builtins.h"
 
-void ae_register_builtin_variants(ae_registry *r)
+extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape, ae_layer_conv2d,
+    ae_layer_conv_transpose2d;
+extern const ae_regularizer_ops ae_reg_l1, ae_reg_kl_sparsity, ae_reg_contractive, ae_reg_weight_decay;
+extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_contractive,
+    ae_variant_denoising, ae_variant_convolutional, ae_variant_variational;
+
+int ae_register_builtins(ae_registry *r)
 {
-    ae_register_variant(r, &ae_variant_undercomplete);
-    ae_register_variant(r, &ae_variant_sparse);
-    ae_register_variant(r, &ae_variant_denoising);
-    ae_register_variant(r, &ae_variant_contractive);
-    ae_register_variant(r, &ae_variant_variational);
-    ae_register_variant(r, &ae_variant_convolutional);
-    ae_register_regularizer(r, &ae_reg_l1);
-    ae_register_regularizer(r, &ae_reg_kl_sparsity);
-    ae_register_regularizer(r, &ae_reg_contractive);
-    ae_register_regularizer(r, &ae_reg_weight_decay);
+    static const ae_layer_ops *const layers[] = {&ae_layer_dense, &ae_layer_activation, &ae_layer_reshape,
+                                                 &ae_layer_conv2d, &ae_layer_conv_transpose2d};
+    static const ae_variant *const variants[] = {&ae_variant_undercomplete, &ae_variant_sparse,
+                                                 &ae_variant_denoising, &ae_variant_contractive,
+                                                 &ae_variant_variational, &ae_variant_convolutional};
+    static const ae_regularizer_ops *const regs[] = {&ae_reg_l1, &ae_reg_kl_sparsity, &ae_reg_contractive,
+                                                     &ae_reg_weight_decay};
+    int rc = AE_OK;
+    for (size_t i = 0; i < sizeof layers / sizeof *layers && !rc; i++) rc = ae_register_layer(r, layers[i]);
+    for (size_t i = 0; i < sizeof variants / sizeof *variants && !rc; i++) rc = ae_register_variant(r, variants[i]);
+    for (size_t i = 0; i < sizeof regs / sizeof *regs && !rc; i++) rc = ae_register_regularizer(r, regs[i]);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /* Experiment files: base config + runs (overrides by dotted key) + optional grid + seeds, expanded
- * into jobs (two jobs never share a run folder), and `aelab check`'s listing; experiment_exec.c
- * runs them. Each job is an ordinary single run, so finished ones are skipped and interrupted ones
- * resume from their checkpoint. */
+ * into jobs (two jobs never share a run folder), `aelab check`'s listing, and the run of an
+ * experiment: a runner (experiment_exec.c chooses) executes the jobs, then the report. Each job is
+ * an ordinary single run, so finished ones are skipped and interrupted ones resume from their
+ * checkpoint. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "ae_experiment.h"
 #include "ae_report.h"
 #include "ae_run.h"
+#include "experiment_internal.h"
 
 void ae_experiment_free(ae_experiment *e)
 {
@@ -301,56 +303,49 @@ static int any_finished(const ae_experiment *e)
     return 0;
 }
 
-int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err)
+int ae_experiment_is(const ae_cfg *root) { return ae_cfg_has(root, "runs") || ae_cfg_has(root, "experiment"); }
+
+/* aelab check EXP.yaml: every expanded run validated as a single config, and listed. */
+static int check_jobs(const ae_experiment *e, const ae_experiment_opts *o, ae_err *err)
+{
+    int rc = AE_OK;
+    printf("experiment %s: %zu runs x seeds = %zu jobs -> %s\n", e->name, e->nruns, e->njobs, e->dir);
+    for (size_t i = 0; i < e->njobs && rc == AE_OK; i++) {
+        ae_run r;
+        ae_run_opts jo = o->run;
+        jo.out_dir = e->jobs[i].out;
+        ae_cfg *cfg = ae_cfg_clone(e->jobs[i].cfg);
+        rc = cfg ? ae_run_prepare_cfg(&r, cfg, e->path, &jo, err) : ae_errf(err, AE_EINTERNAL, "out of memory");
+        if (rc) ae_err_prefix(err, "run %s seed %ld", e->jobs[i].run, e->jobs[i].seed);
+        else printf("  %-32s seed %-6ld %s\n", e->jobs[i].run, e->jobs[i].seed, e->jobs[i].out);
+        ae_run_free(&r);
+    }
+    return rc;
+}
+
+/* This process's jobs by the runner's strategy (unless report_only), then the table when this
+ * process writes it. */
+static int run_and_report(const ae_experiment *e, const char *path, const ae_experiment_opts *o, ae_err *err)
+{
+    const ae_exp_runner *runner;
+    if (ae_exp_choose_runner(o, &runner, err)) return err->code;
+    int rc = AE_OK;
+    if (!o->report_only && (rc = ae_mkdirs(e->dir, err)) == AE_OK) rc = runner->exec(e, o, err);
+    if (!runner->writes_report()) return rc; /* MPI ranks > 0: rank 0 writes the table */
+    const char *out = o->run.out_dir;
+    if (rc == AE_OK && o->report_only && !any_finished(e))
+        rc = ae_errf(err, AE_EINPUT, "%s: no run of experiment %s has finished yet, so there is nothing to "
+                     "report: run it first (aelab run %s%s%s)", e->dir, e->name, path, out ? " --out " : "",
+                     out ? out : "");
+    if (rc == AE_OK) rc = ae_experiment_report(e, stdout, err);
+    return rc;
+}
+
+int ae_experiment_run(ae_cfg *root, const char *path, const ae_experiment_opts *o, ae_err *err)
 {
     ae_experiment e;
-    if (ae_experiment_load(&e, root, path, o->out_dir, err)) return err->code;
-    int rc = AE_OK;
-    if (o->check_only) { /* validate every expanded run as a single config */
-        printf("experiment %s: %zu runs x seeds = %zu jobs -> %s\n", e.name, e.nruns, e.njobs, e.dir);
-        for (size_t i = 0; i < e.njobs && rc == AE_OK; i++) {
-            ae_run r;
-            ae_run_opts jo = *o;
-            jo.out_dir = e.jobs[i].out;
-            ae_cfg *cfg = ae_cfg_clone(e.jobs[i].cfg);
-            rc = cfg ? ae_run_prepare_cfg(&r, cfg, path, &jo, err) : ae_errf(err, AE_EINTERNAL, "out of memory");
-            if (rc) ae_err_prefix(err, "run %s seed %ld", e.jobs[i].run, e.jobs[i].seed);
-            else printf("  %-32s seed %-6ld %s\n", e.jobs[i].run, e.jobs[i].seed, e.jobs[i].out);
-            ae_run_free(&r);
-        }
-        ae_experiment_free(&e);
-        return rc;
-    }
-#ifdef AELAB_WITH_MPI
-    int mpi = ae_experiment_mpi_size() > 1;
-#else
-    int mpi = 0;
-#endif
-    if (!o->report_only) {
-        if (ae_mkdirs(e.dir, err)) { ae_experiment_free(&e); return err->code; }
-        if (mpi) {
-#ifdef AELAB_WITH_MPI
-            rc = ae_experiment_run_mpi(&e, o, err); /* experiment_mpi.c: rank 0 hands out jobs */
-            if (rc == AE_OK && ae_experiment_mpi_rank() != 0) { /* only rank 0 writes the table */
-                ae_experiment_free(&e);
-                return AE_OK;
-            }
-#endif
-        } else {
-            rc = ae_experiment_exec(&e, o, err); /* experiment_exec.c: in order or --jobs N workers */
-        }
-    }
-#ifdef AELAB_WITH_MPI
-    if (mpi && ae_experiment_mpi_rank() != 0) { /* `aelab report` under mpirun: rank 0 writes */
-        ae_experiment_free(&e);
-        return rc;
-    }
-#endif
-    if (rc == AE_OK && o->report_only && !any_finished(&e))
-        rc = ae_errf(err, AE_EINPUT, "%s: no run of experiment %s has finished yet, so there is nothing to "
-                     "report: run it first (aelab run %s%s%s)", e.dir, e.name, path, o->out_dir ? " --out " : "",
-                     o->out_dir ? o->out_dir : "");
-    if (rc == AE_OK) rc = ae_experiment_report(&e, stdout, err);
+    if (ae_experiment_load(&e, root, path, o->run.out_dir, err)) return err->code;
+    int rc = o->run.check_only ? check_jobs(&e, o, err) : run_and_report(&e, path, o, err);
     ae_experiment_free(&e);
     return rc;
 }

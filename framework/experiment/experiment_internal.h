@@ -1,9 +1,45 @@
-/* Shared between the experiment report (experiment_report.c) and its figures
- * (experiment_figures.c); not public API. */
+/* Private to the experiment module: the runner strategies (experiment_exec*.c, experiment_mpi*.c)
+ * and what the report (experiment_report.c) shares with its figures (experiment_figures.c). */
 #ifndef AE_EXPERIMENT_INTERNAL_H
 #define AE_EXPERIMENT_INTERNAL_H
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include "ae_experiment.h"
+
+/* --- runners: one interface, three strategies ----------------------------------------------
+ * Each runs this process's share of the jobs by the one exit-code rule of ae_experiment_exec. */
+typedef struct ae_exp_runner {
+    const char *name;
+    int (*exec)(const ae_experiment *e, const ae_experiment_opts *o, ae_err *err);
+    int (*writes_report)(void); /* 1 when this process writes the results table */
+} ae_exp_runner;
+
+extern const ae_exp_runner ae_exp_runner_seq;  /* experiment_exec_seq.c: in job order, here */
+extern const ae_exp_runner ae_exp_runner_fork; /* experiment_exec_fork.c: --jobs N workers */
+/* The MPI runner when this process was started by mpirun with more than one rank (*r = NULL
+ * otherwise: run here). experiment_mpi.c with -DAELAB_WITH_MPI=ON; experiment_mpi_stub.c without:
+ * *r = NULL, and AE_EINPUT ("not built with MPI") when a launcher started several processes. */
+int ae_exp_mpi_runner(const ae_exp_runner **r, ae_err *err);
+/* The strategy for o: MPI ranks, else o->jobs > 1 worker processes, else in order. */
+int ae_exp_choose_runner(const ae_experiment_opts *o, const ae_exp_runner **r, ae_err *err);
+/* The process writes the results table (the runners in one process). */
+int ae_exp_writes_report(void);
+
+/* Signals (experiment_exec.c): an interrupt stops every running job at a checkpoint. */
+typedef struct ae_exp_handlers {
+    struct sigaction old_int, old_term;
+} ae_exp_handlers;
+void ae_exp_catch_signals(ae_exp_handlers *h);
+void ae_exp_restore_signals(const ae_exp_handlers *h);
+int ae_exp_signalled(void);                 /* the first SIGINT/SIGTERM received, 0 = none */
+void ae_exp_set_in_job(int on);             /* in order: a job runs in this process */
+void ae_exp_track_workers(pid_t *pids, int n); /* --jobs: the running workers (0 = free); NULL, 0 ends */
+/* AE_EINTERRUPTED with the resume hint ("interrupted<what>; run the same command again ..."). */
+int ae_exp_interrupted(ae_err *err, const char *what);
+
+/* --- report ---------------------------------------------------------------------------------- */
 
 /* A whole file as a NUL-terminated string (malloc'd), NULL if it cannot be read. */
 char *ae_exp_slurp(const char *path);

@@ -1,5 +1,6 @@
-/* `mpirun -n N aelab run EXP.yaml` (built with -DAELAB_WITH_MPI=ON): rank 0 hands the experiment's
- * jobs out one at a time to whichever rank asks, gathers their errors, and trains jobs itself too. */
+/* The MPI runner, `mpirun -n N aelab run EXP.yaml` (built with -DAELAB_WITH_MPI=ON; else
+ * experiment_mpi_stub.c): rank 0 hands the experiment's jobs out one at a time to whichever rank
+ * asks, gathers their errors, and trains jobs itself too. */
 #ifdef AELAB_WITH_MPI
 #define _GNU_SOURCE /* sched_getaffinity / CPU_COUNT */
 
@@ -13,7 +14,7 @@
 #include <unistd.h>
 
 #include "ae_experiment.h"
-#include "ae_run.h"
+#include "experiment_internal.h"
 
 /* Design. Rank 0's main thread is the dispatcher: it polls for requests (MPI_Iprobe + a 1 ms
  * sleep, so it never spins a core the way a blocking receive does in Open MPI) and answers each
@@ -77,22 +78,10 @@ static void start(void)
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
 }
 
-int ae_experiment_mpi_size(void)
-{
-    start();
-    return g_size;
-}
-
-int ae_experiment_mpi_rank(void)
-{
-    start();
-    return g_rank;
-}
-
 
 /* --threads, else this node's cores split between its ranks, and never more than this rank may
  * use (mpirun binds a rank to one core when -n <= 2 unless told --bind-to none). Collective. */
-static int rank_threads(const ae_run_opts *o)
+static int rank_threads(const ae_experiment_opts *o)
 {
     MPI_Comm node;
     int local = 1;
@@ -100,7 +89,7 @@ static int rank_threads(const ae_run_opts *o)
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
     }
-    if (o->threads > 0) return o->threads;
+    if (o->run.threads > 0) return o->run.threads;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int t = cores > local ? (int)(cores / local) : 1;
     cpu_set_t set;
@@ -112,7 +101,7 @@ static int rank_threads(const ae_run_opts *o)
 
 
 /* Ranks > 0: ask, train, report, until told to stop. */
-static int work(const ae_experiment *e, const ae_run_opts *o, int threads)
+static int work(const ae_experiment *e, const ae_experiment_opts *o, int threads)
 {
     report rep;
     memset(&rep, 0, sizeof rep);
@@ -134,7 +123,7 @@ typedef struct local {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     const ae_experiment *e;
-    const ae_run_opts *o;
+    const ae_experiment_opts *o;
     int threads;
     long job;       /* assigned and not finished; -1 = idle */
     long done;      /* the finished job whose result waits */
@@ -168,7 +157,7 @@ static void *local_main(void *arg)
 
 typedef struct dispatch {
     const ae_experiment *e;
-    const ae_run_opts *o;
+    const ae_experiment_opts *o;
     size_t next;
     int failed;
     long first_job;  /* the failed job first in job order (-1 = none), or the first interrupted one */
@@ -199,7 +188,7 @@ static void record(dispatch *d, int rank, long job, int code, const char *msg)
 }
 
 /* Rank 0: answer requests and feed the local thread until every rank has been told to stop. */
-static int serve(const ae_experiment *e, const ae_run_opts *o, int threads, ae_err *err)
+static int serve(const ae_experiment *e, const ae_experiment_opts *o, int threads, ae_err *err)
 {
     dispatch d;
     memset(&d, 0, sizeof d);
@@ -265,17 +254,12 @@ static int serve(const ae_experiment *e, const ae_run_opts *o, int threads, ae_e
     return ae_errf(err, d.first_code, "rank %d: %s", d.first_rank, d.first_msg);
 }
 
-int ae_experiment_run_mpi(const ae_experiment *e, const ae_run_opts *o, ae_err *err)
+static int exec_mpi(const ae_experiment *e, const ae_experiment_opts *o, ae_err *err)
 {
     start();
     g_phase = PHASE_RUNNING;
-    int threads = g_size > 1 ? rank_threads(o) : (o->threads > 0 ? o->threads : 0);
-    int rc;
-    if (g_size <= 1) { /* not under mpirun: everything here, in order */
-        rc = AE_OK;
-        for (size_t i = 0; i < e->njobs && rc == AE_OK; i++)
-            if (ae_experiment_in_shard(o, i)) rc = ae_experiment_run_job(e, i, o, threads, err);
-    } else if (g_rank == 0) {
+    int threads = rank_threads(o), rc;
+    if (g_rank == 0) {
         size_t n = 0;
         for (size_t i = 0; i < e->njobs; i++) n += (size_t)ae_experiment_in_shard(o, i);
         fprintf(stderr, "aelab: mpi: %zu jobs over %d ranks, %d thread%s per run%s\n", n, g_size, threads,
@@ -288,6 +272,18 @@ int ae_experiment_run_mpi(const ae_experiment *e, const ae_run_opts *o, ae_err *
     return rc;
 }
 
+static int rank0_reports(void) { return g_rank == 0; } /* only rank 0 writes the table */
+
+static const ae_exp_runner runner_mpi = {"mpi", exec_mpi, rank0_reports};
+
+int ae_exp_mpi_runner(const ae_exp_runner **r, ae_err *err)
+{
+    (void)err;
+    start();
+    *r = g_size > 1 ? &runner_mpi : NULL; /* without mpirun MPI is never started: size 1 */
+    return AE_OK;
+}
+
 #else
-typedef int ae_experiment_mpi_unused; /* built without -DAELAB_WITH_MPI=ON: nothing here */
+typedef int ae_experiment_mpi_unused; /* built without -DAELAB_WITH_MPI=ON: experiment_mpi_stub.c */
 #endif

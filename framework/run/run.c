@@ -182,8 +182,8 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     r->root = root;
     r->anomaly_label = -1;
     gsl_set_error_handler_off();
-    ae_registry *reg = ae_registry_default();
-    if (!reg) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_registry *reg = o->registry;
+    if (!reg) return ae_errf(err, AE_EINTERNAL, "%s: ae_run_opts.registry is not set", path);
     for (size_t i = 0; i < o->nsets; i++)
         if (ae_cfg_apply_set(r->root, o->sets[i], err)) return err->code;
     if (load_plugins(r->root, path, reg, err) || apply_variant(r->root, reg, err)) return err->code;
@@ -323,15 +323,7 @@ static void remove_stale_temps(const char *dir)
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err)
 {
     ae_cfg *root = ae_cfg_load_file(path, err);
-    if (!root) return err->code;
-    if (ae_cfg_has(root, "runs") || ae_cfg_has(root, "experiment"))
-        return ae_experiment_run(root, path, o, err); /* takes the tree */
-    if (o->report_only) {
-        ae_cfg_free(root);
-        return ae_errf(err, AE_EINPUT, "%s is a single-run config: `aelab report` takes an experiment file "
-                       "(with runs:)", path);
-    }
-    return ae_run_cfg(root, path, o, err);
+    return root ? ae_run_cfg(root, path, o, err) : err->code;
 }
 
 /* --- one process per run folder -------------------------------------------------------------

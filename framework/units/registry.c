@@ -19,31 +19,16 @@ struct ae_registry {
     int nlibs;
 };
 
-static ae_registry *g_default;
+ae_registry *ae_registry_new(void) { return calloc(1, sizeof(ae_registry)); }
 
-/* Defined by the in-tree tables (framework/layers.c, variants/builtin.c). */
-void ae_register_builtin_layers(ae_registry *r);
-void ae_register_builtin_variants(ae_registry *r);
-
-ae_registry *ae_registry_default(void)
+void ae_registry_free(ae_registry *r)
 {
-    if (g_default) return g_default;
-    g_default = calloc(1, sizeof *g_default);
-    if (!g_default) return NULL;
-    ae_register_builtin_layers(g_default);
-    ae_register_builtin_variants(g_default);
-    return g_default;
-}
-
-void ae_registry_free_default(void)
-{
-    if (!g_default) return;
-    for (int i = 0; i < g_default->nlibs; i++) {
-        dlclose(g_default->libs[i]);
-        free(g_default->lib_paths[i]);
+    if (!r) return;
+    for (int i = 0; i < r->nlibs; i++) {
+        dlclose(r->libs[i]);
+        free(r->lib_paths[i]);
     }
-    free(g_default);
-    g_default = NULL;
+    free(r);
 }
 
 #define REGISTER(arr, names, count, item)                                        \
@@ -78,6 +63,27 @@ const char *const *ae_layer_names(const ae_registry *r) { return r->layer_names;
 const char *const *ae_regularizer_names(const ae_registry *r) { return r->reg_names; }
 const char *const *ae_variant_names(const ae_registry *r) { return r->variant_names; }
 
+/* The entry point and the ABI of a loaded library checked, then its aelab_plugin_init called. */
+static int init_plugin(ae_registry *r, void *h, const char *path, ae_err *err)
+{
+    ae_plugin_init_fn init;
+    *(void **)&init = dlsym(h, "aelab_plugin_init");
+    if (!init)
+        return ae_errf(err, AE_EINPUT, "plug-in '%s' has no function aelab_plugin_init "
+                       "(export: int aelab_plugin_init(ae_registry *))", path);
+    const int *abi = dlsym(h, "aelab_plugin_abi");
+    if (!abi)
+        return ae_errf(err, AE_EINPUT, "plug-in '%s' exports no plug-in ABI (no symbol aelab_plugin_abi); this "
+                       "aelab has plug-in ABI %d: rebuild the plug-in against this aelab's ae_registry.h, with "
+                       "AE_PLUGIN_EXPORT_ABI; at file scope", path, AE_PLUGIN_ABI);
+    if (*abi != AE_PLUGIN_ABI)
+        return ae_errf(err, AE_EINPUT, "plug-in '%s' was built for plug-in ABI %d; this aelab has plug-in ABI "
+                       "%d: rebuild the plug-in against this aelab's headers", path, *abi, AE_PLUGIN_ABI);
+    int rc = init(r);
+    if (rc != AE_OK) return ae_errf(err, AE_EINPUT, "plug-in '%s': aelab_plugin_init returned %d", path, rc);
+    return AE_OK;
+}
+
 int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err)
 {
     char *key = realpath(path, NULL); /* NULL: no such file (dlopen says why) or a bare library name */
@@ -97,16 +103,11 @@ int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err)
         free(key);
         return ae_errf(err, AE_EINPUT, "plug-in '%s' cannot be loaded: %s", path, dlerror());
     }
-    ae_plugin_init_fn init;
-    *(void **)&init = dlsym(h, "aelab_plugin_init");
-    int rc = init ? init(r) : AE_OK;
-    if (!init || rc != AE_OK) {
+    int rc = init_plugin(r, h, path, err);
+    if (rc) {
         dlclose(h);
         free(key);
-        if (!init)
-            return ae_errf(err, AE_EINPUT, "plug-in '%s' has no function aelab_plugin_init "
-                           "(export: int aelab_plugin_init(ae_registry *))", path);
-        return ae_errf(err, AE_EINPUT, "plug-in '%s': aelab_plugin_init returned %d", path, rc);
+        return rc;
     }
     r->lib_paths[r->nlibs] = key;
     r->libs[r->nlibs++] = h;

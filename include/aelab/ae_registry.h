@@ -1,6 +1,6 @@
 /* The plug-in registry: layer types, regularizers (penalty terms) and variant presets, by name.
- * In-tree units register from a table; out-of-tree ones from a shared library's
- * aelab_plugin_init(ae_registry *). `aelab list` prints it. */
+ * The caller owns it; in-tree units register from one table (ae_register_builtins), out-of-tree
+ * ones from a shared library's aelab_plugin_init(ae_registry *). `aelab list` prints it. */
 #ifndef AE_REGISTRY_H
 #define AE_REGISTRY_H
 
@@ -76,8 +76,11 @@ typedef struct ae_variant {
 
 typedef struct ae_registry ae_registry;
 
-ae_registry *ae_registry_default(void); /* the in-tree registry, built once */
-void ae_registry_free_default(void);
+/* An empty registry, owned by its caller (NULL when out of memory): register the built-ins
+ * (ae_register_builtins, ae_builtins.h) and units of your own, then hand it to the runs
+ * (ae_run_opts.registry). Freeing it dlcloses the plug-ins it loaded. */
+ae_registry *ae_registry_new(void);
+void ae_registry_free(ae_registry *r);
 int ae_register_layer(ae_registry *r, const ae_layer_ops *ops);
 int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops);
 int ae_register_variant(ae_registry *r, const ae_variant *v);
@@ -88,14 +91,24 @@ const ae_variant *ae_find_variant(const ae_registry *r, const char *name);
 const char *const *ae_layer_names(const ae_registry *r);
 const char *const *ae_regularizer_names(const ae_registry *r);
 const char *const *ae_variant_names(const ae_registry *r);
-/* Loads a plug-in library (dlopen + aelab_plugin_init). Errors name the path and dlerror(). A
+/* Loads a plug-in library (dlopen, its ABI checked, aelab_plugin_init). Errors name the path (and
+ * dlerror() when it does not load). A
  * library is loaded once per registry: loading the same real path again (every job of an
  * experiment asks) is a no-op success. */
 int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err);
 /* Prints every registered unit with its help (for `aelab list`). */
 void ae_registry_print(const ae_registry *r, FILE *f);
 
-/* The symbol a plug-in exports. */
+/* The symbols a plug-in exports: its entry point, int aelab_plugin_init(ae_registry *), which
+ * registers its units, and the plug-in ABI it was built for. Every plug-in writes, at file scope,
+ *     AE_PLUGIN_EXPORT_ABI;
+ * A library without aelab_plugin_abi, or built for another ABI, is refused at load (AE_EINPUT naming
+ * the file, its ABI and this aelab's). AE_PLUGIN_ABI goes up when a struct or function a plug-in
+ * uses changes incompatibly. */
+#define AE_PLUGIN_ABI 1
+#define AE_PLUGIN_EXPORT_ABI                                                                       \
+    extern const int aelab_plugin_abi;                                                             \
+    const int aelab_plugin_abi = AE_PLUGIN_ABI
 typedef int (*ae_plugin_init_fn)(ae_registry *r);
 
 #endif

@@ -10,6 +10,8 @@
 #include "ae_train.h"
 
 typedef struct ae_run_opts {
+    ae_registry *registry;       /* required: the units and plug-ins (caller-owned: ae_registry_new +
+                                    ae_register_builtins); a config's `plugins:` load into it */
     const char *out_dir;         /* --out (overrides outputs.dir) */
     const char *data_dir;        /* --data-dir */
     const char *const *sets;     /* --set key.path=value, applied in order */
@@ -17,10 +19,6 @@ typedef struct ae_run_opts {
     int check_only;              /* validate and print the resolved config, train nothing */
     int progress;                /* -1 auto (terminal), 0 off, 1 on */
     int threads;                 /* > 0 overrides the config's `threads` */
-    int jobs;                    /* experiments: runs at once (threads split between them) */
-    int shard, nshards;          /* experiments: run shard i of n (1-based; 0 = all) */
-    int report_only;             /* experiments: gather finished runs into the table only */
-    int quiet_runs;              /* experiments: one line per run instead of progress */
 } ae_run_opts;
 
 /* Everything a run reads from its config, after validation. */
@@ -51,11 +49,11 @@ int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *er
  * anchors relative plug-in paths. */
 int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
 void ae_run_free(ae_run *r);
-/* Runs a config file: a single run (prepare + train + outputs, or print the resolved config when
- * check_only), or a comparative experiment when the file has `runs:` / `experiment:`. A finished
- * run (checkpoint at the last epoch + final.json + every output final.json lists) is skipped; one
- * whose training finished but whose outputs did not (disk full) writes them without training; an
- * interrupted one resumes. */
+/* Runs a single-run config file (prepare + train + outputs, or print the resolved config when
+ * check_only): ae_run_cfg on the loaded tree. A finished run (checkpoint at the last epoch +
+ * final.json + every output final.json lists) is skipped; one whose training finished but whose
+ * outputs did not (disk full) writes them without training; an interrupted one resumes. (An
+ * experiment file, with `runs:` / `experiment:`, is ae_experiment_run's: the caller decides.) */
 int ae_run_file(const char *path, const ae_run_opts *o, ae_err *err);
 /* A single run from a tree (taken). Before anything is written: the memory estimate
  * (ae_run_check_memory) and the checkpoint/config match are checked, and the run folder is
@@ -71,9 +69,6 @@ int ae_run_check_memory(ae_run *r, ae_err *err);
 /* 1 when out_dir holds final.json and every file its "files" entry lists (all outputs of a
  * finished run); a final.json without that entry (older runs) counts as complete. */
 int ae_run_outputs_complete(const char *out_dir);
-/* A comparative experiment from its tree (taken); see experiment.c. */
-int ae_experiment_run(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err);
-
 /* Opens a finished (or checkpointed) run folder: its config.yaml prepared as a run (data and model)
  * and the parameters of its checkpoint.aelab loaded. For `aelab sample` and friends. */
 int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "ae_builtins.h"
 #include "ae_checkpoint.h"
 #include "ae_dnnl.h"
 #include "ae_model.h"
@@ -26,6 +27,7 @@ static struct {
     ae_cfg *cfg;
     ae_dataset ds;
     ae_rng *rng;
+    ae_registry *reg;  /* the built-in units (kept for the process) */
     ae_model *m;
     ae_optim opt;
     ae_trainer tr;
@@ -46,9 +48,10 @@ static void setup(void)
     F.ds.w = 4;
     F.ds.x = malloc(F.ds.n * F.ds.d * sizeof *F.ds.x);
     F.rng = ae_rng_new(5);
-    if (!F.cfg || !F.ds.x || !F.rng) abort();
+    F.reg = ae_registry_new();
+    if (!F.cfg || !F.ds.x || !F.rng || !F.reg || ae_register_builtins(F.reg)) abort();
     for (size_t i = 0; i < F.ds.n * F.ds.d; i++) F.ds.x[i] = (float)ae_rng_uniform(F.rng);
-    if (ae_model_configure(F.cfg, ae_registry_default(), &F.ds, 1, F.rng, &F.m, &err)) {
+    if (ae_model_configure(F.cfg, F.reg, &F.ds, 1, F.rng, &F.m, &err)) {
         fprintf(stderr, "fuzz_checkpoint setup: %s\n", err.msg);
         abort();
     }

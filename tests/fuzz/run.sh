@@ -25,10 +25,10 @@ mkdir -p "$work/obj" "$work/seeds" "$work/corpus" "$work/logs" "$work/artifacts"
 
 # --- build ---------------------------------------------------------------------------------
 cflags="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fno-sanitize-recover=undefined
-        -I$src/include/aelab -I$src/variants -I$src/tests/fuzz"
+        -I$src/include/aelab -I$src/tests/fuzz"
 libs="-lgsl -lgslcblas -lyaml -lpng -lz -lm -ldl"
 build_failed=0
-newest_h=$(ls -t "$src"/include/aelab/*.h "$src"/framework/*/*.h "$src"/variants/*.h "$src"/tests/fuzz/*.h | head -1)
+newest_h=$(ls -t "$src"/include/aelab/*.h "$src"/framework/*/*.h "$src"/tests/fuzz/*.h | head -1)
 for f in "$src"/framework/*/*.c "$src"/variants/*.c "$src"/variants/*/*.c; do
   o="$work/obj/$(basename "$f" .c).o"
   [ "$o" -nt "$f" ] && [ "$o" -nt "$newest_h" ] && continue

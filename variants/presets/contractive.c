@@ -1,6 +1,6 @@
 /* The contractive autoencoder preset: a Jacobian-norm penalty on the code (exact for a single
  * dense encoder layer, estimated otherwise). */
-#include "ae_variants.h"
+#include "ae_registry.h"
 
 const ae_variant ae_variant_contractive = {
     "contractive", "adds regularizers: [{type: contractive, weight: 1e-4}] on the code "

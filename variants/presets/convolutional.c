@@ -1,6 +1,6 @@
 /* The convolutional autoencoder preset: the decoder mirrors the user's conv encoder (the encoder
  * itself is the user's: conv layers need image data c×h×w). */
-#include "ae_variants.h"
+#include "ae_registry.h"
 
 const ae_variant ae_variant_convolutional = {
     "convolutional", "model.decoder: mirror of your conv encoder (write model.encoder with conv "

@@ -1,6 +1,6 @@
 /* The sparse autoencoder preset: a KL sparsity penalty on the code (the code layer must be
  * sigmoid; the architecture stays the user's). */
-#include "ae_variants.h"
+#include "ae_registry.h"
 
 const ae_variant ae_variant_sparse = {
     "sparse", "adds regularizers: [{type: kl_sparsity, weight: 1.0, rho: 0.05}] on the code "

@@ -1,6 +1,6 @@
 /* The variational autoencoder preset: a gaussian latent (reparameterised sample, KL to N(0, I))
  * with a per-sample summed BCE reconstruction, the ELBO of Kingma & Welling. */
-#include "ae_variants.h"
+#include "ae_registry.h"
 
 const ae_variant ae_variant_variational = {
     "variational", "model.latent: {kind: gaussian} (set model.latent.size; beta 1, kl_warmup_epochs "

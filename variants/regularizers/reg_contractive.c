@@ -3,10 +3,11 @@
  * encoders) a stochastic estimate E_v ‖(h(x + εv) - h(x))/ε‖², v ~ N(0, I), through a perturbed
  * copy of the encoder that shares the parameters. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ae_ops.h"
 #include "ae_penalty.h"
-#include "ae_variants.h"
+#include "ae_taps.h"
 
 typedef enum { CAE_AUTO, CAE_EXACT, CAE_ESTIMATE } cae_method;
 static const char *const methods[] = {"auto", "exact", "estimate", NULL};

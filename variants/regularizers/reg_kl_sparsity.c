@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "ae_penalty.h"
-#include "ae_variants.h"
+#include "ae_taps.h"
 
 typedef struct kls_state {
     double weight, rho;

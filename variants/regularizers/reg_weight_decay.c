@@ -6,7 +6,7 @@
 #include "ae_ops.h"
 #include "ae_params.h"
 #include "ae_penalty.h"
-#include "ae_variants.h"
+#include "ae_taps.h"
 
 typedef struct wd_state {
     double weight;

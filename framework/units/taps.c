@@ -1,34 +1,18 @@
-/* Private to variants/: the in-tree regularizer and variant tables, and how a regularizer's
- * `layer:` key picks a node among the model's taps. */
-#ifndef AE_VARIANTS_H
-#define AE_VARIANTS_H
+/* The `layer:` key of regularizers (ae_taps.h): reading it, finding the node it names, wording
+ * the errors about it. */
+#include "ae_taps.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "ae_registry.h"
-
-extern const ae_regularizer_ops ae_reg_l1, ae_reg_kl_sparsity, ae_reg_contractive, ae_reg_weight_decay;
-extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_contractive,
-    ae_variant_denoising, ae_variant_convolutional, ae_variant_variational;
-
-/* Help fragment shared by the regularizers that read `layer:`. */
-#define AE_LAYER_KEY_HELP "layer (code | encoder[i] | an encoder layer's name; code)"
-
-/* "file:line:col: name" for penalty-time errors about the regularizer item at `where` (the
- * ae_cfg_where of its map, kept at configure time; "<default>" positions are left out). */
-static inline const char *ae_reg_who(char *buf, size_t len, const char *where, const char *name)
+const char *ae_reg_who(char *buf, size_t len, const char *where, const char *name)
 {
     if (where[0] && where[0] != '<') snprintf(buf, len, "%.160s: %s", where, name);
     else snprintf(buf, len, "%s", name);
     return buf;
 }
 
-/* Resolves `layer` ("code", "encoder[i]", "model.encoder[i]" or an encoder layer's `name:`) to its
- * node; *k is its index among the encoder layers (taps->hidden) or -1 when it is not one (the code
- * of a gaussian latent). Unknown names are AE_EINPUT naming `who` and listing the valid names. */
-static inline int ae_reg_tap(const ae_taps *t, const char *layer, const char *who, ae_node **h,
-                             int *k, ae_err *err)
+int ae_reg_tap(const ae_taps *t, const char *layer, const char *who, ae_node **h, int *k, ae_err *err)
 {
     *h = NULL;
     *k = -1;
@@ -69,14 +53,7 @@ static inline int ae_reg_tap(const ae_taps *t, const char *layer, const char *wh
                    list);
 }
 
-/* The `layer:` a regularizer acts on: read at configure time (with the item's position, for
- * errors found later), resolved to a node when the penalty is built. */
-typedef struct ae_reg_target {
-    char layer[64];
-    char where[192];
-} ae_reg_target;
-
-static inline int ae_reg_target_read(ae_cfg *spec, ae_reg_target *t, ae_err *err)
+int ae_reg_target_read(ae_cfg *spec, ae_reg_target *t, ae_err *err)
 {
     const char *layer;
     if (ae_cfg_str(spec, "layer", "code", NULL, &layer, err)) return err->code;
@@ -85,12 +62,10 @@ static inline int ae_reg_target_read(ae_cfg *spec, ae_reg_target *t, ae_err *err
     return AE_OK;
 }
 
-/* who = "file:line:col: name" (for messages); *h, *k as ae_reg_tap. */
-static inline int ae_reg_target_tap(const ae_reg_target *t, const ae_build *b, const char *name,
-                                    char *who, size_t wlen, ae_node **h, int *k)
+int ae_reg_target_tap(const ae_reg_target *t, const ae_build *b, const char *name, char *who, size_t wlen,
+                      ae_node **h, int *k)
 {
     ae_reg_who(who, wlen, t->where, name);
     return ae_reg_tap(b->taps, t->layer, who, h, k, b->err);
 }
 
-#endif

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Who decides and who runs (issue 13): the CLI tells an experiment file from a single run (`aelab
+# report` and --shard on a single-run config are refused and train nothing; `check` lists an
+# experiment's jobs); the experiment runs with one exit-code rule whether in order or in --jobs
+# workers (a diverging first job gives 3 over a later config error's 2); an aelab built without MPI
+# refuses to run an experiment when a launcher started it as several processes ("not built with
+# MPI", exit 2) instead of running every job in every process; `aelab list` is the built-in table.
+# Usage: tests/registry_runner.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/lib/harness.sh" "$@"
+export OMP_NUM_THREADS=1
+
+awk 'BEGIN{srand(9); print "a,b,c,d"; for(i=0;i<120;i++) printf "%.4f,%.4f,%.4f,%.4f\n", rand(), rand(), rand(), rand()}' > "$tmp/d.csv"
+cat > "$tmp/one.yaml" <<YAML
+data: {source: csv, path: $tmp/d.csv, scaling: none}
+model: {encoder: [{type: dense, units: 2}]}
+train: {epochs: 1, batch_size: 40, progress: false}
+outputs: {plots: false, probe: false, pca_baseline: false}
+YAML
+cat > "$tmp/exp.yaml" <<YAML
+experiment: order
+base:
+  data: {source: csv, path: $src/tests/bad/data/diverge.csv, scaling: none}
+  model: {encoder: [{type: dense, units: 2}]}
+  train: {epochs: 5, batch_size: 2, progress: false, optimizer: {name: sgd, lr: 1000}}
+  outputs: {plots: false, probe: false, pca_baseline: false}
+runs:
+  - {name: diverges}
+  - {name: broken, set: {train.epochs: -1}}
+YAML
+
+# the CLI decides: single-run configs are no experiments
+out=$("$aelab" report "$tmp/one.yaml" 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"one.yaml is a single-run config: \`aelab report\` takes an experiment file"* ]] && ok ||
+  bad "report on a single run: exit $rc: $out"
+out=$("$aelab" run "$tmp/one.yaml" --out "$tmp/s" --shard 1/2 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"--shard 1/2: $tmp/one.yaml is a single-run config"* ]] && [ ! -e "$tmp/s" ] && ok ||
+  bad "--shard on a single run: exit $rc: $out"
+"$aelab" run "$tmp/one.yaml" --out "$tmp/single" --jobs 2 --quiet 2>/dev/null && [ -f "$tmp/single/final.json" ] && ok ||
+  bad "a single run with --jobs 2 did not train"
+out=$("$aelab" check "$tmp/exp.yaml" --out "$tmp/chk" 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"experiment order: 2 runs x seeds = 2 jobs"* ]] && [[ "$out" == *"run broken seed 42"*"train.epochs"* ]] && ok ||
+  bad "check of an experiment with a broken run: exit $rc: $out"
+
+# one exit-code rule for the in-order and the fork runner: the first failed job in job order
+for j in 1 2; do
+  out=$("$aelab" run "$tmp/exp.yaml" --out "$tmp/o$j" --jobs $j --quiet 2>&1); rc=$?
+  [ $rc -eq 3 ] && ok || bad "--jobs $j: exit $rc, expected 3 (the diverging first job): $out"
+done
+
+# an aelab without MPI under a launcher that started 2 processes: refused before any job runs
+if ldd "$aelab" 2>/dev/null | grep -q libmpi; then
+  ok # an MPI build: tests/mpi.sh runs it under mpirun
+else
+  for var in OMPI_COMM_WORLD_SIZE PMI_SIZE; do
+    out=$(env "$var=2" "$aelab" run "$tmp/exp.yaml" --out "$tmp/m-$var" --quiet 2>&1); rc=$?
+    [ $rc -eq 2 ] && [[ "$out" == *"started by mpirun as one of 2 processes, but this aelab is not built with MPI"* ]] &&
+      [ ! -e "$tmp/m-$var/diverges" ] && ok || bad "$var=2 without MPI: exit $rc: $out"
+  done
+  OMPI_COMM_WORLD_SIZE=1 "$aelab" run "$tmp/exp.yaml" --out "$tmp/m1" --quiet >/dev/null 2>&1; rc=$?
+  [ $rc -eq 3 ] && ok || bad "one launched process without MPI: exit $rc, expected 3"
+fi
+
+# aelab list: the one table of built-ins (variants/builtin.c), in its order
+got=$("$aelab" list | awk '/^[a-z]/{k=$1} /^  /{printf "%s:%s ", k, $1}')
+want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay "
+[ "$got" = "$want" ] && ok || bad "aelab list: $got"
+echo "registry_runner: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
