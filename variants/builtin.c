@@ -12,6 +12,7 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
 #define BUILTIN_SOURCES(X) \
     X(ae_source_csv)       \
     X(ae_source_idx)       \
+    X(ae_source_npy)       \
     /* end of the sources */
 
 #define DECLARE(ops) extern const ae_source_ops ops;
