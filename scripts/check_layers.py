@@ -16,7 +16,7 @@ MODULES = {
     "data": ["config"],
     "graph": ["core"],
     "ops": ["graph"],
-    "units": ["ops", "config"],   # the registry: what a layer, regularizer or preset is
+    "units": ["ops", "config", "data"],  # the registry: what a layer, regularizer, preset or source is
     "model": ["units", "data"],
     "train": ["model", "report"],
     "run": ["train", "baselines"],

@@ -8,7 +8,7 @@
 #   # out: DIR                    --out for `run` (default: a fresh folder in the temp dir;
 #                                 @NONE@: no --out, the config's outputs.dir is used)
 #   # config: PATH                run this file instead of the case file itself
-#   # setup: NAME                 idx | plugin | afile | ckpt-KIND (see setup() below)
+#   # setup: NAME                 idx | npy | plugin | afile | ckpt-KIND (see setup() below)
 #   # known: WHY                  a known unfixed issue: a failure is reported as KNOWN, not FAIL
 # @TMP@ (the temp dir, also the working directory) and @SRC@ are replaced in args, out and
 # substring. Data files are found through --data-dir tests/bad/data.
@@ -52,6 +52,23 @@ files = {
 for name, b in files.items():
     os.makedirs(os.path.dirname(name) or '.', exist_ok=True)
     open(name, 'wb').write(b)
+PY
+}
+
+# .npy files as np.save writes them (format 1.0): 3 rows of 4 float32 values, and broken variants.
+make_npy() {
+  python3 - <<'PY'
+import struct
+def npy(name, descr, shape, payload, fortran=False, dict_text=None):
+    d = dict_text or "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    d += " " * ((64 - (10 + len(d) + 1) % 64) % 64) + "\n"
+    open(name, 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(d)) + d.encode() + payload)
+npy('x.npy', '<f4', '(3, 4)', bytes(48))
+npy('y2.npy', '|u1', '(2,)', bytes([0, 1]))
+npy('big-endian.npy', '>f4', '(3, 4)', bytes(48))
+npy('fortran.npy', '<f4', '(3, 4)', bytes(48), fortran=True)
+npy('truncated.npy', '<f4', '(3, 4)', bytes(40))
+npy('notdict.npy', None, None, bytes(48), dict_text="[('descr', '<f4')]")
 PY
 }
 
@@ -108,6 +125,7 @@ PY
 setup() { # name, case file, out dir
   case $1 in
     idx) [[ $done_setup == *" idx "* ]] || { make_idx && done_setup+="idx "; } ;;
+    npy) [[ $done_setup == *" npy "* ]] || { make_npy && done_setup+="npy "; } ;;
     plugin) [[ $done_setup == *" plugin "* ]] || { make_plugins && done_setup+="plugin "; } ;;
     afile) echo "a file, not a folder" > "$tmp/afile" ;;
     ckpt-*) damage_checkpoint "${1#ckpt-}" "$2" "$3" ;;

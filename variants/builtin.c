@@ -1,5 +1,5 @@
-/* The in-tree units: the one table of built-in layer types, variant presets and regularizers (one
- * line each). The CLI and the tests register them into the registry they own. */
+/* The in-tree units: the one table of built-in layer types, variant presets, regularizers and data
+ * sources. The CLI and the tests register them into the registry they own. */
 #include "ae_builtins.h"
 
 extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape, ae_layer_conv2d,
@@ -7,6 +7,17 @@ extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape,
 extern const ae_regularizer_ops ae_reg_l1, ae_reg_kl_sparsity, ae_reg_contractive, ae_reg_weight_decay;
 extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_contractive,
     ae_variant_denoising, ae_variant_convolutional, ae_variant_variational;
+
+/* The data sources (variants/sources/), one line each: X(the unit's ae_source_ops). */
+#define BUILTIN_SOURCES(X) \
+    X(ae_source_csv)       \
+    X(ae_source_idx)       \
+    X(ae_source_npy)       \
+    /* end of the sources */
+
+#define DECLARE(ops) extern const ae_source_ops ops;
+BUILTIN_SOURCES(DECLARE)
+#define ADDRESS(ops) &ops,
 
 int ae_register_builtins(ae_registry *r)
 {
@@ -17,9 +28,11 @@ int ae_register_builtins(ae_registry *r)
                                                  &ae_variant_variational, &ae_variant_convolutional};
     static const ae_regularizer_ops *const regs[] = {&ae_reg_l1, &ae_reg_kl_sparsity, &ae_reg_contractive,
                                                      &ae_reg_weight_decay};
+    static const ae_source_ops *const sources[] = {BUILTIN_SOURCES(ADDRESS)};
     int rc = AE_OK;
     for (size_t i = 0; i < sizeof layers / sizeof *layers && !rc; i++) rc = ae_register_layer(r, layers[i]);
     for (size_t i = 0; i < sizeof variants / sizeof *variants && !rc; i++) rc = ae_register_variant(r, variants[i]);
     for (size_t i = 0; i < sizeof regs / sizeof *regs && !rc; i++) rc = ae_register_regularizer(r, regs[i]);
+    for (size_t i = 0; i < sizeof sources / sizeof *sources && !rc; i++) rc = ae_register_source(r, sources[i]);
     return rc;
 }

@@ -203,9 +203,12 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     ae_set_threads(o->threads > 0 ? o->threads : (int)r->threads);
     if (!(r->rng = ae_rng_new(r->seed))) return ae_errf(err, AE_EINTERNAL, "out of memory");
     ae_cfg *data;
+    const char *source = NULL;
     if (ae_cfg_map(r->root, "data", 0, &data, err) ||
         (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &r->anomaly_label, err)) ||
-        ae_data_from_config(data, o->data_dir, r->seed, &r->train, &r->test, err) ||
+        (data && ae_cfg_str(data, "source", NULL, ae_source_names(reg), &source, err)) || /* did you mean */
+        ae_data_from_config(data, source ? ae_find_source(reg, source) : NULL, o->data_dir, r->seed, &r->train,
+                            &r->test, err) ||
         exclude_label(r, err))
         return err->code;
     if (ae_model_configure(r->root, reg, &r->train, r->seed, r->rng, &r->model, err) ||

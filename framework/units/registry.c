@@ -1,4 +1,5 @@
-/* The registry of layers, regularizers and variant presets; loads out-of-tree plug-ins (dlopen). */
+/* The registry of layers, regularizers, variant presets and data sources; loads out-of-tree plug-ins
+ * (dlopen). */
 #include "ae_registry.h"
 
 #include <dlfcn.h>
@@ -12,8 +13,10 @@ struct ae_registry {
     const ae_layer_ops *layers[MAX_UNITS];
     const ae_regularizer_ops *regs[MAX_UNITS];
     const ae_variant *variants[MAX_UNITS];
-    const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1];
-    int nl, nr, nv;
+    const ae_source_ops *sources[MAX_UNITS];
+    const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1],
+        *source_names[MAX_UNITS + 1];
+    int nl, nr, nv, ns;
     void *libs[MAX_UNITS];
     char *lib_paths[MAX_UNITS]; /* realpath of each loaded library: a second load is a no-op */
     int nlibs;
@@ -47,6 +50,7 @@ void ae_registry_free(ae_registry *r)
 int ae_register_layer(ae_registry *r, const ae_layer_ops *ops) { REGISTER(layers, layer_names, nl, ops); }
 int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops) { REGISTER(regs, reg_names, nr, ops); }
 int ae_register_variant(ae_registry *r, const ae_variant *v) { REGISTER(variants, variant_names, nv, v); }
+int ae_register_source(ae_registry *r, const ae_source_ops *ops) { REGISTER(sources, source_names, ns, ops); }
 
 #define FIND(arr, count)                                                         \
     do {                                                                         \
@@ -58,10 +62,12 @@ int ae_register_variant(ae_registry *r, const ae_variant *v) { REGISTER(variants
 const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name) { FIND(layers, nl); }
 const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name) { FIND(regs, nr); }
 const ae_variant *ae_find_variant(const ae_registry *r, const char *name) { FIND(variants, nv); }
+const ae_source_ops *ae_find_source(const ae_registry *r, const char *name) { FIND(sources, ns); }
 
 const char *const *ae_layer_names(const ae_registry *r) { return r->layer_names; }
 const char *const *ae_regularizer_names(const ae_registry *r) { return r->reg_names; }
 const char *const *ae_variant_names(const ae_registry *r) { return r->variant_names; }
+const char *const *ae_source_names(const ae_registry *r) { return r->source_names; }
 
 /* The entry point and the ABI of a loaded library checked, then its aelab_plugin_init called. */
 static int init_plugin(ae_registry *r, void *h, const char *path, ae_err *err)
@@ -122,4 +128,8 @@ void ae_registry_print(const ae_registry *r, FILE *f)
     for (int i = 0; i < r->nl; i++) fprintf(f, "  %-16s %s\n", r->layers[i]->name, r->layers[i]->help);
     fprintf(f, "regularizers (`regularizers:` items, `type: NAME`):\n");
     for (int i = 0; i < r->nr; i++) fprintf(f, "  %-16s %s\n", r->regs[i]->name, r->regs[i]->help);
+    fprintf(f, "sources (`data: {source: NAME, ...}`; every source also takes scaling (standard|minmax|none; "
+               "the source's default), limit and test_limit (first rows kept; 0 = all), test_fraction (a "
+               "seeded test split; 0), exclude_label):\n");
+    for (int i = 0; i < r->ns; i++) fprintf(f, "  %-16s %s\n", r->sources[i]->name, r->sources[i]->help);
 }

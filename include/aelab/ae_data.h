@@ -1,5 +1,6 @@
 /* Datasets in memory (float32 rows + optional integer labels) and their loaders: CSV (.csv/.csv.gz)
- * with the tutorial's cleaning steps, IDX images (MNIST layout, .gz), scaling and a seeded split. */
+ * with the tutorial's cleaning steps, IDX images (MNIST layout, .gz), scaling and a seeded split;
+ * what a data source unit is (ae_source_ops) and the shared handling of the `data:` section. */
 #ifndef AE_DATA_H
 #define AE_DATA_H
 
@@ -92,8 +93,40 @@ void ae_scaler_free(ae_scaler *s);
 int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_dataset *train,
                      ae_dataset *test, ae_err *err);
 
-/* The config's `data:` section → datasets (split and scaled as configured). */
-int ae_data_from_config(ae_cfg *data, const char *data_dir, unsigned long seed, ae_dataset *train,
-                        ae_dataset *test, ae_err *err);
+/* --- data sources (`data: {source: NAME, ...}`) ----------------------------------------------
+ * A source only reads arrays: its load reads its own keys from the `data:` map (marking them, so
+ * unknown keys are caught) and fills train, and test when it has a test set of its own (else leaves
+ * it empty), with labels and n_classes when it has labels. Errors name the file (and, for a key,
+ * its place: ae_cfg_where). Everything else is shared by all sources (ae_data_from_config): the
+ * keys limit / test_limit (first rows kept), test_fraction (a seeded split when the source read
+ * no test set), scaling, the check that both splits have one shape; data.exclude_label is the
+ * run's. Sources are registered units (ae_register_source, ae_registry.h). */
+typedef struct ae_source_req {
+    const char *data_dir;     /* --data-dir (NULL: none): pass to ae_data_resolve */
+    size_t limit, test_limit; /* data.limit / data.test_limit when given (0 = all): a loader may
+                                 stop reading there; the rows past them are dropped anyway */
+} ae_source_req;
+
+typedef int (*ae_source_load_fn)(ae_cfg *data, const ae_source_req *req, ae_dataset *train,
+                                 ae_dataset *test, ae_err *err);
+
+/* The shared keys a resolved config lists with their default when the user left them out (every
+ * source accepts all of them). A new source says AE_SOURCE_DEFAULTS_ALL; csv lists test_fraction
+ * only and idx limit / test_limit only, as they always did, so configs saved by older runs (and the
+ * config hash of their checkpoints) stay the same. */
+enum { AE_SOURCE_DEFAULT_SPLIT = 1, AE_SOURCE_DEFAULT_LIMITS = 2, AE_SOURCE_DEFAULTS_ALL = 3 };
+
+typedef struct ae_source_ops {
+    const char *name;     /* data.source */
+    const char *help;     /* one line for `aelab list`: its keys */
+    const char *scaling;  /* default data.scaling: "standard", "minmax" or "none" */
+    unsigned defaults;    /* AE_SOURCE_DEFAULT_* */
+    ae_source_load_fn load;
+} ae_source_ops;
+
+/* The config's `data:` section → datasets read by `source` (the caller looked data.source up),
+ * then cut, split and scaled as configured. data NULL: "missing required section 'data'". */
+int ae_data_from_config(ae_cfg *data, const ae_source_ops *source, const char *data_dir,
+                        unsigned long seed, ae_dataset *train, ae_dataset *test, ae_err *err);
 
 #endif

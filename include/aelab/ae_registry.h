@@ -1,10 +1,12 @@
-/* The plug-in registry: layer types, regularizers (penalty terms) and variant presets, by name.
+/* The plug-in registry: layer types, regularizers (penalty terms), variant presets and data sources
+ * (ae_source_ops, ae_data.h), by name.
  * The caller owns it; in-tree units register from one table (ae_register_builtins), out-of-tree
  * ones from a shared library's aelab_plugin_init(ae_registry *). `aelab list` prints it. */
 #ifndef AE_REGISTRY_H
 #define AE_REGISTRY_H
 
 #include "ae_config.h"
+#include "ae_data.h"
 #include "ae_graph.h"
 #include "ae_rng.h"
 
@@ -84,13 +86,16 @@ void ae_registry_free(ae_registry *r);
 int ae_register_layer(ae_registry *r, const ae_layer_ops *ops);
 int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops);
 int ae_register_variant(ae_registry *r, const ae_variant *v);
+int ae_register_source(ae_registry *r, const ae_source_ops *ops);
 const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name);
 const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name);
 const ae_variant *ae_find_variant(const ae_registry *r, const char *name);
+const ae_source_ops *ae_find_source(const ae_registry *r, const char *name);
 /* Names for "did you mean" and listings (NULL-terminated arrays owned by the registry). */
 const char *const *ae_layer_names(const ae_registry *r);
 const char *const *ae_regularizer_names(const ae_registry *r);
 const char *const *ae_variant_names(const ae_registry *r);
+const char *const *ae_source_names(const ae_registry *r);
 /* Loads a plug-in library (dlopen, its ABI checked, aelab_plugin_init). Errors name the path (and
  * dlerror() when it does not load). A
  * library is loaded once per registry: loading the same real path again (every job of an

@@ -1,0 +1,192 @@
+/* Tests for data sources as registered units: what every source shares in ae_data_from_config
+ * (limit / test_limit, test_fraction, the one-shape check, scaling, defaults in the resolved config,
+ * unknown keys), shown with a fake source; and the built-in sources in the registry. */
+#include "ae_data.h"
+#include "ae_registry.h"
+#include "ae_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A source that makes `rows` training rows of 2 values (row i: 10i, 10i + 1; label i % 3) and, with
+ * `test_rows`, a test set of test_rows rows of `test_w` values (default 2). */
+static int fake_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_dataset *test, ae_err *err)
+{
+    long rows, test_rows, test_w;
+    (void)req;
+    if (ae_cfg_int(d, "rows", 10, 0, 1000, &rows, err) || ae_cfg_int(d, "test_rows", 0, 0, 1000, &test_rows, err) ||
+        ae_cfg_int(d, "test_w", 2, 1, 8, &test_w, err))
+        return err->code;
+    ae_dataset *sets[2] = {train, test};
+    long n[2] = {rows, test_rows}, w[2] = {2, test_w};
+    for (int s = 0; s < 2 && n[s]; s++) {
+        ae_dataset *ds = sets[s];
+        ds->n = (size_t)n[s];
+        ds->d = (size_t)w[s];
+        ds->c = ds->h = 1;
+        ds->w = (int)w[s];
+        ds->x = malloc(ds->n * ds->d * sizeof *ds->x);
+        ds->label = malloc(ds->n * sizeof *ds->label);
+        ck_assert(ds->x && ds->label);
+        for (size_t i = 0; i < ds->n; i++) {
+            for (size_t j = 0; j < ds->d; j++) ds->x[i * ds->d + j] = (float)(10 * i + j);
+            ds->label[i] = (int)(i % 3);
+        }
+        ds->n_classes = 3;
+    }
+    return AE_OK;
+}
+
+static const ae_source_ops fake_all = {"fake", "test source", "none", AE_SOURCE_DEFAULTS_ALL, fake_load};
+static const ae_source_ops fake_none = {"fake", "test source", "minmax", 0, fake_load};
+
+/* Loads `yaml` (a whole config), runs its data section through src; returns the code, leaves the
+ * tree in *root (caller frees) and the message in e. */
+static int load(const char *yaml, const ae_source_ops *src, ae_cfg **root, ae_dataset *tr, ae_dataset *te,
+                ae_err *e)
+{
+    *root = ae_cfg_load_string(yaml, "t.yaml", e);
+    ck_assert_msg(*root != NULL, "%s", e->msg);
+    ae_cfg *d;
+    const char *source;
+    ck_assert_int_eq(ae_cfg_map(*root, "data", 0, &d, e), AE_OK);
+    ck_assert_int_eq(ae_cfg_str(d, "source", NULL, NULL, &source, e), AE_OK);
+    return ae_data_from_config(d, src, NULL, 7, tr, te, e);
+}
+
+static void expect_fail(const char *yaml, const ae_source_ops *src, const char *want1, const char *want2)
+{
+    ae_cfg *root;
+    ae_dataset tr, te;
+    ae_err e = {0};
+    ck_assert_int_eq(load(yaml, src, &root, &tr, &te, &e), AE_EINPUT);
+    ck_assert_msg(strstr(e.msg, want1) && (!want2 || strstr(e.msg, want2)), "message: %s", e.msg);
+    ck_assert(tr.n == 0 && te.n == 0 && !tr.x && !te.x); /* nothing kept */
+    ae_cfg_free(root);
+}
+
+START_TEST(limits_cut_both_splits)
+{
+    ae_cfg *root;
+    ae_dataset tr, te;
+    ae_err e = {0};
+    ck_assert_int_eq(load("data: {source: fake, rows: 10, test_rows: 6, limit: 4, test_limit: 2}", &fake_all,
+                          &root, &tr, &te, &e), AE_OK);
+    ck_assert_uint_eq(tr.n, 4);
+    ck_assert_uint_eq(te.n, 2);
+    ck_assert(tr.x[7] == 31.0f && tr.label[3] == 0 && te.x[3] == 11.0f); /* the first rows, unscaled */
+    ae_dataset_free(&tr);
+    ae_dataset_free(&te);
+    ae_cfg_free(root);
+    /* a limit above the rows read keeps them all */
+    ck_assert_int_eq(load("data: {source: fake, rows: 3, limit: 50}", &fake_all, &root, &tr, &te, &e), AE_OK);
+    ck_assert(tr.n == 3 && te.n == 0);
+    ae_dataset_free(&tr);
+    ae_cfg_free(root);
+}
+END_TEST
+
+START_TEST(test_fraction_splits_rows)
+{
+    ae_cfg *root;
+    ae_dataset tr, te;
+    ae_err e = {0};
+    ck_assert_int_eq(load("data: {source: fake, rows: 10, test_fraction: 0.3}", &fake_all, &root, &tr, &te, &e),
+                     AE_OK);
+    ck_assert(tr.n == 7 && te.n == 3 && te.label && te.n_classes == 3);
+    float sum = 0; /* every row once: 10i summed over i = 0..9 in column 0 */
+    for (size_t i = 0; i < tr.n; i++) sum += tr.x[2 * i];
+    for (size_t i = 0; i < te.n; i++) sum += te.x[2 * i];
+    ck_assert(sum == 450.0f);
+    ae_dataset_free(&tr);
+    ae_dataset_free(&te);
+    ae_cfg_free(root);
+    /* limit first, then the split of what is left */
+    ck_assert_int_eq(load("data: {source: fake, rows: 10, limit: 4, test_fraction: 0.5}", &fake_all, &root, &tr,
+                          &te, &e), AE_OK);
+    ck_assert(tr.n == 2 && te.n == 2);
+    ae_dataset_free(&tr);
+    ae_dataset_free(&te);
+    ae_cfg_free(root);
+}
+END_TEST
+
+START_TEST(shared_errors)
+{
+    expect_fail("data: {source: fake, rows: 4, test_rows: 2, test_fraction: 0.5}", &fake_all, "t.yaml:1:",
+                "data.test_fraction: this fake source read a test set of its own (2 rows)");
+    expect_fail("data: {source: fake, rows: 2, test_fraction: 0.9}", &fake_all,
+                "data.test_fraction: 0.9 of 2 rows leaves no rows to train on", NULL);
+    expect_fail("data: {source: fake, rows: 4, test_rows: 2, test_w: 3}", &fake_all,
+                "training rows of 1x1x2 but test rows of 1x1x3", "same shape");
+    expect_fail("data: {source: fake, limt: 3}", &fake_all, "unknown key 'limt' in data (did you mean 'limit'?)",
+                NULL);
+    expect_fail("data: {source: fake, limit: -1}", &fake_none, "data.limit", NULL);
+    expect_fail("data: {source: fake, rows: -1}", &fake_all, "data.rows", NULL); /* the loader's own error */
+    ae_err e = {0};
+    ae_dataset tr, te;
+    ck_assert_int_eq(ae_data_from_config(NULL, &fake_all, NULL, 1, &tr, &te, &e), AE_EINPUT);
+    ck_assert(strstr(e.msg, "missing required section 'data'"));
+}
+END_TEST
+
+/* The shared keys land in the resolved config only as the source asks; its scaling is the default. */
+START_TEST(defaults_and_scaling)
+{
+    ae_cfg *root;
+    ae_dataset tr, te;
+    ae_err e = {0};
+    ck_assert_int_eq(load("data: {source: fake, rows: 5}", &fake_all, &root, &tr, &te, &e), AE_OK);
+    char *text = ae_cfg_emit_string(root);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strstr(text, "scaling: none") && strstr(text, "test_fraction: 0") && strstr(text, "limit: 0") &&
+                      strstr(text, "test_limit: 0"), "%s", text);
+    ck_assert(tr.x[9] == 41.0f); /* scaling none */
+    free(text);
+    ae_dataset_free(&tr);
+    ae_cfg_free(root);
+    ck_assert_int_eq(load("data: {source: fake, rows: 5, limit: 3}", &fake_none, &root, &tr, &te, &e), AE_OK);
+    text = ae_cfg_emit_string(root);
+    ck_assert_msg(strstr(text, "scaling: minmax") && !strstr(text, "test_fraction") && !strstr(text, "test_limit"),
+                  "%s", text);
+    ck_assert(tr.n == 3 && tr.x[0] == 0.0f && tr.x[4] == 1.0f && tr.x[5] == 1.0f); /* minmax per column */
+    free(text);
+    ae_dataset_free(&tr);
+    ae_cfg_free(root);
+}
+END_TEST
+
+/* The built-ins are registered sources with help; a registry takes a source of its own. */
+START_TEST(registry_sources)
+{
+    const ae_registry *r = ae_test_registry();
+    const char *const *names = ae_source_names(r);
+    ck_assert(names[0] && !strcmp(names[0], "csv") && names[1] && !strcmp(names[1], "idx"));
+    for (int i = 0; names[i]; i++) {
+        const ae_source_ops *o = ae_find_source(r, names[i]);
+        ck_assert(o && o->load && o->help && strstr(o->help, "scaling"));
+    }
+    ck_assert_ptr_null(ae_find_source(r, "parquet"));
+    ck_assert_str_eq(ae_find_source(r, "csv")->scaling, "standard");
+    ck_assert_str_eq(ae_find_source(r, "idx")->scaling, "none");
+    ae_registry *mine = ae_registry_new();
+    ck_assert_int_eq(ae_register_source(mine, &fake_all), AE_OK);
+    ck_assert_ptr_eq(ae_find_source(mine, "fake"), &fake_all);
+    ck_assert_ptr_null(ae_find_source(r, "fake")); /* registries are independent */
+    ck_assert_int_eq(ae_register_source(mine, &fake_none), AE_OK); /* a later registration replaces */
+    ck_assert_ptr_eq(ae_find_source(mine, "fake"), &fake_none);
+    ck_assert(ae_source_names(mine)[0] && !ae_source_names(mine)[1]);
+    ae_registry_free(mine);
+}
+END_TEST
+
+int main(void)
+{
+    const TTest *tests[] = {limits_cut_both_splits, test_fraction_splits_rows, shared_errors, defaults_and_scaling,
+                            registry_sources};
+    Suite *s = suite_create("data_source");
+    TCase *tc = tcase_create("data_source");
+    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    return ae_test_run(s);
+}
