@@ -23,13 +23,13 @@ static const ae_key keys[] = {
     AE_KEY_BOOL_(opts, shuffle, "shuffle", "true", "reshuffle every epoch"),
     AE_KEY_STR_(opts, name, "name", "adam", names, "the optimizer"),
     AE_KEY_MAP_(opts, optimizer, "optimizer", "its own keys"),
-    AE_KEY_SEQ_(opts, layers, "layers", "a list of layers"),
+    AE_KEY_SEQ_(opts, layers, "layers", AE_KEY_OPTIONAL, "a list of layers"),
 };
-static const ae_schema schema = {"train", keys, sizeof keys / sizeof keys[0]};
+static const ae_schema schema = AE_SCHEMA("train", keys);
 
 static ae_cfg *load(const char *text)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *c = ae_cfg_load_string(text, "t.yaml", &err);
     ck_assert_msg(c != NULL, "%s", err.msg);
     return c;
@@ -40,7 +40,7 @@ START_TEST(defaults_in_table_order)
     ae_cfg *m = ae_cfg_new_map();
     opts o;
     memset(&o, 0, sizeof o);
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ck_assert_int_eq(ae_schema_read(&schema, m, &o, 1, &err), AE_OK);
     ck_assert_int_eq(o.epochs, 10);
     ck_assert_double_eq(o.lr, 0.001);
@@ -59,7 +59,7 @@ START_TEST(values_and_messages)
 {
     ae_cfg *c = load("train:\n  epochs: 3\n  lr: 0.5\n  shuffle: false\n  name: sgd\n  layers: [1, 2]\n");
     opts o;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ck_assert_int_eq(ae_schema_read(&schema, ae_cfg_lookup(c, "train"), &o, 1, &err), AE_OK);
     ck_assert(o.epochs == 3 && o.lr == 0.5 && !o.shuffle && !strcmp(o.name, "sgd") && ae_cfg_len(o.layers) == 2);
     ae_cfg_free(c);
@@ -82,10 +82,10 @@ END_TEST
 START_TEST(required_keys)
 {
     static const ae_key req[] = {AE_KEY_INT_(opts, epochs, "epochs", NULL, 1, 10, "needed")};
-    static const ae_schema s = {"train", req, 1};
+    static const ae_schema s = AE_SCHEMA("train", req);
     ae_cfg *c = load("train: {lr: 1}\n");
     opts o;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ck_assert_int_eq(ae_schema_read(&s, ae_cfg_lookup(c, "train"), &o, 0, &err), AE_EINPUT);
     ck_assert_msg(strstr(err.msg, "missing required key 'epochs'"), "%s", err.msg);
     ae_cfg_free(c);
