@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Appends "sep" and word to the text in buf (truncated at len). */
+static void append(char *buf, size_t len, const char *sep, const char *word)
+{
+    size_t n = strlen(buf);
+    if (n + 1 < len) snprintf(buf + n, len - n, "%s%s", sep, word);
+}
+
 static int optional(const ae_key *k) { return k->def && !k->def[0]; }
 
 /* What a key expects, for "missing required key 'units' (an integer in [1, 16777216])". */
@@ -21,8 +28,7 @@ static const char *expects(const ae_key *k, char *buf, size_t len)
             break;
         }
         snprintf(buf, len, "one of: ");
-        for (size_t i = 0, n = strlen(buf); k->choices[i] && n < len; i++, n = strlen(buf))
-            snprintf(buf + n, len - n, "%s%s", i ? ", " : "", k->choices[i]);
+        for (size_t i = 0; k->choices[i]; i++) append(buf, len, i ? ", " : "", k->choices[i]);
         break;
     case AE_KEY_MAP:
     case AE_KEY_SECTION: snprintf(buf, len, "a mapping"); break;
@@ -118,8 +124,7 @@ const ae_key *ae_schema_key(const ae_schema *s, const char *name)
 const char *ae_schema_key_list(const ae_schema *s, char *buf, size_t len)
 {
     buf[0] = '\0';
-    for (size_t i = 0, n = 0; i < s->nkeys && n < len; i++, n = strlen(buf))
-        snprintf(buf + n, len - n, "%s%s", i ? ", " : "", s->keys[i].name);
+    for (size_t i = 0; i < s->nkeys; i++) append(buf, len, i ? ", " : "", s->keys[i].name);
     return buf;
 }
 
@@ -152,9 +157,7 @@ static const char *domain(const ae_key *k, char *buf, size_t len)
     } else if (k->kind == AE_KEY_NUM) {
         snprintf(buf, len, "[%s, %s]", num_text(k->min, a, sizeof a), num_text(k->max, b, sizeof b));
     } else if ((k->kind == AE_KEY_STR || k->kind == AE_KEY_CHOICE) && k->choices) {
-        size_t n = 0;
-        for (int i = 0; k->choices[i] && n + 1 < len; i++)
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? " | " : "", k->choices[i]);
+        for (int i = 0; k->choices[i]; i++) append(buf, len, i ? " | " : "", k->choices[i]);
     }
     return buf;
 }
