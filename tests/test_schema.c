@@ -154,6 +154,14 @@ START_TEST(missing_says_what)
         ck_assert_str_eq(err.msg, cases[i][1]);
         ae_cfg_free(c);
     }
+    /* the keys after the missing one are still valid: only a real unknown key is left for finish */
+    ae_cfg *c = load("train: {name: sgd, epochz: 3}\n");
+    opts o;
+    ae_err err = {0}, e2 = {0};
+    ck_assert_int_eq(ae_schema_read(&s, ae_cfg_lookup(c, "train"), &o, 0, &err), AE_EINPUT);
+    ck_assert_int_eq(ae_cfg_finish(ae_cfg_lookup(c, "train"), "train", &e2), AE_EINPUT);
+    ck_assert_msg(strstr(e2.msg, "unknown key 'epochz' in train (did you mean 'epochs'?)"), "%s", e2.msg);
+    ae_cfg_free(c);
 }
 END_TEST
 

@@ -105,10 +105,21 @@ static const ae_schema *selected(const ae_schema *s, const ae_cfg *map)
     return NULL;
 }
 
+/* Marks every key of the schema known (a missing key stops the read: the keys after it are valid
+ * still, so a later ae_cfg_finish reports only real unknown keys, such as a typo of the missing one). */
+static void allow_all(const ae_schema *s, ae_cfg *map)
+{
+    for (size_t i = 0; i < s->nkeys; i++) ae_cfg_allow(map, s->keys[i].name);
+    for (size_t i = 0; i < s->ncases; i++) allow_all(s->cases[i].schema, map);
+}
+
 int ae_schema_read(const ae_schema *s, ae_cfg *map, void *out, int finish, ae_err *err)
 {
     for (size_t i = 0; i < s->nkeys; i++)
-        if (read_key(&s->keys[i], map, out, err)) return err->code;
+        if (read_key(&s->keys[i], map, out, err)) {
+            if (map && ae_cfg_kind_of(map) == AE_CFG_MAP && err->kind == AE_KIND_MISSING_KEY) allow_all(s, map);
+            return err->code;
+        }
     const ae_schema *c = s->switch_key ? selected(s, map) : NULL;
     if (c && ae_schema_read(c, map, out, 0, err)) return err->code;
     return finish && map ? ae_cfg_finish(map, s->section, err) : AE_OK;
