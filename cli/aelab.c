@@ -31,7 +31,8 @@ static const char usage[] =
     "                    runs an experiment expands to; trains nothing\n"
     "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md and plots\n"
     "  sample RUN_DIR    decode prior samples of a trained VAE into a PNG grid (--n N, --out FILE)\n"
-    "  list              print the registered variants, layers and regularizers\n"
+    "  list              print the registered variants, layers and regularizers with their keys\n"
+    "                    (--markdown: every config key as Markdown, i.e. docs/config.md)\n"
     "\n"
     "options (run, check, report):\n"
     "  --out DIR         output folder (default: outputs.dir, i.e. runs/<name>)\n"
@@ -233,7 +234,7 @@ static int run_command(int argc, char **argv)
     if (!rc && !file) rc = fail(AE_EINPUT, "missing the config file (aelab run FILE.yaml)");
     if (!rc && !(eo.run.registry = new_registry())) rc = AE_EINTERNAL;
     if (!rc) {
-        ae_err err = {0, ""};
+        ae_err err = {0};
         rc = run_file(file, &eo, &err);
         if (rc) fail(rc, err.msg);
         ae_registry_free(eo.run.registry);
@@ -309,7 +310,7 @@ static int sample(int argc, char **argv)
     }
     if (!dir) return fail(AE_EINPUT, "missing the run folder (aelab sample RUN_DIR; see aelab sample --help)");
     if (!(o.registry = new_registry())) return AE_EINTERNAL;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     int rc = draw_samples(dir, out, n, seed, &o, &err);
     ae_registry_free(o.registry);
     ae_dnnl_shutdown();
@@ -352,9 +353,16 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "list")) {
         if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
+        int md = argc == 3 && !strcmp(argv[2], "--markdown");
+        if (argc > 2 && !md) {
+            char m[256];
+            snprintf(m, sizeof m, "list: unexpected argument '%.60s' (expected nothing or --markdown)", argv[2]);
+            return fail(AE_EINPUT, m);
+        }
         ae_registry *reg = new_registry();
         if (!reg) return AE_EINTERNAL;
-        ae_registry_print(reg, stdout);
+        if (md) ae_config_markdown(reg, stdout);
+        else ae_registry_print(reg, stdout);
         ae_registry_free(reg);
         return 0;
     }

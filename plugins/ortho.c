@@ -106,13 +106,19 @@ static const ae_op op_ortho = {.name = "ortho", .infer = op_infer, .prepare = op
                                .forward = op_forward, .backward = op_backward, .destroy = op_destroy};
 
 /* --- the regularizer ------------------------------------------------------------------------- */
+/* Its keys as a schema table: read by ae_schema_read, listed by `aelab list`. */
+static const ae_key keys[] = {
+    AE_KEY_NUM_(ortho, weight, "weight", "1e-3", 0.0, 1e6, "the penalty's weight"),
+    AE_REG_LAYER_KEY(ortho, target),
+};
+static const ae_schema schema = AE_SCHEMA("regularizer ortho", keys);
+
 static int configure(ae_cfg *spec, void **state, ae_err *err)
 {
     ortho *o = calloc(1, sizeof *o);
     if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = o;
-    if (ae_cfg_num(spec, "weight", 1e-3, 0.0, 1e6, &o->weight, err)) return err->code;
-    return ae_reg_target_read(spec, &o->target, err);
+    return ae_schema_read(&schema, spec, o, 0, err);
 }
 
 static ae_node *penalty(void *state, ae_build *b, const char *name)
@@ -133,9 +139,8 @@ static ae_node *penalty(void *state, ae_build *b, const char *name)
 }
 
 static const ae_regularizer_ops ortho_ops = {
-    "ortho", "plug-in example: decorrelates the code units, weight * sum_{j!=k} cov_jk^2: weight (1e-3), "
-    AE_LAYER_KEY_HELP,
-    configure, penalty, free};
+    "ortho", "plug-in example: decorrelates the code units, weight * sum_{j!=k} cov_jk^2", configure, penalty,
+    free, &schema};
 
 AE_PLUGIN_EXPORT_ABI; /* the plug-in ABI this file is built for (checked at load) */
 

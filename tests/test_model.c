@@ -31,7 +31,7 @@ static ae_dataset tiny(size_t n, size_t d, unsigned long seed)
 
 static double model_gradcheck(const char *yaml, size_t d, int64_t batch)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *cfg = ae_cfg_load_string(yaml, "test.yaml", &err);
     ck_assert_msg(cfg != NULL, "%s", err.msg);
     ae_dataset ds = tiny((size_t)batch, d, 5);
@@ -86,7 +86,7 @@ END_TEST
 
 START_TEST(mirror_resolves_into_config)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *cfg = ae_cfg_load_string("model:\n  encoder: [{type: dense, units: 5, activation: relu},"
                                      " {type: dense, units: 2}]\nloss: bce\n", "m.yaml", &err);
     ae_dataset ds = tiny(4, 9, 1);
@@ -112,7 +112,7 @@ END_TEST
 
 START_TEST(decoder_size_mismatch_names_layer)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *cfg = ae_cfg_load_string("model:\n  encoder: [{type: dense, units: 3}]\n"
                                      "  decoder: [{type: dense, units: 4}, {type: dense, units: 8}]\n",
                                      "m.yaml", &err);
@@ -146,7 +146,7 @@ START_TEST(kl_warmup_every_term_every_epoch)
         for (int r = 0; r < nr; r++)
             len += snprintf(yaml + len, sizeof yaml - (size_t)len,
                             "  - {type: l1, weight: 0.0%d, name: %s}\n", r + 1, regs[r]);
-        ae_err err = {0, ""};
+        ae_err err = {0};
         ae_cfg *cfg = ae_cfg_load_string(yaml, "kl.yaml", &err);
         ck_assert_msg(cfg != NULL, "%s", err.msg);
         ae_dataset ds = tiny(4, 6, 3);
@@ -189,7 +189,7 @@ END_TEST
 /* Adam and SGD against the torch.optim formulas, step by step in double. */
 START_TEST(optimizers_match_torch_formulas)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     for (int kind = 0; kind < 3; kind++) {
         ae_params *ps = ae_params_new();
         ae_params_declare(ps, "w", ae_shape2(1, 3), 1, 1, AE_PARAM_WEIGHT, 0, &err);
@@ -282,7 +282,7 @@ START_TEST(rerun_is_bit_identical)
     o.registry = ae_test_registry();
     o.progress = 0;
     o.threads = 2; /* the parallel paths too: same thread count, same bits */
-    ae_err err = {0, ""};
+    ae_err err = {0};
     o.out_dir = out1;
     ck_assert_msg(ae_run_file(cfg, &o, &err) == AE_OK, "%s", err.msg);
     o.out_dir = out2;
@@ -350,7 +350,7 @@ START_TEST(tutorial_reproduces_article)
     o.sets = sets;
     o.nsets = 3;
     o.progress = 0;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ck_assert_msg(ae_run_file(AELAB_SOURCE_DIR "/configs/rain_tutorial.yaml", &o, &err) == AE_OK, "%s", err.msg);
     char p[4200];
     snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
@@ -387,7 +387,7 @@ START_TEST(tutorial_default_init_band)
     o.data_dir = dd;
     o.sets = sets;
     o.nsets = 3;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ck_assert_msg(ae_run_file(AELAB_SOURCE_DIR "/configs/rain_tutorial.yaml", &o, &err) == AE_OK, "%s", err.msg);
     char p[4200];
     snprintf(p, sizeof p, "%s/metrics.jsonl", dir);

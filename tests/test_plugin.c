@@ -17,7 +17,7 @@ START_TEST(ortho_value_and_gradients)
     ck_assert_ptr_nonnull(reg);
     ck_assert_int_eq(ae_register_builtins(reg), AE_OK);
     ck_assert_int_eq(aelab_plugin_init(reg), AE_OK);
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *cfg = ae_cfg_load_string("model: {encoder: [{type: dense, units: 5, activation: tanh}, "
                                      "{type: dense, units: 3}]}\nregularizers: [{type: ortho, weight: 0.7}]\n",
                                      "p.yaml", &err);

@@ -240,7 +240,7 @@ END_TEST
 /* A regularizer's configure + ae_cfg_finish on a YAML map must fail with `want` in the message. */
 static void config_error(const char *type, const char *yaml, const char *want)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     const ae_regularizer_ops *ops = ae_find_regularizer(ae_test_registry(), type);
     ck_assert_ptr_nonnull(ops);
     ae_cfg *spec = ae_cfg_load_string(yaml, "reg.yaml", &err);
@@ -265,20 +265,30 @@ START_TEST(regularizer_key_errors)
 }
 END_TEST
 
-/* `aelab list` prints each help: every key with its default. */
+/* `aelab list` prints each help and, from the unit's schema, every key with its default. */
 START_TEST(registered_with_help)
 {
     const ae_registry *r = ae_test_registry();
     static const char *const want[][5] = {
-        {"l1", "weight (1e-4)", "layer (", "code)", "|h"},
-        {"kl_sparsity", "weight (", "rho (0.05)", "layer (", "sigmoid"},
-        {"contractive", "method (auto|exact|estimate", "projections (1", "epsilon (1e-3", "weight (1e-4)"},
-        {"weight_decay", "weight (1e-4)", ".weight", "biases", "w^2"},
+        {"l1", "|h", "  weight ([0, 1e+06], default 1e-4)", "  layer (value, default code)", "encoder[i]"},
+        {"kl_sparsity", "sigmoid", "  weight ([0, 1e+06], default 1)", "  rho ([1e-06, 0.999999], default 0.05)",
+         "  layer (value, default code)"},
+        {"contractive", "dh/dx", "  method (auto | exact | estimate, default auto)",
+         "  projections ([1, 4096], default 1)", "  epsilon ([1e-06, 1], default 1e-3)"},
+        {"weight_decay", "w^2", "  weight ([0, 1e+06], default 1e-4)", ".weight", "biases"},
     };
     for (int i = 0; i < 4; i++) {
         const ae_regularizer_ops *o = ae_find_regularizer(r, want[i][0]);
         ck_assert_ptr_nonnull(o);
-        for (int k = 1; k < 5; k++) ck_assert_msg(strstr(o->help, want[i][k]), "%s: %s", o->name, o->help);
+        ck_assert_ptr_nonnull(o->schema);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        fprintf(f, "%s\n", o->help);
+        ae_schema_print(o->schema, f, "  ");
+        fclose(f);
+        for (int k = 1; k < 5; k++) ck_assert_msg(strstr(buf, want[i][k]), "%s: %s", o->name, buf);
+        free(buf);
     }
     static const char *const v[] = {"undercomplete", "sparse", "denoising", "contractive", "variational",
                                     "convolutional"};
@@ -299,7 +309,7 @@ START_TEST(model_gradcheck_all_regularizers)
         "model:\n  encoder: [{type: dense, units: 5, activation: tanh}]\n  latent: {kind: gaussian, size: 2}\n"
         "loss: mse\nregularizers: [{type: contractive, projections: 2, epsilon: 0.05, weight: 0.1}]\n"};
     for (int i = 0; i < 2; i++) {
-        ae_err err = {0, ""};
+        ae_err err = {0};
         ae_cfg *cfg = ae_cfg_load_string(yaml[i], "test.yaml", &err);
         ck_assert_msg(cfg != NULL, "%s", err.msg);
         ae_dataset ds;

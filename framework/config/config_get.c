@@ -138,9 +138,9 @@ const char *ae_nearest(const char *word, const char *const *cands, size_t n)
 /* --- error messages ------------------------------------------------------------------------------ */
 
 /* "where: path: message" (name replaces the node's path when given). */
-static int node_err(const ae_cfg *n, const char *name, ae_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int node_err(const ae_cfg *n, const char *name, ae_err *err, const char *fmt, ...)
+static int node_err(const ae_cfg *n, const char *name, ae_err_kind kind, ae_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int node_err(const ae_cfg *n, const char *name, ae_err_kind kind, ae_err *err, const char *fmt, ...)
 {
     char where[512], path[512], msg[768];
     va_list ap;
@@ -149,8 +149,8 @@ static int node_err(const ae_cfg *n, const char *name, ae_err *err, const char *
     va_end(ap);
     ae_cfg_where(n, where, sizeof where);
     if (!name) name = ae_cfg_path(n, path, sizeof path);
-    if (*name) return ae_errf(err, AE_EINPUT, "%s: %s: %s", where, name, msg);
-    return ae_errf(err, AE_EINPUT, "%s: %s", where, msg);
+    if (*name) return ae_errk(err, kind, AE_EINPUT, "%s: %s: %s", where, name, msg);
+    return ae_errk(err, kind, AE_EINPUT, "%s: %s", where, msg);
 }
 
 /* How a wrong value is described after "got". */
@@ -166,7 +166,7 @@ static const char *describe(const ae_cfg *n, char *buf, size_t len)
 static int expected(const ae_cfg *n, const char *name, const char *what, ae_err *err)
 {
     char got[300];
-    return node_err(n, name, err, "expected %s, got %s", what, describe(n, got, sizeof got));
+    return node_err(n, name, AE_KIND_BAD_VALUE, err, "expected %s, got %s", what, describe(n, got, sizeof got));
 }
 
 /* A plain scalar written as a number whose magnitude no double (or, for `integer`, no long)
@@ -191,8 +191,8 @@ static int bad_value(const ae_cfg *n, const char *name, const char *what, int in
     char got[300];
     const char *limit = out_of_range(n, integer);
     if (!limit) return expected(n, name, what, err);
-    return node_err(n, name, err, "expected %s, got %s, a number out of range (|x| > %s)", what,
-                    describe(n, got, sizeof got), limit);
+    return node_err(n, name, AE_KIND_BAD_VALUE, err, "expected %s, got %s, a number out of range (|x| > %s)",
+                    what, describe(n, got, sizeof got), limit);
 }
 
 /* --- conversions ---------------------------------------------------------------------------------- */
@@ -318,7 +318,7 @@ static int check_choice(const ae_cfg *n, const char *name, const char *v, const 
     }
     const char *near = ae_nearest(v, choices, nc);
     if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
-    return node_err(n, name, err, "unknown value '%s' (expected one of: %s%s)", v, list, hint);
+    return node_err(n, name, AE_KIND_BAD_VALUE, err, "unknown value '%s' (expected one of: %s%s)", v, list, hint);
 }
 
 int ae_cfg_str(ae_cfg *map, const char *key, const char *def, const char *const *choices, const char **out,
@@ -327,8 +327,8 @@ int ae_cfg_str(ae_cfg *map, const char *key, const char *def, const char *const 
     if (map && map->kind != AE_CFG_MAP) return not_a_map(map, key, err);
     if (!def && !ae_cfg_has(map, key)) {
         ae_cfgi_mark(map, key);
-        if (!map) return ae_errf(err, AE_EINPUT, "missing required key '%s'", key);
-        return node_err(map, NULL, err, "missing required key '%s'", key);
+        if (!map) return ae_errk(err, AE_KIND_MISSING_KEY, AE_EINPUT, "missing required key '%s'", key);
+        return node_err(map, NULL, AE_KIND_MISSING_KEY, err, "missing required key '%s'", key);
     }
     ae_cfg *n, *tmp;
     int rc = fetch(map, key, def, def && ae_cfgi_looks_typed(def), &n, &tmp, err);
@@ -389,6 +389,7 @@ int ae_cfg_finish(const ae_cfg *map, const char *section, ae_err *err)
         const char *key = map->ents[i].key;
         if (ae_cfgi_is_known(map, key)) continue;
         char where[512], path[512], in[560], hint[700] = "";
+        ae_err_kind kind = AE_KIND_UNKNOWN_KEY;
         if (!section) section = ae_cfg_path(map, path, sizeof path);
         if (*section) snprintf(in, sizeof in, "in %s", section);
         else snprintf(in, sizeof in, "at the top level");
@@ -396,6 +397,7 @@ int ae_cfg_finish(const ae_cfg *map, const char *section, ae_err *err)
         if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
         else if (!map->nknown) snprintf(hint, sizeof hint, " (no keys are expected here)");
         else {
+            kind = AE_KIND_UNKNOWN_KEY_LISTED;
             snprintf(hint, sizeof hint, " (valid keys: ");
             for (size_t k = 0; k < map->nknown; k++) {
                 size_t used = strlen(hint);
@@ -404,7 +406,7 @@ int ae_cfg_finish(const ae_cfg *map, const char *section, ae_err *err)
             size_t used = strlen(hint);
             snprintf(hint + used, sizeof hint - used, ")");
         }
-        return ae_errf(err, AE_EINPUT, "%s: unknown key '%.60s%s' %s%s", ae_cfgi_key_where(map, i, where, sizeof where),
+        return ae_errk(err, kind, AE_EINPUT, "%s: unknown key '%.60s%s' %s%s", ae_cfgi_key_where(map, i, where, sizeof where),
                        key, strlen(key) > 60 ? "…" : "", in, hint); /* a long key leaves room for the reason */
     }
     return AE_OK;

@@ -5,15 +5,31 @@
 #include <stdio.h>
 #include <string.h>
 
-int ae_errf(ae_err *err, int code, const char *fmt, ...)
+static int verr(ae_err *err, ae_err_kind kind, int code, const char *fmt, va_list ap)
 {
     if (!err || err->code != AE_OK) return err ? err->code : code;
     err->code = code;
+    err->kind = kind;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    return code;
+}
+
+int ae_errf(ae_err *err, int code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    int rc = verr(err, AE_KIND_NONE, code, fmt, ap);
     va_end(ap);
-    return code;
+    return rc;
+}
+
+int ae_errk(ae_err *err, ae_err_kind kind, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = verr(err, kind, code, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int ae_err_prefix(ae_err *err, const char *fmt, ...)
@@ -40,5 +56,6 @@ void ae_err_clear(ae_err *err)
 {
     if (!err) return;
     err->code = AE_OK;
+    err->kind = AE_KIND_NONE;
     err->msg[0] = '\0';
 }

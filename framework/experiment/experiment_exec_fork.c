@@ -22,7 +22,7 @@ static void worker(const ae_experiment *e, const ae_experiment_opts *o, size_t i
     sigaction(SIGTERM, &dfl, NULL);
     ae_exp_track_workers(NULL, 0);
     sigprocmask(SIG_SETMASK, mask, NULL);
-    ae_err ce = {0, ""};
+    ae_err ce = {0};
     int rc = ae_experiment_run_job(e, i, o, threads, &ce);
     if (rc) fprintf(stderr, "aelab: error: %s\n", ce.msg);
     ae_dnnl_shutdown();

@@ -37,7 +37,7 @@ static int loss_summed(const char *dir)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/config.yaml", dir);
-    ae_err e = {0, ""};
+    ae_err e = {0};
     ae_cfg *root = access(p, R_OK) == 0 ? ae_cfg_load_file(p, &e) : NULL;
     if (!root) return -1;
     ae_cfg *loss = ae_cfg_get(root, "loss"), *red = loss ? ae_cfg_get(loss, "reduction") : NULL;

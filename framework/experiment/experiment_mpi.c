@@ -110,7 +110,7 @@ static int work(const ae_experiment *e, const ae_experiment_opts *o, int threads
         MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, 0, TAG_REQ, MPI_COMM_WORLD);
         MPI_Recv(&j, 1, MPI_LONG, 0, TAG_JOB, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (j < 0 || (size_t)j >= e->njobs) return AE_OK;
-        ae_err je = {0, ""};
+        ae_err je = {0};
         memset(&rep, 0, sizeof rep);
         rep.job = j;
         rep.code = ae_experiment_run_job(e, (size_t)j, o, threads, &je);
@@ -142,7 +142,7 @@ static void *local_main(void *arg)
         if (l->job < 0) break;
         long j = l->job;
         pthread_mutex_unlock(&l->mu);
-        ae_err je = {0, ""};
+        ae_err je = {0};
         int rc = ae_experiment_run_job(l->e, (size_t)j, l->o, l->threads, &je);
         pthread_mutex_lock(&l->mu);
         l->job = -1;

@@ -12,10 +12,10 @@
  * `units:` is the usual cause of a missing one), report that key and its suggestion instead. */
 static int prefer_unknown_key(ae_cfg *item, const char *sect, ae_err *err)
 {
-    ae_err e2 = {0, ""};
-    if (strstr(err->msg, "missing required key") && ae_cfg_finish(item, sect, &e2) != AE_OK) {
-        ae_err_clear(err);
-        return ae_errf(err, e2.code, "%s", e2.msg);
+    ae_err e2 = {0};
+    if (err->kind == AE_KIND_MISSING_KEY && ae_cfg_finish(item, sect, &e2) != AE_OK) {
+        *err = e2;
+        return err->code;
     }
     return err->code;
 }

@@ -16,9 +16,6 @@
 #include "ae_report.h"
 #include "ae_run.h"
 
-static const char *const top_keys_doc = "name, variant, seed, threads, data, model, loss, corruption, "
-                                        "regularizers, train, outputs, plugins";
-
 static int load_plugins(ae_cfg *root, const char *cfg_path, ae_registry *reg, ae_err *err)
 {
     ae_cfg *seq;
@@ -85,60 +82,23 @@ static int apply_variant(ae_cfg *root, const ae_registry *reg, ae_err *err)
     return rc;
 }
 
+/* train and outputs, from their tables (run_schema.c). */
 static int read_train(ae_run *r, const ae_run_opts *o, ae_err *err)
 {
-    ae_cfg *t, *opt;
-    const char *name;
-    int progress;
-    if (ae_cfg_map(r->root, "train", 1, &t, err) ||
-        ae_cfg_int(t, "epochs", 10, 1, 100000000, &r->tc.epochs, err) ||
-        ae_cfg_int(t, "batch_size", 128, 0, 1L << 30, &r->tc.batch_size, err) ||
-        ae_cfg_bool(t, "shuffle", 1, &r->tc.shuffle, err) ||
-        ae_cfg_bool(t, "progress", 1, &progress, err) ||
-        ae_cfg_int(t, "checkpoint_every", 1, 0, 100000000, &r->checkpoint_every, err) ||
-        ae_cfg_map(t, "optimizer", 1, &opt, err) ||
-        ae_cfg_str(opt, "name", "adam", ae_opt_names, &name, err))
+    ae_cfg *t;
+    ae_optim_defaults(&r->oc, AE_OPT_ADAM); /* what the optimizer's keys leave (sgd: betas; adam: momentum) */
+    if (ae_cfg_map(r->root, "train", 1, &t, err) || ae_schema_read(&ae_train_schema, t, r, 1, err))
         return err->code;
-    ae_opt_kind kind = !strcmp(name, "sgd") ? AE_OPT_SGD : !strcmp(name, "adamw") ? AE_OPT_ADAMW : AE_OPT_ADAM;
-    ae_optim_defaults(&r->oc, kind);
-    ae_optim_cfg *c = &r->oc;
-    if (ae_cfg_num(opt, "lr", c->lr, 0.0, 1e3, &c->lr, err) ||
-        ae_cfg_num(opt, "weight_decay", c->weight_decay, 0.0, 1e3, &c->weight_decay, err) ||
-        ae_cfg_num(opt, "clip_grad_norm", 0.0, 0.0, 1e12, &c->clip_norm, err))
-        return err->code;
-    if (kind == AE_OPT_SGD) {
-        if (ae_cfg_num(opt, "momentum", 0.0, 0.0, 1.0, &c->momentum, err) ||
-            ae_cfg_bool(opt, "nesterov", 0, &c->nesterov, err))
-            return err->code;
-    } else if (ae_cfg_num(opt, "beta1", 0.9, 0.0, 1.0, &c->beta1, err) ||
-               ae_cfg_num(opt, "beta2", 0.999, 0.0, 1.0, &c->beta2, err) ||
-               ae_cfg_num(opt, "eps", 1e-8, 0.0, 1.0, &c->eps, err)) {
-        return err->code;
-    }
-    r->tc.progress = o->progress < 0 ? progress : o->progress;
-    if (ae_cfg_finish(opt, "train.optimizer", err) || ae_cfg_finish(t, "train", err)) return err->code;
+    if (o->progress >= 0) r->tc.progress = o->progress;
     return AE_OK;
 }
 
 static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
 {
     ae_cfg *out;
-    const char *dir;
-    char def[256];
-    snprintf(def, sizeof def, "runs/%s", r->name);
-    if (ae_cfg_map(r->root, "outputs", 1, &out, err) ||
-        ae_cfg_str(out, "dir", def, NULL, &dir, err) ||
-        ae_cfg_bool(out, "plots", 1, &r->plots, err) ||
-        ae_cfg_bool(out, "codes", 1, &r->save_codes, err) ||
-        ae_cfg_bool(out, "pca_baseline", 1, &r->pca, err) ||
-        ae_cfg_bool(out, "probe", 1, &r->probe, err) ||
-        ae_cfg_int(out, "probe_folds", 5, 2, 100, &r->probe_folds, err) ||
-        ae_cfg_int(out, "probe_train", 10000, 0, 1L << 40, &r->probe_train, err) ||
-        ae_cfg_int(out, "nll_samples", 0, 0, 100000, &r->nll_samples, err) ||
-        ae_cfg_int(out, "eval_batch", 1000, 1, 1L << 30, &r->eval_batch, err) ||
-        ae_cfg_int(out, "grid", 8, 0, 64, &r->grid, err) || ae_cfg_finish(out, "outputs", err))
+    if (ae_cfg_map(r->root, "outputs", 1, &out, err) || ae_schema_read(&ae_outputs_schema, out, r, 1, err))
         return err->code;
-    snprintf(r->out_dir, sizeof r->out_dir, "%s", o->out_dir ? o->out_dir : dir);
+    if (o->out_dir) snprintf(r->out_dir, sizeof r->out_dir, "%s", o->out_dir);
     return AE_OK;
 }
 
@@ -215,8 +175,9 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
         read_train(r, o, err) || read_outputs(r, o, err))
         return err->code;
     if (ae_cfg_finish(r->root, NULL, err)) {
-        if (strstr(err->msg, "valid keys")) return err->code;
-        return ae_err_prefix(err, "top level (keys: %s)", top_keys_doc), err->code;
+        char keys[512];
+        if (err->kind == AE_KIND_UNKNOWN_KEY_LISTED) return err->code;
+        return ae_err_prefix(err, "top level (keys: %s)", ae_schema_key_list(&ae_config_schema, keys, sizeof keys));
     }
     return AE_OK;
 }
@@ -379,7 +340,7 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
             r->tc.epochs == 1 ? "" : "s", r->out_dir, resumed ? " (resumed)" : "");
     int rc = ae_train(tr, on_epoch, ctx, err);
     if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
-        ae_err e2 = {0, ""};
+        ae_err e2 = {0};
         if (r->checkpoint_every > 0 && ae_checkpoint_save(ctx->ckpt, ctx->hash, tr, ctx->losses, ctx->n, &e2))
             fprintf(stderr, "aelab: %s\n", e2.msg);
         else

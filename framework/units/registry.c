@@ -125,9 +125,15 @@ void ae_registry_print(const ae_registry *r, FILE *f)
     fprintf(f, "variants (presets; `variant: NAME`):\n");
     for (int i = 0; i < r->nv; i++) fprintf(f, "  %-16s %s\n", r->variants[i]->name, r->variants[i]->help);
     fprintf(f, "layers (`model.encoder` / `model.decoder` items, `type: NAME`):\n");
-    for (int i = 0; i < r->nl; i++) fprintf(f, "  %-16s %s\n", r->layers[i]->name, r->layers[i]->help);
+    for (int i = 0; i < r->nl; i++) {
+        fprintf(f, "  %-16s %s\n", r->layers[i]->name, r->layers[i]->help);
+        if (r->layers[i]->schema) ae_schema_print(r->layers[i]->schema, f, "      ");
+    }
     fprintf(f, "regularizers (`regularizers:` items, `type: NAME`):\n");
-    for (int i = 0; i < r->nr; i++) fprintf(f, "  %-16s %s\n", r->regs[i]->name, r->regs[i]->help);
+    for (int i = 0; i < r->nr; i++) {
+        fprintf(f, "  %-16s %s\n", r->regs[i]->name, r->regs[i]->help);
+        if (r->regs[i]->schema) ae_schema_print(r->regs[i]->schema, f, "      ");
+    }
     fprintf(f, "sources (`data: {source: NAME, ...}`; every source also takes scaling (standard|minmax|none; "
                "the source's default), limit and test_limit (first rows kept; 0 = all), test_fraction (a "
                "seeded test split; 0), exclude_label):\n");

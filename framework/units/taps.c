@@ -62,6 +62,11 @@ int ae_reg_target_read(ae_cfg *spec, ae_reg_target *t, ae_err *err)
     return AE_OK;
 }
 
+int ae_reg_target_key(const ae_key *k, ae_cfg *spec, void *out, ae_err *err)
+{
+    return ae_reg_target_read(spec, (ae_reg_target *)((char *)out + k->offset), err);
+}
+
 int ae_reg_target_tap(const ae_reg_target *t, const ae_build *b, const char *name, char *who, size_t wlen,
                       ae_node **h, int *k)
 {

@@ -14,8 +14,19 @@ enum {
     AE_EINTERRUPTED = 130 /* SIGINT/SIGTERM: checkpoint written, stopped cleanly */
 };
 
+/* What kind of error a message is, so callers branch on it instead of matching the text. */
+typedef enum {
+    AE_KIND_NONE = 0,           /* any other error (or none) */
+    AE_KIND_MISSING_KEY,        /* a required configuration key is absent */
+    AE_KIND_UNKNOWN_KEY,        /* a key nobody reads; the message suggests the nearest valid key or
+                                   says that no keys are expected there */
+    AE_KIND_UNKNOWN_KEY_LISTED, /* the same, with no close key: the message lists the valid keys */
+    AE_KIND_BAD_VALUE           /* a value of the wrong type, out of range or not one of the choices */
+} ae_err_kind;
+
 typedef struct ae_err {
     int code;
+    ae_err_kind kind; /* set by the configuration getters; AE_KIND_NONE otherwise */
     char msg[1024];
 } ae_err;
 
@@ -24,6 +35,8 @@ typedef struct ae_err {
 int ae_errf(ae_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prefixes the existing message with "prefix: " (for context such as a file name). */
 int ae_err_prefix(ae_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ae_errf that also sets err->kind (when this call writes the message). */
+int ae_errk(ae_err *err, ae_err_kind kind, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void ae_err_clear(ae_err *err);
 
 #endif

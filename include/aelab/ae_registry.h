@@ -9,6 +9,7 @@
 #include "ae_data.h"
 #include "ae_graph.h"
 #include "ae_rng.h"
+#include "ae_schema.h"
 
 #define AE_MAX_HIDDEN 32
 
@@ -58,15 +59,17 @@ typedef struct ae_layer_ops {
     int (*activation)(void *state);
     void (*set_activation)(void *state, int act);
     void (*destroy)(void *state);
+    const ae_schema *schema; /* its keys (besides type and name), for `aelab list` and docs; may be NULL */
 } ae_layer_ops;
 
 /* A regularizer: one scalar node added to the loss with weight 1 (its own weight inside). */
 typedef struct ae_regularizer_ops {
     const char *name;
-    const char *help;  /* one line, with its keys and defaults */
+    const char *help;  /* one line (with its keys and defaults when it has no schema) */
     int (*configure)(ae_cfg *spec, void **state, ae_err *err);
     ae_node *(*penalty)(void *state, ae_build *b, const char *name);
     void (*destroy)(void *state);
+    const ae_schema *schema; /* its keys (besides type), for `aelab list` and docs; may be NULL */
 } ae_regularizer_ops;
 
 /* A variant preset: YAML merged under the user's config (the user's keys win). */
@@ -101,7 +104,7 @@ const char *const *ae_source_names(const ae_registry *r);
  * library is loaded once per registry: loading the same real path again (every job of an
  * experiment asks) is a no-op success. */
 int ae_registry_load_plugin(ae_registry *r, const char *path, ae_err *err);
-/* Prints every registered unit with its help (for `aelab list`). */
+/* Prints every registered unit with its help and the keys of its schema (for `aelab list`). */
 void ae_registry_print(const ae_registry *r, FILE *f);
 
 /* The symbols a plug-in exports: its entry point, int aelab_plugin_init(ae_registry *), which
@@ -110,7 +113,7 @@ void ae_registry_print(const ae_registry *r, FILE *f);
  * A library without aelab_plugin_abi, or built for another ABI, is refused at load (AE_EINPUT naming
  * the file, its ABI and this aelab's). AE_PLUGIN_ABI goes up when a struct or function a plug-in
  * uses changes incompatibly. */
-#define AE_PLUGIN_ABI 1
+#define AE_PLUGIN_ABI 2 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema` */
 #define AE_PLUGIN_EXPORT_ABI                                                                       \
     extern const int aelab_plugin_abi;                                                             \
     const int aelab_plugin_abi = AE_PLUGIN_ABI

@@ -7,6 +7,7 @@
 #include "ae_data.h"
 #include "ae_model.h"
 #include "ae_optim.h"
+#include "ae_schema.h"
 #include "ae_train.h"
 
 typedef struct ae_run_opts {
@@ -76,5 +77,13 @@ int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *er
 /* Writes figures, codes and baselines after training, then final.json last, listing them all
  * (run_outputs.c): a run without final.json is not finished. */
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);
+
+/* The config file's sections as schema tables (framework/run/run_schema.c): the top level (its
+ * `train` and `outputs` keys are nested sections), `train` (with `train.optimizer`, whose keys
+ * depend on its name) and `outputs`, read into an ae_run. */
+extern const ae_schema ae_config_schema, ae_train_schema, ae_outputs_schema;
+/* The reference of the config keys as Markdown (docs/config.md): the top level, train and outputs,
+ * then every layer type and regularizer of `reg` from their tables. */
+void ae_config_markdown(const ae_registry *reg, FILE *f);
 
 #endif

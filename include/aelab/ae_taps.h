@@ -7,7 +7,8 @@
 
 #include "ae_registry.h"
 
-/* Help fragment for the regularizers that read `layer:` (for ae_regularizer_ops.help). */
+/* Help fragment for the regularizers that read `layer:` (for an ae_regularizer_ops.help without a
+ * schema). */
 #define AE_LAYER_KEY_HELP "layer (code | encoder[i] | an encoder layer's name; code)"
 
 /* "file:line:col: name" for penalty-time errors about the regularizer item at `where` (the
@@ -28,6 +29,12 @@ typedef struct ae_reg_target {
 
 /* Reads `layer:` (default "code") from the regularizer's map and remembers where the map is. */
 int ae_reg_target_read(ae_cfg *spec, ae_reg_target *t, ae_err *err);
+/* The `layer:` row of a regularizer's schema, read by ae_reg_target_read into the ae_reg_target
+ * `field` of struct `s`: AE_REG_LAYER_KEY(my_state, target). */
+int ae_reg_target_key(const ae_key *k, ae_cfg *spec, void *out, ae_err *err);
+#define AE_REG_LAYER_KEY(s, field)                                                                  \
+    AE_KEY_CUSTOM_(s, field, "layer", "code", ae_reg_target_key,                                    \
+                   "the layer it acts on: code, encoder[i] or an encoder layer's name")
 /* who = "file:line:col: name" (for messages); *h, *k as ae_reg_tap (errors in b->err). */
 int ae_reg_target_tap(const ae_reg_target *t, const ae_build *b, const char *name, char *who, size_t wlen,
                       ae_node **h, int *k);

@@ -39,7 +39,7 @@ static struct {
 
 static void setup(void)
 {
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_set_threads(1);
     F.cfg = ae_cfg_load_string(yaml, "fuzz.yaml", &err);
     F.ds.n = 10;
@@ -90,7 +90,7 @@ static void write_seeds(const char *dir)
 {
     double losses[EPOCHS] = {0};
     long nl = 0;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     for (int k = 0; k <= EPOCHS; k++) {
         reset();
         F.tr.cfg.epochs = k;
@@ -171,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reset();
     double losses[EPOCHS];
     long nl = -1;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     int rc = ae_checkpoint_load(path, F.hash, &F.tr, losses, &nl, &err);
     if (rc != AE_OK) {
         FUZZ_ASSERT(rc == AE_EINPUT && err.code == AE_EINPUT && err.msg[0], "rc %d '%s'", rc, err.msg);

@@ -14,7 +14,7 @@ static void roundtrip(const ae_cfg *root)
 {
     char *a = ae_cfg_emit_string(root);
     FUZZ_ASSERT(a != NULL, "emit failed");
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *again = ae_cfg_load_string(a, "emitted.yaml", &err);
     FUZZ_ASSERT(again != NULL, "emitted YAML does not reload: %s\n---\n%s---", err.msg, a);
     char *b = ae_cfg_emit_string(again);
@@ -34,7 +34,7 @@ static void expect_input_error(int rc, const ae_err *err, const char *what)
 static void exercise(ae_cfg *n, int depth)
 {
     char buf[512];
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg_where(n, buf, sizeof buf);
     ae_cfg_path(n, buf, sizeof buf);
     FUZZ_ASSERT(strlen(buf) < sizeof buf, "path overflow");
@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text) return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    ae_err err = {0, ""};
+    ae_err err = {0};
     ae_cfg *root = ae_cfg_load_string(text, "fuzz.yaml", &err);
     if (!root) {
         FUZZ_ASSERT(err.code == AE_EINPUT && err.msg[0], "load failed with code %d '%s'", err.code, err.msg);

@@ -31,7 +31,7 @@ static void load(const char *path, const ae_csv_opts *opts)
     static const ae_csv_opts defaults;
     const ae_csv_opts *o = opts ? opts : &defaults;
     ae_dataset ds;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     int rc = ae_csv_load(path, opts, &ds, &err);
     if (rc == AE_OK) {
         check_table(&ds, o);

@@ -28,7 +28,7 @@ static void check(int rc, const ae_err *err, const ae_dataset *ds, int labels)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ae_dataset ds;
-    ae_err err = {0, ""};
+    ae_err err = {0};
     const char *in = fuzz_file(0, data, size);
 
     int rc = ae_idx_load(in, NULL, 0, &ds, &err);

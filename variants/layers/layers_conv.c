@@ -18,23 +18,48 @@ typedef struct conv_spec {
 
 static const char *type_name(const conv_spec *s) { return s->transpose ? "conv_transpose2d" : "conv2d"; }
 
-static int read_padding(ae_cfg *spec, conv_spec *s, ae_err *err)
+/* conv2d's padding: an integer, or `same` (stride 1 and an odd kernel). */
+static int read_padding(const ae_key *k, ae_cfg *spec, void *out, ae_err *err)
 {
-    ae_cfg *pv = s->transpose ? NULL : ae_cfg_get(spec, "padding");
+    conv_spec *s = out;
+    ae_cfg *pv = ae_cfg_get(spec, k->name);
     const char *txt = pv ? ae_cfg_scalar(pv) : NULL;
     if (txt && !strcmp(txt, "same")) {
         s->same = 1;
         return AE_OK;
     }
-    if (ae_cfg_int(spec, "padding", 0, 0, 4096, &s->padding, err)) {
-        if (!s->transpose) {
-            size_t len = strlen(err->msg);
-            snprintf(err->msg + len, sizeof err->msg - len, " (or 'same')");
-        }
+    if (ae_cfg_int(spec, k->name, strtol(k->def, NULL, 10), (long)k->min, (long)k->max, &s->padding, err)) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, " (or 'same')");
         return err->code;
     }
     return AE_OK;
 }
+
+#define CONV_SIZES                                                                                       \
+    AE_KEY_INT_(conv_spec, filters, "filters", NULL, 1, 1L << 20, "output channels"),                    \
+    AE_KEY_INT_(conv_spec, kernel, "kernel", "3", 1, 1024, "kernel height and width"),                   \
+    AE_KEY_INT_(conv_spec, stride, "stride", "1", 1, 1024, "step in both directions")
+#define CONV_TAIL                                                                                        \
+    AE_KEY_CHOICE_(conv_spec, act, "activation", "identity", ae_act_names, "applied to the output"),     \
+    AE_KEY_BOOL_(conv_spec, bias, "bias", "true", "add a bias per output channel")
+
+static const ae_key conv_keys[] = {
+    CONV_SIZES,
+    {"padding", AE_KEY_CUSTOM, offsetof(conv_spec, padding), "0", 0, 4096, NULL,
+     "zeros added on each side, or same (stride 1, odd kernel: output as large as the input)", NULL,
+     read_padding},
+    CONV_TAIL,
+};
+static const ae_key convt_keys[] = {
+    CONV_SIZES,
+    AE_KEY_INT_(conv_spec, padding, "padding", "0", 0, 4096, "removed from each side of the output"),
+    AE_KEY_INT_(conv_spec, output_padding, "output_padding", "0", 0, 1023,
+                "added to one side of the output (< stride; picks among the sizes a stride allows)"),
+    CONV_TAIL,
+};
+static const ae_schema conv_schema = AE_SCHEMA("layer conv2d", conv_keys);
+static const ae_schema convt_schema = AE_SCHEMA("layer conv_transpose2d", convt_keys);
 
 static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
 {
@@ -42,18 +67,8 @@ static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
     s->transpose = transpose;
-    const char *act;
     char w[256];
-    if (!ae_cfg_has(spec, "filters"))
-        return ae_errf(err, AE_EINPUT, "%s: missing required key 'filters' (an integer >= 1)",
-                       ae_cfg_where(spec, w, sizeof w));
-    if (ae_cfg_int(spec, "filters", 1, 1, 1L << 20, &s->filters, err) ||
-        ae_cfg_int(spec, "kernel", 3, 1, 1024, &s->kernel, err) ||
-        ae_cfg_int(spec, "stride", 1, 1, 1024, &s->stride, err) || read_padding(spec, s, err) ||
-        (transpose && ae_cfg_int(spec, "output_padding", 0, 0, 1023, &s->output_padding, err)) ||
-        ae_cfg_str(spec, "activation", "identity", ae_act_names, &act, err) ||
-        ae_cfg_bool(spec, "bias", 1, &s->bias, err))
-        return err->code;
+    if (ae_schema_read(transpose ? &convt_schema : &conv_schema, spec, s, 0, err)) return err->code;
     if (s->same) {
         if (s->stride != 1 || s->kernel % 2 == 0)
             return ae_errf(err, AE_EINPUT, "%s: padding 'same' needs stride 1 and an odd kernel "
@@ -66,9 +81,6 @@ static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
                        "output_padding %ld, stride %ld)",
                        ae_cfg_where(ae_cfg_get(spec, "output_padding"), w, sizeof w),
                        s->output_padding, s->stride);
-    ae_act a = AE_ACT_IDENTITY;
-    ae_act_parse(act, &a);
-    s->act = (int)a;
     return AE_OK;
 }
 
@@ -159,12 +171,9 @@ static int get_act(void *state) { return ((conv_spec *)state)->act; }
 static void set_act(void *state, int act) { ((conv_spec *)state)->act = act; }
 
 const ae_layer_ops ae_layer_conv2d = {
-    "conv2d", "2-D convolution on [N, C, H, W]: filters (required), kernel (3), stride (1), padding "
-    "(0, or same for stride 1), activation (identity|relu|sigmoid|tanh; identity), bias (true)",
-    conv_configure, build, mirror, get_act, set_act, free};
+    "conv2d", "2-D convolution on [N, C, H, W] (PyTorch Conv2d)", conv_configure, build, mirror, get_act, set_act,
+    free, &conv_schema};
 
 const ae_layer_ops ae_layer_conv_transpose2d = {
-    "conv_transpose2d", "transposed 2-D convolution (PyTorch ConvTranspose2d): filters (required), "
-    "kernel (3), stride (1), padding (0), output_padding (0, < stride), activation (identity), "
-    "bias (true)",
-    convt_configure, build, mirror, get_act, set_act, free};
+    "conv_transpose2d", "transposed 2-D convolution (PyTorch ConvTranspose2d)", convt_configure, build, mirror,
+    get_act, set_act, free, &convt_schema};

@@ -14,26 +14,19 @@ typedef struct dense_spec {
     int bias;
 } dense_spec;
 
+static const ae_key dense_keys[] = {
+    AE_KEY_INT_(dense_spec, units, "units", NULL, 1, 1L << 24, "output features"),
+    AE_KEY_CHOICE_(dense_spec, act, "activation", "identity", ae_act_names, "applied to the output"),
+    AE_KEY_BOOL_(dense_spec, bias, "bias", "true", "add a bias"),
+};
+static const ae_schema dense_schema = AE_SCHEMA("layer dense", dense_keys);
+
 static int dense_configure(ae_cfg *spec, void **state, ae_err *err)
 {
     dense_spec *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    const char *act;
-    char w[256];
-    if (!ae_cfg_has(spec, "units")) {
-        ae_cfg_allow(spec, "units");
-        return ae_errf(err, AE_EINPUT, "%s: missing required key 'units' (an integer >= 1)",
-                       ae_cfg_where(spec, w, sizeof w));
-    }
-    if (ae_cfg_int(spec, "units", 1, 1, 1L << 24, &s->units, err) ||
-        ae_cfg_str(spec, "activation", "identity", ae_act_names, &act, err) ||
-        ae_cfg_bool(spec, "bias", 1, &s->bias, err))
-        return err->code;
-    ae_act a = AE_ACT_IDENTITY;
-    ae_act_parse(act, &a);
-    s->act = (int)a;
-    return AE_OK;
+    return ae_schema_read(&dense_schema, spec, s, 0, err);
 }
 
 static ae_node *dense_build(void *state, ae_build *b, const char *name, ae_node *x)
@@ -75,36 +68,37 @@ static int dense_get_act(void *state) { return ((dense_spec *)state)->act; }
 static void dense_set_act(void *state, int act) { ((dense_spec *)state)->act = act; }
 
 const ae_layer_ops ae_layer_dense = {
-    "dense", "fully connected: units (required), activation (identity|relu|sigmoid|tanh; identity), bias (true)",
-    dense_configure, dense_build, dense_mirror, dense_get_act, dense_set_act, free};
+    "dense", "fully connected", dense_configure, dense_build, dense_mirror, dense_get_act, dense_set_act, free,
+    &dense_schema};
 
 /* --- activation ------------------------------------------------------------------------------ */
+typedef struct act_spec {
+    int act;
+} act_spec;
+
+static const ae_key act_keys[] = {AE_KEY_CHOICE_(act_spec, act, "activation", NULL, ae_act_names, "the function")};
+static const ae_schema act_schema = AE_SCHEMA("layer activation", act_keys);
+
 static int act_configure(ae_cfg *spec, void **state, ae_err *err)
 {
-    int *a = calloc(1, sizeof *a);
+    act_spec *a = calloc(1, sizeof *a);
     if (!a) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = a;
-    const char *act;
-    if (ae_cfg_str(spec, "activation", NULL, ae_act_names, &act, err)) return err->code;
-    ae_act x = AE_ACT_IDENTITY;
-    ae_act_parse(act, &x);
-    *a = (int)x;
-    return AE_OK;
+    return ae_schema_read(&act_schema, spec, a, 0, err);
 }
 
 static ae_node *act_build(void *state, ae_build *b, const char *name, ae_node *x)
 {
     char nn[96];
     snprintf(nn, sizeof nn, "%s (activation)", name);
-    return ae_activation(b->g, nn, x, (ae_act) * (int *)state, b->err);
+    return ae_activation(b->g, nn, x, (ae_act)((act_spec *)state)->act, b->err);
 }
 
-static int act_get(void *state) { return *(int *)state; }
-static void act_set(void *state, int act) { *(int *)state = act; }
+static int act_get(void *state) { return ((act_spec *)state)->act; }
+static void act_set(void *state, int act) { ((act_spec *)state)->act = act; }
 
 const ae_layer_ops ae_layer_activation = {
-    "activation", "elementwise: activation (required: identity|relu|sigmoid|tanh)",
-    act_configure, act_build, NULL, act_get, act_set, free};
+    "activation", "elementwise activation", act_configure, act_build, NULL, act_get, act_set, free, &act_schema};
 
 /* --- reshape --------------------------------------------------------------------------------- */
 typedef struct reshape_spec {
@@ -112,14 +106,12 @@ typedef struct reshape_spec {
     long d[3];
 } reshape_spec;
 
-static int reshape_configure(ae_cfg *spec, void **state, ae_err *err)
+static int read_shape(const ae_key *k, ae_cfg *spec, void *out, ae_err *err)
 {
-    reshape_spec *s = calloc(1, sizeof *s);
-    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    *state = s;
+    reshape_spec *s = out;
     ae_cfg *shape;
     char w[256];
-    if (ae_cfg_seq(spec, "shape", 0, &shape, err)) return err->code;
+    if (ae_cfg_seq(spec, k->name, 0, &shape, err)) return err->code;
     if (!shape || ae_cfg_len(shape) < 1 || ae_cfg_len(shape) > 3)
         return ae_errf(err, AE_EINPUT, "%s: reshape needs 'shape: [C, H, W]' (1 to 3 sizes)",
                        ae_cfg_where(spec, w, sizeof w));
@@ -127,6 +119,19 @@ static int reshape_configure(ae_cfg *spec, void **state, ae_err *err)
     for (int i = 0; i < s->nd; i++)
         if (ae_cfg_to_int(ae_cfg_at(shape, (size_t)i), 1, 1L << 24, &s->d[i], err)) return err->code;
     return AE_OK;
+}
+
+static const ae_key reshape_keys[] = {
+    AE_KEY_CUSTOM_(reshape_spec, d, "shape", NULL, read_shape, "[C, H, W], [H, W] or [K]: 1 to 3 sizes"),
+};
+static const ae_schema reshape_schema = AE_SCHEMA("layer reshape", reshape_keys);
+
+static int reshape_configure(ae_cfg *spec, void **state, ae_err *err)
+{
+    reshape_spec *s = calloc(1, sizeof *s);
+    if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    *state = s;
+    return ae_schema_read(&reshape_schema, spec, s, 0, err);
 }
 
 static ae_node *reshape_build(void *state, ae_build *b, const char *name, ae_node *x)
@@ -142,5 +147,5 @@ static ae_node *reshape_build(void *state, ae_build *b, const char *name, ae_nod
 }
 
 const ae_layer_ops ae_layer_reshape = {
-    "reshape", "view the sample as another shape: shape ([C, H, W], required)",
-    reshape_configure, reshape_build, NULL, NULL, NULL, free};
+    "reshape", "view the sample as another shape", reshape_configure, reshape_build, NULL, NULL, NULL, free,
+    &reshape_schema};

@@ -19,21 +19,22 @@ typedef struct cae_state {
     ae_reg_target target;
 } cae_state;
 
+static const ae_key cae_keys[] = {
+    AE_KEY_NUM_(cae_state, weight, "weight", "1e-4", 0.0, 1e6, "the penalty's weight"),
+    AE_KEY_CHOICE_(cae_state, method, "method", "auto", methods,
+                   "auto = exact for a dense layer on the input, else a finite-difference estimate"),
+    AE_KEY_INT_(cae_state, projections, "projections", "1", 1, 4096, "estimate: random directions per sample"),
+    AE_KEY_NUM_(cae_state, epsilon, "epsilon", "1e-3", 1e-6, 1.0, "estimate: finite-difference step"),
+    AE_REG_LAYER_KEY(cae_state, target),
+};
+static const ae_schema cae_schema = AE_SCHEMA("regularizer contractive", cae_keys);
+
 static int cae_configure(ae_cfg *spec, void **state, ae_err *err)
 {
     cae_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    const char *method;
-    if (ae_cfg_num(spec, "weight", 1e-4, 0.0, 1e6, &s->weight, err) ||
-        ae_cfg_str(spec, "method", "auto", methods, &method, err) ||
-        ae_cfg_int(spec, "projections", 1, 1, 4096, &s->projections, err) ||
-        ae_cfg_num(spec, "epsilon", 1e-3, 1e-6, 1.0, &s->epsilon, err) ||
-        ae_reg_target_read(spec, &s->target, err))
-        return err->code;
-    for (int i = 0; methods[i]; i++)
-        if (!strcmp(method, methods[i])) s->method = (cae_method)i;
-    return AE_OK;
+    return ae_schema_read(&cae_schema, spec, s, 0, err);
 }
 
 /* The node named "<layer>.<tag>" among the nodes added since `from` (the copy's layer k). */
@@ -96,7 +97,4 @@ static ae_node *cae_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_contractive = {
-    "contractive", "weight * batch mean of ||dh/dx||_F^2: weight (1e-4), " AE_LAYER_KEY_HELP ", method "
-    "(auto|exact|estimate; auto = exact for a dense layer on the input, else a finite-difference "
-    "estimate), projections (1; random directions per sample), epsilon (1e-3; finite-difference step)",
-    cae_configure, cae_penalty, free};
+    "contractive", "weight * batch mean of ||dh/dx||_F^2", cae_configure, cae_penalty, free, &cae_schema};

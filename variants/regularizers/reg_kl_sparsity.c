@@ -10,16 +10,19 @@ typedef struct kls_state {
     ae_reg_target target;
 } kls_state;
 
+static const ae_key kls_keys[] = {
+    AE_KEY_NUM_(kls_state, weight, "weight", "1", 0.0, 1e6, "the penalty's weight (beta)"),
+    AE_KEY_NUM_(kls_state, rho, "rho", "0.05", 1e-6, 1.0 - 1e-6, "the target mean activation"),
+    AE_REG_LAYER_KEY(kls_state, target),
+};
+static const ae_schema kls_schema = AE_SCHEMA("regularizer kl_sparsity", kls_keys);
+
 static int kls_configure(ae_cfg *spec, void **state, ae_err *err)
 {
     kls_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    if (ae_cfg_num(spec, "weight", 1.0, 0.0, 1e6, &s->weight, err) ||
-        ae_cfg_num(spec, "rho", 0.05, 1e-6, 1.0 - 1e-6, &s->rho, err) ||
-        ae_reg_target_read(spec, &s->target, err))
-        return err->code;
-    return AE_OK;
+    return ae_schema_read(&kls_schema, spec, s, 0, err);
 }
 
 static ae_node *kls_penalty(void *state, ae_build *b, const char *name)
@@ -42,6 +45,5 @@ static ae_node *kls_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_kl_sparsity = {
-    "kl_sparsity", "sum_j KL(rho || mean activation of unit j) on a sigmoid layer: weight (beta; 1), "
-    "rho (0.05), " AE_LAYER_KEY_HELP,
-    kls_configure, kls_penalty, free};
+    "kl_sparsity", "weight * sum_j KL(rho || mean activation of unit j), on a sigmoid layer",
+    kls_configure, kls_penalty, free, &kls_schema};

@@ -10,15 +10,18 @@ typedef struct l1_state {
     ae_reg_target target;
 } l1_state;
 
+static const ae_key l1_keys[] = {
+    AE_KEY_NUM_(l1_state, weight, "weight", "1e-4", 0.0, 1e6, "the penalty's weight"),
+    AE_REG_LAYER_KEY(l1_state, target),
+};
+static const ae_schema l1_schema = AE_SCHEMA("regularizer l1", l1_keys);
+
 static int l1_configure(ae_cfg *spec, void **state, ae_err *err)
 {
     l1_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    if (ae_cfg_num(spec, "weight", 1e-4, 0.0, 1e6, &s->weight, err) ||
-        ae_reg_target_read(spec, &s->target, err))
-        return err->code;
-    return AE_OK;
+    return ae_schema_read(&l1_schema, spec, s, 0, err);
 }
 
 static ae_node *l1_penalty(void *state, ae_build *b, const char *name)
@@ -32,5 +35,4 @@ static ae_node *l1_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_l1 = {
-    "l1", "activity L1, weight * batch mean of sum_j |h_j|: weight (1e-4), " AE_LAYER_KEY_HELP,
-    l1_configure, l1_penalty, free};
+    "l1", "activity L1, weight * batch mean of sum_j |h_j|", l1_configure, l1_penalty, free, &l1_schema};

@@ -12,12 +12,15 @@ typedef struct wd_state {
     double weight;
 } wd_state;
 
+static const ae_key wd_keys[] = {AE_KEY_NUM_(wd_state, weight, "weight", "1e-4", 0.0, 1e6, "the penalty's weight")};
+static const ae_schema wd_schema = AE_SCHEMA("regularizer weight_decay", wd_keys);
+
 static int wd_configure(ae_cfg *spec, void **state, ae_err *err)
 {
     wd_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
-    return ae_cfg_num(spec, "weight", 1e-4, 0.0, 1e6, &s->weight, err);
+    return ae_schema_read(&wd_schema, spec, s, 0, err);
 }
 
 static int is_weight(const char *name)
@@ -66,5 +69,5 @@ static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_weight_decay = {
-    "weight_decay", "L2 on every *.weight parameter, weight * sum w^2 (biases excluded): weight (1e-4)",
-    wd_configure, wd_penalty, free};
+    "weight_decay", "L2 on every *.weight parameter, weight * sum w^2 (biases excluded)",
+    wd_configure, wd_penalty, free, &wd_schema};

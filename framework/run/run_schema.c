@@ -1,0 +1,118 @@
+/* The config file's keys as schema tables (ae_schema.h): the top level, `train` (+ its optimizer,
+ * whose defaults depend on its name) and `outputs`, read into an ae_run; and docs/config.md, made
+ * from these tables and the registered units' tables. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ae_registry.h"
+#include "ae_run.h"
+
+/* --- train.optimizer: `name` picks the keys and their defaults ---------------------------------- */
+#define OPT_COMMON(LR, WD)                                                                                 \
+    AE_KEY_NUM_(ae_optim_cfg, lr, "lr", LR, 0.0, 1e3, "learning rate"),                                    \
+    AE_KEY_NUM_(ae_optim_cfg, weight_decay, "weight_decay", WD, 0.0, 1e3,                                  \
+                "L2 weight decay (adamw: decoupled from the gradient)"),                                   \
+    AE_KEY_NUM_(ae_optim_cfg, clip_norm, "clip_grad_norm", "0", 0.0, 1e12,                                 \
+                "> 0: clip the global gradient norm to this first")
+#define OPT_ADAM                                                                                           \
+    AE_KEY_NUM_(ae_optim_cfg, beta1, "beta1", "0.9", 0.0, 1.0, "first-moment decay"),                      \
+    AE_KEY_NUM_(ae_optim_cfg, beta2, "beta2", "0.999", 0.0, 1.0, "second-moment decay"),                   \
+    AE_KEY_NUM_(ae_optim_cfg, eps, "eps", "1e-8", 0.0, 1.0, "added to the denominator")
+
+static const ae_key sgd_keys[] = {
+    OPT_COMMON("0.01", "0"),
+    AE_KEY_NUM_(ae_optim_cfg, momentum, "momentum", "0", 0.0, 1.0, "momentum (0 = plain SGD)"),
+    AE_KEY_BOOL_(ae_optim_cfg, nesterov, "nesterov", "false", "Nesterov momentum"),
+};
+static const ae_key adam_keys[] = {OPT_COMMON("1e-3", "0"), OPT_ADAM};
+static const ae_key adamw_keys[] = {OPT_COMMON("1e-3", "0.01"), OPT_ADAM};
+static const ae_schema sgd = AE_SCHEMA("train.optimizer", sgd_keys), adam = AE_SCHEMA("train.optimizer", adam_keys),
+                       adamw = AE_SCHEMA("train.optimizer", adamw_keys);
+static const ae_schema_case opt_cases[] = {{"sgd", &sgd}, {"adam", &adam}, {"adamw", &adamw}};
+static const ae_key opt_keys[] = {
+    AE_KEY_CHOICE_(ae_optim_cfg, kind, "name", "adam", ae_opt_names, "the optimizer; its keys follow"),
+};
+static const ae_schema optimizer = AE_SCHEMA_CASES("train.optimizer", opt_keys, "name", opt_cases);
+
+/* --- train ------------------------------------------------------------------------------------------ */
+static const ae_key train_keys[] = {
+    AE_KEY_INT_(ae_run, tc.epochs, "epochs", "10", 1, 100000000, "passes over the training data"),
+    AE_KEY_INT_(ae_run, tc.batch_size, "batch_size", "128", 0, 1L << 30, "samples per step (0 = full batch)"),
+    AE_KEY_BOOL_(ae_run, tc.shuffle, "shuffle", "true", "reshuffle the training data every epoch"),
+    AE_KEY_BOOL_(ae_run, tc.progress, "progress", "true",
+                 "progress line on stderr (--quiet turns it off)"),
+    AE_KEY_INT_(ae_run, checkpoint_every, "checkpoint_every", "1", 0, 100000000,
+                "epochs between checkpoints (0 = none; a run resumes from its checkpoint)"),
+    AE_KEY_SECTION_(ae_run, oc, "optimizer", &optimizer, "the optimizer (train.optimizer below)"),
+};
+const ae_schema ae_train_schema = AE_SCHEMA("train", train_keys);
+
+/* --- outputs ---------------------------------------------------------------------------------------- */
+static int read_dir(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
+{
+    ae_run *r = out;
+    const char *dir;
+    char def[256];
+    snprintf(def, sizeof def, "runs/%s", r->name);
+    if (ae_cfg_str(map, k->name, def, NULL, &dir, err)) return err->code;
+    snprintf(r->out_dir, sizeof r->out_dir, "%s", dir);
+    return AE_OK;
+}
+
+static const ae_key outputs_keys[] = {
+    AE_KEY_CUSTOM_(ae_run, out_dir, "dir", "runs/<name>", read_dir, "the run folder (--out overrides it)"),
+    AE_KEY_BOOL_(ae_run, plots, "plots", "true", "loss curve, reconstructions, code scatter (PNG)"),
+    AE_KEY_BOOL_(ae_run, save_codes, "codes", "true", "write the test codes (codes.csv)"),
+    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size"),
+    AE_KEY_BOOL_(ae_run, probe, "probe", "true", "linear probe on the codes (labelled data)"),
+    AE_KEY_INT_(ae_run, probe_folds, "probe_folds", "5", 2, 100, "cross-validation folds of the probe"),
+    AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "training rows for the probe (0 = all)"),
+    AE_KEY_INT_(ae_run, nll_samples, "nll_samples", "0", 0, 100000,
+                "gaussian latent: importance samples for the NLL estimate (0 = off)"),
+    AE_KEY_INT_(ae_run, eval_batch, "eval_batch", "1000", 1, 1L << 30, "samples per evaluation batch"),
+    AE_KEY_INT_(ae_run, grid, "grid", "8", 0, 64, "reconstruction grid: NxN images (0 = none)"),
+};
+const ae_schema ae_outputs_schema = AE_SCHEMA("outputs", outputs_keys);
+
+/* --- the top level: documentation only (read in several places, never by ae_schema_read) -------- */
+#define TOP(name, kind, def, lo, hi, help) {name, kind, 0, def, lo, hi, NULL, help, NULL, NULL}
+#define SECTION(name, sub, help) {name, AE_KEY_SECTION, 0, "{}", 0, 0, NULL, help, sub, NULL}
+static const ae_key top_keys[] = {
+    TOP("name", AE_KEY_STR, "the file name without .yaml", 0, 0, "the run's name"),
+    TOP("variant", AE_KEY_STR, "undercomplete", 0, 0, "a preset merged under this file (the variants of `aelab list`)"),
+    TOP("seed", AE_KEY_INT, "42", 0, 4294967295.0, "random seed"),
+    TOP("threads", AE_KEY_INT, "0", 0, 1024, "threads for oneDNN and aelab (0 = all cores; --threads overrides it)"),
+    TOP("data", AE_KEY_MAP, NULL, 0, 0, "the data: `source` (csv, idx, ...) and its keys"),
+    TOP("model", AE_KEY_MAP, NULL, 0, 0, "`encoder` (a list of layers, below), `decoder` (a list or mirror), "
+        "`latent`, `init`, `output_activation`"),
+    TOP("loss", AE_KEY_MAP, "{type: mse}", 0, 0, "the reconstruction loss: `type` and `reduction`"),
+    TOP("corruption", AE_KEY_MAP, "{type: none}", 0, 0, "input noise for denoising: `type` and its keys"),
+    TOP("regularizers", AE_KEY_SEQ, "[]", 0, 0, "penalty terms: a list of `{type: NAME, ...}` (below)"),
+    SECTION("train", &ae_train_schema, "training (below)"),
+    SECTION("outputs", &ae_outputs_schema, "what a run writes (below)"),
+    TOP("plugins", AE_KEY_SEQ, AE_KEY_OPTIONAL, 0, 0, "shared libraries that register more units (paths "
+        "relative to the file)"),
+};
+const ae_schema ae_config_schema = AE_SCHEMA("the top level", top_keys);
+
+void ae_config_markdown(const ae_registry *reg, FILE *f)
+{
+    fprintf(f, "# Configuration keys\n\nGenerated by `aelab list --markdown` from the schema tables the "
+               "configuration is read with; do not edit by hand.\n\n## Top level\n\n");
+    ae_schema_markdown(&ae_config_schema, f);
+    const char *const *names = ae_layer_names(reg);
+    fprintf(f, "\n## Layers\n\n`model.encoder` / `model.decoder` items: `type: NAME` and the keys below "
+               "(every layer also takes an optional `name:`).\n");
+    for (size_t i = 0; names[i]; i++) {
+        const ae_layer_ops *o = ae_find_layer(reg, names[i]);
+        fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
+        if (o->schema) ae_schema_markdown(o->schema, f);
+    }
+    names = ae_regularizer_names(reg);
+    fprintf(f, "\n## Regularizers\n\n`regularizers:` items: `type: NAME` and the keys below.\n");
+    for (size_t i = 0; names[i]; i++) {
+        const ae_regularizer_ops *o = ae_find_regularizer(reg, names[i]);
+        fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
+        if (o->schema) ae_schema_markdown(o->schema, f);
+    }
+}
