@@ -185,7 +185,7 @@ START_TEST(dense_fusions)
 {
     static const ae_act acts[4] = {AE_ACT_IDENTITY, AE_ACT_RELU, AE_ACT_SIGMOID, AE_ACT_TANH};
     for (int i = 0; i < 4; i++)
-        for (int fan = 0; fan < 2; fan++) {
+        for (int fan = 0; fan < 3; fan++) { /* the second reader of h after o (1) or before it (2) */
             fx f;
             fx_init(&f);
             int w1 = decl(&f, "w1", ae_shape2(5, 4)), w2 = decl(&f, "w2", ae_shape2(3, 5));
@@ -193,14 +193,16 @@ START_TEST(dense_fusions)
             fx_alloc(&f, 2, 1);
             ae_node *x = in(&f, "x", ae_shape2(2, 4));
             ae_node *h = ae_dense(f.g, "h", x, P(&f, w1), NULL, acts[i], &f.err);
+            ae_node *m = fan == 2 ? ae_mse(f.g, "m", h, P(&f, ui), AE_MEAN, &f.err) : NULL;
             ae_node *o = ae_dense(f.g, "o", h, P(&f, w2), NULL, AE_ACT_IDENTITY, &f.err);
             ae_node *a = ae_activation(f.g, "a", o, AE_ACT_SIGMOID, &f.err);
             ae_node *loss = ae_bce(f.g, "bce", a, P(&f, ti), AE_MEAN, &f.err);
             if (fan) {
-                ae_node *terms[2] = {loss, ae_mse(f.g, "m", h, P(&f, ui), AE_MEAN, &f.err)};
+                ae_node *terms[2] = {loss, m ? m : ae_mse(f.g, "m", h, P(&f, ui), AE_MEAN, &f.err)};
                 loss = ae_weighted_sum(f.g, "loss", terms, (float[]){1.0f, 1.0f}, 2, &f.err);
             }
             compile(&f, loss);
+            ck_assert_int_eq(o->accum[0], fan == 1); /* with fan 2, o overwrites and m adds */
             ck_assert_int_eq(h->fuse.post_act, i < 2);
             ck_assert_int_eq(o->fuse.post_act, 1);
             ck_assert_int_eq(o->fuse.dz_ready, 0); /* the activation node does its own backward */
