@@ -87,6 +87,8 @@ START_TEST(consumers_and_order)
     ck_assert_int_eq(a->cons[1].slot, 1);
     ck_assert_int_eq(loss->ncons, 0);
     ck_assert_int_eq(P(&f, ti)->ncons, 1);
+    ck_assert_ptr_eq(P(&f, wi), h->in[1]); /* one node per parameter */
+    ck_assert_uint_eq(ae_graph_size(f.g), 9);
     fx_free(&f);
 }
 END_TEST

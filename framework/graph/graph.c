@@ -22,6 +22,8 @@ struct ae_graph {
     size_t vals_n, grads_n;
     void **scratch;            /* op scratch blocks */
     size_t nscratch, scratch_bytes;
+    ae_node **param_node;      /* [parameter index]: its node, or NULL */
+    size_t nparam_node;
     ae_use *uses;              /* every consumer edge, grouped by producer (ae_node.cons) */
     ae_node **zero_on_backward; /* grads no op overwrites (e.g. unused parameters) */
     size_t nzero;
@@ -109,6 +111,7 @@ void ae_graph_free(ae_graph *g)
     free(g->nodes);
     free(g->zero_on_backward);
     free(g->uses);
+    free(g->param_node);
     free(g->vals);
     free(g->grads);
     free(g);
@@ -205,8 +208,18 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err)
         ae_errf(err, AE_EINTERNAL, "parameter index %d out of range", index);
         return NULL;
     }
-    for (size_t i = 0; i < g->n; i++) /* one node per parameter: its gradient has one owner */
-        if (g->nodes[i]->param == index) return g->nodes[i];
+    if ((size_t)index >= g->nparam_node) { /* the store may have grown since the last call */
+        ae_node **pn = realloc(g->param_node, g->params->n * sizeof *pn);
+        if (!pn) {
+            g->failed = 1;
+            ae_errf(err, AE_EINTERNAL, "out of memory building the graph");
+            return NULL;
+        }
+        memset(pn + g->nparam_node, 0, (g->params->n - g->nparam_node) * sizeof *pn);
+        g->param_node = pn;
+        g->nparam_node = g->params->n;
+    }
+    if (g->param_node[index]) return g->param_node[index]; /* one node per parameter: one gradient owner */
     const ae_param_info *pi = &g->params->p[index];
     ae_node *n = ae_graph_add(g, &op_param, pi->name, NULL, 0, NULL, 0, NULL, 0, err);
     if (n) {
@@ -214,6 +227,7 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err)
         n->numel = pi->n;
         n->param = index;
         n->needs_grad = g->training;
+        g->param_node[index] = n;
     }
     return n;
 }

@@ -5,7 +5,7 @@
  * dynamically): a block's dZ stays in cache for its dX, dW and db, and the dW/db partial sums of the
  * blocks are added in block order, so results do not depend on the thread count. Outputs only a
  * few columns wide are computed transposed (see narrow_cols); chains of layers run block by block
- * through every layer (see chain_next). Next to convs it reads and writes their channel-blocked
+ * through every layer (ae_fusion.chain_next, decided in fuse.c). Next to convs it reads and writes their channel-blocked
  * layout (dense_blocked.c). Which layers chain, fuse and hand over dZ is decided by the
  * compile pass (fuse.c). */
 #include <stdlib.h>
