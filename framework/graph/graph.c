@@ -22,6 +22,9 @@ struct ae_graph {
     size_t vals_n, grads_n;
     void **scratch;            /* op scratch blocks */
     size_t nscratch, scratch_bytes;
+    ae_node **param_node;      /* [parameter index]: its node, or NULL */
+    size_t nparam_node;
+    ae_use *uses;              /* every consumer edge, grouped by producer (ae_node.cons) */
     ae_node **zero_on_backward; /* grads no op overwrites (e.g. unused parameters) */
     size_t nzero;
     int failed;
@@ -107,6 +110,8 @@ void ae_graph_free(ae_graph *g)
     free(g->scratch);
     free(g->nodes);
     free(g->zero_on_backward);
+    free(g->uses);
+    free(g->param_node);
     free(g->vals);
     free(g->grads);
     free(g);
@@ -203,8 +208,18 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err)
         ae_errf(err, AE_EINTERNAL, "parameter index %d out of range", index);
         return NULL;
     }
-    for (size_t i = 0; i < g->n; i++) /* one node per parameter: its gradient has one owner */
-        if (g->nodes[i]->param == index) return g->nodes[i];
+    if ((size_t)index >= g->nparam_node) { /* the store may have grown since the last call */
+        ae_node **pn = realloc(g->param_node, g->params->n * sizeof *pn);
+        if (!pn) {
+            g->failed = 1;
+            ae_errf(err, AE_EINTERNAL, "out of memory building the graph");
+            return NULL;
+        }
+        memset(pn + g->nparam_node, 0, (g->params->n - g->nparam_node) * sizeof *pn);
+        g->param_node = pn;
+        g->nparam_node = g->params->n;
+    }
+    if (g->param_node[index]) return g->param_node[index]; /* one node per parameter: one gradient owner */
     const ae_param_info *pi = &g->params->p[index];
     ae_node *n = ae_graph_add(g, &op_param, pi->name, NULL, 0, NULL, 0, NULL, 0, err);
     if (n) {
@@ -212,6 +227,7 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err)
         n->numel = pi->n;
         n->param = index;
         n->needs_grad = g->training;
+        g->param_node[index] = n;
     }
     return n;
 }
@@ -232,14 +248,10 @@ float *ae_graph_scratch(ae_graph *g, size_t nfloats, ae_err *err)
 
 static size_t round16(size_t k) { return (k + 15) / 16 * 16; } /* 64-byte aligned slices */
 
-int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
+/* Only nodes that lead to the loss need gradients: mark them by a reverse sweep; a training step
+ * computes only those (the others are skipped). */
+static int mark_reach(ae_graph *g, ae_err *err)
 {
-    if (g->failed) return err && err->code ? err->code : ae_errf(err, AE_EINTERNAL, "graph build failed");
-    if (!g->params->val) return ae_errf(err, AE_EINTERNAL, "parameters not allocated before compile");
-    if (loss && loss->numel != 1)
-        return ae_errf(err, AE_EINTERNAL, "%s: the loss must be a scalar", loss->name);
-    g->loss = g->training ? loss : NULL;
-    /* Only nodes that lead to the loss need gradients: mark them by a reverse sweep. */
     unsigned char *reach = calloc(g->n ? g->n : 1, 1);
     if (!reach) return ae_errf(err, AE_EINTERNAL, "out of memory");
     if (g->loss) reach[g->loss->id] = 1;
@@ -248,54 +260,53 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         if (!reach[i]) continue;
         for (int k = 0; k < n->nin; k++) reach[n->in[k]->id] = 1;
     }
-    /* A reshape is a view: its value is its input's; its gradient too when the input has no other
-     * consumer (its consumers then write the input's gradient directly). */
-    int *uses = calloc(g->n ? g->n : 1, sizeof *uses);
-    unsigned char *view = calloc(g->n ? g->n : 1, 1);
-    if (!uses || !view) { free(reach); free(uses); free(view); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
-    for (size_t i = 0; i < g->n; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++) uses[g->nodes[i]->in[k]->id]++;
-    size_t nv = 0, ng = 0;
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        n->skip = g->loss && !reach[i]; /* a training step computes only what the loss needs */
+        n->skip = g->loss && !reach[i];
         if (!(n->needs_grad && reach[i])) n->needs_grad = 0;
-        if (n->op->view) view[i] = 1 + (n->needs_grad && n->in[0]->needs_grad && uses[n->in[0]->id] == 1);
-        if (n->param < 0 && !view[i]) nv += round16(n->numel);
-        if (n->needs_grad && n->param < 0 && view[i] != 2) ng += round16(n->numel);
     }
     free(reach);
-    free(uses);
-    g->vals = aligned_alloc(64, (nv ? nv : 16) * sizeof(float));
-    g->grads = aligned_alloc(64, (ng ? ng : 16) * sizeof(float));
-    if (!g->vals || !g->grads) return ae_errf(err, AE_EINTERNAL, "out of memory (activations)");
-    memset(g->vals, 0, (nv ? nv : 16) * sizeof(float));
-    memset(g->grads, 0, (ng ? ng : 16) * sizeof(float));
-    g->vals_n = nv;
-    g->grads_n = ng;
-    size_t ov = 0, og = 0;
+    return AE_OK;
+}
+
+/* Every node's consumer edges, in graph order, in one array (counted, then filled). */
+static int list_consumers(ae_graph *g, ae_err *err)
+{
+    size_t nedges = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        g->nodes[i]->ncons = 0;
+        nedges += (size_t)g->nodes[i]->nin;
+    }
+    if (!(g->uses = malloc((nedges ? nedges : 1) * sizeof *g->uses)))
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) g->nodes[i]->in[k]->ncons++;
+    size_t off = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        g->nodes[i]->cons = g->uses + off;
+        off += (size_t)g->nodes[i]->ncons;
+        g->nodes[i]->ncons = 0;
+    }
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            ae_node *x = g->nodes[i]->in[k];
+            g->uses[x->cons - g->uses + x->ncons++] = (ae_use){g->nodes[i], k};
+        }
+    return AE_OK;
+}
+
+/* A view (reshape) shares its input's value; its gradient too when the input has no other consumer
+ * (its consumers then write the input's gradient directly). Backward runs nodes in reverse: the
+ * first op (in reverse order) that writes an input's grad overwrites it, later ones accumulate.
+ * Grads nobody writes are zeroed at each backward. */
+static int plan_edges(ae_graph *g, ae_err *err)
+{
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->param >= 0) {
-            const ae_param_info *pi = &g->params->p[n->param];
-            n->val = g->params->val + pi->off;
-            n->grad = n->needs_grad ? g->params->grad + pi->off : NULL;
-        } else {
-            if (view[i]) n->val = n->in[0]->val;
-            else {
-                n->val = g->vals + ov;
-                ov += round16(n->numel);
-            }
-            if (view[i] == 2) n->grad = n->in[0]->grad;
-            else if (n->needs_grad) {
-                n->grad = g->grads + og;
-                og += round16(n->numel);
-            }
-        }
+        n->share = !n->op->view ? AE_SHARE_NONE
+                   : n->needs_grad && n->in[0]->needs_grad && n->in[0]->ncons == 1 ? AE_SHARE_GRAD
+                                                                                   : AE_SHARE_VAL;
     }
-    free(view);
-    /* Backward runs nodes in reverse: the first op (in reverse order) that writes an input's grad
-     * overwrites it, later ones accumulate. Grads nobody writes are zeroed at each backward. */
     unsigned char *written = calloc(g->n ? g->n : 1, 1);
     g->zero_on_backward = calloc(g->n ? g->n : 1, sizeof *g->zero_on_backward);
     if (!written || !g->zero_on_backward) { free(written); return ae_errf(err, AE_EINTERNAL, "out of memory"); }
@@ -313,6 +324,77 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
     for (size_t i = 0; i < g->n; i++)
         if (g->nodes[i]->needs_grad && !written[i]) g->zero_on_backward[g->nzero++] = g->nodes[i];
     free(written);
+    return AE_OK;
+}
+
+/* Each distinct plan pass of the graph's ops, once, in order of first appearance. */
+static int run_plans(ae_graph *g, ae_err *err)
+{
+    ae_graph_plan_fn done[8];
+    int ndone = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        ae_graph_plan_fn p = g->nodes[i]->op->plan;
+        int seen = !p;
+        for (int j = 0; j < ndone && !seen; j++) seen = done[j] == p;
+        if (seen) continue;
+        if (ndone == (int)(sizeof done / sizeof done[0]))
+            return ae_errf(err, AE_EINTERNAL, "more than %d plan passes in one graph", ndone);
+        done[ndone++] = p;
+        if (p(g, err) != AE_OK) return err->code;
+    }
+    return AE_OK;
+}
+
+/* One arena for the values and one for the gradients (views and parameters take none). */
+static int allocate(ae_graph *g, ae_err *err)
+{
+    size_t nv = 0, ng = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->param < 0 && !n->share) nv += round16(n->numel);
+        if (n->needs_grad && n->param < 0 && n->share != AE_SHARE_GRAD) ng += round16(n->numel);
+    }
+    g->vals = aligned_alloc(64, (nv ? nv : 16) * sizeof(float));
+    g->grads = aligned_alloc(64, (ng ? ng : 16) * sizeof(float));
+    if (!g->vals || !g->grads) return ae_errf(err, AE_EINTERNAL, "out of memory (activations)");
+    memset(g->vals, 0, (nv ? nv : 16) * sizeof(float));
+    memset(g->grads, 0, (ng ? ng : 16) * sizeof(float));
+    g->vals_n = nv;
+    g->grads_n = ng;
+    size_t ov = 0, og = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        ae_node *n = g->nodes[i];
+        if (n->param >= 0) {
+            const ae_param_info *pi = &g->params->p[n->param];
+            n->val = g->params->val + pi->off;
+            n->grad = n->needs_grad ? g->params->grad + pi->off : NULL;
+            continue;
+        }
+        if (n->share) n->val = n->in[0]->val;
+        else {
+            n->val = g->vals + ov;
+            ov += round16(n->numel);
+        }
+        if (n->share == AE_SHARE_GRAD) n->grad = n->in[0]->grad;
+        else if (n->needs_grad) {
+            n->grad = g->grads + og;
+            og += round16(n->numel);
+        }
+    }
+    return AE_OK;
+}
+
+int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
+{
+    if (g->failed) return err && err->code ? err->code : ae_errf(err, AE_EINTERNAL, "graph build failed");
+    if (g->compiled || g->uses) return ae_errf(err, AE_EINTERNAL, "graph already compiled");
+    if (!g->params->val) return ae_errf(err, AE_EINTERNAL, "parameters not allocated before compile");
+    if (loss && loss->numel != 1)
+        return ae_errf(err, AE_EINTERNAL, "%s: the loss must be a scalar", loss->name);
+    g->loss = g->training ? loss : NULL;
+    if (mark_reach(g, err) || list_consumers(g, err) || plan_edges(g, err) || run_plans(g, err) ||
+        allocate(g, err))
+        return err->code;
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
         if (n->op->prepare && n->op->prepare(g, n, err) != AE_OK) return err->code;

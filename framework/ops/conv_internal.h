@@ -7,6 +7,9 @@
 #include "ae_conv.h"
 #include "ae_dnnl.h"
 
+/* The conv ops' integer attributes (ae_node.iattr). */
+enum { CONV_ACT, CONV_KIND, CONV_STRIDE, CONV_PAD, CONV_OPAD, CONV_LAYOUT, CONV_NATTR };
+
 /* A layout copy: a oneDNN reorder, or for small tensors (the weights) a gather through a table of
  * source offsets (`from`, one per element of `to`, -1 on padding), made once. */
 typedef struct conv_xfer {
@@ -51,6 +54,13 @@ typedef struct conv_state {
     int priv, blk;
     dnnl_memory_desc_t val_md;
 } conv_state;
+
+/* ops_conv.c, for the compile pass (fuse.c): the forward stage's layout (AE_CONV_STAGE_*); whether
+ * a primitive of that layout takes the activation as a post-op; the channel block of the output as
+ * the node's forward primitive lays it out (0: not channel-blocked), given the plan so far. */
+int conv_fwd_layout(const ae_node *n);
+int conv_fuse_act(int transposed, int layout, ae_act act);
+int conv_out_block(const ae_node *n, int *blk, ae_err *err);
 
 /* conv_bind.c */
 const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m);

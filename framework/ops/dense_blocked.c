@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae_conv.h"
 #include "dense_internal.h"
 
 int dense_permuted(const dense_state *s) { return s->kperm || s->mperm; }
@@ -23,48 +22,16 @@ static int32_t *blocked_order(int64_t c, int64_t hw, int blk)
     return perm;
 }
 
-/* The channel block every consumer of r reads it in: all are convs taking r as input that would
- * read the same blocked layout; else 0. */
-static int conv_readers_block(ae_graph *g, const ae_node *r)
-{
-    int blk = 0;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        const ae_node *c = ae_graph_node(g, i);
-        for (int k = 0; k < c->nin; k++) {
-            if (c->in[k] != r) continue;
-            int b = k == 0 ? ae_conv_input_block(c) : 0;
-            if (!b || (blk && b != blk)) return 0;
-            blk = b;
-        }
-    }
-    return blk;
-}
-
-static ae_node *sole_consumer(ae_graph *g, const ae_node *n)
-{
-    ae_node *c = NULL;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        ae_node *q = ae_graph_node(g, i);
-        for (int k = 0; k < q->nin; k++)
-            if (q->in[k] == n) {
-                if (c) return NULL;
-                c = q;
-            }
-    }
-    return c;
-}
-
 int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err)
 {
     dense_state *s = n->state;
     ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
-    const ae_node *r = n->pinned ? NULL : sole_consumer(g, n);
-    int blk = r && r->op == &ae_op_reshape && r->shape.nd == 4 && !r->pinned ? conv_readers_block(g, r) : 0;
-    const int64_t *xd = x->shape.d, *rd = r ? r->shape.d : NULL;
+    const int blk = n->blk; /* > 0: the plan (fuse.c) has this layer write its one consumer, a
+                               reshape only convs read, channel-blocked */
+    const int64_t *xd = x->shape.d, *rd = blk ? n->cons[0].node->shape.d : NULL;
     if ((x->blk && x->shape.nd == 4 && !(s->kperm = blocked_order(xd[1], xd[2] * xd[3], x->blk))) ||
         (blk && !(s->mperm = blocked_order(rd[1], rd[2] * rd[3], blk))))
         return ae_errf(err, AE_EINTERNAL, "out of memory");
-    n->blk = blk;
     s->wv = w->val, s->wg = w->grad;
     s->bv = b ? b->val : NULL, s->bg = b ? b->grad : NULL;
     const size_t mk = (size_t)(s->m * s->k);

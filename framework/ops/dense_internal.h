@@ -7,6 +7,9 @@
 
 #include "ae_ops.h"
 
+/* The dense op's integer attributes (ae_node.iattr). */
+enum { DENSE_ACT, DENSE_NATTR };
+
 /* One matmul over a block of rows: a primitive per thread for the full blocks and one for the last
  * block (fewer rows); the operands that move with the block are rebound before each run. */
 typedef struct bmm {
@@ -30,7 +33,7 @@ typedef struct dense_state {
     float *dwp;       /* nb partial dW, [m,k] each ([k,m] when dw_t); NULL with a single block */
     float *dbp;       /* nb partial db, [m] each */
     int dw_t;         /* see dw_transposed */
-    int dz_ready;     /* dY arrives as dZ (see relu_consumer, mse_writes_dz) */
+    int dz_ready;     /* dY arrives as dZ (ae_fusion.dz_ready) */
     int mask_dx;      /* this node's dX is a ReLU producer's dY: mask it into that node's dZ */
     int depth;        /* dense layers before this one; sets the sweep direction when not fused */
     int fused;        /* in a chain: its first layer runs every forward, its last every backward */
@@ -41,7 +44,7 @@ typedef struct dense_state {
     float *bv, *bg;   /* likewise b and db */
 } dense_state;
 
-/* dense_blocked.c: choose kperm/mperm at prepare and set up wv, wg, bv, bg; refresh the permuted W
+/* dense_blocked.c: set up kperm/mperm (from the planned layouts, ae_node.blk) and wv, wg, bv, bg; refresh the permuted W
  * and b before a forward; add dW and db back into the parameters' gradients after a backward. */
 int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err);
 int dense_permuted(const dense_state *s);

@@ -8,8 +8,6 @@
 
 #include "conv_internal.h"
 
-enum { A_ACT, A_KIND, A_STRIDE, A_PAD, A_OPAD, A_LAYOUT };
-
 static ae_conv_layout g_layout = AE_CONV_LAYOUT_AUTO;
 void ae_conv_set_layout(ae_conv_layout l) { g_layout = l; }
 ae_conv_layout ae_conv_get_layout(void) { return g_layout; }
@@ -35,7 +33,7 @@ static const char *kernel_str(int64_t kh, int64_t kw, char *buf, size_t len)
 static int conv_infer(ae_node *n, ae_err *err)
 {
     ae_node *x = n->in[0], *w = n->in[1];
-    int tr = n->iattr[A_KIND], s = n->iattr[A_STRIDE], p = n->iattr[A_PAD], op = n->iattr[A_OPAD];
+    int tr = n->iattr[CONV_KIND], s = n->iattr[CONV_STRIDE], p = n->iattr[CONV_PAD], op = n->iattr[CONV_OPAD];
     char a[64], k[32];
     if (x->shape.nd != 4)
         return ae_errf(err, AE_EINPUT, "%s: expects a 4-D input [N, C, H, W], got %s", n->name,
@@ -144,9 +142,9 @@ static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, 
  * gemm kernel on the forward's nchw copy, 0.52-0.62 ms). */
 static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpriv, int out[3])
 {
-    int tr = n->iattr[A_KIND];
+    int tr = n->iattr[CONV_KIND];
     for (int i = 0; i < 3; i++) {
-        switch ((ae_conv_layout)n->iattr[A_LAYOUT]) {
+        switch ((ae_conv_layout)n->iattr[CONV_LAYOUT]) {
         case AE_CONV_LAYOUT_PLAIN: out[i] = AE_CONV_STAGE_NCHW; break;
         case AE_CONV_LAYOUT_BLOCKED: out[i] = AE_CONV_STAGE_BLOCKED; break;
         default:
@@ -157,11 +155,18 @@ static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpri
     }
 }
 
+int conv_fwd_layout(const ae_node *n)
+{
+    int out[3];
+    choose_layouts(n, n->in[0]->shape.d[1], n->shape.d[1], 0, out); /* the forward's: x's layout aside */
+    return out[0];
+}
+
 static int geom_init(const ae_node *n, geom *G, ae_err *err)
 {
     const ae_node *x = n->in[0], *w = n->in[1];
-    G->tr = n->iattr[A_KIND];
-    int s = n->iattr[A_STRIDE], p = n->iattr[A_PAD], op = n->iattr[A_OPAD];
+    G->tr = n->iattr[CONV_KIND];
+    int s = n->iattr[CONV_STRIDE], p = n->iattr[CONV_PAD], op = n->iattr[CONV_OPAD];
     const int64_t *xd = x->shape.d, *yd = n->shape.d;
     int64_t kh = w->shape.d[2], kw = w->shape.d[3];
     /* oneDNN wants padding_r such that (in - k + pl + pr)/s + 1 = out exactly (conv), and for
@@ -206,10 +211,30 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, ae_act act,
     return ae_dnnl_check(st, "conv primitive descriptor", err);
 }
 
+/* The node's forward primitive descriptor, as its prepare makes it (the plan's post-op). */
+static int fwd_pd(const ae_node *n, const geom *G, dnnl_primitive_desc_t *pd, ae_err *err)
+{
+    ae_act act = (ae_act)n->iattr[CONV_ACT];
+    return make_pd(G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference,
+                   n->fuse.post_act ? act : AE_ACT_IDENTITY, NULL, pd, err);
+}
+
+int conv_out_block(const ae_node *n, int *blk, ae_err *err)
+{
+    geom G;
+    dnnl_primitive_desc_t pd = NULL;
+    *blk = 0;
+    if (!ae_dnnl_engine()) return ae_errf(err, AE_EINTERNAL, "oneDNN: no CPU engine");
+    if (geom_init(n, &G, err) || fwd_pd(n, &G, &pd, err)) return err->code;
+    *blk = conv_channel_block(qmd(pd, dnnl_query_dst_md));
+    dnnl_primitive_desc_destroy(pd);
+    return AE_OK;
+}
+
 /* Measured in oneDNN 2.6 (AVX2, W3 shapes): a fused eltwise post-op keeps the speed of a blocked
  * convolution, but makes the gemm (plain) convolution 2-10x and every deconvolution 5-6x slower
  * than the same primitive followed by its own in-place eltwise primitive. */
-static int fuse_act(int tr, int layout, ae_act act)
+int conv_fuse_act(int tr, int layout, ae_act act)
 {
     return act == AE_ACT_IDENTITY || (!tr && layout == AE_CONV_STAGE_BLOCKED);
 }
@@ -248,29 +273,11 @@ static int act_primitive(conv_stage *st, dnnl_memory_t dst, ae_act act, ae_err *
 
 static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
 
-/* Every consumer is a conv or a dense layer reading n as its input (a dense layer reads the features
- * in blocked order through permuted weights, ops_dense.c), and the caller does not read n: n's value
- * and gradient may then stay in the forward primitive's blocked layout (no reorders). */
-static int takes_blocked(ae_graph *g, const ae_node *n)
-{
-    int uses = 0;
-    if (n->pinned) return 0;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        const ae_node *c = ae_graph_node(g, i);
-        for (int k = 0; k < c->nin; k++)
-            if (c->in[k] == n) {
-                if (k || !(is_conv(c) || c->op == &ae_op_dense)) return 0;
-                uses++;
-            }
-    }
-    return uses > 0;
-}
-
 static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_primitive_desc_t *pds,
                                ae_err *err)
 {
     ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
-    ae_act act = (ae_act)n->iattr[A_ACT];
+    ae_act act = (ae_act)n->iattr[CONV_ACT];
     const conv_state *px = is_conv(x) ? x->state : NULL;
     geom G;
     if (geom_init(n, &G, err)) return err->code;
@@ -286,15 +293,13 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     /* forward */
     conv_stage *f = &s->fwd;
     f->layout = G.layout[0];
-    /* with a bias the primitive runs without post-ops; the bias and the activation follow it */
-    int fuse = b ? act == AE_ACT_IDENTITY : fuse_act(G.tr, f->layout, act);
-    if (make_pd(&G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference,
-                fuse ? act : AE_ACT_IDENTITY, NULL, &pds[0], err))
-        return err->code;
+    const int fuse = n->fuse.post_act; /* decided with the layouts by the compile pass (fuse.c) */
+    if (fwd_pd(n, &G, &pds[0], err)) return err->code;
     const dnnl_memory_desc_t *ymd = qmd(pds[0], dnnl_query_dst_md);
-    s->blk = f->layout == AE_CONV_STAGE_BLOCKED && takes_blocked(g, n) ? conv_channel_block(ymd) : 0;
+    s->blk = n->blk;
+    if (s->blk && conv_channel_block(ymd) != s->blk)
+        return ae_errf(err, AE_EINTERNAL, "the forward primitive's output layout is not the planned one");
     if ((s->priv = s->blk > 0)) s->val_md = *ymd;
-    n->blk = s->blk;
     if (!(my = conv_track(s, s->priv ? &s->val_md : &G.y, n->val, err)) ||
         conv_bind_in(g, s, f, DNNL_ARG_SRC, qmd(pds[0], dnnl_query_src_md), mx, err) ||
         conv_bind_in(g, s, f, DNNL_ARG_WEIGHTS, qmd(pds[0], dnnl_query_weights_md), mw, err) ||
@@ -406,7 +411,7 @@ static void conv_forward(ae_node *n)
 static void conv_backward(ae_node *n)
 {
     conv_state *s = n->state;
-    ae_act act = (ae_act)n->iattr[A_ACT];
+    ae_act act = (ae_act)n->iattr[CONV_ACT];
     if (s->db) conv_act_bias_grad(act, n->val, s->dz, n->shape, s->priv ? s->blk : 1, s->db, s->db_accum);
     else if (act != AE_ACT_IDENTITY) ae_act_backward(act, n->val, n->grad, s->dz, n->numel, 0);
     run_stage(&s->bwd_d);
@@ -460,9 +465,10 @@ void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_we
     if (bwd_weights) *bwd_weights = s && s->bwd_w.p ? s->bwd_w.layout : -1;
 }
 
-const ae_op ae_op_conv2d = {.name = "conv2d", .infer = conv_infer, .prepare = conv_prepare,
-                            .forward = conv_forward, .backward = conv_backward, .destroy = conv_destroy};
-const ae_op ae_op_conv_transpose2d = {.name = "conv_transpose2d", .infer = conv_infer,
+const ae_op ae_op_conv2d = {.name = "conv2d", .infer = conv_infer, .plan = ae_ops_plan,
+                            .prepare = conv_prepare, .forward = conv_forward, .backward = conv_backward,
+                            .destroy = conv_destroy};
+const ae_op ae_op_conv_transpose2d = {.name = "conv_transpose2d", .infer = conv_infer, .plan = ae_ops_plan,
                                       .prepare = conv_prepare, .forward = conv_forward,
                                       .backward = conv_backward, .destroy = conv_destroy};
 
@@ -470,8 +476,10 @@ static ae_node *add(ae_graph *g, const ae_op *op, const char *name, ae_node *x, 
                     int stride, int pad, int opad, ae_act act, ae_err *err)
 {
     ae_node *in[3] = {x, w, b};
-    int ia[6] = {(int)act, op == &ae_op_conv_transpose2d, stride, pad, opad, (int)g_layout};
-    return ae_graph_add(g, op, name, in, b ? 3 : 2, ia, 6, NULL, 0, err);
+    int ia[CONV_NATTR] = {[CONV_ACT] = (int)act, [CONV_KIND] = op == &ae_op_conv_transpose2d,
+                          [CONV_STRIDE] = stride, [CONV_PAD] = pad, [CONV_OPAD] = opad,
+                          [CONV_LAYOUT] = (int)g_layout};
+    return ae_graph_add(g, op, name, in, b ? 3 : 2, ia, CONV_NATTR, NULL, 0, err);
 }
 
 ae_node *ae_conv2d(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, int stride,

@@ -5,8 +5,9 @@
  * dynamically): a block's dZ stays in cache for its dX, dW and db, and the dW/db partial sums of the
  * blocks are added in block order, so results do not depend on the thread count. Outputs only a
  * few columns wide are computed transposed (see narrow_cols); chains of layers run block by block
- * through every layer (see chain_next). Next to convs it reads and writes their channel-blocked
- * layout (dense_blocked.c). */
+ * through every layer (ae_fusion.chain_next, decided in fuse.c). Next to convs it reads and writes their channel-blocked
+ * layout (dense_blocked.c). Which layers chain, fuse and hand over dZ is decided by the
+ * compile pass (fuse.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,73 +45,6 @@ static int dw_transposed(int64_t k, int64_t m) { return lane_use(m) > lane_use(k
  * computed as Cᵀ = Bᵀ·Aᵀ, whose rows are the block's samples, into a per-thread scratch, finished
  * there (bias, ReLU, ReLU mask) and copied into place; the first multiple of 8 is a plain product. */
 static int narrow_cols(int64_t cols) { return cols <= 64 && lane_use(cols) < 0.9; }
-
-static int grad_writers(ae_graph *g, const ae_node *x)
-{
-    int writers = 0;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        const ae_node *c = ae_graph_node(g, i);
-        if (!c->needs_grad || !c->op->backward) continue;
-        for (int k = 0; k < c->nin; k++) writers += c->in[k] == x;
-    }
-    return writers;
-}
-
-/* When x is a ReLU dense layer whose gradient only this node writes, this node's backward can
- * finish x's backward too: dX·[x > 0] is x's dZ, computed while the dX block is in cache (the
- * same products as x's own mask, so the same bits) instead of another pass over x's Y and dY. */
-static int relu_consumer(ae_graph *g, const ae_node *n)
-{
-    const ae_node *x = n->in[0];
-    if (!x->needs_grad || x->op != &ae_op_dense || x->iattr[0] != AE_ACT_RELU || !x->state || n->accum[0])
-        return 0;
-    return grad_writers(g, x) == 1;
-}
-
-/* A sigmoid layer whose gradient only an MSE writes gets its dZ = dY·y(1-y) from that MSE, made
- * in its forward pass (ops_loss.c, sigmoid_dz, makes the same test): no pass of its own over Y. */
-static int mse_writes_dz(ae_graph *g, const ae_node *n)
-{
-    if (n->iattr[0] != AE_ACT_SIGMOID || grad_writers(g, n) != 1) return 0;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        const ae_node *c = ae_graph_node(g, i);
-        if (c->op == &ae_op_mse && c->in[0] == n && c->in[1] != n && c->needs_grad && !c->accum[0])
-            return 1;
-    }
-    return 0;
-}
-
-/* A chain is dense layers each feeding the next one alone (W1's 17-16-3-16-17). Its first layer
- * runs the forward of all of them block by block and its last layer the backward (the others do
- * nothing), so a block's activations and gradients go from layer to layer in cache, the gradients
- * between layers in a per-thread scratch instead of the nodes' gradient buffers. The block products
- * are the same; what moves is when each layer's gradients are written (all at the last layer's
- * turn), which changes nothing when every layer's input gradient comes from the next layer alone
- * and no member has a parameter or input gradient that a node running its backward earlier writes
- * too (no accumulate flag set). The link p -> c, or NULL: */
-static ae_node *chain_next(ae_graph *g, const ae_node *p)
-{
-    if (p->op != &ae_op_dense || (p->iattr[0] != AE_ACT_RELU && p->iattr[0] != AE_ACT_IDENTITY)) return NULL;
-    ae_node *c = NULL;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        ae_node *q = ae_graph_node(g, i);
-        if (q->op != &ae_op_dense || q->in[0] != p) continue;
-        if (c) return NULL; /* two dense consumers */
-        c = q;
-    }
-    if (!c || c->needs_grad != p->needs_grad) return NULL;
-    if (c->needs_grad) {
-        if (grad_writers(g, p) != 1) return NULL;
-        for (int k = 0; k < AE_MAX_IN; k++)
-            if (c->accum[k] || p->accum[k]) return NULL;
-    }
-    return c;
-}
-
-static ae_node *chain_prev(ae_graph *g, const ae_node *n)
-{
-    return chain_next(g, n->in[0]) == n ? n->in[0] : NULL;
-}
 
 static int64_t block_rows(const ae_node *n)
 {
@@ -212,13 +146,13 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
 {
     dense_state *s = n->state;
     ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
-    ae_act act = (ae_act)n->iattr[0];
+    ae_act act = (ae_act)n->iattr[DENSE_ACT];
     const int64_t last = s->n - (int64_t)(s->nb - 1) * s->rows;
     s->mw = narrow_cols(s->m) && act != AE_ACT_TANH ? s->m / 8 * 8 : s->m;
     int nx = n->needs_grad && x->needs_grad && narrow_cols(s->k);
     int64_t tcols = s->m - s->mw > (nx ? s->k : 0) ? s->m - s->mw : (nx ? s->k : 0);
     if (tcols && !(s->tbuf = ae_graph_scratch(g, (size_t)(s->nthr * tcols * s->rows), err))) return err->code;
-    int fuse = act == AE_ACT_IDENTITY || act == AE_ACT_RELU; /* exact and cheap as a post-op */
+    const int fuse = n->fuse.post_act; /* identity, ReLU: exact and cheap as a post-op (fuse.c) */
     if (s->mw && bmm_init(&s->fwd, n, ops_fwd, b ? s->bv : NULL, fuse ? act : AE_ACT_IDENTITY, 0, err))
         return err->code;
     if (s->mw < s->m && bmm_init(&s->fnar, n, ops_fnar, NULL, AE_ACT_IDENTITY, 0, err)) return err->code;
@@ -255,24 +189,21 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     n->flops = mm * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
     /* the block size depends on the layer (its chain) alone, never on the thread count */
     const ae_node *h = n, *c;
-    while ((c = chain_prev(g, h))) h = c;
+    while ((c = h->fuse.chain_prev)) h = c;
     int64_t rows = block_rows(h);
-    for (c = chain_next(g, h); c; c = chain_next(g, c))
+    for (c = h->fuse.chain_next; c; c = c->fuse.chain_next)
         if (block_rows(c) < rows) rows = block_rows(c);
     s->nb = (int)((s->n + rows - 1) / rows);
     if (s->nb < 2) { s->nb = 1; rows = s->n; }
     s->rows = rows;
     s->nthr = ae_par_threads();
-    s->prev = chain_prev(g, n);
-    s->next = chain_next(g, n);
+    s->prev = n->fuse.chain_prev; /* the chain, and the dZ hand-overs below: fuse.c */
+    s->next = n->fuse.chain_next;
     s->fused = s->nb > 1 && (s->prev || s->next);
     s->dw_t = s->nb > 1 && dw_transposed(s->k, s->m);
     if (x->op == &ae_op_dense && x->state) s->depth = ((dense_state *)x->state)->depth + 1;
-    s->dz_ready = n->needs_grad && mse_writes_dz(g, n);
-    if (n->needs_grad && relu_consumer(g, n)) {
-        s->mask_dx = 1;
-        ((dense_state *)x->state)->dz_ready = 1;
-    }
+    s->dz_ready = n->fuse.dz_ready;
+    s->mask_dx = n->fuse.mask_dx;
     if (n->needs_grad) {
         if (s->fused && s->next && !(s->gbuf = ae_graph_scratch(g, (size_t)(s->nthr * rows * s->m), err)))
             return err->code;
@@ -304,7 +235,7 @@ static size_t sweep_block(const dense_state *s, size_t i, int backward)
 static void member_fwd(ae_node *n, size_t b, int t)
 {
     dense_state *s = n->state;
-    ae_act act = (ae_act)n->iattr[0];
+    ae_act act = (ae_act)n->iattr[DENSE_ACT];
     const int64_t m = s->m, r0 = (int64_t)b * s->rows, r = block_len(s, r0);
     const int last = r != s->rows;
     const float *x = n->in[0]->val + r0 * s->k;
@@ -389,7 +320,7 @@ static void put_dx(const float *restrict dxt, int64_t r, int64_t k, const float 
 static void member_bwd(ae_node *n, size_t b, int t)
 {
     dense_state *s = n->state;
-    ae_act act = (ae_act)n->iattr[0];
+    ae_act act = (ae_act)n->iattr[DENSE_ACT];
     const int64_t m = s->m, k = s->k, r0 = (int64_t)b * s->rows, r = block_len(s, r0);
     const int last = r != s->rows;
     float *dz = dz_of(n, r0, t);
@@ -468,13 +399,13 @@ static void dense_destroy(ae_node *n)
     n->state = NULL;
 }
 
-const ae_op ae_op_dense = {.name = "dense", .infer = dense_infer, .prepare = dense_prepare,
+const ae_op ae_op_dense = {.name = "dense", .infer = dense_infer, .plan = ae_ops_plan, .prepare = dense_prepare,
                            .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy};
 
 ae_node *ae_dense(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, ae_act act,
                   ae_err *err)
 {
     ae_node *in[3] = {x, w, b};
-    int ia[1] = {(int)act};
-    return ae_graph_add(g, &ae_op_dense, name, in, b ? 3 : 2, ia, 1, NULL, 0, err);
+    int ia[DENSE_NATTR] = {[DENSE_ACT] = (int)act};
+    return ae_graph_add(g, &ae_op_dense, name, in, b ? 3 : 2, ia, DENSE_NATTR, NULL, 0, err);
 }

@@ -7,6 +7,10 @@
 #include "ae_ops.h"
 #include "ae_par.h"
 
+/* Integer attributes (ae_node.iattr): the activation's function; a reshape's target shape. */
+enum { ACT_FN, ACT_NATTR };
+enum { RESHAPE_ND, RESHAPE_D1, RESHAPE_D2, RESHAPE_D3, RESHAPE_NATTR };
+
 typedef struct act_job {
     ae_act a;
     const float *x, *y, *dy;
@@ -130,13 +134,13 @@ static int act_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
-static void act_forward(ae_node *n) { ae_act_forward((ae_act)n->iattr[0], n->in[0]->val, n->val, n->numel); }
+static void act_forward(ae_node *n) { ae_act_forward((ae_act)n->iattr[ACT_FN], n->in[0]->val, n->val, n->numel); }
 
 static void act_backward(ae_node *n)
 {
     ae_node *x = n->in[0];
     if (x->needs_grad)
-        ae_act_backward((ae_act)n->iattr[0], n->val, n->grad, x->grad, n->numel, n->accum[0]);
+        ae_act_backward((ae_act)n->iattr[ACT_FN], n->val, n->grad, x->grad, n->numel, n->accum[0]);
 }
 
 const ae_op ae_op_activation = {.name = "activation", .infer = act_infer, .forward = act_forward,
@@ -144,14 +148,15 @@ const ae_op ae_op_activation = {.name = "activation", .infer = act_infer, .forwa
 
 ae_node *ae_activation(ae_graph *g, const char *name, ae_node *x, ae_act act, ae_err *err)
 {
-    int ia[1] = {(int)act};
-    return ae_graph_add(g, &ae_op_activation, name, &x, 1, ia, 1, NULL, 0, err);
+    int ia[ACT_NATTR] = {[ACT_FN] = (int)act};
+    return ae_graph_add(g, &ae_op_activation, name, &x, 1, ia, ACT_NATTR, NULL, 0, err);
 }
 
 static int reshape_infer(ae_node *n, ae_err *err)
 {
-    ae_shape s = ae_shape_make(n->iattr[0], (int64_t[]){n->in[0]->shape.d[0], n->iattr[1],
-                                                        n->iattr[2], n->iattr[3]});
+    const int *at = n->iattr;
+    ae_shape s = ae_shape_make(at[RESHAPE_ND], (int64_t[]){n->in[0]->shape.d[0], at[RESHAPE_D1],
+                                                          at[RESHAPE_D2], at[RESHAPE_D3]});
     char a[64], b[64];
     if (ae_shape_numel(s) != n->in[0]->numel)
         return ae_errf(err, AE_EINPUT, "%s: cannot reshape %s into %s", n->name,
@@ -178,19 +183,13 @@ static void reshape_backward(ae_node *n)
     for (size_t i = 0; i < n->numel; i++) x->grad[i] += n->grad[i];
 }
 
-/* A view keeps its input's layout (a channel-blocked one included: see ae_node.blk). */
-static int reshape_prepare(ae_graph *g, ae_node *n, ae_err *err)
-{
-    (void)g, (void)err;
-    n->blk = n->in[0]->blk;
-    return AE_OK;
-}
-
-const ae_op ae_op_reshape = {.name = "reshape", .infer = reshape_infer, .prepare = reshape_prepare,
+/* A view keeps its input's layout, a channel-blocked one included (ae_node.blk, set by the plan). */
+const ae_op ae_op_reshape = {.name = "reshape", .infer = reshape_infer, .plan = ae_ops_plan,
                              .forward = reshape_forward, .backward = reshape_backward, .view = 1};
 
 ae_node *ae_reshape(ae_graph *g, const char *name, ae_node *x, ae_shape s, ae_err *err)
 {
-    int ia[4] = {s.nd, (int)s.d[1], (int)s.d[2], (int)s.d[3]};
-    return ae_graph_add(g, &ae_op_reshape, name, &x, 1, ia, 4, NULL, 0, err);
+    int ia[RESHAPE_NATTR] = {[RESHAPE_ND] = s.nd, [RESHAPE_D1] = (int)s.d[1], [RESHAPE_D2] = (int)s.d[2],
+                             [RESHAPE_D3] = (int)s.d[3]};
+    return ae_graph_add(g, &ae_op_reshape, name, &x, 1, ia, RESHAPE_NATTR, NULL, 0, err);
 }

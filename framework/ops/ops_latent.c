@@ -55,13 +55,19 @@ static void salt_pepper_block(size_t lo, size_t hi, const float *u, void *ctx)
     for (size_t i = 0; i < hi - lo; i++) y[i] = u[i] < p ? (u[i] < half ? a : b) : x[i];
 }
 
+/* Attributes: the noise kind (iattr); its probability or scale and the salt/pepper values (fattr). */
+enum { CORRUPT_KIND, CORRUPT_NATTR };
+enum { CORRUPT_P, CORRUPT_LO, CORRUPT_HI, CORRUPT_NFATTR };
+
 static void corrupt_forward(ae_node *n)
 {
-    corrupt_ctx c = {n->in[0]->val, n->val, n->fattr[0], n->fattr[1], n->fattr[2]};
-    ae_rng_block_fn fn = n->iattr[0] == AE_NOISE_GAUSSIAN      ? gauss_block
-                         : n->iattr[0] == AE_NOISE_MASKING     ? masking_block
-                         : n->iattr[0] == AE_NOISE_SALT_PEPPER ? salt_pepper_block
-                                                               : NULL;
+    const float *fa = n->fattr;
+    const int kind = n->iattr[CORRUPT_KIND];
+    corrupt_ctx c = {n->in[0]->val, n->val, fa[CORRUPT_P], fa[CORRUPT_LO], fa[CORRUPT_HI]};
+    ae_rng_block_fn fn = kind == AE_NOISE_GAUSSIAN      ? gauss_block
+                         : kind == AE_NOISE_MASKING     ? masking_block
+                         : kind == AE_NOISE_SALT_PEPPER ? salt_pepper_block
+                                                        : NULL;
     if (!fn) {
         memcpy(c.y, c.x, n->numel * sizeof *c.y);
         return;
@@ -75,16 +81,18 @@ const ae_op ae_op_corrupt = {.name = "corrupt", .infer = same_infer, .forward = 
 ae_node *ae_corrupt(ae_graph *g, const char *name, ae_node *x, ae_noise kind, float p, float lo,
                     float hi, ae_rng *rng, ae_err *err)
 {
-    int ia[1] = {(int)kind};
-    float fa[3] = {p, lo, hi};
-    ae_node *n = ae_graph_add(g, &ae_op_corrupt, name, &x, 1, ia, 1, fa, 3, err);
+    int ia[CORRUPT_NATTR] = {[CORRUPT_KIND] = (int)kind};
+    float fa[CORRUPT_NFATTR] = {[CORRUPT_P] = p, [CORRUPT_LO] = lo, [CORRUPT_HI] = hi};
+    ae_node *n = ae_graph_add(g, &ae_op_corrupt, name, &x, 1, ia, CORRUPT_NATTR, fa, CORRUPT_NFATTR, err);
     if (n) n->pattr = rng;
     return n;
 }
 
 /* --- reparameterisation ----------------------------------------------------------------------
- * state: eps (numel floats) drawn in forward, kept for backward. With iattr[0] = 1 (evaluation
- * with the mean) z = mu. */
+ * state: eps (numel floats) drawn in forward, kept for backward. With REPARAM_USE_MEAN set
+ * (evaluation with the mean) z = mu. */
+enum { REPARAM_USE_MEAN, REPARAM_NATTR };
+
 static int reparam_infer(ae_node *n, ae_err *err)
 {
     if (!ae_shape_eq(n->in[0]->shape, n->in[1]->shape))
@@ -116,7 +124,7 @@ static void reparam_block(size_t lo, size_t hi, const float *e, void *ctx)
 static void reparam_forward(ae_node *n)
 {
     reparam_ctx c = {n->in[0]->val, n->in[1]->val, n->state, n->val};
-    if (n->iattr[0]) {
+    if (n->iattr[REPARAM_USE_MEAN]) {
         memcpy(c.z, c.mu, n->numel * sizeof *c.z);
         return;
     }
@@ -131,7 +139,7 @@ static void reparam_backward(ae_node *n)
         for (size_t i = 0; i < n->numel; i++) mu->grad[i] = (n->accum[0] ? mu->grad[i] : 0.0f) + dz[i];
     if (lv->needs_grad)
         for (size_t i = 0; i < n->numel; i++) {
-            float d = n->iattr[0] ? 0.0f : dz[i] * eps[i] * 0.5f * expf(0.5f * lv->val[i]);
+            float d = n->iattr[REPARAM_USE_MEAN] ? 0.0f : dz[i] * eps[i] * 0.5f * expf(0.5f * lv->val[i]);
             lv->grad[i] = (n->accum[1] ? lv->grad[i] : 0.0f) + d;
         }
 }
@@ -143,8 +151,8 @@ ae_node *ae_reparam(ae_graph *g, const char *name, ae_node *mu, ae_node *logvar,
                     int use_mean, ae_err *err)
 {
     ae_node *in[2] = {mu, logvar};
-    int ia[1] = {use_mean};
-    ae_node *n = ae_graph_add(g, &ae_op_reparam, name, in, 2, ia, 1, NULL, 0, err);
+    int ia[REPARAM_NATTR] = {[REPARAM_USE_MEAN] = use_mean};
+    ae_node *n = ae_graph_add(g, &ae_op_reparam, name, in, 2, ia, REPARAM_NATTR, NULL, 0, err);
     if (n) n->pattr = rng;
     return n;
 }

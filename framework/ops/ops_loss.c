@@ -9,6 +9,10 @@
 #include "ae_ops.h"
 #include "ae_par.h"
 
+/* The pair losses' integer attributes (ae_node.iattr); the weighted sum's float attributes are its
+ * inputs' weights (fattr[i] for in[i]). */
+enum { LOSS_REDUCTION, LOSS_KIND, LOSS_NATTR };
+
 static int pair_infer(ae_node *n, ae_err *err)
 {
     char a[64], b[64];
@@ -24,7 +28,7 @@ static int pair_infer(ae_node *n, ae_err *err)
 static double norm(const ae_node *n)
 {
     const ae_node *p = n->in[0];
-    return n->iattr[0] == AE_SUM_PER_SAMPLE ? 1.0 / (double)p->shape.d[0] : 1.0 / (double)p->numel;
+    return n->iattr[LOSS_REDUCTION] == AE_SUM_PER_SAMPLE ? 1.0 / (double)p->shape.d[0] : 1.0 / (double)p->numel;
 }
 
 enum { L_MSE, L_BCE, L_BCEL };
@@ -35,7 +39,7 @@ typedef struct loss_job {
     const float *aux;      /* bce_logits: softplus(z) (forward) or sigmoid(z) (backward) */
     float *d;              /* backward output */
     float c, beta;         /* scale, accumulate factor */
-    int sig;               /* MSE after a sigmoid dense layer: d is that layer's dZ (see sigmoid_dz) */
+    int sig;               /* MSE after a sigmoid dense layer: d is that layer's dZ (ae_fusion.sig_dz) */
 } loss_job;
 
 #define LANES 8
@@ -164,31 +168,15 @@ typedef struct loss_state {
     int grad_in_fwd, sig;
 } loss_state;
 
-/* When the prediction is a sigmoid dense layer whose gradient only this MSE writes, the MSE writes
- * that layer's dZ = dY·y(1-y) instead of dY (same products, same bits), and the layer skips its
- * own pass over Y and dY: ops_dense.c (mse_writes_dz) makes the same test on its side. */
-static int sigmoid_dz(ae_graph *g, const ae_node *n)
-{
-    const ae_node *p = n->in[0];
-    if (p->op != &ae_op_dense || p->iattr[0] != AE_ACT_SIGMOID || n->in[1] == p) return 0;
-    int writers = 0;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        const ae_node *c = ae_graph_node(g, i);
-        if (!c->needs_grad || !c->op->backward) continue;
-        for (int k = 0; k < c->nin; k++) writers += c->in[k] == p;
-    }
-    return writers == 1;
-}
-
 static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
-    int fuse = n->iattr[1] == L_MSE && n->needs_grad && n->in[0]->needs_grad && !n->accum[0];
-    if (n->iattr[1] != L_BCEL && !fuse) return AE_OK;
+    const int fuse = n->iattr[LOSS_KIND] == L_MSE && n->fuse.grad_in_fwd; /* fuse.c decides */
+    if (n->iattr[LOSS_KIND] != L_BCEL && !fuse) return AE_OK;
     loss_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     n->state = s;
     s->grad_in_fwd = fuse;
-    s->sig = fuse && sigmoid_dz(g, n);
+    s->sig = fuse && n->fuse.sig_dz;
     if (fuse) return AE_OK;
     size_t k = n->in[0]->numel;
     if (!(s->sp = ae_graph_scratch(g, k, err)) ||
@@ -216,7 +204,7 @@ static void loss_forward(ae_node *n)
     loss_state *s = n->state;
     if (s && s->softplus.prim) ae_eltwise_run(&s->softplus);
     int fused = s && s->grad_in_fwd;
-    loss_job j = {n->iattr[1], 0, n->in[0]->val, n->in[1]->val, s ? s->sp : NULL,
+    loss_job j = {n->iattr[LOSS_KIND], 0, n->in[0]->val, n->in[1]->val, s ? s->sp : NULL,
                   fused ? n->in[0]->grad : NULL, fused ? (float)(1.0 * norm(n)) : 0.0f, 0, fused && s->sig};
     n->val[0] = (float)(ae_par_sum(n->in[0]->numel, loss_chunk, &j) * norm(n));
 }
@@ -228,14 +216,14 @@ static void loss_backward(ae_node *n)
     for (int k = 0; k < 2; k++) {
         ae_node *p = n->in[k];
         if (!p->needs_grad || (k == 0 && s && s->grad_in_fwd && n->grad[0] == 1.0f)) continue;
-        loss_job j = {n->iattr[1], k, n->in[0]->val, n->in[1]->val, s ? s->sg : NULL, p->grad,
+        loss_job j = {n->iattr[LOSS_KIND], k, n->in[0]->val, n->in[1]->val, s ? s->sg : NULL, p->grad,
                       (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f, k == 0 && s && s->sig};
         ae_par_for(p->numel, grad_chunk, &j);
     }
 }
 
-const ae_op ae_op_mse = {.name = "mse", .infer = pair_infer, .prepare = loss_prepare, .forward = loss_forward,
-                         .backward = loss_backward, .destroy = loss_destroy};
+const ae_op ae_op_mse = {.name = "mse", .infer = pair_infer, .plan = ae_ops_plan, .prepare = loss_prepare,
+                         .forward = loss_forward, .backward = loss_backward, .destroy = loss_destroy};
 const ae_op ae_op_bce = {.name = "bce", .infer = pair_infer, .forward = loss_forward,
                          .backward = loss_backward};
 const ae_op ae_op_bce_logits = {.name = "bce_logits", .infer = pair_infer, .prepare = loss_prepare,
@@ -245,8 +233,8 @@ static ae_node *pair(ae_graph *g, const ae_op *op, int kind, const char *name, a
                      ae_reduction r, ae_err *err)
 {
     ae_node *in[2] = {a, b};
-    int ia[2] = {(int)r, kind};
-    return ae_graph_add(g, op, name, in, 2, ia, 2, NULL, 0, err);
+    int ia[LOSS_NATTR] = {[LOSS_REDUCTION] = (int)r, [LOSS_KIND] = kind};
+    return ae_graph_add(g, op, name, in, 2, ia, LOSS_NATTR, NULL, 0, err);
 }
 
 ae_node *ae_mse(ae_graph *g, const char *name, ae_node *p, ae_node *t, ae_reduction r, ae_err *err)

@@ -7,6 +7,16 @@
 
 #include "ae_penalty.h"
 
+/* Attributes (ae_node.iattr, fattr): a penalty's weight (L1, exact contractive, Σ x²); KL
+ * sparsity's target rate and weight; the exact contractive norm's activation; the perturbation's
+ * copies and step; the finite-difference estimate's step and weight. */
+enum { PEN_WEIGHT, PEN_NFATTR };
+enum { KL_RHO, KL_WEIGHT, KL_NFATTR };
+enum { CAE_ACT, CAE_NATTR };
+enum { PERTURB_COPIES, PERTURB_NATTR };
+enum { FD_EPS, FD_WEIGHT, FD_NFATTR };
+enum { PERTURB_NFATTR = FD_EPS + 1 }; /* the perturbation has the step alone */
+
 static size_t rows(const ae_node *x) { return x->shape.nd > 0 ? (size_t)x->shape.d[0] : 1; }
 static size_t per_sample(const ae_node *x) { return x->numel / rows(x); }
 
@@ -26,14 +36,14 @@ static void l1_forward(ae_node *n)
     const ae_node *h = n->in[0];
     double s = 0;
     for (size_t i = 0; i < h->numel; i++) s += fabs((double)h->val[i]);
-    n->val[0] = (float)(n->fattr[0] * s / (double)rows(h));
+    n->val[0] = (float)(n->fattr[PEN_WEIGHT] * s / (double)rows(h));
 }
 
 static void l1_backward(ae_node *n)
 {
     ae_node *h = n->in[0];
     if (!h->needs_grad) return;
-    const float c = n->grad[0] * n->fattr[0] / (float)rows(h);
+    const float c = n->grad[0] * n->fattr[PEN_WEIGHT] / (float)rows(h);
     for (size_t i = 0; i < h->numel; i++) {
         float v = h->val[i];
         put(h->grad, i, n->accum[0], v > 0.0f ? c : v < 0.0f ? -c : 0.0f);
@@ -45,8 +55,8 @@ const ae_op ae_op_l1_penalty = {.name = "l1_penalty", .infer = scalar_infer, .fo
 
 ae_node *ae_l1_penalty(ae_graph *g, const char *name, ae_node *h, float weight, ae_err *err)
 {
-    float fa[1] = {weight};
-    return ae_graph_add(g, &ae_op_l1_penalty, name, &h, 1, NULL, 0, fa, 1, err);
+    float fa[PEN_NFATTR] = {[PEN_WEIGHT] = weight};
+    return ae_graph_add(g, &ae_op_l1_penalty, name, &h, 1, NULL, 0, fa, PEN_NFATTR, err);
 }
 
 /* --- KL sparsity: state = ρ̂ per unit (unclamped batch means) ------------------------------------- */
@@ -63,7 +73,7 @@ static void kl_forward(ae_node *n)
 {
     const ae_node *h = n->in[0];
     const size_t N = rows(h), M = per_sample(h);
-    const double rho = n->fattr[0];
+    const double rho = n->fattr[KL_RHO];
     float *mean = n->state;
     double s = 0;
     for (size_t j = 0; j < M; j++) {
@@ -74,7 +84,7 @@ static void kl_forward(ae_node *n)
         double q = fmin(fmax(m, RHO_MIN), RHO_MAX);
         s += rho * log(rho / q) + (1.0 - rho) * log((1.0 - rho) / (1.0 - q));
     }
-    n->val[0] = (float)(n->fattr[1] * s);
+    n->val[0] = (float)(n->fattr[KL_WEIGHT] * s);
 }
 
 static void kl_backward(ae_node *n)
@@ -82,7 +92,7 @@ static void kl_backward(ae_node *n)
     ae_node *h = n->in[0];
     if (!h->needs_grad) return;
     const size_t N = rows(h), M = per_sample(h);
-    const double rho = n->fattr[0], c = (double)n->grad[0] * n->fattr[1] / (double)N;
+    const double rho = n->fattr[KL_RHO], c = (double)n->grad[0] * n->fattr[KL_WEIGHT] / (double)N;
     const float *mean = n->state;
     for (size_t j = 0; j < M; j++) {
         double m = mean[j], d = 0;
@@ -97,8 +107,8 @@ const ae_op ae_op_kl_sparsity = {.name = "kl_sparsity", .infer = scalar_infer, .
 ae_node *ae_kl_sparsity_penalty(ae_graph *g, const char *name, ae_node *h, float rho, float weight,
                                 ae_err *err)
 {
-    float fa[2] = {rho, weight};
-    return ae_graph_add(g, &ae_op_kl_sparsity, name, &h, 1, NULL, 0, fa, 2, err);
+    float fa[KL_NFATTR] = {[KL_RHO] = rho, [KL_WEIGHT] = weight};
+    return ae_graph_add(g, &ae_op_kl_sparsity, name, &h, 1, NULL, 0, fa, KL_NFATTR, err);
 }
 
 /* --- exact contractive norm of a dense layer: state = Σ_i W_ji² per unit ------------------------- */
@@ -161,7 +171,7 @@ static void cae_forward(ae_node *n)
 {
     const ae_node *h = n->in[0], *w = n->in[1];
     const size_t N = rows(h), M = (size_t)w->shape.d[0], K = (size_t)w->shape.d[1];
-    const int act = n->iattr[0];
+    const int act = n->iattr[CAE_ACT];
     float *wsq = n->state;
     double *part = (double *)(wsq + M + (M & 1)); /* per-row sums (scratch sized in cae_prepare) */
     const long lm = (long)M, ln = (long)N;
@@ -179,15 +189,15 @@ static void cae_forward(ae_node *n)
     }
     double s = 0;
     for (size_t r = 0; r < N; r++) s += part[r];
-    n->val[0] = (float)(n->fattr[0] * s / (double)N);
+    n->val[0] = (float)(n->fattr[PEN_WEIGHT] * s / (double)N);
 }
 
 static void cae_backward(ae_node *n)
 {
     ae_node *h = n->in[0], *w = n->in[1];
     const size_t N = rows(h), M = (size_t)w->shape.d[0], K = (size_t)w->shape.d[1];
-    const int act = n->iattr[0];
-    const float c = n->grad[0] * n->fattr[0] / (float)N;
+    const int act = n->iattr[CAE_ACT];
+    const float c = n->grad[0] * n->fattr[PEN_WEIGHT] / (float)N;
     const float *wsq = n->state;
     const long lm = (long)M, ln = (long)N;
     if (h->needs_grad) {
@@ -234,9 +244,9 @@ ae_node *ae_contractive_exact(ae_graph *g, const char *name, ae_node *h, ae_node
                               float weight, ae_err *err)
 {
     ae_node *in[2] = {h, w};
-    int ia[1] = {(int)act};
-    float fa[1] = {weight};
-    return ae_graph_add(g, &ae_op_contractive_exact, name, in, 2, ia, 1, fa, 1, err);
+    int ia[CAE_NATTR] = {[CAE_ACT] = (int)act};
+    float fa[PEN_NFATTR] = {[PEN_WEIGHT] = weight};
+    return ae_graph_add(g, &ae_op_contractive_exact, name, in, 2, ia, CAE_NATTR, fa, PEN_NFATTR, err);
 }
 
 /* --- perturbation x + eps·v (copies stacked along the batch) ---------------------------------- */
@@ -244,7 +254,7 @@ static int perturb_infer(ae_node *n, ae_err *err)
 {
     (void)err;
     n->shape = n->in[0]->shape;
-    n->shape.d[0] *= n->iattr[0];
+    n->shape.d[0] *= n->iattr[PERTURB_COPIES];
     return AE_OK;
 }
 
@@ -252,7 +262,7 @@ static void perturb_forward(ae_node *n)
 {
     ae_rng *r = (ae_rng *)n->pattr;
     const ae_node *x = n->in[0];
-    const float eps = n->fattr[0];
+    const float eps = n->fattr[FD_EPS];
     for (size_t i = 0; i < n->numel; i++) n->val[i] = x->val[i % x->numel] + eps * (float)ae_rng_gauss(r);
 }
 
@@ -265,9 +275,9 @@ ae_node *ae_perturb(ae_graph *g, const char *name, ae_node *x, int copies, float
         ae_errf(err, AE_EINTERNAL, "%s: perturbation needs copies >= 1 and an RNG", name);
         return NULL;
     }
-    int ia[1] = {copies};
-    float fa[1] = {eps};
-    ae_node *n = ae_graph_add(g, &ae_op_perturb, name, &x, 1, ia, 1, fa, 1, err);
+    int ia[PERTURB_NATTR] = {[PERTURB_COPIES] = copies};
+    float fa[PERTURB_NFATTR] = {[FD_EPS] = eps};
+    ae_node *n = ae_graph_add(g, &ae_op_perturb, name, &x, 1, ia, PERTURB_NATTR, fa, PERTURB_NFATTR, err);
     if (n) n->pattr = rng;
     return n;
 }
@@ -292,15 +302,15 @@ static void jvp_forward(ae_node *n)
         double d = (double)hp->val[i] - h->val[i % h->numel];
         s += d * d;
     }
-    const double eps = n->fattr[0];
-    n->val[0] = (float)(n->fattr[1] * s / (eps * eps * (double)rows(hp)));
+    const double eps = n->fattr[FD_EPS];
+    n->val[0] = (float)(n->fattr[FD_WEIGHT] * s / (eps * eps * (double)rows(hp)));
 }
 
 static void jvp_backward(ae_node *n)
 {
     ae_node *hp = n->in[0], *h = n->in[1];
-    const float eps = n->fattr[0];
-    const float c = 2.0f * n->grad[0] * n->fattr[1] / (eps * eps * (float)rows(hp));
+    const float eps = n->fattr[FD_EPS];
+    const float c = 2.0f * n->grad[0] * n->fattr[FD_WEIGHT] / (eps * eps * (float)rows(hp));
     if (hp->needs_grad)
         for (size_t i = 0; i < hp->numel; i++)
             put(hp->grad, i, n->accum[0], c * (hp->val[i] - h->val[i % h->numel]));
@@ -321,8 +331,8 @@ ae_node *ae_jvp_sq(ae_graph *g, const char *name, ae_node *hp, ae_node *h, float
                    ae_err *err)
 {
     ae_node *in[2] = {hp, h};
-    float fa[2] = {eps, weight};
-    return ae_graph_add(g, &ae_op_jvp_sq, name, in, 2, NULL, 0, fa, 2, err);
+    float fa[FD_NFATTR] = {[FD_EPS] = eps, [FD_WEIGHT] = weight};
+    return ae_graph_add(g, &ae_op_jvp_sq, name, in, 2, NULL, 0, fa, FD_NFATTR, err);
 }
 
 /* --- Σ x² (weight decay) ---------------------------------------------------------------------- */
@@ -331,14 +341,14 @@ static void sumsq_forward(ae_node *n)
     const ae_node *x = n->in[0];
     double s = 0;
     for (size_t i = 0; i < x->numel; i++) s += (double)x->val[i] * x->val[i];
-    n->val[0] = (float)(n->fattr[0] * s);
+    n->val[0] = (float)(n->fattr[PEN_WEIGHT] * s);
 }
 
 static void sumsq_backward(ae_node *n)
 {
     ae_node *x = n->in[0];
     if (!x->needs_grad) return;
-    const float c = 2.0f * n->grad[0] * n->fattr[0];
+    const float c = 2.0f * n->grad[0] * n->fattr[PEN_WEIGHT];
     for (size_t i = 0; i < x->numel; i++) put(x->grad, i, n->accum[0], c * x->val[i]);
 }
 
@@ -347,6 +357,6 @@ const ae_op ae_op_sum_squares = {.name = "sum_squares", .infer = scalar_infer, .
 
 ae_node *ae_sum_squares(ae_graph *g, const char *name, ae_node *x, float weight, ae_err *err)
 {
-    float fa[1] = {weight};
-    return ae_graph_add(g, &ae_op_sum_squares, name, &x, 1, NULL, 0, fa, 1, err);
+    float fa[PEN_NFATTR] = {[PEN_WEIGHT] = weight};
+    return ae_graph_add(g, &ae_op_sum_squares, name, &x, 1, NULL, 0, fa, PEN_NFATTR, err);
 }

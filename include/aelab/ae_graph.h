@@ -27,11 +27,19 @@ const char *ae_shape_str(ae_shape s, char *buf, size_t len); /* "128x1x28x28" */
 typedef struct ae_node ae_node;
 typedef struct ae_graph ae_graph;
 
+/* A graph-wide compile pass (fusion and layout planning): runs once per compile, after consumers,
+ * views and accumulate flags are known and before buffers and prepares; it writes its decisions
+ * into the nodes (ae_node.fuse, ae_node.blk). */
+typedef int (*ae_graph_plan_fn)(ae_graph *g, ae_err *err);
+
 /* An op: what a node computes. infer runs when the node is added (set n->shape from the inputs,
- * reject bad shapes with a message naming n->name); prepare runs at compile time, once buffers
- * exist (create primitives, scratch); forward computes n->val; backward adds n->grad's effect
- * into each input's grad (overwrite when !n->accum[i], accumulate otherwise); destroy frees state.
- * Any of prepare/backward/destroy may be NULL (backward NULL = no gradient flows through). */
+ * reject bad shapes with a message naming n->name); plan is the graph-wide pass that decides this
+ * op's fusions and layouts (ae_graph_compile runs each distinct plan of the graph's ops once, in
+ * order of first appearance, before any prepare); prepare runs at compile time, once buffers
+ * exist (create primitives, scratch), reading the plan's decisions; forward computes n->val;
+ * backward adds n->grad's effect into each input's grad (overwrite when !n->accum[i], accumulate
+ * otherwise); destroy frees state. Any of plan/prepare/backward/destroy may be NULL (backward
+ * NULL = no gradient flows through). */
 typedef struct ae_op {
     const char *name;
     int (*infer)(ae_node *n, ae_err *err);
@@ -39,9 +47,33 @@ typedef struct ae_op {
     void (*forward)(ae_node *n);
     void (*backward)(ae_node *n);
     void (*destroy)(ae_node *n);
+    ae_graph_plan_fn plan;
     int view; /* 1: the node is a view of input 0 (shares its value, and its gradient when input 0
                  has no other consumer): forward and backward have nothing to copy */
 } ae_op;
+
+/* A consumer edge: node->in[slot] is the node it is listed on. */
+typedef struct ae_use {
+    ae_node *node;
+    int slot;
+} ae_use;
+
+/* How a node shares its input 0's buffers (ae_op.view ops; decided at compile). */
+typedef enum { AE_SHARE_NONE = 0, AE_SHARE_VAL = 1, AE_SHARE_GRAD = 2 } ae_share;
+
+/* Fusion decisions of the compile pass (framework/ops/fuse.c), read by the ops' prepare and run
+ * functions. All 0/NULL when no pass ran. */
+typedef struct ae_fusion {
+    int post_act;        /* dense, conv: the activation runs as a post-op of the main primitive */
+    int dz_ready;        /* dense: its sole gradient writer hands it dZ = dY·act'(Y), not dY (a
+                            sigmoid layer read by an MSE, a ReLU layer read by a dense layer) */
+    int mask_dx;         /* dense: its dX is a ReLU dense producer's dY: masked into that one's dZ */
+    int grad_in_fwd;     /* mse: the prediction's gradient is written in the forward pass */
+    int sig_dz;          /* mse: writes its sigmoid dense producer's dZ instead of dY */
+    ae_node *chain_prev, *chain_next; /* dense: neighbours in a chain of dense layers */
+    int keep_blocked;    /* conv: the output stays in the forward primitive's channel-blocked
+                            layout (ae_node.blk): every reader is a conv or dense layer */
+} ae_fusion;
 
 struct ae_node {
     const ae_op *op;
@@ -55,7 +87,11 @@ struct ae_node {
     int needs_grad;            /* some parameter upstream: gradient must reach this node */
     int param;                 /* >= 0: index in the graph's parameter store, else -1 */
     unsigned char accum[AE_MAX_IN];
-    /* op attributes, set by the constructor */
+    const ae_use *cons;        /* consumer edges, in graph order (set at compile, before any plan) */
+    int ncons;
+    ae_share share;            /* view ops: what is shared with input 0 (set at compile) */
+    ae_fusion fuse;            /* the compile pass's decisions */
+    /* op attributes, set by the constructor (each op names its indices) */
     int iattr[8];
     float fattr[4];
     const void *pattr;         /* borrowed pointer attribute (e.g. a taps struct) */
@@ -64,8 +100,8 @@ struct ae_node {
                                   the row-major layout (a conv may otherwise keep its output in a
                                   blocked layout that only its conv consumers read) */
     int blk;                   /* > 0: value and gradient are kept channel-blocked (oneDNN's
-                                  nChw{blk}c of the [N, C, H, W] its conv consumers read), set at
-                                  prepare by the producer (ops_conv.c, ops_dense.c); 0: row-major */
+                                  nChw{blk}c of the [N, C, H, W] its conv consumers read), set by
+                                  the compile pass (framework/ops/fuse.c); 0: row-major */
     int skip;                  /* training graphs: not on the way to the loss (ae_graph_forward_loss
                                   leaves it out) */
     double flops;              /* floating-point operations of one forward + backward (set by
@@ -88,8 +124,9 @@ ae_node *ae_graph_add(ae_graph *g, const ae_op *op, const char *name, ae_node *c
 ae_node *ae_graph_input(ae_graph *g, const char *name, ae_shape shape, ae_err *err);
 /* The parameter node bound to store entry `index` (created on first use, then the same node). */
 ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err);
-/* Allocates values/grads, decides overwrite/accumulate per edge, runs every prepare. `loss` is the
- * scalar node backward starts from (NULL for inference graphs). */
+/* Marks what the loss needs (skip, needs_grad), lists every node's consumers, decides views and
+ * overwrite/accumulate per edge, runs the ops' plan passes, allocates values/grads, runs every
+ * prepare. `loss` is the scalar node backward starts from (NULL for inference graphs). */
 int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err);
 /* Forward walk over every node. */
 void ae_graph_forward(ae_graph *g);

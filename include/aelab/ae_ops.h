@@ -34,6 +34,11 @@ ae_node *ae_weighted_sum(ae_graph *g, const char *name, ae_node *const *terms, c
 extern const ae_op ae_op_dense, ae_op_activation, ae_op_reshape, ae_op_mse, ae_op_bce,
     ae_op_bce_logits, ae_op_weighted_sum;
 
+/* The ops' compile pass (ae_op.plan of dense, conv, reshape and MSE; framework/ops/fuse.c): decides
+ * for the whole graph which activations run as post-ops, which gradients arrive pre-multiplied
+ * (ae_fusion), which dense layers run as a chain, and which outputs stay channel-blocked (blk). */
+int ae_ops_plan(ae_graph *g, ae_err *err);
+
 /* Light kernels shared by ops: y = act(x), dx (+)= dy·act'(y) from the output y. */
 void ae_act_forward(ae_act a, const float *x, float *y, size_t n);
 void ae_act_backward(ae_act a, const float *y, const float *dy, float *dx, size_t n, int accumulate);

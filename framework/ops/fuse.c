@@ -1,0 +1,146 @@
+/* The ops' compile pass (ae_op.plan of the ops that fuse or keep layouts): one sweep over the graph,
+ * in graph order, reading each node's consumer edges (ae_node.cons), decides every fusion and
+ * layout question and stores the answers on the nodes (ae_node.fuse, ae_node.blk); prepare and the
+ * run functions only read them. */
+#include "conv_internal.h"
+#include "dense_internal.h"
+
+static int is_dense(const ae_node *n) { return n->op == &ae_op_dense; }
+static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
+static ae_act dense_act(const ae_node *n) { return (ae_act)n->iattr[DENSE_ACT]; }
+
+/* Consumer edges of x whose backward writes x's gradient. */
+static int grad_writers(const ae_node *x)
+{
+    int writers = 0;
+    for (int i = 0; i < x->ncons; i++) {
+        const ae_node *c = x->cons[i].node;
+        writers += c->needs_grad && c->op->backward;
+    }
+    return writers;
+}
+
+/* A chain is dense layers each feeding the next one alone (W1's 17-16-3-16-17): its first layer runs
+ * the forward of all of them block by block and its last layer the backward (ops_dense.c). The
+ * block products are the same; what moves is when each layer's gradients are written (all at the
+ * last layer's turn), which changes nothing when every layer's input gradient comes from the next
+ * layer alone and no member has a parameter or input gradient that a node running its backward
+ * earlier writes too (no accumulate flag set). The link p -> c, or NULL: */
+static ae_node *chain_next(const ae_node *p)
+{
+    if (!is_dense(p) || (dense_act(p) != AE_ACT_RELU && dense_act(p) != AE_ACT_IDENTITY)) return NULL;
+    ae_node *c = NULL;
+    for (int i = 0; i < p->ncons; i++) {
+        ae_node *q = p->cons[i].node;
+        if (!is_dense(q) || p->cons[i].slot != 0) continue;
+        if (c) return NULL; /* two dense consumers */
+        c = q;
+    }
+    if (!c || c->needs_grad != p->needs_grad) return NULL;
+    if (c->needs_grad) {
+        if (grad_writers(p) != 1) return NULL;
+        for (int k = 0; k < AE_MAX_IN; k++)
+            if (c->accum[k] || p->accum[k]) return NULL;
+    }
+    return c;
+}
+
+/* When x is a ReLU dense layer whose gradient only dense node n writes, n's backward can finish x's
+ * backward too: dX·[x > 0] is x's dZ, computed while the dX block is in cache (the same products as
+ * x's own mask, so the same bits) instead of another pass over x's Y and dY. */
+static int relu_consumer(const ae_node *n)
+{
+    const ae_node *x = n->in[0];
+    if (!n->needs_grad || !x->needs_grad || !is_dense(x) || dense_act(x) != AE_ACT_RELU || n->accum[0])
+        return 0;
+    return grad_writers(x) == 1;
+}
+
+/* The channel block every consumer of r reads it in: all are convs taking r as input that would read
+ * the same blocked layout; else 0. */
+static int conv_readers_block(const ae_node *r)
+{
+    int blk = 0;
+    for (int i = 0; i < r->ncons; i++) {
+        int b = r->cons[i].slot == 0 ? ae_conv_input_block(r->cons[i].node) : 0;
+        if (!b || (blk && b != blk)) return 0;
+        blk = b;
+    }
+    return blk;
+}
+
+/* A dense layer whose one consumer is a reshape that only convs read, when they would read a
+ * blocked layout, writes that layout (dense_blocked.c permutes W's rows); the caller reads neither. */
+static int dense_out_block(const ae_node *n)
+{
+    const ae_node *r = !n->pinned && n->ncons == 1 ? n->cons[0].node : NULL;
+    return r && r->op == &ae_op_reshape && r->shape.nd == 4 && !r->pinned ? conv_readers_block(r) : 0;
+}
+
+static void plan_dense(ae_node *n)
+{
+    ae_act act = dense_act(n);
+    n->fuse.post_act = act == AE_ACT_IDENTITY || act == AE_ACT_RELU; /* exact and cheap as a post-op */
+    ae_node *c = chain_next(n);
+    if (c) {
+        n->fuse.chain_next = c;
+        c->fuse.chain_prev = n;
+    }
+    if (relu_consumer(n)) {
+        n->fuse.mask_dx = 1;
+        n->in[0]->fuse.dz_ready = 1;
+    }
+    n->blk = dense_out_block(n);
+}
+
+/* An MSE that writes its prediction's gradient first (no accumulate flag) writes it in its forward
+ * pass. When the prediction is a sigmoid dense layer whose gradient only this MSE writes, it writes
+ * that layer's dZ = dY·y(1-y) instead of dY (same products, same bits), and the layer skips its own
+ * pass over Y and dY. */
+static void plan_mse(ae_node *n)
+{
+    ae_node *p = n->in[0];
+    n->fuse.grad_in_fwd = n->needs_grad && p->needs_grad && !n->accum[0];
+    if (n->fuse.grad_in_fwd && is_dense(p) && dense_act(p) == AE_ACT_SIGMOID && n->in[1] != p &&
+        grad_writers(p) == 1) {
+        n->fuse.sig_dz = 1;
+        p->fuse.dz_ready = 1;
+    }
+}
+
+/* Every consumer is a conv or a dense layer reading n as its input (a dense layer reads the features
+ * in blocked order through permuted weights), and the caller does not read n: n's value and
+ * gradient may then stay in the forward primitive's blocked layout (no reorders). */
+static int takes_blocked(const ae_node *n)
+{
+    if (n->pinned) return 0;
+    for (int i = 0; i < n->ncons; i++) {
+        const ae_node *c = n->cons[i].node;
+        if (n->cons[i].slot || !(is_conv(c) || is_dense(c))) return 0;
+    }
+    return n->ncons > 0;
+}
+
+static int plan_conv(ae_node *n, ae_err *err)
+{
+    int layout = conv_fwd_layout(n);
+    ae_act act = (ae_act)n->iattr[CONV_ACT];
+    /* with a bias the primitive runs without post-ops; the bias and the activation follow it */
+    n->fuse.post_act = n->nin > 2 ? act == AE_ACT_IDENTITY : conv_fuse_act(n->iattr[CONV_KIND], layout, act);
+    n->fuse.keep_blocked = layout == AE_CONV_STAGE_BLOCKED && takes_blocked(n);
+    n->blk = 0;
+    if (n->fuse.keep_blocked && conv_out_block(n, &n->blk, err)) return ae_err_prefix(err, "%s", n->name);
+    return AE_OK;
+}
+
+int ae_ops_plan(ae_graph *g, ae_err *err)
+{
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *n = ae_graph_node(g, i);
+        if (is_dense(n)) plan_dense(n);
+        else if (n->op == &ae_op_mse) plan_mse(n);
+        else if (is_conv(n) && plan_conv(n, err)) return err->code;
+        else if (n->op == &ae_op_reshape) n->blk = n->in[0]->blk; /* a view keeps its input's layout */
+    }
+    return AE_OK;
+}
