@@ -46,6 +46,48 @@ static int accumulate_cov(const float *x, size_t n, size_t d, const double *mean
     return 0;
 }
 
+/* cov /= n - 1, symmetric to the last bit (the lower triangle mirrored); returns the first column
+ * whose variance is not finite, or d. */
+static size_t scale_cov(gsl_matrix *cov, size_t n)
+{
+    const size_t d = cov->size1;
+    double denom = n > 1 ? (double)(n - 1) : 1.0;
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j <= i; j++) {
+            double v = gsl_matrix_get(cov, i, j) / denom;
+            gsl_matrix_set(cov, i, j, v);
+            gsl_matrix_set(cov, j, i, v);
+        }
+    for (size_t i = 0; i < d; i++)
+        if (!isfinite(gsl_matrix_get(cov, i, i))) return i;
+    return d;
+}
+
+/* The top p->k eigenvectors (sorted, descending) as components with a fixed sign (the entry of
+ * largest magnitude, the first one on ties, is positive) and their share of the variance. */
+static void keep_components(ae_pca *p, const gsl_vector *eval, const gsl_matrix *evec)
+{
+    const size_t d = p->d;
+    double total = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        double v = gsl_vector_get(eval, i);
+        total += v > 0.0 ? v : 0.0; /* round-off can make null eigenvalues slightly negative */
+    }
+    for (size_t j = 0; j < p->k; j++) {
+        double v = gsl_vector_get(eval, j);
+        p->explained[j] = total > 0.0 && v > 0.0 ? v / total : 0.0;
+        size_t arg = 0;
+        for (size_t c = 1; c < d; c++)
+            if (fabs(gsl_matrix_get(evec, c, j)) > fabs(gsl_matrix_get(evec, arg, j)))
+                arg = c;
+        double s = gsl_matrix_get(evec, arg, j) < 0.0 ? -1.0 : 1.0;
+        for (size_t c = 0; c < d; c++) {
+            p->comp[j * d + c] = s * gsl_matrix_get(evec, c, j);
+            p->comp32[j * d + c] = (float)p->comp[j * d + c];
+        }
+    }
+}
+
 int ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d, size_t k, ae_err *err)
 {
     memset(p, 0, sizeof *p);
@@ -87,18 +129,11 @@ int ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d, size_t k, ae_err *
         rc = ae_errf(err, AE_EINTERNAL, "pca: oneDNN sgemm failed (d=%zu)", d);
         goto done;
     }
-    double denom = n > 1 ? (double)(n - 1) : 1.0;
-    for (size_t i = 0; i < d; i++) /* symmetric to the last bit: the lower triangle mirrored */
-        for (size_t j = 0; j <= i; j++) {
-            double v = gsl_matrix_get(cov, i, j) / denom;
-            gsl_matrix_set(cov, i, j, v);
-            gsl_matrix_set(cov, j, i, v);
-        }
-    for (size_t i = 0; i < d; i++)
-        if (!isfinite(gsl_matrix_get(cov, i, i))) {
-            rc = ae_errf(err, AE_EINPUT, "pca: column %zu has non-finite values", i);
-            goto done;
-        }
+    size_t bad = scale_cov(cov, n);
+    if (bad < d) {
+        rc = ae_errf(err, AE_EINPUT, "pca: column %zu has non-finite values", bad);
+        goto done;
+    }
 
     if (gsl_eigen_symmv(cov, eval, evec, ws) != GSL_SUCCESS ||
         gsl_eigen_symmv_sort(eval, evec, GSL_EIGEN_SORT_VAL_DESC) != GSL_SUCCESS) {
@@ -106,24 +141,7 @@ int ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d, size_t k, ae_err *
         goto done;
     }
 
-    double total = 0.0;
-    for (size_t i = 0; i < d; i++) {
-        double v = gsl_vector_get(eval, i);
-        total += v > 0.0 ? v : 0.0; /* round-off can make null eigenvalues slightly negative */
-    }
-    for (size_t j = 0; j < k; j++) {
-        double v = gsl_vector_get(eval, j);
-        p->explained[j] = total > 0.0 && v > 0.0 ? v / total : 0.0;
-        size_t arg = 0; /* sign: the entry of largest magnitude (first one on ties) is positive */
-        for (size_t c = 1; c < d; c++)
-            if (fabs(gsl_matrix_get(evec, c, j)) > fabs(gsl_matrix_get(evec, arg, j)))
-                arg = c;
-        double s = gsl_matrix_get(evec, arg, j) < 0.0 ? -1.0 : 1.0;
-        for (size_t c = 0; c < d; c++) {
-            p->comp[j * d + c] = s * gsl_matrix_get(evec, c, j);
-            p->comp32[j * d + c] = (float)p->comp[j * d + c];
-        }
-    }
+    keep_components(p, eval, evec);
 
 done:
     gsl_eigen_symmv_free(ws);
