@@ -19,6 +19,7 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
 #define BUILTIN_LATENTS(X)        \
     X(ae_latent_deterministic)    \
     X(ae_latent_gaussian)         \
+    X(ae_latent_vq)               \
     /* end of the latents */
 
 #define DECLARE(ops) extern const ae_source_ops ops;
