@@ -272,9 +272,9 @@ static int draw_samples(const char *dir, const char *out, long n, long seed, con
     ae_run r;
     char path[4200];
     int rc = ae_run_open(&r, dir, o, err);
-    if (!rc && !ae_model_is_gaussian(r.model))
-        rc = ae_errf(err, AE_EINPUT, "%s is not a variational model (model.latent.kind: gaussian): nothing to "
-                     "sample", dir);
+    if (!rc && !ae_model_has_prior(r.model))
+        rc = ae_errf(err, AE_EINPUT, "%s is not a variational model (its %s latent has no prior; use e.g. "
+                     "model.latent.kind: gaussian): nothing to sample", dir, ae_model_latent_kind(r.model));
     if (!rc && r.train.h == 1)
         rc = ae_errf(err, AE_EINPUT, "%s: samples are drawn as images; this data is a table", dir);
     float *img = rc ? NULL : malloc((size_t)n * r.train.d * sizeof *img);

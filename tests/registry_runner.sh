@@ -62,7 +62,10 @@ fi
 
 # aelab list: the one table of built-ins (variants/builtin.c), in its order
 got=$("$aelab" list | awk '/^[a-z]/{k=$1} /^  [^ ]/{printf "%s:%s ", k, $1}')
-want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay sources:csv sources:idx sources:npy "
+want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d latents:deterministic latents:gaussian latents:vq regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay sources:csv sources:idx sources:npy "
 [ "$got" = "$want" ] && ok || bad "aelab list: $got"
+# the vq latent's example config is accepted as it is
+out=$("$aelab" check "$src/configs/vq.yaml" 2>&1); rc=$?
+[ $rc -eq 0 ] && [[ "$out" == *"kind: vq"* ]] && ok || bad "check configs/vq.yaml: exit $rc: $out"
 echo "registry_runner: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,6 +1,8 @@
 /* The graph itself: topological order, consumer edges, overwrite/accumulate per edge, views, skip
  * flags, the compile order of plan passes, and the ops' fusion and layout decisions (fuse.c) on
  * small graphs. */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ae_conv.h"
@@ -289,6 +291,65 @@ START_TEST(conv_layouts)
 }
 END_TEST
 
+
+/* One weighted sum over more terms than the old AE_MAX_IN = 4 (no folded tree): weights read
+ * through pointers at every step (a change is one store, seen by forward and backward), the sum in
+ * term order in double, gradients by central differences. */
+START_TEST(weighted_sum_nary)
+{
+    enum { N = 6 };
+    fx f;
+    fx_init(&f);
+    int pi[N], ti[N];
+    for (int k = 0; k < N; k++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "p%d", k);
+        pi[k] = decl(&f, nm, ae_shape2(2, 3));
+        snprintf(nm, sizeof nm, "t%d", k);
+        ti[k] = decl(&f, nm, ae_shape2(2, 3));
+    }
+    fx_alloc(&f, 2, 1);
+    for (size_t i = 0; i < f.ps->total; i++) f.ps->val[i] = 0.37f * sinf(1.0f + (float)i);
+    ae_node *terms[N];
+    float w[N] = {1.0f, 0.5f, 2.0f, 0.25f, 3.0f, 1.5f};
+    const float *wp[N];
+    for (int k = 0; k < N; k++) {
+        terms[k] = ae_mse(f.g, "m", P(&f, pi[k]), P(&f, ti[k]), AE_MEAN, &f.err);
+        wp[k] = &w[k];
+    }
+    ae_node *loss = ae_weighted_sum_ref(f.g, "loss", terms, wp, N, &f.err);
+    compile(&f, loss);
+    ck_assert_int_eq(loss->nin, N);
+    ae_graph_forward(f.g);
+    double s = 0;
+    for (int k = 0; k < N; k++) s += (double)w[k] * terms[k]->val[0];
+    ck_assert_float_eq(loss->val[0], (float)s);
+    w[4] = 0.125f; /* one store */
+    ck_assert_float_eq(ae_weighted_sum_weight(loss, 4), 0.125f);
+    ck_assert(isnan(ae_weighted_sum_weight(loss, N)));
+    ae_graph_forward(f.g);
+    s = 0;
+    for (int k = 0; k < N; k++) s += (double)w[k] * terms[k]->val[0];
+    ck_assert_float_eq(loss->val[0], (float)s);
+    ae_rng *rng = ae_rng_new(3);
+    double e = ae_test_gradcheck(f.g, loss, f.ps, rng, 1e-2f, 60, 1e-2);
+    ck_assert_msg(e < 1e-2, "weighted sum gradient error %g", e);
+    ae_rng_free(rng);
+    /* too many terms is an error, not a fold */
+    fx_free(&f);
+    fx_init(&f);
+    decl(&f, "p", ae_shape2(1, 1));
+    fx_alloc(&f, 1, 1);
+    ae_node *many[AE_MAX_IN + 1];
+    for (int k = 0; k <= AE_MAX_IN; k++) many[k] = P(&f, 0);
+    float ones[AE_MAX_IN + 1];
+    for (int k = 0; k <= AE_MAX_IN; k++) ones[k] = 1.0f;
+    ck_assert_ptr_null(ae_weighted_sum(f.g, "loss", many, ones, AE_MAX_IN + 1, &f.err));
+    ck_assert_int_eq(f.err.code, AE_EINPUT);
+    fx_free(&f);
+}
+END_TEST
+
 /* --- plan passes: once per distinct pass, after consumers and flags, before buffers --------- */
 static int g_calls, g_saw_cons, g_saw_buffers;
 
@@ -356,6 +417,7 @@ int main(void)
     tcase_add_test(t, sigmoid_read_by_loss);
     tcase_add_test(t, conv_layouts);
     tcase_add_test(t, plan_passes);
+    tcase_add_test(t, weighted_sum_nary);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }

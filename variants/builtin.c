@@ -1,5 +1,5 @@
-/* The in-tree units: the one table of built-in layer types, variant presets, regularizers and data
- * sources. The CLI and the tests register them into the registry they own. */
+/* The in-tree units: the one table of built-in layer types, latents, variant presets, regularizers
+ * and data sources. The CLI and the tests register them into the registry they own. */
 #include "ae_builtins.h"
 
 extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape, ae_layer_conv2d,
@@ -15,8 +15,17 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
     X(ae_source_npy)       \
     /* end of the sources */
 
+/* The latents (variants/latents/), one line each: X(the unit's ae_latent_ops). */
+#define BUILTIN_LATENTS(X)        \
+    X(ae_latent_deterministic)    \
+    X(ae_latent_gaussian)         \
+    X(ae_latent_vq)               \
+    /* end of the latents */
+
 #define DECLARE(ops) extern const ae_source_ops ops;
 BUILTIN_SOURCES(DECLARE)
+#define DECLARE_LATENT(ops) extern const ae_latent_ops ops;
+BUILTIN_LATENTS(DECLARE_LATENT)
 #define ADDRESS(ops) &ops,
 
 int ae_register_builtins(ae_registry *r)
@@ -29,10 +38,12 @@ int ae_register_builtins(ae_registry *r)
     static const ae_regularizer_ops *const regs[] = {&ae_reg_l1, &ae_reg_kl_sparsity, &ae_reg_contractive,
                                                      &ae_reg_weight_decay};
     static const ae_source_ops *const sources[] = {BUILTIN_SOURCES(ADDRESS)};
+    static const ae_latent_ops *const latents[] = {BUILTIN_LATENTS(ADDRESS)};
     int rc = AE_OK;
     for (size_t i = 0; i < sizeof layers / sizeof *layers && !rc; i++) rc = ae_register_layer(r, layers[i]);
     for (size_t i = 0; i < sizeof variants / sizeof *variants && !rc; i++) rc = ae_register_variant(r, variants[i]);
     for (size_t i = 0; i < sizeof regs / sizeof *regs && !rc; i++) rc = ae_register_regularizer(r, regs[i]);
     for (size_t i = 0; i < sizeof sources / sizeof *sources && !rc; i++) rc = ae_register_source(r, sources[i]);
+    for (size_t i = 0; i < sizeof latents / sizeof *latents && !rc; i++) rc = ae_register_latent(r, latents[i]);
     return rc;
 }

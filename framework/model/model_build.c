@@ -1,5 +1,6 @@
 /* Builds and caches the model's graphs: input → corruption → encoder → latent → decoder → loss
- * terms (reconstruction, KL, regularizers) joined by a weighted sum; plus a decoder-only graph. */
+ * terms (reconstruction, the latent's, regularizers) joined by one weighted sum whose weights are
+ * read through pointers to their owners; plus a decoder-only graph. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,31 @@ static ae_shape input_shape(const ae_model *m, int64_t batch)
     return m->h == 1 && m->c == 1 ? ae_shape2(batch, (int64_t)m->d) : ae_shape4(batch, m->c, m->h, m->w);
 }
 
-static void add_term(ae_mgraph *mg, ae_node *t, const char *name, float w)
+static const float one = 1.0f; /* the reconstruction term's weight */
+
+static void add_term(ae_mgraph *mg, ae_node *t, const char *name, const float *w)
 {
     if (mg->nterms >= AE_MAX_TERMS) return;
     mg->term[mg->nterms] = t;
     snprintf(mg->term_name[mg->nterms], sizeof mg->term_name[0], "%s", name);
     mg->term_weight[mg->nterms++] = w;
+}
+
+/* The latent's terms, held until the reconstruction term is in (the loss sums recon first). */
+typedef struct pending_terms {
+    int n;
+    ae_node *t[AE_MAX_TERMS];
+    const char *name[AE_MAX_TERMS];
+    const float *w[AE_MAX_TERMS];
+} pending_terms;
+
+static void hold_term(void *ctx, ae_node *t, const char *name, const float *w)
+{
+    pending_terms *p = ctx;
+    if (p->n >= AE_MAX_TERMS) return;
+    p->t[p->n] = t;
+    p->name[p->n] = name;
+    p->w[p->n++] = w;
 }
 
 /* Decoder layers from `z`; the last sigmoid becomes logits when training BCE on logits. */
@@ -42,22 +62,6 @@ static ae_node *build_decoder(ae_model *m, ae_build *b, ae_node *z, ae_node **lo
     return y;
 }
 
-static ae_node *latent_head(ae_model *m, ae_build *b, const char *name, ae_node *h)
-{
-    char pn[96];
-    int fan_in = (int)(h->numel / (size_t)h->shape.d[0]);
-    snprintf(pn, sizeof pn, "%s.weight", name);
-    int wi = ae_params_declare(m->ps, pn, ae_shape2(m->latent_size, fan_in), fan_in,
-                               (int)m->latent_size, AE_PARAM_WEIGHT, 0, b->err);
-    snprintf(pn, sizeof pn, "%s.bias", name);
-    int bi = wi < 0 ? -1 : ae_params_declare(m->ps, pn, ae_shape_make(1, (int64_t[]){m->latent_size}),
-                                             fan_in, (int)m->latent_size, AE_PARAM_BIAS, 0, b->err);
-    if (bi < 0) return NULL;
-    snprintf(pn, sizeof pn, "%s (dense)", name);
-    return ae_dense(b->g, pn, h, ae_graph_param(b->g, wi, b->err), ae_graph_param(b->g, bi, b->err),
-                    AE_ACT_IDENTITY, b->err);
-}
-
 /* ae_build.encode: the encoder again on another input (shared parameters). */
 static ae_node *encode_again(const void *model, ae_build *b, ae_node *x, const char *tag)
 {
@@ -74,14 +78,8 @@ static ae_node *encode_again(const void *model, ae_build *b, ae_node *x, const c
         h = m->enc[i].ops->build(m->enc[i].state, &b2, m->enc[i].name, h);
         if (h) snprintf(h->name, sizeof h->name, "%s", name);
     }
-    if (h && m->gaussian) {
-        char pn[96];
-        snprintf(pn, sizeof pn, "latent.mu.%s", tag);
-        ae_node *mu = latent_head((ae_model *)m, &b2, "latent.mu", h);
-        if (mu) snprintf(mu->name, sizeof mu->name, "%s", pn);
-        h = mu;
-    }
-    return h;
+    ae_latent_io io = {0, tag, NULL, NULL};
+    return h ? m->lat->build(m->lat_state, &b2, &io, h) : NULL;
 }
 
 int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err)
@@ -113,12 +111,10 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
             t->bias[k] = h->nin > 2 ? h->in[2] : NULL;
         }
     }
-    if (h && m->gaussian) {
-        t->mu = latent_head(m, &b, "latent.mu", h);
-        t->logvar = t->mu ? latent_head(m, &b, "latent.logvar", h) : NULL;
-        h = ae_reparam(g, "latent (sample)", t->mu, t->logvar, m->rng,
-                       mode == AE_MODE_EVAL || mode == AE_MODE_EVAL_NOISY, err);
-    }
+    pending_terms lt = {0};
+    ae_latent_io io = {mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_SAMPLE, NULL, hold_term, &lt};
+    if (h) h = m->lat->build(m->lat_state, &b, &io, h);
+    m->lat_terms = lt.n;
     t->code = h;
     if (h) m->code_size = h->numel / (size_t)batch;
     ae_node *y = h ? build_decoder(m, &b, h, &t->logits) : NULL;
@@ -138,16 +134,16 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
         if (!m->loss_bce) rec = ae_mse(g, "recon (mse)", y, t->x, m->reduction, err);
         else if (t->logits) rec = ae_bce_logits(g, "recon (bce)", t->logits, t->x, m->reduction, err);
         else rec = ae_bce(g, "recon (bce)", y, t->x, m->reduction, err);
-        add_term(mg, rec, "recon", 1.0f);
+        add_term(mg, rec, "recon", &one);
     }
-    if (rec && m->gaussian) add_term(mg, ae_kl_normal(g, "kl", t->mu, t->logvar, err), "kl", m->kl_weight);
+    for (int i = 0; i < lt.n && rec; i++) add_term(mg, lt.t[i], lt.name[i], lt.w[i]);
     for (int i = 0; i < m->nregs && rec; i++) {
         const ae_reg *R = &m->regs[i];
         char nn[96];
         snprintf(nn, sizeof nn, "regularizers[%d] (%s)", i, R->name);
-        add_term(mg, R->ops->penalty(R->state, &b, nn), R->name, 1.0f);
+        add_term(mg, R->ops->penalty(R->state, &b, nn), R->name, &R->weight);
     }
-    if (rec) mg->loss = ae_weighted_sum(g, "loss", mg->term, mg->term_weight, mg->nterms, err);
+    if (rec) mg->loss = ae_weighted_sum_ref(g, "loss", mg->term, mg->term_weight, mg->nterms, err);
     ae_node *read[] = {t->x, t->x_in, t->code, t->mu, t->logvar, t->recon, t->logits}; /* by the caller */
     for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
         if (read[i]) read[i]->pinned = 1;
@@ -172,8 +168,7 @@ ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
     ae_mgraph *mg = malloc(sizeof *mg);
     if (!mg) { ae_errf(err, AE_EINTERNAL, "out of memory"); return NULL; }
     if (ae_model_build(m, mg, batch, mode, 1, err)) { free(mg); return NULL; }
-    m->graphs[m->ngraphs++] = mg;
-    ae_model_set_epoch(m, 0); /* current loss weights into the new graph */
+    m->graphs[m->ngraphs++] = mg; /* its loss reads the current weights through pointers */
     return mg;
 }
 
@@ -191,53 +186,17 @@ int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floa
     return AE_OK;
 }
 
-static int term_index(const ae_mgraph *mg, const ae_node *n)
-{
-    for (int j = 0; j < mg->nterms; j++)
-        if (mg->term[j] == n) return j;
-    return -1;
-}
-
-/* Copies the terms' weights into the weighted sum `s` and into the sums folded into it (a loss
- * of more than AE_MAX_IN terms is a tree of sums; the folded ones enter with weight 1). */
-static void set_weights(const ae_mgraph *mg, ae_node *s)
-{
-    for (int k = 0; k < s->nin; k++) {
-        int j = term_index(mg, s->in[k]);
-        if (j >= 0) s->fattr[k] = mg->term_weight[j];
-        else if (s->in[k]->op == &ae_op_weighted_sum) set_weights(mg, s->in[k]);
-    }
-}
-
 void ae_model_set_epoch(ae_model *m, long epoch)
 {
-    if (epoch > 0 && m->gaussian)
-        m->kl_weight = (float)(m->beta * (m->kl_warmup > 0 && epoch <= m->kl_warmup
-                                              ? (double)epoch / (double)m->kl_warmup : 1.0));
-    for (int i = 0; i < m->ngraphs; i++) {
-        ae_mgraph *mg = m->graphs[i];
-        for (int k = 0; k < mg->nterms; k++)
-            if (!strcmp(mg->term_name[k], "kl")) mg->term_weight[k] = m->kl_weight;
-        set_weights(mg, mg->loss);
-    }
-}
-
-/* The weight the sum tree under s gives node t (products along the way; 0 if t is not in it). */
-static double weight_under(const ae_mgraph *mg, const ae_node *s, const ae_node *t)
-{
-    double w = 0;
-    for (int k = 0; k < s->nin; k++) {
-        if (s->in[k] == t) w += s->fattr[k];
-        else if (term_index(mg, s->in[k]) < 0 && s->in[k]->op == &ae_op_weighted_sum)
-            w += s->fattr[k] * weight_under(mg, s->in[k], t);
-    }
-    return w;
+    if (epoch > 0 && m->lat->set_epoch) m->lat->set_epoch(m->lat_state, epoch);
 }
 
 double ae_model_term_weight(const ae_mgraph *mg, const char *name)
 {
     for (int j = 0; mg && mg->loss && j < mg->nterms; j++)
-        if (!strcmp(mg->term_name[j], name)) return weight_under(mg, mg->loss, mg->term[j]);
+        if (!strcmp(mg->term_name[j], name))
+            for (int k = 0; k < mg->loss->nin; k++)
+                if (mg->loss->in[k] == mg->term[j]) return ae_weighted_sum_weight(mg->loss, k);
     return NAN;
 }
 
@@ -277,6 +236,7 @@ void ae_model_free(ae_model *m)
     for (int i = 0; i < m->nenc; i++) if (m->enc[i].ops && m->enc[i].ops->destroy) m->enc[i].ops->destroy(m->enc[i].state);
     for (int i = 0; i < m->ndec; i++) if (m->dec[i].ops && m->dec[i].ops->destroy) m->dec[i].ops->destroy(m->dec[i].state);
     for (int i = 0; i < m->nregs; i++) if (m->regs[i].ops && m->regs[i].ops->destroy) m->regs[i].ops->destroy(m->regs[i].state);
+    if (m->lat && m->lat->destroy) m->lat->destroy(m->lat_state);
     ae_params_free(m->ps);
     free(m);
 }
@@ -284,7 +244,6 @@ void ae_model_free(ae_model *m)
 ae_params *ae_model_params(ae_model *m) { return m->ps; }
 size_t ae_model_input_size(const ae_model *m) { return m->d; }
 size_t ae_model_code_size(const ae_model *m) { return m->code_size; }
-int ae_model_is_gaussian(const ae_model *m) { return m->gaussian; }
 int ae_model_has_corruption(const ae_model *m) { return m->noise != AE_NOISE_NONE; }
 const char *ae_model_loss_kind(const ae_model *m) { return m->loss_bce ? "bce" : "mse"; }
 int ae_model_loss_sum(const ae_model *m) { return m->reduction == AE_SUM_PER_SAMPLE; }

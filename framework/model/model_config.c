@@ -74,7 +74,7 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
     int rc = x ? AE_OK : err->code;
     if (f) fputs("model.decoder=[", f);
     int first = 1;
-    if (f && m->gaussian) { /* the decoder starts from the sampled code: first back to the encoder's output */
+    if (f && m->lat->own_size) { /* the decoder starts from the latent's code: first back to the encoder's output */
         const ae_layer *L = &m->enc[m->nenc - 1];
         int act = L->ops->activation ? L->ops->activation(L->state) : -1;
         fprintf(f, "{type: dense, units: %zu, activation: %s}", x->numel / (size_t)x->shape.d[0],
@@ -130,35 +130,20 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
     return rc;
 }
 
-static const char *const latent_kinds[] = {"deterministic", "gaussian", NULL};
 static const char *const loss_kinds[] = {"mse", "bce", NULL};
 static const char *const reductions[] = {"mean", "sum", NULL};
 static const char *const noise_kinds[] = {"none", "gaussian", "masking", "salt_pepper", NULL};
 
-static int read_latent(ae_model *m, ae_cfg *model, ae_err *err)
+/* model.latent: its kind names a latent unit, which reads the other keys. */
+static int read_latent(ae_model *m, ae_cfg *model, const ae_registry *reg, ae_err *err)
 {
     ae_cfg *lat;
     const char *kind;
     if (ae_cfg_map(model, "latent", 1, &lat, err) ||
-        ae_cfg_str(lat, "kind", "deterministic", latent_kinds, &kind, err) ||
-        ae_cfg_int(lat, "size", 0, 0, 1L << 20, &m->latent_size, err))
+        ae_cfg_str(lat, "kind", "deterministic", ae_latent_names(reg), &kind, err))
         return err->code;
-    m->gaussian = !strcmp(kind, "gaussian");
-    char w[256];
-    if (!m->gaussian && m->latent_size != 0) /* 0: the default the resolved config carries */
-        return ae_errf(err, AE_EINPUT, "%s: model.latent.size: a deterministic code has no size of its "
-                       "own: the code is the encoder's last layer, so set the size there (e.g. its "
-                       "`units`), or use `kind: gaussian` for a sampled code of %ld values",
-                       ae_cfg_where(ae_cfg_get(lat, "size"), w, sizeof w), m->latent_size);
-    if (m->gaussian) {
-        if (m->latent_size == 0)
-            return ae_errf(err, AE_EINPUT, "%s: model.latent.size is required for a gaussian latent",
-                           ae_cfg_where(lat, w, sizeof w));
-        if (ae_cfg_num(lat, "beta", 1.0, 0.0, 1e6, &m->beta, err) ||
-            ae_cfg_int(lat, "kl_warmup_epochs", 0, 0, 1000000, &m->kl_warmup, err))
-            return err->code;
-    }
-    m->kl_weight = (float)m->beta;
+    m->lat = ae_find_latent(reg, kind);
+    if (m->lat->configure(lat, &m->lat_state, err)) return prefer_unknown_key(lat, "model.latent", err);
     return ae_cfg_finish(lat, "model.latent", err);
 }
 
@@ -273,6 +258,7 @@ static int read_regularizers(ae_model *m, ae_cfg *root, const ae_registry *reg, 
         R->ops = ae_find_regularizer(reg, type);
         if (ae_cfg_str(item, "name", type, NULL, &name, err)) return err->code;
         snprintf(R->name, sizeof R->name, "%s", name);
+        R->weight = 1.0f;
         if (R->ops->configure(item, &R->state, err)) return prefer_unknown_key(item, sect, err);
         if (ae_cfg_finish(item, sect, err)) return err->code;
     }
@@ -289,7 +275,7 @@ static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, unsigne
     if (ae_cfg_seq(model, "encoder", 0, &enc, err)) return err->code;
     if (!enc) return ae_errf(err, AE_EINPUT, "%s: missing required key 'encoder' in model",
                              ae_cfg_where(model, w, sizeof w));
-    if (read_layers(enc, "model.encoder", reg, m->enc, &m->nenc, err) || read_latent(m, model, err))
+    if (read_layers(enc, "model.encoder", reg, m->enc, &m->nenc, err) || read_latent(m, model, reg, err))
         return err->code;
     ae_cfg *dec = ae_cfg_get(model, "decoder");
     if (!dec || (ae_cfg_kind_of(dec) == AE_CFG_SCALAR && !strcmp(ae_cfg_scalar(dec), "mirror"))) {
@@ -340,7 +326,7 @@ int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *d
         ae_model_free(m);
         return err->code;
     }
-    if (m->code_size >= m->d && !m->gaussian && m->noise == AE_NOISE_NONE && m->nregs == 0)
+    if (m->code_size >= m->d && m->lat_terms == 0 && m->noise == AE_NOISE_NONE && m->nregs == 0)
         fprintf(stderr, "aelab: warning: the code (%zu values) is not smaller than the input (%zu) and "
                 "nothing regularises it: the autoencoder can learn the identity (no PCA baseline either)\n",
                 m->code_size, m->d);

@@ -20,6 +20,7 @@ typedef struct ae_reg {
     const ae_regularizer_ops *ops;
     void *state;
     char name[32];
+    float weight;    /* its term's weight in the loss (1: a penalty carries its own weight) */
 } ae_reg;
 
 struct ae_model {
@@ -27,11 +28,9 @@ struct ae_model {
     size_t d;
     ae_layer enc[AE_MAX_LAYERS], dec[AE_MAX_LAYERS];
     int nenc, ndec;
-    int gaussian;
-    long latent_size;
-    double beta;
-    long kl_warmup;
-    float kl_weight;       /* beta × warm-up factor of the current epoch */
+    const ae_latent_ops *lat; /* the latent unit (model.latent.kind) and its state */
+    void *lat_state;
+    int lat_terms;         /* loss terms the latent adds */
     int loss_bce;          /* else mse */
     ae_reduction reduction;
     int logits;            /* bce with a sigmoid last layer: trained on logits */

@@ -253,6 +253,14 @@ ae_node *ae_bce_logits(ae_graph *g, const char *name, ae_node *z, ae_node *t, ae
     return pair(g, &ae_op_bce_logits, L_BCEL, name, z, t, r, err);
 }
 
+/* --- weighted sum: one node over every term; each weight is read through a pointer at every step
+ * (owned by the term's owner, or by the node for constant weights), so a per-epoch change is one
+ * store. Summed in term order in double, as the folded sums of four terms were. */
+typedef struct wsum_state {
+    const float *w[AE_MAX_IN];
+    float own[AE_MAX_IN];
+} wsum_state;
+
 static int wsum_infer(ae_node *n, ae_err *err)
 {
     for (int i = 0; i < n->nin; i++)
@@ -264,35 +272,62 @@ static int wsum_infer(ae_node *n, ae_err *err)
 
 static void wsum_forward(ae_node *n)
 {
+    const wsum_state *st = n->state;
     double s = 0;
-    for (int i = 0; i < n->nin; i++) s += (double)n->fattr[i] * n->in[i]->val[0];
+    for (int i = 0; i < n->nin; i++) s += (double)*st->w[i] * n->in[i]->val[0];
     n->val[0] = (float)s;
 }
 
 static void wsum_backward(ae_node *n)
 {
+    const wsum_state *st = n->state;
     for (int i = 0; i < n->nin; i++) {
         ae_node *x = n->in[i];
         if (!x->needs_grad) continue;
-        float d = n->fattr[i] * n->grad[0];
+        float d = *st->w[i] * n->grad[0];
         x->grad[0] = n->accum[i] ? x->grad[0] + d : d;
     }
 }
 
+static void wsum_destroy(ae_node *n) { free(n->state); }
+
 const ae_op ae_op_weighted_sum = {.name = "weighted_sum", .infer = wsum_infer, .forward = wsum_forward,
-                                  .backward = wsum_backward};
+                                  .backward = wsum_backward, .destroy = wsum_destroy};
+
+/* w: pointers to the weights (wp) or, when wp is NULL, values copied into the node. */
+static ae_node *wsum(ae_graph *g, const char *name, ae_node *const *terms, const float *const *wp,
+                     const float *w, int n, ae_err *err)
+{
+    if (n < 1 || n > AE_MAX_IN) {
+        ae_errf(err, AE_EINPUT, "%s: %d loss terms (1 to %d)", name, n, AE_MAX_IN);
+        return NULL;
+    }
+    wsum_state *st = calloc(1, sizeof *st);
+    if (!st) { ae_errf(err, AE_EINTERNAL, "out of memory"); return NULL; }
+    for (int i = 0; i < n; i++) {
+        st->own[i] = wp ? 0.0f : w[i];
+        st->w[i] = wp ? wp[i] : &st->own[i];
+    }
+    ae_node *s = ae_graph_add(g, &ae_op_weighted_sum, name, terms, n, NULL, 0, NULL, 0, err);
+    if (!s) { free(st); return NULL; }
+    s->state = st;
+    return s;
+}
 
 ae_node *ae_weighted_sum(ae_graph *g, const char *name, ae_node *const *terms, const float *w, int n,
                          ae_err *err)
 {
-    if (n > AE_MAX_IN) { /* fold: the first AE_MAX_IN terms become one term of the rest */
-        if (n > 64) { ae_errf(err, AE_EINPUT, "%s: more than 64 loss terms", name); return NULL; }
-        ae_node *rest[64];
-        float rw[64];
-        rest[0] = ae_weighted_sum(g, name, terms, w, AE_MAX_IN, err);
-        rw[0] = 1.0f;
-        for (int i = AE_MAX_IN; i < n; i++) { rest[i - AE_MAX_IN + 1] = terms[i]; rw[i - AE_MAX_IN + 1] = w[i]; }
-        return ae_weighted_sum(g, name, rest, rw, n - AE_MAX_IN + 1, err);
-    }
-    return ae_graph_add(g, &ae_op_weighted_sum, name, terms, n, NULL, 0, w, n, err);
+    return wsum(g, name, terms, NULL, w, n, err);
+}
+
+ae_node *ae_weighted_sum_ref(ae_graph *g, const char *name, ae_node *const *terms, const float *const *w,
+                             int n, ae_err *err)
+{
+    return wsum(g, name, terms, w, NULL, n, err);
+}
+
+float ae_weighted_sum_weight(const ae_node *n, int i)
+{
+    const wsum_state *st = n->state;
+    return i >= 0 && i < n->nin && st ? *st->w[i] : NAN;
 }

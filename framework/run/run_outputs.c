@@ -79,7 +79,7 @@ static int grids(ae_run *r, const ae_dataset *ds, ae_err *err)
     char p[4096];
     if (!rc) rc = ae_png_grid(ae_path_join(p, sizeof p, r->out_dir, "reconstructions.png"), img,
                               (size_t)rows * k, ds->c, ds->h, ds->w, rows, (int)k, 3, err);
-    if (!rc && ae_model_is_gaussian(r->model)) { /* prior samples and latent interpolations */
+    if (!rc && ae_model_has_prior(r->model)) { /* prior samples and latent interpolations */
         size_t ns = 64;
         float *out = malloc(ns * ds->d * sizeof *out);
         rc = out ? ae_vae_sample(r->model, r->rng, ns, out, err) : ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -231,7 +231,7 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     if (isfinite(e.bce)) ae_json_num(&j, "bce", e.bce);
     ae_json_num(&j, "psnr", e.mse > 0 ? 10.0 * log10(1.0 / e.mse) : INFINITY);
     for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);
-    if (!rc && ae_model_is_gaussian(r->model)) { /* -ELBO with one sampled z per test point */
+    if (!rc && ae_model_has_posterior(r->model)) { /* -ELBO with one sampled z per test point */
         ae_eval es;
         rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_SAMPLE, r->eval_batch, &es, err);
         double kl = NAN;
@@ -245,6 +245,11 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
         if (!rc && r->nll_samples > 0 && !(rc = ae_vae_nll(r->model, ev, (int)r->nll_samples, r->eval_batch, &nll, err)))
             ae_json_num(&j, "nll_is", nll);
     }
+    const char *lname[8];
+    double lval[8];
+    int nl = 0;
+    if (!rc) rc = ae_model_latent_metrics(r->model, ev, r->eval_batch, lname, lval, 8, &nl, err);
+    for (int q = 0; q < nl; q++) ae_json_num(&j, lname[q], lval[q]); /* the latent's own (code usage) */
     if (!rc && ae_model_has_corruption(r->model)) { /* denoising: noisy test input -> clean target */
         ae_eval en;
         rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_NOISY, r->eval_batch, &en, err);

@@ -108,6 +108,13 @@ void ae_config_markdown(const ae_registry *reg, FILE *f)
         fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
         if (o->schema) ae_schema_markdown(o->schema, f);
     }
+    names = ae_latent_names(reg);
+    fprintf(f, "\n## Latents\n\n`model.latent`: `kind: NAME` and the keys below.\n");
+    for (size_t i = 0; names[i]; i++) {
+        const ae_latent_ops *o = ae_find_latent(reg, names[i]);
+        fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
+        if (o->schema) ae_schema_markdown(o->schema, f);
+    }
     names = ae_regularizer_names(reg);
     fprintf(f, "\n## Regularizers\n\n`regularizers:` items: `type: NAME` and the keys below.\n");
     for (size_t i = 0; names[i]; i++) {

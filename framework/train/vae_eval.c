@@ -1,4 +1,5 @@
-/* Importance-sampled NLL, prior samples and latent interpolations for gaussian-latent models. */
+/* Importance-sampled NLL, prior samples and latent interpolations, for models whose latent unit has a
+ * posterior density (NLL) or a prior (samples). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,11 @@ static double log_px(const ae_mgraph *mg, int bce, size_t i, size_t d)
 
 int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll, ae_err *err)
 {
-    if (!ae_model_is_gaussian(m)) return ae_errf(err, AE_EINPUT, "the NLL estimate needs a gaussian latent");
+    if (!ae_model_has_posterior(m))
+        return ae_errf(err, AE_EINPUT, "the NLL estimate needs a latent with a posterior density (the %s "
+                       "latent has none)", ae_model_latent_kind(m));
     int bce = !strcmp(ae_model_loss_kind(m), "bce");
-    size_t cs = ae_model_code_size(m), d = ds->d;
+    size_t d = ds->d;
     double total = 0;
     double *lw = malloc((size_t)batch * (size_t)k * sizeof *lw);
     if (!lw) return ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -45,15 +48,9 @@ int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll
         memcpy(mg->taps.x->val, ds->x + off * d, nb * d * sizeof(float));
         for (int s = 0; s < k; s++) {
             ae_graph_forward_to(mg->g, mg->taps.recon);
-            const float *z = mg->taps.code->val, *mu = mg->taps.mu->val, *lv = mg->taps.logvar->val;
             for (size_t i = 0; i < nb; i++) {
-                double lpz = 0, lqz = 0;
-                for (size_t j = 0; j < cs; j++) {
-                    size_t q = i * cs + j;
-                    double dz = (double)z[q] - mu[q];
-                    lpz -= 0.5 * ((double)z[q] * z[q] + LOG2PI);
-                    lqz -= 0.5 * (dz * dz * exp(-(double)lv[q]) + lv[q] + LOG2PI);
-                }
+                double lpz, lqz;
+                ae_model_log_density(m, mg, i, &lpz, &lqz);
                 lw[i * (size_t)k + (size_t)s] = log_px(mg, bce, i, d) + lpz - lqz;
             }
         }
@@ -74,8 +71,8 @@ int ae_vae_sample(ae_model *m, ae_rng *rng, size_t n, float *out, ae_err *err)
     size_t cs = ae_model_code_size(m);
     float *z = malloc(n * cs * sizeof *z);
     if (!z) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    for (size_t i = 0; i < n * cs; i++) z[i] = (float)ae_rng_gauss(rng);
-    int rc = ae_model_decode(m, z, n, out, err);
+    int rc = ae_model_sample_prior(m, rng, n, z, err);
+    if (!rc) rc = ae_model_decode(m, z, n, out, err);
     free(z);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* The registry of layers, regularizers, variant presets and data sources; loads out-of-tree plug-ins
+/* The registry of layers, latents, regularizers, variant presets and data sources; loads out-of-tree plug-ins
  * (dlopen). */
 #include "ae_registry.h"
 
@@ -12,11 +12,12 @@
 struct ae_registry {
     const ae_layer_ops *layers[MAX_UNITS];
     const ae_regularizer_ops *regs[MAX_UNITS];
+    const ae_latent_ops *latents[MAX_UNITS];
     const ae_variant *variants[MAX_UNITS];
     const ae_source_ops *sources[MAX_UNITS];
     const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1],
-        *source_names[MAX_UNITS + 1];
-    int nl, nr, nv, ns;
+        *source_names[MAX_UNITS + 1], *latent_names[MAX_UNITS + 1];
+    int nl, nr, nv, ns, nlat;
     void *libs[MAX_UNITS];
     char *lib_paths[MAX_UNITS]; /* realpath of each loaded library: a second load is a no-op */
     int nlibs;
@@ -49,6 +50,7 @@ void ae_registry_free(ae_registry *r)
 
 int ae_register_layer(ae_registry *r, const ae_layer_ops *ops) { REGISTER(layers, layer_names, nl, ops); }
 int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops) { REGISTER(regs, reg_names, nr, ops); }
+int ae_register_latent(ae_registry *r, const ae_latent_ops *ops) { REGISTER(latents, latent_names, nlat, ops); }
 int ae_register_variant(ae_registry *r, const ae_variant *v) { REGISTER(variants, variant_names, nv, v); }
 int ae_register_source(ae_registry *r, const ae_source_ops *ops) { REGISTER(sources, source_names, ns, ops); }
 
@@ -61,11 +63,13 @@ int ae_register_source(ae_registry *r, const ae_source_ops *ops) { REGISTER(sour
 
 const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name) { FIND(layers, nl); }
 const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name) { FIND(regs, nr); }
+const ae_latent_ops *ae_find_latent(const ae_registry *r, const char *name) { FIND(latents, nlat); }
 const ae_variant *ae_find_variant(const ae_registry *r, const char *name) { FIND(variants, nv); }
 const ae_source_ops *ae_find_source(const ae_registry *r, const char *name) { FIND(sources, ns); }
 
 const char *const *ae_layer_names(const ae_registry *r) { return r->layer_names; }
 const char *const *ae_regularizer_names(const ae_registry *r) { return r->reg_names; }
+const char *const *ae_latent_names(const ae_registry *r) { return r->latent_names; }
 const char *const *ae_variant_names(const ae_registry *r) { return r->variant_names; }
 const char *const *ae_source_names(const ae_registry *r) { return r->source_names; }
 
@@ -128,6 +132,11 @@ void ae_registry_print(const ae_registry *r, FILE *f)
     for (int i = 0; i < r->nl; i++) {
         fprintf(f, "  %-16s %s\n", r->layers[i]->name, r->layers[i]->help);
         if (r->layers[i]->schema) ae_schema_print(r->layers[i]->schema, f, "      ");
+    }
+    fprintf(f, "latents (`model.latent: {kind: NAME, ...}`):\n");
+    for (int i = 0; i < r->nlat; i++) {
+        fprintf(f, "  %-16s %s\n", r->latents[i]->name, r->latents[i]->help);
+        if (r->latents[i]->schema) ae_schema_print(r->latents[i]->schema, f, "      ");
     }
     fprintf(f, "regularizers (`regularizers:` items, `type: NAME`):\n");
     for (int i = 0; i < r->nr; i++) {

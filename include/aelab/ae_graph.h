@@ -9,7 +9,7 @@
 
 #include "ae_error.h"
 
-#define AE_MAX_IN 4
+#define AE_MAX_IN 16 /* a weighted sum of loss terms takes them all (AE_MAX_TERMS) */
 #define AE_MAX_DIMS 4
 
 typedef struct ae_shape {

@@ -25,9 +25,9 @@ typedef struct ae_mgraph {
     ae_taps taps;
     ae_node *loss;                       /* Σ weight·term */
     int nterms;
-    ae_node *term[AE_MAX_TERMS];         /* "recon", "kl", then each regularizer's name */
+    ae_node *term[AE_MAX_TERMS];         /* "recon", the latent's ("kl"), then each regularizer's */
     char term_name[AE_MAX_TERMS][32];
-    float term_weight[AE_MAX_TERMS];
+    const float *term_weight[AE_MAX_TERMS]; /* owned by the term's owner, read at every step */
 } ae_mgraph;
 
 typedef struct ae_model ae_model;
@@ -45,16 +45,28 @@ ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
 /* Floats the (batch, mode) graph would allocate for node values and gradients (parameters not
  * counted), from a build that is not compiled: nothing that size is allocated (memory estimates). */
 int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floats, ae_err *err);
-/* Epoch-dependent loss weights (KL warm-up); call before each epoch (1-based). */
+/* Epoch-dependent loss weights (the latent's, e.g. KL warm-up); call before each epoch (1-based). */
 void ae_model_set_epoch(ae_model *m, long epoch);
-/* The weight the compiled loss of mg gives the term `name` ("recon", "kl", a regularizer's name):
- * the product of the weights along the (possibly folded) weighted sums. NAN if there is no such
- * term. */
+/* The weight the compiled loss of mg gives the term `name` ("recon", "kl", a regularizer's name)
+ * now. NAN if there is no such term. */
 double ae_model_term_weight(const ae_mgraph *mg, const char *name);
 ae_params *ae_model_params(ae_model *m);
 size_t ae_model_input_size(const ae_model *m);
 size_t ae_model_code_size(const ae_model *m);
-int ae_model_is_gaussian(const ae_model *m);
+/* The latent unit (model.latent.kind): its name; whether it has a prior (samples, interpolations)
+ * and a posterior density (ELBO, NLL). */
+const char *ae_model_latent_kind(const ae_model *m);
+int ae_model_has_prior(const ae_model *m);
+int ae_model_has_posterior(const ae_model *m);
+/* n codes (n x code_size) drawn from the latent's prior (AE_EINPUT when it has none). */
+int ae_model_sample_prior(ae_model *m, ae_rng *rng, size_t n, float *z, ae_err *err);
+/* log p(z) and log q(z|x) of row i's sampled code in mg (built in AE_MODE_EVAL_SAMPLE). */
+void ae_model_log_density(const ae_model *m, const ae_mgraph *mg, size_t i, double *log_prior,
+                          double *log_post);
+/* The latent's own metrics over the rows of ds (evaluation graphs of `batch` rows): up to max
+ * name/value pairs into names/values, their count in *n (0 when the latent reports none). */
+int ae_model_latent_metrics(ae_model *m, const struct ae_dataset *ds, long batch, const char **names,
+                            double *values, int max, int *n, ae_err *err);
 int ae_model_has_corruption(const ae_model *m);
 const char *ae_model_loss_kind(const ae_model *m); /* "mse" or "bce" */
 int ae_model_loss_sum(const ae_model *m);          /* reduction: sum per sample (else mean) */

@@ -26,9 +26,15 @@ ae_node *ae_bce(ae_graph *g, const char *name, ae_node *prob, ae_node *target, a
 /* Binary cross-entropy on logits, numerically stable: max(z,0) - z·t + log1p(exp(-|z|)). */
 ae_node *ae_bce_logits(ae_graph *g, const char *name, ae_node *logits, ae_node *target,
                        ae_reduction r, ae_err *err);
-/* Σ w[i]·terms[i] over scalar nodes. */
+/* Σ w[i]·terms[i] over 1 to AE_MAX_IN scalar nodes, in order (one node; the weights are copied). */
 ae_node *ae_weighted_sum(ae_graph *g, const char *name, ae_node *const *terms, const float *w,
                          int n, ae_err *err);
+/* The same with each weight read through w[i] at every forward and backward: the weight's owner
+ * changes it with one store (KL warm-up). */
+ae_node *ae_weighted_sum_ref(ae_graph *g, const char *name, ae_node *const *terms, const float *const *w,
+                             int n, ae_err *err);
+/* The weight the weighted-sum node n gives its input i (NAN if none). */
+float ae_weighted_sum_weight(const ae_node *n, int i);
 
 /* Graph-wide op table (for `aelab list` and tests). */
 extern const ae_op ae_op_dense, ae_op_activation, ae_op_reshape, ae_op_mse, ae_op_bce,

@@ -1,5 +1,5 @@
-/* The plug-in registry: layer types, regularizers (penalty terms), variant presets and data sources
- * (ae_source_ops, ae_data.h), by name.
+/* The plug-in registry: layer types, latents (what turns the encoder's output into the code),
+ * regularizers (penalty terms), variant presets and data sources (ae_source_ops, ae_data.h), by name.
  * The caller owns it; in-tree units register from one table (ae_register_builtins), out-of-tree
  * ones from a shared library's aelab_plugin_init(ae_registry *). `aelab list` prints it. */
 #ifndef AE_REGISTRY_H
@@ -72,6 +72,43 @@ typedef struct ae_regularizer_ops {
     const ae_schema *schema; /* its keys (besides type), for `aelab list` and docs; may be NULL */
 } ae_regularizer_ops;
 
+/* What a latent's build gets besides ae_build: whether to sample and where its loss terms go. */
+typedef struct ae_latent_io {
+    int sample;       /* draw from the posterior (training, sampled evaluation); else its mean/mode */
+    const char *tag;  /* NULL in the model's graph; else the tag of an encoder copy built for a
+                         penalty ("fd+3"): name the nodes with it, add no terms, leave b->taps alone */
+    /* Adds a loss term; *weight is read at every step (the unit owns it: a per-epoch change is one
+     * store). NULL when tag is set. */
+    void (*add_term)(void *ctx, ae_node *term, const char *name, const float *weight);
+    void *ctx;
+} ae_latent_io;
+
+/* A latent unit (`model.latent: {kind: NAME, ...}`). configure reads its keys (besides kind) from
+ * `lat` into a private state; build adds its nodes from the encoder output h to the code the decoder
+ * reads (its parameters declared on b->ps, its loss terms through io->add_term) and returns the code
+ * (NULL on error, b->err set); set_epoch updates its term weights before epoch `epoch` (1-based; may
+ * be NULL); sample draws n codes of code_size values from its prior (NULL: no prior: no samples,
+ * interpolations or `aelab sample`); log_density gives log p(z) and log q(z|x) of row i's sampled
+ * code in a graph built with sample = 1 (t as built; NULL: no posterior density: no ELBO or NLL); observe
+ * accumulates statistics of the codes of n rows of an evaluation graph and metrics returns them as up
+ * to `max` name/value pairs for final.json, then resets (both NULL when it reports nothing). */
+typedef struct ae_latent_ops {
+    const char *name;
+    const char *help;
+    int (*configure)(ae_cfg *lat, void **state, ae_err *err);
+    ae_node *(*build)(void *state, ae_build *b, const ae_latent_io *io, ae_node *h);
+    void (*set_epoch)(void *state, long epoch);
+    int (*sample)(void *state, ae_rng *rng, size_t n, size_t code_size, float *z, ae_err *err);
+    void (*log_density)(void *state, const ae_taps *t, size_t i, size_t code_size, double *log_prior,
+                        double *log_post);
+    void (*observe)(void *state, const ae_taps *t, size_t n);
+    int (*metrics)(void *state, const char **names, double *values, int max);
+    void (*destroy)(void *state);
+    const ae_schema *schema; /* its keys (besides kind), for `aelab list` and docs; may be NULL */
+    int own_size;            /* 1: the code's size is its own (not the encoder's output): a mirrored
+                                decoder starts with a dense layer back to the encoder's output */
+} ae_latent_ops;
+
 /* A variant preset: YAML merged under the user's config (the user's keys win). */
 typedef struct ae_variant {
     const char *name;
@@ -88,15 +125,18 @@ ae_registry *ae_registry_new(void);
 void ae_registry_free(ae_registry *r);
 int ae_register_layer(ae_registry *r, const ae_layer_ops *ops);
 int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops);
+int ae_register_latent(ae_registry *r, const ae_latent_ops *ops);
 int ae_register_variant(ae_registry *r, const ae_variant *v);
 int ae_register_source(ae_registry *r, const ae_source_ops *ops);
 const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name);
 const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name);
+const ae_latent_ops *ae_find_latent(const ae_registry *r, const char *name);
 const ae_variant *ae_find_variant(const ae_registry *r, const char *name);
 const ae_source_ops *ae_find_source(const ae_registry *r, const char *name);
 /* Names for "did you mean" and listings (NULL-terminated arrays owned by the registry). */
 const char *const *ae_layer_names(const ae_registry *r);
 const char *const *ae_regularizer_names(const ae_registry *r);
+const char *const *ae_latent_names(const ae_registry *r);
 const char *const *ae_variant_names(const ae_registry *r);
 const char *const *ae_source_names(const ae_registry *r);
 /* Loads a plug-in library (dlopen, its ABI checked, aelab_plugin_init). Errors name the path (and
@@ -113,7 +153,8 @@ void ae_registry_print(const ae_registry *r, FILE *f);
  * A library without aelab_plugin_abi, or built for another ABI, is refused at load (AE_EINPUT naming
  * the file, its ABI and this aelab's). AE_PLUGIN_ABI goes up when a struct or function a plug-in
  * uses changes incompatibly. */
-#define AE_PLUGIN_ABI 2 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema` */
+#define AE_PLUGIN_ABI 3 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema`; 3: AE_MAX_IN 16
+                          (ae_node's input arrays) */
 #define AE_PLUGIN_EXPORT_ABI                                                                       \
     extern const int aelab_plugin_abi;                                                             \
     const int aelab_plugin_abi = AE_PLUGIN_ABI

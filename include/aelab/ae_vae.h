@@ -1,5 +1,6 @@
-/* Evaluation for gaussian-latent models (VAEs): the importance-sampled negative log-likelihood
- * estimate, latent interpolation grids and prior sample grids. */
+/* Evaluation for generative latents (VAEs): the importance-sampled negative log-likelihood estimate
+ * (a latent with a posterior density), latent interpolation grids and prior sample grids (a latent
+ * with a prior). */
 #ifndef AE_VAE_H
 #define AE_VAE_H
 
@@ -10,7 +11,7 @@
  * ds (nats per sample; Bernoulli decoder on the data in [0, 1], as the BCE loss; a gaussian with
  * unit variance for an MSE loss). k >= 1; k = 1 gives the -ELBO's single-sample estimate. */
 int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll, ae_err *err);
-/* Decodes n prior samples z ~ N(0, I) drawn from rng into out (n x d). */
+/* Decodes n codes drawn from rng from the latent's prior (N(0, I) for a gaussian) into out (n x d). */
 int ae_vae_sample(ae_model *m, ae_rng *rng, size_t n, float *out, ae_err *err);
 /* rows x steps images: row r interpolates linearly between the codes (mu) of samples 2r and
  * 2r+1 of ds; out holds rows*steps images. */

@@ -51,13 +51,15 @@ static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
     if (m == 0) {
         ae_errf(b->err, AE_EINPUT, "%s: the model has no weight parameters", name);
     } else {
-        /* sum in groups of AE_MAX_IN until one node is left (the last one carries `name`) */
-        static const float ones[AE_MAX_IN] = {1.0f, 1.0f, 1.0f, 1.0f};
+        /* sum in groups of GROUP until one node is left (the last one carries `name`); groups of
+         * four keep the rounding of the results written before sums took more terms */
+        enum { GROUP = 4 };
+        static const float ones[GROUP] = {1.0f, 1.0f, 1.0f, 1.0f};
         while (m > 1) {
             size_t k = 0;
-            for (size_t i = 0; i < m; i += AE_MAX_IN) {
-                int c = (int)(m - i < AE_MAX_IN ? m - i : AE_MAX_IN);
-                t[k++] = c == 1 ? t[i] : ae_weighted_sum(b->g, m <= AE_MAX_IN ? name : "weight_decay (partial)",
+            for (size_t i = 0; i < m; i += GROUP) {
+                int c = (int)(m - i < GROUP ? m - i : GROUP);
+                t[k++] = c == 1 ? t[i] : ae_weighted_sum(b->g, m <= GROUP ? name : "weight_decay (partial)",
                                                          t + i, ones, c, b->err);
             }
             m = k;
