@@ -1,4 +1,4 @@
-/* Broken plug-ins for tests/bad_inputs.sh: built with -DNO_INIT it exports no aelab_plugin_init;
+/* Broken plug-ins for tests/e2e/bad_inputs.sh: built with -DNO_INIT it exports no aelab_plugin_init;
  * with -DNO_ABI no aelab_plugin_abi; with -DOTHER_ABI=N it claims plug-in ABI N (a plug-in built
  * against another aelab); otherwise its aelab_plugin_init fails (returns 7). */
 #include "ae_registry.h"

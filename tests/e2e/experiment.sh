@@ -2,8 +2,8 @@
 # Comparative experiments end to end: expansion and validation (aelab check), a full run's table
 # (results.csv/.md, plots), --jobs 2, --shard 1/2 + 2/2 + `aelab report` giving the same table as one
 # process, re-runs skipping finished runs, and SIGKILL mid-experiment + re-run ending with the same
-# table. Usage: tests/experiment.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# table. Usage: tests/e2e/experiment.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
 
 awk 'BEGIN{srand(11); print "a,b,c,d,e,f,y"; for(i=0;i<800;i++){s=0; l=""; for(j=0;j<6;j++){v=rand(); s+=v; l=l sprintf("%.4f,",v)}; print l (s>3?"Yes":"No")}}' > "$tmp/t.csv"

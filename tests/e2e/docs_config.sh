@@ -2,8 +2,8 @@
 # docs/config.md is generated (`aelab list --markdown`) from the schema tables the configuration is
 # read with: the committed file must equal the generated text, so it never goes stale; `aelab list`
 # prints the same tables (keys with their defaults) and refuses an unknown argument.
-# Usage: tests/docs_config.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/docs_config.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 
 "$aelab" list --markdown > "$tmp/config.md"; rc=$?
 [ $rc -eq 0 ] && ok || bad "list --markdown: exit $rc"

@@ -5,8 +5,8 @@
 # workers (a diverging first job gives 3 over a later config error's 2); an aelab built without MPI
 # refuses to run an experiment when a launcher started it as several processes ("not built with
 # MPI", exit 2) instead of running every job in every process; `aelab list` is the built-in table.
-# Usage: tests/registry_runner.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/registry_runner.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
 
 awk 'BEGIN{srand(9); print "a,b,c,d"; for(i=0;i<120;i++) printf "%.4f,%.4f,%.4f,%.4f\n", rand(), rand(), rand(), rand()}' > "$tmp/d.csv"
@@ -49,7 +49,7 @@ done
 
 # an aelab without MPI under a launcher that started 2 processes: refused before any job runs
 if ldd "$aelab" 2>/dev/null | grep -q libmpi; then
-  ok # an MPI build: tests/mpi.sh runs it under mpirun
+  ok # an MPI build: tests/e2e/mpi.sh runs it under mpirun
 else
   for var in OMPI_COMM_WORLD_SIZE PMI_SIZE; do
     out=$(env "$var=2" "$aelab" run "$tmp/exp.yaml" --out "$tmp/m-$var" --quiet 2>&1); rc=$?

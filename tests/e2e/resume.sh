@@ -2,8 +2,8 @@
 # Faults lose nothing: a run killed with SIGKILL at random moments and re-run (several times), or
 # stopped with SIGINT (exit 130, checkpoint written) and re-run, ends with the same metrics and
 # final results as an uninterrupted run; a finished run is skipped; a corrupted checkpoint is a
-# clear error. Usage: tests/resume.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# clear error. Usage: tests/e2e/resume.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 
 awk 'BEGIN{srand(7); print "a,b,c,d,e,f,g,h"; for(i=0;i<3000;i++){l=""; for(j=0;j<8;j++) l=l sprintf("%s%.4f", j?",":"", rand()); print l}}' > "$tmp/d.csv"
 cat > "$tmp/c.yaml" <<YAML

@@ -2,8 +2,8 @@
 # The `npy` data source end to end: .npy files written the way np.save writes them (no NumPy needed),
 # trained with `aelab run` as uint8 images through conv layers (labels, test files, the probe) and
 # as a float64 table with a test_fraction split; `aelab list` shows the source; a malformed file is
-# exit 2 naming it. Usage: tests/source_npy.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# exit 2 naming it. Usage: tests/e2e/source_npy.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
 
 python3 - "$tmp" <<'PY'

@@ -12,7 +12,7 @@
 #   # known: WHY                  a known unfixed issue: a failure is reported as KNOWN, not FAIL
 # @TMP@ (the temp dir, also the working directory) and @SRC@ are replaced in args, out and
 # substring. Data files are found through --data-dir tests/bad/data.
-# Usage: tests/bad_inputs.sh path/to/aelab SOURCE_DIR [NAME-PATTERN...]   (BAD_VERBOSE=1 prints
+# Usage: tests/e2e/bad_inputs.sh path/to/aelab SOURCE_DIR [NAME-PATTERN...]   (BAD_VERBOSE=1 prints
 # every case's output)
 set -u
 aelab=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")

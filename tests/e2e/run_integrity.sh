@@ -3,8 +3,8 @@
 # locked); a re-run refused for a changed config leaves the folder byte-identical; a run whose
 # outputs were not all written (disk full, deleted) is not "finished" and a re-run completes it
 # without training again; stale temp files are removed; the IDX codes plot is titled by its labels.
-# Usage: tests/run_integrity.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/run_integrity.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
 
 snapshot() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }

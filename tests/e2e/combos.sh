@@ -2,8 +2,8 @@
 # Composability on real images: the two combination configs train from one file each on a small
 # slice of Fashion-MNIST -- a convolutional + denoising + sparse AE and a convolutional VAE -- and
 # report their per-term losses; `aelab sample` draws from the VAE. Skips (saying so) when the
-# Fashion-MNIST package is not installed. Usage: tests/combos.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Fashion-MNIST package is not installed. Usage: tests/e2e/combos.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${AELAB_DATA:-}" ]; then
   echo "combos: skipped: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
   echo "combos: 0 passed, 0 failed"

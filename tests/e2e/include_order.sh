@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Dependencies run one way (scripts/check_layers.py): the tree passes, and a deliberate back-edge
 # (the graph including the run module) and a private header used across modules are caught.
-# Usage: tests/include_order.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/include_order.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 check=$src/scripts/check_layers.py
 python3 "$check" "$src" > "$tmp/tree.out" 2>&1 && ok || bad "the tree has back-edges: $(cat "$tmp/tree.out")"
 for d in framework variants plugins cli include scripts; do cp -r "$src/$d" "$tmp/$d"; done

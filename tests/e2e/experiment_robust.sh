@@ -4,8 +4,8 @@
 # the resume hint, and the same command then finishes; one exit-code rule for --jobs 1 and 2 (a
 # diverging run gives 3); a mean-loss run and a summed-loss (VAE) run never share a table column
 # or bar chart; `aelab report` before any run finished says so.
-# Usage: tests/experiment_robust.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/experiment_robust.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
 
 awk 'BEGIN{srand(3); print "a,b,c,d,e,f,y"; for(i=0;i<200;i++){s=0; l=""; for(j=0;j<6;j++){v=rand(); s+=v; l=l sprintf("%.4f,",v)}; print l (s>3?"Yes":"No")}}' > "$tmp/t.csv"

@@ -4,8 +4,8 @@
 # fails the command with its message and the exit code of the failed job first in job order;
 # --shard still applies. Builds an MPI-enabled aelab in a temp dir unless the given one already
 # is; skips when Open MPI (mpirun + headers) is not installed.
-# Usage: tests/mpi.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/mpi.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 skip() { echo "mpi: skipped ($1)"; echo "mpi: 0 passed, 0 failed"; exit 0; }
 
 command -v mpirun >/dev/null || skip "mpirun not installed"

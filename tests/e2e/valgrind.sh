@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory checks: a subset of the suite under valgrind memcheck (leaks, invalid reads/writes,
 # uninitialised values): the config, data, ops, plug-in, report and baseline units, and a short CLI run.
-# Skips (saying so) when valgrind is not installed. Usage: tests/valgrind.sh path/to/aelab SOURCE_DIR
+# Skips (saying so) when valgrind is not installed. Usage: tests/e2e/valgrind.sh path/to/aelab SOURCE_DIR
 set -u
 aelab=$1
 bin=$(dirname "$aelab")

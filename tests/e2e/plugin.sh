@@ -4,8 +4,8 @@
 # gradient by finite differences through `aelab`'s public API, checks the errors for a missing
 # library and for a library without aelab_plugin_init, and runs a 70-job experiment in one process
 # (the library is loaded once, not once per job).
-# Usage: tests/plugin.sh path/to/aelab SOURCE_DIR
-. "$(dirname "$0")/lib/harness.sh" "$@"
+# Usage: tests/e2e/plugin.sh path/to/aelab SOURCE_DIR
+. "$(dirname "$0")/../lib/harness.sh" "$@"
 
 cc -shared -fPIC -O2 -Wall -Wextra -Werror -I "$src/include/aelab" "$src/plugins/ortho.c" -o "$tmp/libortho.so" && ok || bad "plug-in does not build"
 printf 'int unrelated(void) { return 0; }\n' > "$tmp/nosym.c"

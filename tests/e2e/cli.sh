@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the aelab command line: help/version/list, exit codes, error messages with
 # file:line:col and suggestions, a full run's outputs, divergence (exit 3), bad output folders.
-# Usage: tests/cli.sh path/to/aelab SOURCE_DIR
+# Usage: tests/e2e/cli.sh path/to/aelab SOURCE_DIR
 set -u
 aelab=$1
 src=$2

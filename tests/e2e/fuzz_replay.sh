@@ -4,7 +4,7 @@
 # committed input through them: the minimised corpora tests/fuzz/corpus/<target>/ and the inputs of
 # past findings tests/fuzz/regress/<target>/. An input that crashes, aborts
 # (a fuzz invariant) or trips the sanitizers (when the library is the ASan build) fails the test.
-# Usage: tests/fuzz_replay.sh path/to/aelab SOURCE_DIR
+# Usage: tests/e2e/fuzz_replay.sh path/to/aelab SOURCE_DIR
 set -u
 src=$(cd "$2" && pwd)
 lib=$(cd "$(dirname "$1")" && pwd)/libaelab.a
