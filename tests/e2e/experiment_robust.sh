@@ -60,18 +60,7 @@ left=$(pgrep -f "$tmp/sig.yaml")
 # --- exit code: the failed run first in job order, for --jobs 1 and --jobs 2 (the config error of
 # 'broken' comes first in time with two workers, the divergence first in job order)
 awk 'BEGIN{srand(4); print "a,b,c,d"; for(i=0;i<40;i++) printf "%.3f,%.3f,%.3f,%.3f\n", rand(), rand(), rand(), rand()}' > "$tmp/n.csv"
-cat > "$tmp/div.yaml" <<YAML
-experiment: div
-base:
-  data: {source: csv, path: $src/tests/bad/data/diverge.csv, scaling: none}
-  model: {encoder: [{type: dense, units: 2}]}
-  train: {epochs: 5, batch_size: 2, progress: false, optimizer: {name: sgd, lr: 1000}}
-  outputs: {plots: false, probe: false, pca_baseline: false}
-runs:
-  - {name: diverges}
-  - {name: broken, set: {train.epochs: -1}}
-  - {name: fine, set: {data.path: $tmp/n.csv, train.optimizer.lr: 0.01}}
-YAML
+diverge_experiment "$tmp/div.yaml" div "{name: fine, set: {data.path: $tmp/n.csv, train.optimizer.lr: 0.01}}"
 for j in 1 2; do
   "$aelab" run "$tmp/div.yaml" --out "$tmp/D$j" --jobs $j --quiet > /dev/null 2> "$tmp/D$j.err"; rc=$?
   [ $rc -eq 3 ] && ok || bad "--jobs $j: exit $rc, expected 3 (the divergence of the first run): $(tail -2 "$tmp/D$j.err")"

@@ -100,17 +100,7 @@ grep -q 'aelab: error: rank [01]: run broken seed 42: .*train.epochs' "$tmp/E.er
 
 # the exit code follows the rule of --jobs and in-order runs (ae_experiment.h): the failed job first
 # in job order (the divergence, 3), not the first to fail in time (the config error, 2)
-cat > "$tmp/div.yaml" <<YAML
-experiment: div
-base:
-  data: {source: csv, path: $src/tests/bad/data/diverge.csv, scaling: none}
-  model: {encoder: [{type: dense, units: 2}]}
-  train: {epochs: 5, batch_size: 2, progress: false, optimizer: {name: sgd, lr: 1000}}
-  outputs: {plots: false, probe: false, pca_baseline: false}
-runs:
-  - {name: diverges}
-  - {name: broken, set: {train.epochs: -1}}
-YAML
+diverge_experiment "$tmp/div.yaml" div
 mrun run "$tmp/div.yaml" --out "$tmp/V" --threads 1 >/dev/null 2>"$tmp/V.err"; rc=$?
 [ "$rc" -eq 3 ] && grep -q 'aelab: error: rank [01]: run diverges seed 42: training diverged' "$tmp/V.err" && ok ||
   bad "diverging run under mpirun: exit $rc, expected 3: $(grep error "$tmp/V.err" | tail -2)"

@@ -16,17 +16,7 @@ model: {encoder: [{type: dense, units: 2}]}
 train: {epochs: 1, batch_size: 40, progress: false}
 outputs: {plots: false, probe: false, pca_baseline: false}
 YAML
-cat > "$tmp/exp.yaml" <<YAML
-experiment: order
-base:
-  data: {source: csv, path: $src/tests/bad/data/diverge.csv, scaling: none}
-  model: {encoder: [{type: dense, units: 2}]}
-  train: {epochs: 5, batch_size: 2, progress: false, optimizer: {name: sgd, lr: 1000}}
-  outputs: {plots: false, probe: false, pca_baseline: false}
-runs:
-  - {name: diverges}
-  - {name: broken, set: {train.epochs: -1}}
-YAML
+diverge_experiment "$tmp/exp.yaml" order
 
 # the CLI decides: single-run configs are no experiments
 out=$("$aelab" report "$tmp/one.yaml" 2>&1); rc=$?
