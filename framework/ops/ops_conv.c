@@ -19,9 +19,7 @@ int64_t ae_conv_out_size(int64_t in, int64_t k, int stride, int pad)
 }
 
 int64_t ae_conv_transpose_out_size(int64_t in, int64_t k, int stride, int pad, int output_padding)
-{
-    return (in - 1) * stride - 2 * (int64_t)pad + k + output_padding;
-}
+{ return (in - 1) * stride - 2 * (int64_t)pad + k + output_padding; }
 
 static const char *kernel_str(int64_t kh, int64_t kw, char *buf, size_t len)
 {
@@ -273,6 +271,43 @@ static int act_primitive(conv_stage *st, dnnl_memory_t dst, ae_act act, ae_err *
 
 static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
 
+/* The backward stages: dZ in the node's layout, then backward-data, then backward-weights (in the
+ * order they run, so a later stage reuses the layout copies an earlier one made). */
+static int conv_prepare_backward(ae_graph *g, ae_node *n, conv_state *s, dnnl_primitive_desc_t *pds,
+                                 const geom *G, dnnl_memory_t mx, dnnl_memory_t mw, ae_err *err)
+{
+    ae_node *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    s->dz = n->grad; /* dY·act'(Y) in place: nothing reads dY after this node's backward */
+    dnnl_memory_t mdz = s->dz ? conv_track(s, s->priv ? &s->val_md : &G->y, s->dz, err) : NULL;
+    if (!mdz) return err->code;
+    if (x->needs_grad) {
+        conv_stage *d = &s->bwd_d;
+        dnnl_memory_t mdx = conv_track(s, &G->x, x->grad, err);
+        d->layout = G->layout[1];
+        if (!mdx || make_pd(G, 1, dnnl_backward_data, AE_ACT_IDENTITY, pds[0], &pds[1], err) ||
+            conv_bind_in(g, s, d, DNNL_ARG_DIFF_DST, qmd(pds[1], dnnl_query_diff_dst_md), mdz, err) ||
+            conv_bind_in(g, s, d, DNNL_ARG_WEIGHTS, qmd(pds[1], dnnl_query_weights_md), mw, err) ||
+            conv_bind_out(g, s, d, DNNL_ARG_DIFF_SRC, qmd(pds[1], dnnl_query_diff_src_md), mdx, n->accum[0], err) ||
+            ae_dnnl_check(dnnl_primitive_create(&d->p, pds[1]), "conv backward-data primitive", err))
+            return err->code;
+    }
+    if (b && b->needs_grad) {
+        s->db = b->grad;
+        s->db_accum = n->accum[2];
+    }
+    if (!w->needs_grad) return AE_OK;
+    conv_stage *k = &s->bwd_w;
+    k->layout = G->layout[2];
+    dnnl_memory_t mdw = conv_track(s, &G->w, w->grad, err);
+    if (!mdw || make_pd(G, 2, dnnl_backward_weights, AE_ACT_IDENTITY, pds[0], &pds[2], err) ||
+        conv_bind_in(g, s, k, DNNL_ARG_SRC, qmd(pds[2], dnnl_query_src_md), mx, err) ||
+        conv_bind_in(g, s, k, DNNL_ARG_DIFF_DST, qmd(pds[2], dnnl_query_diff_dst_md), mdz, err) ||
+        conv_bind_out(g, s, k, DNNL_ARG_DIFF_WEIGHTS, qmd(pds[2], dnnl_query_diff_weights_md), mdw, n->accum[1], err) ||
+        ae_dnnl_check(dnnl_primitive_create(&k->p, pds[2]), "conv backward-weights primitive", err))
+        return err->code;
+    return AE_OK;
+}
+
 static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_primitive_desc_t *pds,
                                ae_err *err)
 {
@@ -323,38 +358,7 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
         if (b ? bias_primitive(f, s, &G, dst, b->val, act, err) : !fuse && act_primitive(f, dst, act, err))
             return err->code;
     }
-    if (!n->needs_grad) return AE_OK;
-    /* backward: dZ in the node's layout, then backward-data, then backward-weights (in the order
-     * they run, so a later stage reuses the layout copies an earlier one made) */
-    s->dz = n->grad; /* dY·act'(Y) in place: nothing reads dY after this node's backward */
-    dnnl_memory_t mdz = s->dz ? conv_track(s, s->priv ? &s->val_md : &G.y, s->dz, err) : NULL;
-    if (!mdz) return err->code;
-    if (x->needs_grad) {
-        conv_stage *d = &s->bwd_d;
-        dnnl_memory_t mdx = conv_track(s, &G.x, x->grad, err);
-        d->layout = G.layout[1];
-        if (!mdx || make_pd(&G, 1, dnnl_backward_data, AE_ACT_IDENTITY, pds[0], &pds[1], err) ||
-            conv_bind_in(g, s, d, DNNL_ARG_DIFF_DST, qmd(pds[1], dnnl_query_diff_dst_md), mdz, err) ||
-            conv_bind_in(g, s, d, DNNL_ARG_WEIGHTS, qmd(pds[1], dnnl_query_weights_md), mw, err) ||
-            conv_bind_out(g, s, d, DNNL_ARG_DIFF_SRC, qmd(pds[1], dnnl_query_diff_src_md), mdx, n->accum[0], err) ||
-            ae_dnnl_check(dnnl_primitive_create(&d->p, pds[1]), "conv backward-data primitive", err))
-            return err->code;
-    }
-    if (b && b->needs_grad) {
-        s->db = b->grad;
-        s->db_accum = n->accum[2];
-    }
-    if (!w->needs_grad) return AE_OK;
-    conv_stage *k = &s->bwd_w;
-    k->layout = G.layout[2];
-    dnnl_memory_t mdw = conv_track(s, &G.w, w->grad, err);
-    if (!mdw || make_pd(&G, 2, dnnl_backward_weights, AE_ACT_IDENTITY, pds[0], &pds[2], err) ||
-        conv_bind_in(g, s, k, DNNL_ARG_SRC, qmd(pds[2], dnnl_query_src_md), mx, err) ||
-        conv_bind_in(g, s, k, DNNL_ARG_DIFF_DST, qmd(pds[2], dnnl_query_diff_dst_md), mdz, err) ||
-        conv_bind_out(g, s, k, DNNL_ARG_DIFF_WEIGHTS, qmd(pds[2], dnnl_query_diff_weights_md), mdw, n->accum[1], err) ||
-        ae_dnnl_check(dnnl_primitive_create(&k->p, pds[2]), "conv backward-weights primitive", err))
-        return err->code;
-    return AE_OK;
+    return n->needs_grad ? conv_prepare_backward(g, n, s, pds, &G, mx, mw, err) : AE_OK;
 }
 
 static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)

@@ -117,6 +117,29 @@ static int gradient_diverged(const ae_trainer *t, const ae_mgraph *mg, long epoc
                    value_text(mg->loss->val[0], v, sizeof v), diverged_hint(t, hint, sizeof hint));
 }
 
+/* A batch of k samples into the epoch's running sums (each term weighted by k). */
+static void add_batch(ae_epoch_stats *st, const ae_mgraph *mg, size_t k)
+{
+    st->loss += (double)mg->loss->val[0] * (double)k;
+    st->nterms = mg->nterms;
+    for (int q = 0; q < mg->nterms; q++) {
+        st->term[q] += (double)mg->term[q]->val[0] * (double)k;
+        memcpy(st->term_name[q], mg->term_name[q], sizeof st->term_name[q]);
+    }
+}
+
+/* The epoch's record: sums over n samples as means, its seconds, and the throughput over the
+ * samples timed (`timed` samples in `timed_s` seconds: epoch 1 leaves its warm-up batches out). */
+static ae_epoch_stats epoch_means(const ae_epoch_stats *st, size_t n, double seconds, double timed, double timed_s)
+{
+    ae_epoch_stats done = *st;
+    done.seconds = seconds;
+    done.samples_per_s = timed_s > 0 ? timed / timed_s : 0;
+    done.loss /= (double)n;
+    for (int q = 0; q < done.nterms; q++) done.term[q] /= (double)n;
+    return done;
+}
+
 int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
 {
     const ae_dataset *ds = t->data;
@@ -164,12 +187,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             double gn = ae_optim_step(t->opt);
             if (prof) prof[1] += ae_now() - tp, prof[2] += 1;
             if (!isfinite(gn)) return gradient_diverged(t, mg, epoch, b + 1, err);
-            st->loss += (double)mg->loss->val[0] * (double)k;
-            st->nterms = mg->nterms;
-            for (int q = 0; q < mg->nterms; q++) {
-                st->term[q] += (double)mg->term[q]->val[0] * (double)k;
-                memcpy(st->term_name[q], mg->term_name[q], sizeof st->term_name[q]);
-            }
+            add_batch(st, mg, k);
             t->next_batch = b + 1;
             if (b + 1 == warm) {
                 tw = ae_now();
@@ -181,12 +199,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
                 return ae_errf(err, AE_EINTERRUPTED, "interrupted in epoch %ld after batch %ld", epoch, b + 1);
             }
         }
-        ae_epoch_stats done = *st;
-        done.seconds = ae_now() - t0;
-        double tt = ae_now() - tw;
-        done.samples_per_s = tt > 0 ? (double)(n - warm_samples) / tt : 0;
-        done.loss /= (double)n;
-        for (int q = 0; q < done.nterms; q++) done.term[q] /= (double)n;
+        ae_epoch_stats done = epoch_means(st, n, ae_now() - t0, (double)(n - warm_samples), ae_now() - tw);
         t->epoch = epoch;
         t->next_batch = 0;
         memset(st, 0, sizeof *st);
