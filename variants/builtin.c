@@ -1,5 +1,5 @@
-/* The in-tree units: the one table of built-in layer types, latents, variant presets, regularizers
- * and data sources. The CLI and the tests register them into the registry they own. */
+/* The in-tree units: the one table of built-in layer types, latents, objectives, corruptions, variant
+ * presets, regularizers and data sources. The CLI and the tests register them into the registry they own. */
 #include "ae_builtins.h"
 
 extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape, ae_layer_conv2d,
@@ -22,10 +22,28 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
     X(ae_latent_vq)               \
     /* end of the latents */
 
+/* The objectives, the reconstruction terms of `loss:` (variants/objectives/). */
+#define BUILTIN_OBJECTIVES(X)     \
+    X(ae_objective_mse)           \
+    X(ae_objective_bce)           \
+    /* end of the objectives */
+
+/* The corruptions of `corruption:` (variants/corruptions/); `none` first (the default). */
+#define BUILTIN_CORRUPTIONS(X)    \
+    X(ae_corruption_none)         \
+    X(ae_corruption_gaussian)     \
+    X(ae_corruption_masking)      \
+    X(ae_corruption_salt_pepper)  \
+    /* end of the corruptions */
+
 #define DECLARE(ops) extern const ae_source_ops ops;
 BUILTIN_SOURCES(DECLARE)
 #define DECLARE_LATENT(ops) extern const ae_latent_ops ops;
 BUILTIN_LATENTS(DECLARE_LATENT)
+#define DECLARE_OBJECTIVE(ops) extern const ae_objective_ops ops;
+BUILTIN_OBJECTIVES(DECLARE_OBJECTIVE)
+#define DECLARE_CORRUPTION(ops) extern const ae_corruption_ops ops;
+BUILTIN_CORRUPTIONS(DECLARE_CORRUPTION)
 #define ADDRESS(ops) &ops,
 
 int ae_register_builtins(ae_registry *r)
@@ -39,11 +57,17 @@ int ae_register_builtins(ae_registry *r)
                                                      &ae_reg_weight_decay};
     static const ae_source_ops *const sources[] = {BUILTIN_SOURCES(ADDRESS)};
     static const ae_latent_ops *const latents[] = {BUILTIN_LATENTS(ADDRESS)};
+    static const ae_objective_ops *const objectives[] = {BUILTIN_OBJECTIVES(ADDRESS)};
+    static const ae_corruption_ops *const corruptions[] = {BUILTIN_CORRUPTIONS(ADDRESS)};
     int rc = AE_OK;
     for (size_t i = 0; i < sizeof layers / sizeof *layers && !rc; i++) rc = ae_register_layer(r, layers[i]);
     for (size_t i = 0; i < sizeof variants / sizeof *variants && !rc; i++) rc = ae_register_variant(r, variants[i]);
     for (size_t i = 0; i < sizeof regs / sizeof *regs && !rc; i++) rc = ae_register_regularizer(r, regs[i]);
     for (size_t i = 0; i < sizeof sources / sizeof *sources && !rc; i++) rc = ae_register_source(r, sources[i]);
     for (size_t i = 0; i < sizeof latents / sizeof *latents && !rc; i++) rc = ae_register_latent(r, latents[i]);
+    for (size_t i = 0; i < sizeof objectives / sizeof *objectives && !rc; i++)
+        rc = ae_register_objective(r, objectives[i]);
+    for (size_t i = 0; i < sizeof corruptions / sizeof *corruptions && !rc; i++)
+        rc = ae_register_corruption(r, corruptions[i]);
     return rc;
 }

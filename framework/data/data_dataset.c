@@ -12,6 +12,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+void ae_dataset_range(const ae_dataset *ds, float *lo, float *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < ds->n * ds->d; i++) {
+        if (ds->x[i] < *lo) *lo = ds->x[i];
+        if (ds->x[i] > *hi) *hi = ds->x[i];
+    }
+}
+
 void ae_dataset_free(ae_dataset *ds)
 {
     if (!ds) return;

@@ -1,5 +1,5 @@
-/* Builds and caches the model's graphs: input → corruption → encoder → latent → decoder → loss
- * terms (reconstruction, the latent's, regularizers) joined by one weighted sum whose weights are
+/* Builds and caches the model's graphs: input → corruption (its unit) → encoder → latent → decoder
+ * → loss terms (the objective unit's, the latent's, regularizers) joined by one weighted sum whose weights are
  * read through pointers to their owners; plus a decoder-only graph. */
 #include <math.h>
 #include <stdio.h>
@@ -14,10 +14,10 @@ static ae_shape input_shape(const ae_model *m, int64_t batch)
     return m->h == 1 && m->c == 1 ? ae_shape2(batch, (int64_t)m->d) : ae_shape4(batch, m->c, m->h, m->w);
 }
 
-static const float one = 1.0f; /* the reconstruction term's weight */
-
-static void add_term(ae_mgraph *mg, ae_node *t, const char *name, const float *w)
+/* ae_objective_io.add_term: a term of the loss in mg (the objective's come first). */
+static void add_term(void *ctx, ae_node *t, const char *name, const float *w)
 {
+    ae_mgraph *mg = ctx;
     if (mg->nterms >= AE_MAX_TERMS) return;
     mg->term[mg->nterms] = t;
     snprintf(mg->term_name[mg->nterms], sizeof mg->term_name[0], "%s", name);
@@ -41,25 +41,39 @@ static void hold_term(void *ctx, ae_node *t, const char *name, const float *w)
     p->w[p->n++] = w;
 }
 
-/* Decoder layers from `z`; the last sigmoid becomes logits when training BCE on logits. */
-static ae_node *build_decoder(ae_model *m, ae_build *b, ae_node *z, ae_node **logits)
+/* Decoder layers from `z`; the last sigmoid becomes logits when the objective trains on them. A
+ * non-NULL tag builds another copy (same parameters, node names tagged, taps left alone). */
+static ae_node *build_decoder(const ae_model *m, ae_build *b, ae_node *z, const char *tag, ae_node **logits)
 {
     const ae_layer *last = &m->dec[m->ndec - 1];
     int last_act = last->ops->activation ? last->ops->activation(last->state) : -1;
-    m->logits = m->loss_bce && last_act == AE_ACT_SIGMOID;
+    int use_logits = m->obj->logits && last_act == AE_ACT_SIGMOID;
+    ae_taps scratch;
+    memset(&scratch, 0, sizeof scratch);
+    ae_build b2 = *b;
+    if (tag) b2.taps = &scratch;
     ae_node *y = z;
     for (int i = 0; i < m->ndec && y; i++) {
         const ae_layer *L = &m->dec[i];
-        if (i == m->ndec - 1 && m->logits) L->ops->set_activation(L->state, AE_ACT_IDENTITY);
-        y = L->ops->build(L->state, b, L->name, y);
-        if (i == m->ndec - 1 && m->logits) L->ops->set_activation(L->state, AE_ACT_SIGMOID);
+        if (i == m->ndec - 1 && use_logits) L->ops->set_activation(L->state, AE_ACT_IDENTITY);
+        y = L->ops->build(L->state, &b2, L->name, y); /* parameter names come from the layer name */
+        if (i == m->ndec - 1 && use_logits) L->ops->set_activation(L->state, AE_ACT_SIGMOID);
+        if (y && tag) snprintf(y->name, sizeof y->name, "%s.%s", L->name, tag);
     }
     *logits = NULL;
-    if (y && m->logits) {
+    if (y && use_logits) {
+        char name[96] = "output (sigmoid)";
+        if (tag) snprintf(name, sizeof name, "output (sigmoid).%s", tag);
         *logits = y;
-        y = ae_activation(b->g, "output (sigmoid)", y, AE_ACT_SIGMOID, b->err);
+        y = ae_activation(b->g, name, y, AE_ACT_SIGMOID, b->err);
     }
     return y;
+}
+
+/* ae_objective_io.decode: the decoder again on another code. */
+static ae_node *decode_again(ae_build *b, ae_node *z, const char *tag, ae_node **logits)
+{
+    return build_decoder(b->model, b, z, tag ? tag : "copy", logits);
 }
 
 /* ae_build.encode: the encoder again on another input (shared parameters). */
@@ -94,9 +108,8 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
     ae_build b = {g, m->ps, m->rng, t, err, encode_again, m};
     t->x = ae_graph_input(g, "x", input_shape(m, batch), err);
     t->x_in = t->x;
-    if (m->noise != AE_NOISE_NONE && (mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_NOISY))
-        t->x_in = ae_corrupt(g, "corruption", t->x, m->noise, m->noise_p, m->noise_lo, m->noise_hi,
-                             m->rng, err);
+    if (t->x && m->cor->build && (mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_NOISY))
+        t->x_in = m->cor->build(m->cor_state, &b, t->x);
     ae_node *h = t->x_in;
     for (int i = 0; i < m->nenc && h; i++) {
         const ae_layer *L = &m->enc[i];
@@ -117,7 +130,7 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
     m->lat_terms = lt.n;
     t->code = h;
     if (h) m->code_size = h->numel / (size_t)batch;
-    ae_node *y = h ? build_decoder(m, &b, h, &t->logits) : NULL;
+    ae_node *y = h ? build_decoder(m, &b, h, NULL, &t->logits) : NULL;
     t->recon = y;
     if (y && y->numel != t->x->numel) {
         char a[64];
@@ -129,13 +142,8 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
         mg->g = NULL;
         return err->code;
     }
-    ae_node *rec = NULL;
-    if (y) {
-        if (!m->loss_bce) rec = ae_mse(g, "recon (mse)", y, t->x, m->reduction, err);
-        else if (t->logits) rec = ae_bce_logits(g, "recon (bce)", t->logits, t->x, m->reduction, err);
-        else rec = ae_bce(g, "recon (bce)", y, t->x, m->reduction, err);
-        add_term(mg, rec, "recon", &one);
-    }
+    ae_objective_io oio = {io.sample, add_term, mg, decode_again};
+    int rec = y && m->obj->build(m->obj_state, &b, &oio) == AE_OK && mg->nterms > 0; /* its terms first */
     for (int i = 0; i < lt.n && rec; i++) add_term(mg, lt.t[i], lt.name[i], lt.w[i]);
     for (int i = 0; i < m->nregs && rec; i++) {
         const ae_reg *R = &m->regs[i];
@@ -211,7 +219,7 @@ int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_er
         ae_build b = {g, m->ps, m->rng, &t, err, encode_again, m};
         m->decode_in = ae_graph_input(g, "code", ae_shape2((int64_t)n, (int64_t)m->code_size), err);
         ae_node *logits;
-        m->decode_out = build_decoder(m, &b, m->decode_in, &logits);
+        m->decode_out = build_decoder(m, &b, m->decode_in, NULL, &logits);
         m->decode_batch = (int64_t)n;
         if (!m->decode_out || ae_graph_compile(g, NULL, err)) {
             ae_graph_free(g);
@@ -237,6 +245,8 @@ void ae_model_free(ae_model *m)
     for (int i = 0; i < m->ndec; i++) if (m->dec[i].ops && m->dec[i].ops->destroy) m->dec[i].ops->destroy(m->dec[i].state);
     for (int i = 0; i < m->nregs; i++) if (m->regs[i].ops && m->regs[i].ops->destroy) m->regs[i].ops->destroy(m->regs[i].state);
     if (m->lat && m->lat->destroy) m->lat->destroy(m->lat_state);
+    if (m->obj && m->obj->destroy) m->obj->destroy(m->obj_state);
+    if (m->cor && m->cor->destroy) m->cor->destroy(m->cor_state);
     ae_params_free(m->ps);
     free(m);
 }
@@ -244,6 +254,9 @@ void ae_model_free(ae_model *m)
 ae_params *ae_model_params(ae_model *m) { return m->ps; }
 size_t ae_model_input_size(const ae_model *m) { return m->d; }
 size_t ae_model_code_size(const ae_model *m) { return m->code_size; }
-int ae_model_has_corruption(const ae_model *m) { return m->noise != AE_NOISE_NONE; }
-const char *ae_model_loss_kind(const ae_model *m) { return m->loss_bce ? "bce" : "mse"; }
-int ae_model_loss_sum(const ae_model *m) { return m->reduction == AE_SUM_PER_SAMPLE; }
+int ae_model_has_corruption(const ae_model *m) { return m->cor->build != NULL; }
+const char *ae_model_loss_kind(const ae_model *m) { return m->obj->name; }
+int ae_model_loss_sum(const ae_model *m)
+{
+    return m->obj->sum_per_sample ? m->obj->sum_per_sample(m->obj_state) : 0;
+}

@@ -1,5 +1,6 @@
 /* Reads an ae_model from the config tree: layers through the registry, `decoder: mirror` resolved
- * into an explicit list (written back into the tree), latent, loss, corruption, regularizers. */
+ * into an explicit list (written back into the tree); latent, objective (`loss`) and corruption units;
+ * regularizers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,10 +131,6 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
     return rc;
 }
 
-static const char *const loss_kinds[] = {"mse", "bce", NULL};
-static const char *const reductions[] = {"mean", "sum", NULL};
-static const char *const noise_kinds[] = {"none", "gaussian", "masking", "salt_pepper", NULL};
-
 /* model.latent: its kind names a latent unit, which reads the other keys. */
 static int read_latent(ae_model *m, ae_cfg *model, const ae_registry *reg, ae_err *err)
 {
@@ -147,94 +144,50 @@ static int read_latent(ae_model *m, ae_cfg *model, const ae_registry *reg, ae_er
     return ae_cfg_finish(lat, "model.latent", err);
 }
 
-static int read_loss(ae_model *m, ae_cfg *root, ae_err *err)
+/* `loss`: its type names an objective unit, which reads the other keys; `loss: NAME` is short for
+ * `loss: {type: NAME}`. */
+static int read_objective(ae_model *m, ae_cfg *root, const ae_registry *reg, const ae_dataset *data,
+                          ae_err *err)
 {
+    const char *const *names = ae_objective_names(reg);
     ae_cfg *node = ae_cfg_get(root, "loss");
-    const char *type, *red;
+    const char *type;
     if (node && ae_cfg_kind_of(node) == AE_CFG_SCALAR) { /* `loss: bce` shorthand */
         ae_cfg *map = ae_cfg_new_map();
         if (!map) return ae_errf(err, AE_EINTERNAL, "out of memory");
         ae_cfg_set_node(map, "type", ae_cfg_clone(node)); /* keeps the position for messages */
-        const char *t;
-        if (ae_cfg_str(map, "type", NULL, loss_kinds, &t, err)) {
-            char w[256];
+        if (ae_cfg_str(map, "type", NULL, names, &type, err)) {
+            char w[256], list[400] = "";
             ae_cfg_where(node, w, sizeof w);
+            for (size_t i = 0; names[i]; i++) {
+                size_t n = strlen(list);
+                snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", names[i]);
+            }
             ae_cfg_free(map);
             err->code = AE_OK;
-            const char *v = ae_cfg_scalar(node);
-            return ae_errf(err, AE_EINPUT, "%s: loss: unknown value '%s' (expected one of: mse, bce)", w, v);
+            return ae_errf(err, AE_EINPUT, "%s: loss: unknown value '%s' (expected one of: %s)", w,
+                           ae_cfg_scalar(node), list);
         }
         ae_cfg_set_node(root, "loss", map);
     }
-    if (ae_cfg_map(root, "loss", 1, &node, err) ||
-        ae_cfg_str(node, "type", "mse", loss_kinds, &type, err) ||
-        ae_cfg_str(node, "reduction", "mean", reductions, &red, err))
+    if (ae_cfg_map(root, "loss", 1, &node, err) || ae_cfg_str(node, "type", "mse", names, &type, err))
         return err->code;
-    m->loss_bce = !strcmp(type, "bce");
-    m->reduction = !strcmp(red, "sum") ? AE_SUM_PER_SAMPLE : AE_MEAN;
+    m->obj = ae_find_objective(reg, type);
+    if (m->obj->configure(node, root, data, &m->obj_state, err)) return prefer_unknown_key(node, "loss", err);
     return ae_cfg_finish(node, "loss", err);
 }
 
-/* BCE compares the reconstruction with the input as probabilities: every training value must be
- * in [0, 1]. Standardized data (negative values) would train to a meaningless negative loss. */
-static int check_bce_targets(const ae_model *m, ae_cfg *root, const ae_dataset *data, ae_err *err)
-{
-    if (!m->loss_bce || !data->n) return AE_OK;
-    float lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < data->n * data->d; i++) {
-        if (data->x[i] < lo) lo = data->x[i];
-        if (data->x[i] > hi) hi = data->x[i];
-    }
-    if (lo >= 0.0f && hi <= 1.0f) return AE_OK;
-    char w[256], sw[256], why[400] = "";
-    const ae_cfg *sc = ae_cfg_lookup(root, "data.scaling");
-    if (sc && ae_cfg_scalar(sc))
-        snprintf(why, sizeof why, " (with `data.scaling: %s`, %s)", ae_cfg_scalar(sc),
-                 ae_cfg_where(sc, sw, sizeof sw));
-    return ae_errf(err, AE_EINPUT, "%s: loss: bce needs training values in [0, 1], but the training data "
-                   "lie in [%g, %g]%s: use `data.scaling: minmax` (scales each column to [0, 1]), or "
-                   "`loss: mse`", ae_cfg_where(ae_cfg_lookup(root, "loss.type"), w, sizeof w), (double)lo,
-                   (double)hi, why);
-}
-
-static int read_corruption(ae_model *m, ae_cfg *root, const ae_dataset *data, ae_err *err)
+/* `corruption`: its type names a corruption unit, which reads the other keys. */
+static int read_corruption(ae_model *m, ae_cfg *root, const ae_registry *reg, const ae_dataset *data,
+                           ae_err *err)
 {
     ae_cfg *c;
     const char *type;
     if (ae_cfg_map(root, "corruption", 1, &c, err) ||
-        ae_cfg_str(c, "type", "none", noise_kinds, &type, err))
+        ae_cfg_str(c, "type", "none", ae_corruption_names(reg), &type, err))
         return err->code;
-    m->noise = AE_NOISE_NONE;
-    for (int i = 1; noise_kinds[i]; i++)
-        if (!strcmp(type, noise_kinds[i])) m->noise = (ae_noise)i;
-    float lo = INFINITY, hi = -INFINITY; /* the data range */
-    for (size_t i = 0; i < data->n * data->d; i++) {
-        if (data->x[i] < lo) lo = data->x[i];
-        if (data->x[i] > hi) hi = data->x[i];
-    }
-    double p = 0;
-    if (m->noise == AE_NOISE_GAUSSIAN) {
-        if (ae_cfg_num(c, "sigma", 0.1, 0.0, 1e6, &p, err)) return err->code;
-        ae_cfg *clip;
-        if (ae_cfg_seq(c, "clip", 0, &clip, err)) return err->code;
-        if (clip) {
-            double a, b;
-            char w[256];
-            if (ae_cfg_len(clip) != 2)
-                return ae_errf(err, AE_EINPUT, "%s: corruption.clip: expected [low, high]",
-                               ae_cfg_where(clip, w, sizeof w));
-            if (ae_cfg_to_num(ae_cfg_at(clip, 0), -1e30, 1e30, &a, err) ||
-                ae_cfg_to_num(ae_cfg_at(clip, 1), a, 1e30, &b, err))
-                return err->code;
-            lo = (float)a;
-            hi = (float)b;
-        }
-    } else if (m->noise != AE_NOISE_NONE) {
-        if (ae_cfg_num(c, "p", 0.25, 0.0, 1.0, &p, err)) return err->code;
-    }
-    m->noise_p = (float)p;
-    m->noise_lo = lo;
-    m->noise_hi = hi;
+    m->cor = ae_find_corruption(reg, type);
+    if (m->cor->configure(c, data, &m->cor_state, err)) return prefer_unknown_key(c, "corruption", err);
     return ae_cfg_finish(c, "corruption", err);
 }
 
@@ -279,10 +232,8 @@ static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, unsigne
         return err->code;
     ae_cfg *dec = ae_cfg_get(model, "decoder");
     if (!dec || (ae_cfg_kind_of(dec) == AE_CFG_SCALAR && !strcmp(ae_cfg_scalar(dec), "mirror"))) {
-        const char *oact;
-        if (ae_cfg_str(model, "output_activation", m->loss_bce ? "sigmoid" : "identity", ae_act_names,
-                       &oact, err))
-            return err->code;
+        const char *oact, *def = m->obj->output_activation ? m->obj->output_activation : "identity";
+        if (ae_cfg_str(model, "output_activation", def, ae_act_names, &oact, err)) return err->code;
         if (resolve_mirror(m, model, oact, err)) return err->code;
         /* the explicit decoder now carries the output activation: drop the key so the saved
          * config runs again as it is */
@@ -320,13 +271,13 @@ int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *d
     m->w = data->w;
     m->d = data->d;
     m->rng = rng;
-    if (read_loss(m, root, err) || check_bce_targets(m, root, data, err) ||
-        read_corruption(m, root, data, err) || read_regularizers(m, root, reg, err) ||
+    if (read_objective(m, root, reg, data, err) || read_corruption(m, root, reg, data, err) ||
+        read_regularizers(m, root, reg, err) ||
         read_model(m, root, reg, seed, err)) {
         ae_model_free(m);
         return err->code;
     }
-    if (m->code_size >= m->d && m->lat_terms == 0 && m->noise == AE_NOISE_NONE && m->nregs == 0)
+    if (m->code_size >= m->d && m->lat_terms == 0 && !m->cor->build && m->nregs == 0)
         fprintf(stderr, "aelab: warning: the code (%zu values) is not smaller than the input (%zu) and "
                 "nothing regularises it: the autoencoder can learn the identity (no PCA baseline either)\n",
                 m->code_size, m->d);

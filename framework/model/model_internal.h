@@ -2,7 +2,6 @@
 #ifndef AE_MODEL_INTERNAL_H
 #define AE_MODEL_INTERNAL_H
 
-#include "ae_latent.h"
 #include "ae_ops.h"
 #include "ae_model.h"
 
@@ -31,11 +30,10 @@ struct ae_model {
     const ae_latent_ops *lat; /* the latent unit (model.latent.kind) and its state */
     void *lat_state;
     int lat_terms;         /* loss terms the latent adds */
-    int loss_bce;          /* else mse */
-    ae_reduction reduction;
-    int logits;            /* bce with a sigmoid last layer: trained on logits */
-    ae_noise noise;
-    float noise_p, noise_lo, noise_hi;
+    const ae_objective_ops *obj; /* the objective unit (loss.type) and its state */
+    void *obj_state;
+    const ae_corruption_ops *cor; /* the corruption unit (corruption.type) and its state */
+    void *cor_state;
     ae_reg regs[AE_MAX_REGS];
     int nregs;
     ae_params *ps;

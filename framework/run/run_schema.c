@@ -85,8 +85,10 @@ static const ae_key top_keys[] = {
     TOP("data", AE_KEY_MAP, NULL, 0, 0, "the data: `source` (csv, idx, ...) and its keys"),
     TOP("model", AE_KEY_MAP, NULL, 0, 0, "`encoder` (a list of layers, below), `decoder` (a list or mirror), "
         "`latent`, `init`, `output_activation`"),
-    TOP("loss", AE_KEY_MAP, "{type: mse}", 0, 0, "the reconstruction loss: `type` and `reduction`"),
-    TOP("corruption", AE_KEY_MAP, "{type: none}", 0, 0, "input noise for denoising: `type` and its keys"),
+    TOP("loss", AE_KEY_MAP, "{type: mse}", 0, 0, "the reconstruction loss: an objective's `type` and its "
+        "keys (below); `loss: NAME` is short for `{type: NAME}`"),
+    TOP("corruption", AE_KEY_MAP, "{type: none}", 0, 0, "input noise for denoising: a corruption's `type` "
+        "and its keys (below)"),
     TOP("regularizers", AE_KEY_SEQ, "[]", 0, 0, "penalty terms: a list of `{type: NAME, ...}` (below)"),
     SECTION("train", &ae_train_schema, "training (below)"),
     SECTION("outputs", &ae_outputs_schema, "what a run writes (below)"),
@@ -112,6 +114,20 @@ void ae_config_markdown(const ae_registry *reg, FILE *f)
     fprintf(f, "\n## Latents\n\n`model.latent`: `kind: NAME` and the keys below.\n");
     for (size_t i = 0; names[i]; i++) {
         const ae_latent_ops *o = ae_find_latent(reg, names[i]);
+        fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
+        if (o->schema) ae_schema_markdown(o->schema, f);
+    }
+    names = ae_objective_names(reg);
+    fprintf(f, "\n## Objectives\n\n`loss`: `type: NAME` and the keys below (`loss: NAME` for the defaults).\n");
+    for (size_t i = 0; names[i]; i++) {
+        const ae_objective_ops *o = ae_find_objective(reg, names[i]);
+        fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
+        if (o->schema) ae_schema_markdown(o->schema, f);
+    }
+    names = ae_corruption_names(reg);
+    fprintf(f, "\n## Corruptions\n\n`corruption`: `type: NAME` and the keys below.\n");
+    for (size_t i = 0; names[i]; i++) {
+        const ae_corruption_ops *o = ae_find_corruption(reg, names[i]);
         fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
         if (o->schema) ae_schema_markdown(o->schema, f);
     }

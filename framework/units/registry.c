@@ -1,5 +1,5 @@
-/* The registry of layers, latents, regularizers, variant presets and data sources; loads out-of-tree plug-ins
- * (dlopen). */
+/* The registry of layers, latents, objectives, corruptions, regularizers, variant presets and data
+ * sources; loads out-of-tree plug-ins (dlopen). */
 #include "ae_registry.h"
 
 #include <dlfcn.h>
@@ -15,9 +15,12 @@ struct ae_registry {
     const ae_latent_ops *latents[MAX_UNITS];
     const ae_variant *variants[MAX_UNITS];
     const ae_source_ops *sources[MAX_UNITS];
+    const ae_corruption_ops *corruptions[MAX_UNITS];
+    const ae_objective_ops *objectives[MAX_UNITS];
     const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1],
-        *source_names[MAX_UNITS + 1], *latent_names[MAX_UNITS + 1];
-    int nl, nr, nv, ns, nlat;
+        *source_names[MAX_UNITS + 1], *latent_names[MAX_UNITS + 1], *corruption_names[MAX_UNITS + 1],
+        *objective_names[MAX_UNITS + 1];
+    int nl, nr, nv, ns, nlat, nc, no;
     void *libs[MAX_UNITS];
     char *lib_paths[MAX_UNITS]; /* realpath of each loaded library: a second load is a no-op */
     int nlibs;
@@ -53,6 +56,11 @@ int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops) { REG
 int ae_register_latent(ae_registry *r, const ae_latent_ops *ops) { REGISTER(latents, latent_names, nlat, ops); }
 int ae_register_variant(ae_registry *r, const ae_variant *v) { REGISTER(variants, variant_names, nv, v); }
 int ae_register_source(ae_registry *r, const ae_source_ops *ops) { REGISTER(sources, source_names, ns, ops); }
+int ae_register_corruption(ae_registry *r, const ae_corruption_ops *ops)
+{
+    REGISTER(corruptions, corruption_names, nc, ops);
+}
+int ae_register_objective(ae_registry *r, const ae_objective_ops *ops) { REGISTER(objectives, objective_names, no, ops); }
 
 #define FIND(arr, count)                                                         \
     do {                                                                         \
@@ -66,12 +74,16 @@ const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *
 const ae_latent_ops *ae_find_latent(const ae_registry *r, const char *name) { FIND(latents, nlat); }
 const ae_variant *ae_find_variant(const ae_registry *r, const char *name) { FIND(variants, nv); }
 const ae_source_ops *ae_find_source(const ae_registry *r, const char *name) { FIND(sources, ns); }
+const ae_corruption_ops *ae_find_corruption(const ae_registry *r, const char *name) { FIND(corruptions, nc); }
+const ae_objective_ops *ae_find_objective(const ae_registry *r, const char *name) { FIND(objectives, no); }
 
 const char *const *ae_layer_names(const ae_registry *r) { return r->layer_names; }
 const char *const *ae_regularizer_names(const ae_registry *r) { return r->reg_names; }
 const char *const *ae_latent_names(const ae_registry *r) { return r->latent_names; }
 const char *const *ae_variant_names(const ae_registry *r) { return r->variant_names; }
 const char *const *ae_source_names(const ae_registry *r) { return r->source_names; }
+const char *const *ae_corruption_names(const ae_registry *r) { return r->corruption_names; }
+const char *const *ae_objective_names(const ae_registry *r) { return r->objective_names; }
 
 /* The entry point and the ABI of a loaded library checked, then its aelab_plugin_init called. */
 static int init_plugin(ae_registry *r, void *h, const char *path, ae_err *err)
@@ -137,6 +149,16 @@ void ae_registry_print(const ae_registry *r, FILE *f)
     for (int i = 0; i < r->nlat; i++) {
         fprintf(f, "  %-16s %s\n", r->latents[i]->name, r->latents[i]->help);
         if (r->latents[i]->schema) ae_schema_print(r->latents[i]->schema, f, "      ");
+    }
+    fprintf(f, "objectives (`loss: {type: NAME, ...}` or `loss: NAME`):\n");
+    for (int i = 0; i < r->no; i++) {
+        fprintf(f, "  %-16s %s\n", r->objectives[i]->name, r->objectives[i]->help);
+        if (r->objectives[i]->schema) ae_schema_print(r->objectives[i]->schema, f, "      ");
+    }
+    fprintf(f, "corruptions (`corruption: {type: NAME, ...}`):\n");
+    for (int i = 0; i < r->nc; i++) {
+        fprintf(f, "  %-16s %s\n", r->corruptions[i]->name, r->corruptions[i]->help);
+        if (r->corruptions[i]->schema) ae_schema_print(r->corruptions[i]->schema, f, "      ");
     }
     fprintf(f, "regularizers (`regularizers:` items, `type: NAME`):\n");
     for (int i = 0; i < r->nr; i++) {

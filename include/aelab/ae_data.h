@@ -23,6 +23,8 @@ typedef struct ae_dataset {
 } ae_dataset;
 
 void ae_dataset_free(ae_dataset *ds); /* frees members, zeroes the struct */
+/* The smallest and largest value of the rows (INFINITY and -INFINITY when there are none). */
+void ae_dataset_range(const ae_dataset *ds, float *lo, float *hi);
 /* Copies rows idx[0..k) of src into dst (dst gets its own buffers, same columns/shape). */
 int ae_dataset_take(const ae_dataset *src, const size_t *idx, size_t k, ae_dataset *dst, ae_err *err);
 

@@ -68,8 +68,8 @@ void ae_model_log_density(const ae_model *m, const ae_mgraph *mg, size_t i, doub
 int ae_model_latent_metrics(ae_model *m, const struct ae_dataset *ds, long batch, const char **names,
                             double *values, int max, int *n, ae_err *err);
 int ae_model_has_corruption(const ae_model *m);
-const char *ae_model_loss_kind(const ae_model *m); /* "mse" or "bce" */
-int ae_model_loss_sum(const ae_model *m);          /* reduction: sum per sample (else mean) */
+const char *ae_model_loss_kind(const ae_model *m); /* the objective unit's name (loss.type): "mse", "bce" */
+int ae_model_loss_sum(const ae_model *m);          /* its terms sum per sample (else mean) */
 /* Latent prior sampling for generative models: decodes n codes (n x code_size) into images. */
 int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err);
 

@@ -1,5 +1,6 @@
 /* The plug-in registry: layer types, latents (what turns the encoder's output into the code),
- * regularizers (penalty terms), variant presets and data sources (ae_source_ops, ae_data.h), by name.
+ * objectives (reconstruction terms), corruptions (denoising), regularizers (penalty terms), variant
+ * presets and data sources (ae_source_ops, ae_data.h), by name.
  * The caller owns it; in-tree units register from one table (ae_register_builtins), out-of-tree
  * ones from a shared library's aelab_plugin_init(ae_registry *). `aelab list` prints it. */
 #ifndef AE_REGISTRY_H
@@ -109,6 +110,57 @@ typedef struct ae_latent_ops {
                                 decoder starts with a dense layer back to the encoder's output */
 } ae_latent_ops;
 
+/* A corruption (`corruption: {type: NAME, ...}`, denoising). configure reads its keys (besides type)
+ * from `spec` into a private state, given the training data (its value range is the default of
+ * clip bounds and salt/pepper values); build adds the node(s) that corrupt the clean input x and
+ * returns the encoder's input (NULL on error, b->err set). The model builds it into training graphs
+ * and the AE_MODE_EVAL_NOISY ones (the denoised metrics corrupt the test inputs with it). build NULL:
+ * no corruption (`none`: the input goes in clean, no denoised metrics). */
+typedef struct ae_corruption_ops {
+    const char *name;
+    const char *help;
+    int (*configure)(ae_cfg *spec, const ae_dataset *data, void **state, ae_err *err);
+    ae_node *(*build)(void *state, ae_build *b, ae_node *x);
+    void (*destroy)(void *state);
+    const ae_schema *schema; /* its keys (besides type), for `aelab list` and docs; may be NULL */
+} ae_corruption_ops;
+
+/* What an objective's build gets besides ae_build (whose taps hold x, the target; recon, the
+ * decoder's output; logits when it asked for them and the last decoder layer is a sigmoid; code,
+ * mu/logvar and the encoder's layers). */
+typedef struct ae_objective_io {
+    int sample; /* the latent draws from its posterior in this graph (training, sampled evaluation) */
+    /* Adds a loss term; *weight is read at every step (owned by the unit). The first term is the
+     * reconstruction term the evaluation reads ("recon"). */
+    void (*add_term)(void *ctx, ae_node *term, const char *name, const float *weight);
+    void *ctx;
+    /* Builds another copy of the decoder (same parameters) on the code z, its node names tagged with
+     * `tag`; returns its output in data space and, in *logits, the sigmoid's input when the unit asked
+     * for logits (else NULL). NULL on error (b->err set). For objectives over several codes. */
+    ae_node *(*decode)(ae_build *b, ae_node *z, const char *tag, ae_node **logits);
+} ae_objective_io;
+
+/* An objective (`loss: {type: NAME, ...}`, or `loss: NAME`): the reconstruction term(s) of the loss
+ * (the latent's and the regularizers' terms follow them). configure reads its keys (besides type)
+ * from `spec`; root is the whole config (for messages that name other keys, e.g. data.scaling) and
+ * data the training set (to refuse targets the objective cannot compare). build adds its terms from
+ * b->taps through io->add_term (AE_OK, or b->err's code). Later objectives fit the same shape: a
+ * Deep SVDD distance reads taps->code and a centre it keeps in its state; an IWAE bound reads
+ * taps->mu/logvar, draws its k codes with ae_reparam (ae_latent.h) and decodes each with io->decode. */
+typedef struct ae_objective_ops {
+    const char *name;
+    const char *help;
+    int (*configure)(ae_cfg *spec, ae_cfg *root, const ae_dataset *data, void **state, ae_err *err);
+    int (*build)(void *state, ae_build *b, const ae_objective_io *io);
+    int (*sum_per_sample)(void *state); /* 1: its terms sum over a sample's values; NULL or 0: mean */
+    void (*destroy)(void *state);
+    const ae_schema *schema;       /* its keys (besides type), for `aelab list` and docs; may be NULL */
+    int logits;                    /* 1: a sigmoid last decoder layer is built without it, the sigmoid
+                                      added as an op after it, and taps->logits is its input */
+    const char *output_activation; /* the default `model.output_activation` of a mirrored decoder
+                                      (NULL: identity) */
+} ae_objective_ops;
+
 /* A variant preset: YAML merged under the user's config (the user's keys win). */
 typedef struct ae_variant {
     const char *name;
@@ -128,17 +180,23 @@ int ae_register_regularizer(ae_registry *r, const ae_regularizer_ops *ops);
 int ae_register_latent(ae_registry *r, const ae_latent_ops *ops);
 int ae_register_variant(ae_registry *r, const ae_variant *v);
 int ae_register_source(ae_registry *r, const ae_source_ops *ops);
+int ae_register_corruption(ae_registry *r, const ae_corruption_ops *ops);
+int ae_register_objective(ae_registry *r, const ae_objective_ops *ops);
 const ae_layer_ops *ae_find_layer(const ae_registry *r, const char *name);
 const ae_regularizer_ops *ae_find_regularizer(const ae_registry *r, const char *name);
 const ae_latent_ops *ae_find_latent(const ae_registry *r, const char *name);
 const ae_variant *ae_find_variant(const ae_registry *r, const char *name);
 const ae_source_ops *ae_find_source(const ae_registry *r, const char *name);
+const ae_corruption_ops *ae_find_corruption(const ae_registry *r, const char *name);
+const ae_objective_ops *ae_find_objective(const ae_registry *r, const char *name);
 /* Names for "did you mean" and listings (NULL-terminated arrays owned by the registry). */
 const char *const *ae_layer_names(const ae_registry *r);
 const char *const *ae_regularizer_names(const ae_registry *r);
 const char *const *ae_latent_names(const ae_registry *r);
 const char *const *ae_variant_names(const ae_registry *r);
 const char *const *ae_source_names(const ae_registry *r);
+const char *const *ae_corruption_names(const ae_registry *r);
+const char *const *ae_objective_names(const ae_registry *r);
 /* Loads a plug-in library (dlopen, its ABI checked, aelab_plugin_init). Errors name the path (and
  * dlerror() when it does not load). A
  * library is loaded once per registry: loading the same real path again (every job of an

@@ -4,7 +4,8 @@
 # experiment's jobs); the experiment runs with one exit-code rule whether in order or in --jobs
 # workers (a diverging first job gives 3 over a later config error's 2); an aelab built without MPI
 # refuses to run an experiment when a launcher started it as several processes ("not built with
-# MPI", exit 2) instead of running every job in every process; `aelab list` is the built-in table.
+# MPI", exit 2) instead of running every job in every process; `aelab list` is the built-in table
+# (objectives and corruptions with their keys too).
 # Usage: tests/e2e/registry_runner.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
@@ -52,8 +53,13 @@ fi
 
 # aelab list: the one table of built-ins (variants/builtin.c), in its order
 got=$("$aelab" list | awk '/^[a-z]/{k=$1} /^  [^ ]/{printf "%s:%s ", k, $1}')
-want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d latents:deterministic latents:gaussian latents:vq regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay sources:csv sources:idx sources:npy "
+want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d latents:deterministic latents:gaussian latents:vq objectives:mse objectives:bce corruptions:none corruptions:gaussian corruptions:masking corruptions:salt_pepper regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay sources:csv sources:idx sources:npy "
 [ "$got" = "$want" ] && ok || bad "aelab list: $got"
+# objectives and corruptions are listed with their keys
+out=$("$aelab" list)
+[[ "$out" == *"objectives (\`loss: {type: NAME, ...}\`"*"  bce "*"reduction (mean | sum, default mean)"*"corruptions ("* ]] &&
+  [[ "$out" == *"  gaussian "*"sigma ([0, 1e+06], default 0.1)"*"clip (list, optional)"*"  salt_pepper "*"p ([0, 1], default 0.25)"* ]] &&
+  ok || bad "aelab list: objectives/corruptions with their keys: $out"
 # the vq latent's example config is accepted as it is
 out=$("$aelab" check "$src/configs/vq.yaml" 2>&1); rc=$?
 [ $rc -eq 0 ] && [[ "$out" == *"kind: vq"* ]] && ok || bad "check configs/vq.yaml: exit $rc: $out"
