@@ -211,6 +211,58 @@ static int write_final(ae_run *r, ae_json *j, ae_err *err)
     return ae_write_file_atomic(ae_path_join(p, sizeof p, r->out_dir, "final.json"), j->buf, j->len, err);
 }
 
+/* -ELBO with one sampled z per test point, and the importance-sampled NLL when asked for. */
+static int elbo_metrics(ae_run *r, const ae_dataset *ev, ae_json *j, ae_err *err)
+{
+    ae_eval es;
+    int rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_SAMPLE, r->eval_batch, &es, err);
+    double kl = NAN;
+    for (int q = 0; q < es.nterms; q++) if (!strcmp(es.term_name[q], "kl")) kl = es.term[q];
+    double rec = !strcmp(ae_model_loss_kind(r->model), "bce") ? es.bce : es.mse;
+    if (!rc) {
+        ae_json_num(j, "neg_elbo", rec * (double)ev->d + kl);
+        ae_json_num(j, "recon_sum", rec * (double)ev->d);
+    }
+    double nll;
+    if (!rc && r->nll_samples > 0 && !(rc = ae_vae_nll(r->model, ev, (int)r->nll_samples, r->eval_batch, &nll, err)))
+        ae_json_num(j, "nll_is", nll);
+    return rc;
+}
+
+/* Denoising: noisy test input -> clean target, against the noisy input itself. */
+static int denoising_metrics(ae_run *r, const ae_dataset *ev, ae_json *j, ae_err *err)
+{
+    ae_eval en;
+    int rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_NOISY, r->eval_batch, &en, err);
+    if (!rc) {
+        ae_json_num(j, "denoised_mse", en.mse);
+        ae_json_num(j, "denoised_psnr", en.mse > 0 ? 10.0 * log10(1.0 / en.mse) : INFINITY);
+        ae_json_num(j, "noisy_input_mse", en.noisy_mse);
+    }
+    return rc;
+}
+
+/* PCA at the code size: its test MSE (*mse) and its codes' probe accuracy. */
+static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, ae_json *j, double *mse, ae_err *err)
+{
+    ae_pca pca;
+    int rc = ae_pca_fit(&pca, r->train.x, r->train.n, r->train.d, cs, err);
+    if (rc) return rc;
+    double acc = NAN;
+    *mse = ae_pca_mse(&pca, ev->x, ev->n);
+    ae_json_num(j, "pca_mse", *mse);
+    float *pc = malloc(ev->n * cs * sizeof *pc);
+    if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!rc) {
+        ae_pca_transform(&pca, ev->x, ev->n, pc);
+        rc = probe(r, enc_pca, &pca, cs, pc, &acc, err);
+    }
+    if (isfinite(acc)) ae_json_num(j, "pca_probe_accuracy", acc);
+    free(pc);
+    ae_pca_free(&pca);
+    return rc;
+}
+
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
 {
     const ae_dataset *ev = r->test.n ? &r->test : &r->train;
@@ -231,34 +283,13 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     if (isfinite(e.bce)) ae_json_num(&j, "bce", e.bce);
     ae_json_num(&j, "psnr", e.mse > 0 ? 10.0 * log10(1.0 / e.mse) : INFINITY);
     for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);
-    if (!rc && ae_model_has_posterior(r->model)) { /* -ELBO with one sampled z per test point */
-        ae_eval es;
-        rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_SAMPLE, r->eval_batch, &es, err);
-        double kl = NAN;
-        for (int q = 0; q < es.nterms; q++) if (!strcmp(es.term_name[q], "kl")) kl = es.term[q];
-        double rec = !strcmp(ae_model_loss_kind(r->model), "bce") ? es.bce : es.mse;
-        if (!rc) {
-            ae_json_num(&j, "neg_elbo", rec * (double)ev->d + kl);
-            ae_json_num(&j, "recon_sum", rec * (double)ev->d);
-        }
-        double nll;
-        if (!rc && r->nll_samples > 0 && !(rc = ae_vae_nll(r->model, ev, (int)r->nll_samples, r->eval_batch, &nll, err)))
-            ae_json_num(&j, "nll_is", nll);
-    }
+    if (!rc && ae_model_has_posterior(r->model)) rc = elbo_metrics(r, ev, &j, err);
     const char *lname[8];
     double lval[8];
     int nl = 0;
     if (!rc) rc = ae_model_latent_metrics(r->model, ev, r->eval_batch, lname, lval, 8, &nl, err);
     for (int q = 0; q < nl; q++) ae_json_num(&j, lname[q], lval[q]); /* the latent's own (code usage) */
-    if (!rc && ae_model_has_corruption(r->model)) { /* denoising: noisy test input -> clean target */
-        ae_eval en;
-        rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_NOISY, r->eval_batch, &en, err);
-        if (!rc) {
-            ae_json_num(&j, "denoised_mse", en.mse);
-            ae_json_num(&j, "denoised_psnr", en.mse > 0 ? 10.0 * log10(1.0 / en.mse) : INFINITY);
-            ae_json_num(&j, "noisy_input_mse", en.noisy_mse);
-        }
-    }
+    if (!rc && ae_model_has_corruption(r->model)) rc = denoising_metrics(r, ev, &j, err);
     ae_json_num(&j, "mean_code_activation", e.mean_code_act);
     ae_json_int(&j, "params", (long long)ae_params_count(ae_model_params(r->model)));
     double secs = 0, sps = 0;
@@ -274,24 +305,9 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     size_t ll = (size_t)snprintf(line, sizeof line, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
 #define LINE(...) (ll += ll < sizeof line ? (size_t)snprintf(line + ll, sizeof line - ll, __VA_ARGS__) : 0)
     if (isfinite(e.bce)) LINE("  bce %.6g", e.bce);
-    if (!rc && r->pca && cs < ev->d) {
-        ae_pca pca;
-        rc = ae_pca_fit(&pca, r->train.x, r->train.n, r->train.d, cs, err);
-        if (!rc) {
-            double pm = ae_pca_mse(&pca, ev->x, ev->n), acc = NAN;
-            ae_json_num(&j, "pca_mse", pm);
-            LINE("  | PCA-%zu mse %.6g", cs, pm);
-            float *pc = malloc(ev->n * cs * sizeof *pc);
-            if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
-            if (!rc) {
-                ae_pca_transform(&pca, ev->x, ev->n, pc);
-                rc = probe(r, enc_pca, &pca, cs, pc, &acc, err);
-            }
-            if (isfinite(acc)) ae_json_num(&j, "pca_probe_accuracy", acc);
-            free(pc);
-            ae_pca_free(&pca);
-        }
-    }
+    double pm = NAN;
+    if (!rc && r->pca && cs < ev->d) rc = pca_baseline(r, ev, cs, &j, &pm, err);
+    if (isfinite(pm)) LINE("  | PCA-%zu mse %.6g", cs, pm);
     double acc = NAN, auroc = NAN;
     if (!rc) rc = probe(r, enc_model, r, cs, codes, &acc, err);
     if (!rc && isfinite(acc)) {
