@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Same numbers before and after a refactoring: trains the tutorial and the peer workloads W1-W7
-# (1 epoch, 5,000 training samples, 2 threads) into OUT, and with REF compares every final.json and
-# metrics.jsonl with REF's (timing fields left out). Usage: scripts/refcheck.sh AELAB OUT [REF]
+# (1 epoch, 5,000 training samples, 2 threads) into OUT, and with REF compares every final.json,
+# metrics.jsonl and config.yaml with REF's (timing fields left out). Usage: scripts/refcheck.sh AELAB OUT [REF]
 set -u
 aelab=$1 out=$2 ref=${3:-}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,7 @@ for c in rain_tutorial peer/w1 peer/w2 peer/w3 peer/w4 peer/w5 peer/w5_estimate 
     echo "refcheck: $c failed: $(tail -2 "$out.$name.log")"; differ=$((differ + 1)); continue
   fi
   [ -n "$ref" ] || continue
-  for f in final.json metrics.jsonl; do
+  for f in final.json metrics.jsonl config.yaml; do
     if cmp -s <(strip "$ref/$name/$f") <(strip "$out/$name/$f"); then same=$((same + 1)); else
       differ=$((differ + 1)); echo "refcheck: $c: $f differs"; diff <(strip "$ref/$name/$f" | tr ',' '\n') <(strip "$out/$name/$f" | tr ',' '\n') | head -6; fi
   done

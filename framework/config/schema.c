@@ -61,6 +61,7 @@ static int read_choice(const ae_key *k, ae_cfg *map, int *out, ae_err *err)
 
 static int read_key(const ae_key *k, ae_cfg *map, char *base, ae_err *err)
 {
+    if (k->offset == AE_KEY_ELSEWHERE) return AE_OK;
     void *p = base + k->offset;
     int absent = !map || !ae_cfg_has(map, k->name);
     if (!k->def && absent) return missing(k, map, err);

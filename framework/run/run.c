@@ -147,19 +147,11 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     for (size_t i = 0; i < o->nsets; i++)
         if (ae_cfg_apply_set(r->root, o->sets[i], err)) return err->code;
     if (load_plugins(r->root, path, reg, err) || apply_variant(r->root, reg, err)) return err->code;
-    const char *name;
-    char stem[128];
     const char *base = strrchr(path, '/');
-    snprintf(stem, sizeof stem, "%s", base ? base + 1 : path);
-    char *dot = strrchr(stem, '.');
+    snprintf(r->name, sizeof r->name, "%s", base ? base + 1 : path); /* the default name: the stem */
+    char *dot = strrchr(r->name, '.');
     if (dot) *dot = '\0';
-    long seed;
-    if (ae_cfg_str(r->root, "name", stem, NULL, &name, err) ||
-        ae_cfg_int(r->root, "seed", 42, 0, 4294967295L, &seed, err) ||
-        ae_cfg_int(r->root, "threads", 0, 0, 1024, &r->threads, err))
-        return err->code;
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->seed = (unsigned long)seed;
+    if (ae_schema_read(&ae_config_schema, r->root, r, 0, err)) return err->code; /* name, seed, threads */
     ae_set_threads(o->threads > 0 ? o->threads : (int)r->threads);
     if (!(r->rng = ae_rng_new(r->seed))) return ae_errf(err, AE_EINTERNAL, "out of memory");
     ae_cfg *data;

@@ -74,25 +74,35 @@ static const ae_key outputs_keys[] = {
 };
 const ae_schema ae_outputs_schema = AE_SCHEMA("outputs", outputs_keys);
 
-/* --- the top level: documentation only (read in several places, never by ae_schema_read) -------- */
-#define TOP(name, kind, def, lo, hi, help) {name, kind, 0, def, lo, hi, NULL, help, NULL, NULL}
-#define SECTION(name, sub, help) {name, AE_KEY_SECTION, 0, "{}", 0, 0, NULL, help, sub, NULL}
+/* --- the top level: name, seed and threads are read here; the sections by their owners ------------ */
+static int read_name(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
+{
+    ae_run *r = out; /* r->name holds the file's stem: the default */
+    const char *name;
+    if (ae_cfg_str(map, k->name, r->name, NULL, &name, err)) return err->code;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    return AE_OK;
+}
+
+#define TOP(name, kind, def, help) {name, kind, AE_KEY_ELSEWHERE, def, 0, 0, NULL, help, NULL, NULL}
+#define SECTION(name, sub, help) {name, AE_KEY_SECTION, AE_KEY_ELSEWHERE, "{}", 0, 0, NULL, help, sub, NULL}
 static const ae_key top_keys[] = {
-    TOP("name", AE_KEY_STR, "the file name without .yaml", 0, 0, "the run's name"),
-    TOP("variant", AE_KEY_STR, "undercomplete", 0, 0, "a preset merged under this file (the variants of `aelab list`)"),
-    TOP("seed", AE_KEY_INT, "42", 0, 4294967295.0, "random seed"),
-    TOP("threads", AE_KEY_INT, "0", 0, 1024, "threads for oneDNN and aelab (0 = all cores; --threads overrides it)"),
-    TOP("data", AE_KEY_MAP, NULL, 0, 0, "the data: `source` (csv, idx, ...) and its keys"),
-    TOP("model", AE_KEY_MAP, NULL, 0, 0, "`encoder` (a list of layers, below), `decoder` (a list or mirror), "
+    AE_KEY_CUSTOM_(ae_run, name, "name", "the file name without .yaml", read_name, "the run's name"),
+    TOP("variant", AE_KEY_STR, "undercomplete", "a preset merged under this file (the variants of `aelab list`)"),
+    AE_KEY_INT_(ae_run, seed, "seed", "42", 0, 4294967295.0, "random seed"), /* unsigned long: read as long */
+    AE_KEY_INT_(ae_run, threads, "threads", "0", 0, 1024,
+                "threads for oneDNN and aelab (0 = all cores; --threads overrides it)"),
+    TOP("data", AE_KEY_MAP, NULL, "the data: `source` (csv, idx, ...) and its keys"),
+    TOP("model", AE_KEY_MAP, NULL, "`encoder` (a list of layers, below), `decoder` (a list or mirror), "
         "`latent`, `init`, `output_activation`"),
-    TOP("loss", AE_KEY_MAP, "{type: mse}", 0, 0, "the reconstruction loss: an objective's `type` and its "
+    TOP("loss", AE_KEY_MAP, "{type: mse}", "the reconstruction loss: an objective's `type` and its "
         "keys (below); `loss: NAME` is short for `{type: NAME}`"),
-    TOP("corruption", AE_KEY_MAP, "{type: none}", 0, 0, "input noise for denoising: a corruption's `type` "
+    TOP("corruption", AE_KEY_MAP, "{type: none}", "input noise for denoising: a corruption's `type` "
         "and its keys (below)"),
-    TOP("regularizers", AE_KEY_SEQ, "[]", 0, 0, "penalty terms: a list of `{type: NAME, ...}` (below)"),
+    TOP("regularizers", AE_KEY_SEQ, "[]", "penalty terms: a list of `{type: NAME, ...}` (below)"),
     SECTION("train", &ae_train_schema, "training (below)"),
     SECTION("outputs", &ae_outputs_schema, "what a run writes (below)"),
-    TOP("plugins", AE_KEY_SEQ, AE_KEY_OPTIONAL, 0, 0, "shared libraries that register more units (paths "
+    TOP("plugins", AE_KEY_SEQ, AE_KEY_OPTIONAL, "shared libraries that register more units (paths "
         "relative to the file)"),
 };
 const ae_schema ae_config_schema = AE_SCHEMA("the top level", top_keys);

@@ -41,6 +41,9 @@ typedef struct ae_key {
 
 /* `def` of a key that may be absent and then stays absent (no default is written). */
 #define AE_KEY_OPTIONAL ""
+/* `offset` of a key listed for the docs and for unknown-key messages but read by its owner
+ * elsewhere (the top level's `data`, `model`, ...): ae_schema_read leaves it alone. */
+#define AE_KEY_ELSEWHERE ((size_t)-1)
 
 /* Keys read after the common ones when a choice key has a given value (an optimizer's defaults
  * depend on its name). */
