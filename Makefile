@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-portable test-asan bench clean
+.PHONY: all deps build run test test-portable test-asan bench papers clean
 
 all: build
 
@@ -46,6 +46,11 @@ test-asan: deps
 bench: build
 	@bash scripts/deps.sh python3-torch python3-sklearn python3-numpy libopenblas0-pthread
 	@bash bench/run.sh $(BUILD)
+
+# The paper reproductions (experiments/papers/*/README.md): hours on 2 cores; resumable (call it again).
+# PAPERS=hinton2006 runs one.
+papers: build
+	@bash scripts/papers.sh $(PAPERS)
 
 clean:
 	rm -rf build build-asan build-portable
