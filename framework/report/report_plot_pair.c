@@ -47,7 +47,8 @@ static void panel_plot(FILE *f, const ae_gp_paths *pp, const char *title, const 
     fputs(" noenhanced font 'sans,11'\n", f);
     ae_gp_label(f, "x", xn, "");
     ae_gp_label(f, "y", yn, "");
-    fputs(usable ? "set autoscale xy\n" : "set xrange [0:1]\nset yrange [0:1]\n", f);
+    fputs(usable ? "set autoscale xy\nset offsets graph 0.02, graph 0.02, graph 0.02, graph 0.02\n"
+                 : "set xrange [0:1]\nset yrange [0:1]\n", f);
     if (by_class)
         fprintf(f, "plot '%s.dat' using %d:%d:6 with points pt 7 ps %.1f lc variable notitle", pp->base, col,
                 col + 1, ps);
