@@ -68,7 +68,7 @@ static int codes_pca(ae_run *r, const ae_dataset *ev, const float *codes, size_t
     const char *panel[2] = {left, "PCA-2 (fitted on the training set)"};
     const char *axes[4] = {"z1", "z2", "PC1", "PC2"};
     if (!rc) rc = ae_plot_scatter_pair(ae_path_join(p, sizeof p, r->out_dir, "codes_pca"), title, codes, pc, ev->n,
-                                       ev->label, NULL, 0, panel, axes, err);
+                                       ev->label, ev->class_names, ev->n_class_names, panel, axes, err);
     free(pc);
     return rc;
 }
