@@ -71,10 +71,10 @@ static const ae_key outputs_keys[] = {
                 "gaussian latent: importance samples for the NLL estimate (0 = off)"),
     AE_KEY_INT_(ae_run, eval_batch, "eval_batch", "1000", 1, 1L << 30, "samples per evaluation batch"),
     AE_KEY_INT_(ae_run, grid, "grid", "8", 0, 64, "reconstruction grid: NxN images (0 = none)"),
-    AE_KEY_INT_(ae_run, manifold, "manifold", "20", 0, 100,
+    AE_KEY_INT_(ae_run, manifold, "manifold", "20", 0, 50,
                 "gaussian latent of size 2, images: manifold.png, the decoder's images over an NxN grid of "
                 "the latent plane at evenly spaced N(0, 1) quantiles (0 = none)"),
-    AE_KEY_INT_(ae_run, filters, "filters", "100", 0, 4096,
+    AE_KEY_INT_(ae_run, filters, "filters", "100", 0, 1024,
                 "images: filters.png, at most this many of the first layer's filters (dense weight rows "
                 "or conv kernels), each scaled to its own range (0 = none)"),
 };
