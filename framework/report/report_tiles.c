@@ -60,6 +60,33 @@ static float grid_value(const float *v, size_t shown, int c, int h, int w, int c
     return v[(k * (size_t)c + (size_t)ch) * (size_t)h * (size_t)w + (size_t)yi * (size_t)w + (size_t)xi];
 }
 
+/* The PNG: tiles enlarged `scale` times, separators 1 + scale / 8 pixels wide (visible between
+ * large tiles of small kernels), composed here and written as ae_png_grid's single tile. */
+static int write_png(const char *path, const float *v, size_t shown, int c, int h, int w, int rows, int cols,
+                     int scale, ae_err *err)
+{
+    long sep = 1 + scale / 8, th = (long)h * scale + sep, tw = (long)w * scale + sep;
+    long W = (long)cols * tw - sep, H = (long)rows * th - sep;
+    if (W > 100000 || H > 100000)
+        return ae_errf(err, AE_EINPUT, "tiled figure '%s': %ldx%ld pixels is too large", path, W, H);
+    float *img = malloc((size_t)W * (size_t)H * (size_t)c * sizeof *img);
+    if (!img) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (int ch = 0; ch < c; ch++)
+        for (long y = 0; y < H; y++)
+            for (long x = 0; x < W; x++) {
+                long xi = x % tw, yi = y % th;
+                float val = SEPARATOR_VALUE;
+                if (xi < (long)w * scale && yi < (long)h * scale) { /* the unscaled grid's pixel */
+                    long gx = x / tw * (w + 1) + xi / scale, gy = y / th * (h + 1) + yi / scale;
+                    val = grid_value(v, shown, c, h, w, cols, gx, gy, ch);
+                }
+                img[((size_t)ch * (size_t)H + (size_t)y) * (size_t)W + (size_t)x] = val;
+            }
+    int rc = ae_png_grid(path, img, 1, c, (int)H, (int)W, 1, 1, 1, err);
+    free(img);
+    return rc;
+}
+
 static int write_dat(const ae_gp_paths *pp, const float *v, const float *range, size_t shown, int c, int h,
                      int w, int rows, int cols, const ae_tiles *o, ae_err *err)
 {
@@ -153,7 +180,7 @@ int ae_plot_tiles(const char *stem, const float *img, size_t n, int c, int h, in
         free(range);
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     }
-    rc = ae_png_grid(pp.png, v, shown, c, h, w, rows, cols, o->scale, err);
+    rc = write_png(pp.png, v, shown, c, h, w, rows, cols, o->scale < 1 ? 1 : o->scale, err);
     if (!rc) rc = write_dat(&pp, v, range, shown, c, h, w, rows, cols, o, err);
     if (!rc) rc = write_gp(&pp, c, h, w, rows, cols, o, err);
     free(v);

@@ -91,9 +91,9 @@ int ae_plot_image_stack(const char *stem, const char *title, const char *const *
  * 1-pixel gray separators between tiles. Atomic. */
 int ae_png_grid(const char *path, const float *img, size_t n, int c, int h, int w, int rows, int cols,
                 int scale, ae_err *err);
-/* Tiled image figures (decoder outputs over a latent grid, first-layer filters): tiles as
- * ae_png_grid draws them, written like the gnuplot figures: <stem>.png is drawn here (libpng, pixel
- * for pixel: `scale` x each tile pixel, 1-pixel gray separators), <stem>.dat holds the composed
+/* Tiled image figures (decoder outputs over a latent grid, first-layer filters), written like the
+ * gnuplot figures: <stem>.png is drawn here (libpng, pixel for pixel: `scale` x each tile pixel,
+ * gray separators 1 + scale / 8 pixels wide, as ae_png_grid's), <stem>.dat holds the composed
  * image (one text row per pixel row of the unscaled grid: gray values, or r g b triples, in [0, 1];
  * separators 0.5; a '#' header gives the layout and each tile's range) and <stem>.gp redraws it
  * with gnuplot (`gnuplot <stem>.gp` in its folder: title, and tic labels from xval/yval). */

@@ -57,8 +57,8 @@ for f in manifold codes_pca filters; do
 done
 # 5x5 tiles of 8x8 at scale 4 (about 600 pixels at most 4x): 5 * 33 - 1
 [ "$(png_size "$tmp/vae/manifold.png")" = "164 164" ] && ok || bad "manifold.png is $(png_size "$tmp/vae/manifold.png")"
-# 9 of the 16 dense rows, 3x3 tiles of 8x8 at scale 16: 3 * 129 - 1
-[ "$(png_size "$tmp/vae/filters.png")" = "386 386" ] && ok || bad "filters.png is $(png_size "$tmp/vae/filters.png")"
+# 9 of the 16 dense rows, 3x3 tiles of 8x8 at scale 16, 3-pixel separators: 3 * 131 - 3
+[ "$(png_size "$tmp/vae/filters.png")" = "390 390" ] && ok || bad "filters.png is $(png_size "$tmp/vae/filters.png")"
 [ "$(png_size "$tmp/vae/codes_pca.png")" = "1300 600" ] && ok || bad "codes_pca.png is $(png_size "$tmp/vae/codes_pca.png")"
 grep -q '^# column 0: -1.28155157' "$tmp/vae/manifold.dat" && grep -q '^# row 0: 1.28155157' "$tmp/vae/manifold.dat" &&
   ok || bad "manifold.dat: grid $(grep -m3 '^# column' "$tmp/vae/manifold.dat")"
@@ -82,8 +82,8 @@ outputs: {probe_folds: 2}
 YAML
 out=$("$aelab" run "$tmp/conv.yaml" --data-dir "$tmp" --out "$tmp/conv" --quiet 2>&1); rc=$?
 [ $rc -eq 0 ] && ok || bad "conv: exit $rc: $out"
-# 6 RGB 3x3 kernels: 3x2 tiles at scale 16: 3 * 49 - 1 by 2 * 49 - 1
-[ "$(png_size "$tmp/conv/filters.png")" = "146 97" ] && ok || bad "conv filters.png is $(png_size "$tmp/conv/filters.png")"
+# 6 RGB 3x3 kernels: 3x2 tiles at scale 16, 3-pixel separators: 3 * 51 - 3 by 2 * 51 - 3
+[ "$(png_size "$tmp/conv/filters.png")" = "150 99" ] && ok || bad "conv filters.png is $(png_size "$tmp/conv/filters.png")"
 grep -q 'x y r g b' "$tmp/conv/filters.dat" && ok || bad "conv filters.dat is not RGB"
 [ -s "$tmp/conv/codes_pca.png" ] && ok || bad "conv: 2-D deterministic codes: no codes_pca.png"
 [ ! -e "$tmp/conv/manifold.png" ] && ok || bad "conv: a deterministic latent drew manifold.png"

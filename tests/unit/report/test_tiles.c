@@ -144,6 +144,30 @@ START_TEST(tiles_rgb_and_gnuplot)
 }
 END_TEST
 
+/* Large tiles (small kernels at scale 16) get separators 1 + 16/8 = 3 pixels wide. */
+START_TEST(tiles_wide_separators)
+{
+    float v[2] = {0.0f, 1.0f};
+    ae_tiles o = {"kernels", 16, 0, NULL, NULL, NULL, NULL};
+    ae_err err = {0};
+    char stem[4096];
+    snprintf(stem, sizeof stem, "%s/k", tmp);
+    ck_assert_int_eq(ae_plot_tiles(stem, v, 2, 1, 1, 1, 1, 2, &o, &err), AE_OK);
+    unsigned char *px;
+    int pw, ph, c;
+    ck_assert_int_eq(ae_png_read(in_tmp("k.png"), &px, &pw, &ph, &c, &err), AE_OK);
+    ck_assert_int_eq(pw, 2 * 16 + 3);
+    ck_assert_int_eq(ph, 16);
+    for (int y = 0; y < ph; y++)
+        for (int x = 0; x < pw; x++) {
+            int want = x < 16 ? 0 : x < 19 ? 128 : 255;
+            ck_assert_msg(px[y * pw + x] == want, "(%d, %d): %d want %d", x, y, px[y * pw + x], want);
+        }
+    free(px);
+    check_has(in_tmp("k.dat"), "# matrix: one line per pixel row\n0 0.5 1\n");
+}
+END_TEST
+
 START_TEST(tiles_bad_shape)
 {
     float v[4] = {0};
@@ -213,6 +237,7 @@ int main(void)
     tcase_add_test(tc, tiles_gray_placement);
     tcase_add_test(tc, tiles_own_range);
     tcase_add_test(tc, tiles_rgb_and_gnuplot);
+    tcase_add_test(tc, tiles_wide_separators);
     tcase_add_test(tc, tiles_bad_shape);
     tcase_add_test(tc, scatter_pair_names);
     suite_add_tcase(s, tc);
