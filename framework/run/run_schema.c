@@ -61,9 +61,9 @@ static int read_dir(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
 
 static const ae_key outputs_keys[] = {
     AE_KEY_CUSTOM_(ae_run, out_dir, "dir", "runs/<name>", read_dir, "the run folder (--out overrides it)"),
-    AE_KEY_BOOL_(ae_run, plots, "plots", "true", "loss curve, reconstructions, code scatter (PNG)"),
+    AE_KEY_BOOL_(ae_run, plots, "plots", "true", "loss curve, reconstructions, code scatter and the figures below (PNG)"),
     AE_KEY_BOOL_(ae_run, save_codes, "codes", "true", "write the test codes (codes.csv)"),
-    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size"),
+    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size (2-D codes: codes_pca.png, the codes next to PCA-2)"),
     AE_KEY_BOOL_(ae_run, probe, "probe", "true", "linear probe on the codes (labelled data)"),
     AE_KEY_INT_(ae_run, probe_folds, "probe_folds", "5", 2, 100, "cross-validation folds of the probe"),
     AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "training rows for the probe (0 = all)"),
