@@ -42,6 +42,8 @@ static int copy_meta(const ae_dataset *src, ae_dataset *dst, ae_err *err)
     dst->h = src->h;
     dst->w = src->w;
     dst->n_classes = src->n_classes;
+    dst->class_names = src->class_names;
+    dst->n_class_names = src->n_class_names;
     if (src->label_name && !(dst->label_name = strdup(src->label_name))) goto oom;
     if (src->columns) {
         if (!(dst->columns = calloc(src->d ? src->d : 1, sizeof *dst->columns))) goto oom;

@@ -201,6 +201,10 @@ static int find_idx(const char *name, const char *file, const char *data_dir, ch
 }
 
 /* One split of a named dataset; pimg gets the image file's path. */
+/* Fashion-MNIST's label values 0..9 (Xiao et al. 2017). */
+static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
 static int load_split(const char *name, const char *split, const char *data_dir, size_t limit,
                       ae_dataset *out, char *pimg, size_t plen, ae_err *err)
 {
@@ -220,6 +224,10 @@ static int load_split(const char *name, const char *split, const char *data_dir,
     int rc = find_idx(name, fimg, data_dir, pimg, plen, err);
     if (!rc) rc = find_idx(name, flab, data_dir, plab, sizeof plab, err);
     if (!rc) rc = ae_idx_load(pimg, plab, limit, out, err);
+    if (!rc && !strcmp(name, "fashion-mnist")) {
+        out->class_names = fashion_classes;
+        out->n_class_names = 10;
+    }
     return rc;
 }
 

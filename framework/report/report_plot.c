@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CLASSES 10 /* up to this many labels get their own colour and legend entry */
+#define MAX_CLASSES AE_GP_MAX_CLASSES
 
 static const char *const COLORS[MAX_CLASSES] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
@@ -64,6 +64,11 @@ void ae_gp_plain(FILE *f, const char *s, char bad_quote)
 /* Common head of every script: how to redraw, output, fonts, colours, frame, grid, title. */
 void ae_gp_head(FILE *f, const ae_gp_paths *pp, const char *title, int three_d)
 {
+    ae_gp_head_size(f, pp, title, three_d, 900, 600);
+}
+
+void ae_gp_head_size(FILE *f, const ae_gp_paths *pp, const char *title, int three_d, int width, int height)
+{
     fputs("# ", f);
     ae_gp_plain(f, title && *title ? title : pp->base, 0);
     fprintf(f, "\n# Written by aelab. Restyle freely, then run `gnuplot %s.gp` in this folder to redraw"
@@ -72,9 +77,9 @@ void ae_gp_head(FILE *f, const ae_gp_paths *pp, const char *title, int three_d)
     char png[1100];
     snprintf(png, sizeof png, "%s.png", pp->base);
     ae_gp_str(f, png);
-    fputs("\nset terminal pngcairo size 900,600 enhanced font 'sans,10'\n"
-          "set output outfile\n"
-          "set encoding utf8\n", f);
+    fprintf(f, "\nset terminal pngcairo size %d,%d enhanced font 'sans,10'\n"
+               "set output outfile\n"
+               "set encoding utf8\n", width, height);
     for (int k = 0; k < MAX_CLASSES; k++)
         fprintf(f, "set linetype %d lc rgb '%s' lw 2 pt 7 ps 1\n", k + 1, COLORS[k]);
     fprintf(f, "set linetype cycle %d\n", MAX_CLASSES);
@@ -344,7 +349,7 @@ int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const
 }
 
 /* Distinct label values in ascending order; returns their count, or MAX_CLASSES + 1 if more. */
-static int find_classes(const int *label, size_t n, int *cls)
+int ae_gp_find_classes(const int *label, size_t n, int *cls)
 {
     int k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -372,7 +377,7 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
     int rc = ae_gp_split_stem(stem, &pp, err);
     if (rc) return rc;
     int cls[MAX_CLASSES];
-    int ncls = label ? find_classes(label, n, cls) : 0;
+    int ncls = label ? ae_gp_find_classes(label, n, cls) : 0;
     int by_class = label && ncls <= MAX_CLASSES;
     const char *defname[3] = {"dim 1", "dim 2", "dim 3"};
     const char *names[3];

@@ -7,6 +7,8 @@
 
 #include "ae_error.h"
 
+#define AE_GP_MAX_CLASSES 10 /* up to this many labels get their own colour and legend entry */
+
 typedef struct ae_gp_paths {
     char dir[4096];
     const char *base; /* file name of the stem, inside dir */
@@ -19,9 +21,14 @@ int ae_gp_split_stem(const char *stem, ae_gp_paths *pp, ae_err *err);
 void ae_gp_str(FILE *f, const char *s);
 /* s with control characters replaced (bad_quote becomes '), for comments and quoted .dat fields. */
 void ae_gp_plain(FILE *f, const char *s, char bad_quote);
-/* Common head of every script: how to redraw, output, fonts, colours, frame, grid, title. */
+/* Common head of every script: how to redraw, output, fonts, colours, frame, grid, title; the
+ * canvas is 900x600 (ae_gp_head) or width x height pixels. */
 void ae_gp_head(FILE *f, const ae_gp_paths *pp, const char *title, int three_d);
+void ae_gp_head_size(FILE *f, const ae_gp_paths *pp, const char *title, int three_d, int width, int height);
 void ae_gp_label(FILE *f, const char *axis, const char *text, const char *extra);
+/* Distinct values of label[0..n) ascending into cls (AE_GP_MAX_CLASSES slots); returns their
+ * count, or AE_GP_MAX_CLASSES + 1 when there are more. */
+int ae_gp_find_classes(const int *label, size_t n, int *cls);
 /* Runs gnuplot on <stem>.gp in its folder and moves <stem>.png into place atomically; a missing
  * gnuplot is a warning (AE_OK). */
 int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err);

@@ -196,7 +196,9 @@ static int file_exists(const char *p)
 /* Every file a run may leave: final.json lists those that exist once the outputs are written. */
 static const char *const run_files[] = {
     "config.yaml", "metrics.jsonl", "checkpoint.aelab", "loss.dat", "loss.gp", "loss.png", "codes.csv",
-    "codes.dat", "codes.gp", "codes.png", "reconstructions.png", "samples.png", "interpolation.png", NULL};
+    "codes.dat", "codes.gp", "codes.png", "reconstructions.png", "samples.png", "interpolation.png",
+    "manifold.dat", "manifold.gp", "manifold.png", "codes_pca.dat", "codes_pca.gp", "codes_pca.png",
+    "filters.dat", "filters.gp", "filters.png", NULL};
 
 /* final.json, written last: the run's completion marker (ae_run_outputs_complete). */
 static int write_final(ae_run *r, ae_json *j, ae_err *err)
@@ -324,6 +326,7 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     if (!rc && r->plots) rc = loss_plot(r, losses, nepochs, err);
     if (!rc) rc = codes_out(r, ev, codes, cs, err);
     if (!rc && r->plots) rc = grids(r, ev, err);
+    if (!rc) rc = ae_run_figures(r, ev, codes, cs, err); /* run_figures.c */
     if (!rc) rc = write_final(r, &j, err);
     ae_json_free(&j);
     free(codes);

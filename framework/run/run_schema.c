@@ -61,9 +61,9 @@ static int read_dir(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
 
 static const ae_key outputs_keys[] = {
     AE_KEY_CUSTOM_(ae_run, out_dir, "dir", "runs/<name>", read_dir, "the run folder (--out overrides it)"),
-    AE_KEY_BOOL_(ae_run, plots, "plots", "true", "loss curve, reconstructions, code scatter (PNG)"),
+    AE_KEY_BOOL_(ae_run, plots, "plots", "true", "loss curve, reconstructions, code scatter and the figures below (PNG)"),
     AE_KEY_BOOL_(ae_run, save_codes, "codes", "true", "write the test codes (codes.csv)"),
-    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size"),
+    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size (2-D codes: codes_pca.png, the codes next to PCA-2)"),
     AE_KEY_BOOL_(ae_run, probe, "probe", "true", "linear probe on the codes (labelled data)"),
     AE_KEY_INT_(ae_run, probe_folds, "probe_folds", "5", 2, 100, "cross-validation folds of the probe"),
     AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "training rows for the probe (0 = all)"),
@@ -71,6 +71,12 @@ static const ae_key outputs_keys[] = {
                 "gaussian latent: importance samples for the NLL estimate (0 = off)"),
     AE_KEY_INT_(ae_run, eval_batch, "eval_batch", "1000", 1, 1L << 30, "samples per evaluation batch"),
     AE_KEY_INT_(ae_run, grid, "grid", "8", 0, 64, "reconstruction grid: NxN images (0 = none)"),
+    AE_KEY_INT_(ae_run, manifold, "manifold", "20", 0, 50,
+                "gaussian latent of size 2, images: manifold.png, the decoder's images over an NxN grid of "
+                "the latent plane at evenly spaced N(0, 1) quantiles (0 = none)"),
+    AE_KEY_INT_(ae_run, filters, "filters", "100", 0, 1024,
+                "images: filters.png, at most this many of the first layer's filters (dense weight rows "
+                "or conv kernels), each scaled to its own range (0 = none)"),
 };
 const ae_schema ae_outputs_schema = AE_SCHEMA("outputs", outputs_keys);
 

@@ -20,6 +20,9 @@ typedef struct ae_dataset {
                           of classes (the probe counts the distinct labels) */
     char **columns;    /* d feature names (tables) or NULL; owned */
     char *label_name;  /* name of the label column or NULL */
+    const char *const *class_names; /* names of label values 0..n_class_names-1 (static, not owned:
+                                       fashion-mnist's), or NULL */
+    int n_class_names;
 } ae_dataset;
 
 void ae_dataset_free(ae_dataset *ds); /* frees members, zeroes the struct */

@@ -72,6 +72,14 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
 int ae_plot_bars(const char *stem, const char *title, const char *ylabel, const char *const *names,
                  const double *v, const double *lo, const double *hi, size_t n, ae_err *err);
 
+/* Two 2-D scatters of the same n points side by side (a model's codes and PCA's, say), a[i] and
+ * b[i] (x, y pairs) coloured alike by label (may be NULL), one legend (<= 10 classes): a label
+ * value v is named class_names[v] when 0 <= v < n_names (class_names may be NULL), else v.
+ * panel[2]: the panels' titles; axes[4]: a's x and y, b's x and y axis names. 1300x600. */
+int ae_plot_scatter_pair(const char *stem, const char *title, const float *a, const float *b, size_t n,
+                         const int *label, const char *const *class_names, int n_names,
+                         const char *const *panel, const char *const *axes, ae_err *err);
+
 /* Existing PNG images (paths relative to the stem's folder) stacked in one figure, one row each
  * with its label above (e.g. every run's reconstruction grid side by side). */
 int ae_plot_image_stack(const char *stem, const char *title, const char *const *images,
@@ -83,6 +91,26 @@ int ae_plot_image_stack(const char *stem, const char *title, const char *const *
  * 1-pixel gray separators between tiles. Atomic. */
 int ae_png_grid(const char *path, const float *img, size_t n, int c, int h, int w, int rows, int cols,
                 int scale, ae_err *err);
+/* Tiled image figures (decoder outputs over a latent grid, first-layer filters), written like the
+ * gnuplot figures: <stem>.png is drawn here (libpng, pixel for pixel: `scale` x each tile pixel,
+ * gray separators 1 + scale / 8 pixels wide, as ae_png_grid's), <stem>.dat holds the composed
+ * image (one text row per pixel row of the unscaled grid: gray values, or r g b triples, in [0, 1];
+ * separators 0.5; a '#' header gives the layout and each tile's range) and <stem>.gp redraws it
+ * with gnuplot (`gnuplot <stem>.gp` in its folder: title, and tic labels from xval/yval). */
+typedef struct ae_tiles {
+    const char *title;
+    int scale;                 /* pixel enlargement of the PNG (>= 1) */
+    int own_range;             /* 1: each tile stretched from its own [min, max] to [0, 1] (weights);
+                                  0: values clamped to [0, 1] (images) */
+    const double *xval, *yval; /* optional: a value per tile column / row (the .gp's tic labels) */
+    const char *xlabel, *ylabel;
+} ae_tiles;
+int ae_plot_tiles(const char *stem, const float *img, size_t n, int c, int h, int w, int rows, int cols,
+                  const ae_tiles *o, ae_err *err);
+/* n evenly spaced quantiles of N(0, 1): q[i] = Φ⁻¹((i + 1/2) / n) (gsl_cdf_ugaussian_Pinv),
+ * ascending and symmetric about 0: the coordinates of a latent-manifold grid (Kingma & Welling
+ * 2014, Fig. 4). */
+void ae_gauss_grid(int n, double *q);
 /* Reads back an 8-bit gray/RGB PNG (tests): *pix malloc'd, w,h,channels set. */
 int ae_png_read(const char *path, unsigned char **pix, int *w, int *h, int *channels, ae_err *err);
 

@@ -40,6 +40,8 @@ typedef struct ae_run {
                                     anomaly by reconstruction error (AUROC); -1 = none */
     long probe_train;            /* training rows used to fit the probe (0 = all) */
     long nll_samples;            /* gaussian latent: importance samples for the NLL estimate (0 = off) */
+    long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
+    long filters;                /* images: at most this many first-layer filters (0 = off) */
     ae_rng *rng;
     ae_model *model;
 } ae_run;
@@ -77,6 +79,12 @@ int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *er
 /* Writes figures, codes and baselines after training, then final.json last, listing them all
  * (run_outputs.c): a run without final.json is not finished. */
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);
+/* The figures of a finished run that need the model or a baseline (run_figures.c; outputs.plots
+ * off: none): manifold.png (a gaussian latent of size 2 on images: decoder outputs over the
+ * latent plane), codes_pca.png (2-D codes next to PCA-2 of the same data; outputs.pca_baseline
+ * too) and filters.png (images: the first layer's weights), each with its .dat and .gp.
+ * ev: the evaluation set, codes its cs-dimensional codes. */
+int ae_run_figures(ae_run *r, const ae_dataset *ev, const float *codes, size_t cs, ae_err *err);
 
 /* The config file's sections as schema tables (framework/run/run_schema.c): the top level (its
  * `train` and `outputs` keys are nested sections), `train` (with `train.optimizer`, whose keys
