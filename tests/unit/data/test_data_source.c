@@ -51,7 +51,7 @@ static int load(const char *yaml, const ae_source_ops *src, ae_cfg **root, ae_da
     const char *source;
     ck_assert_int_eq(ae_cfg_map(*root, "data", 0, &d, e), AE_OK);
     ck_assert_int_eq(ae_cfg_str(d, "source", NULL, NULL, &source, e), AE_OK);
-    return ae_data_from_config(d, src, NULL, 7, tr, te, e);
+    return ae_data_from_config(d, src, NULL, 7, tr, te, NULL, e);
 }
 
 static void expect_fail(const char *yaml, const ae_source_ops *src, const char *want1, const char *want2)
@@ -125,7 +125,7 @@ START_TEST(shared_errors)
     expect_fail("data: {source: fake, rows: -1}", &fake_all, "data.rows", NULL); /* the loader's own error */
     ae_err e = {0};
     ae_dataset tr, te;
-    ck_assert_int_eq(ae_data_from_config(NULL, &fake_all, NULL, 1, &tr, &te, &e), AE_EINPUT);
+    ck_assert_int_eq(ae_data_from_config(NULL, &fake_all, NULL, 1, &tr, &te, NULL, &e), AE_EINPUT);
     ck_assert(strstr(e.msg, "missing required section 'data'"));
 }
 END_TEST
