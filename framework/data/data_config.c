@@ -219,8 +219,8 @@ int ae_data_from_config(ae_cfg *d, const ae_source_ops *src, const char *data_di
     if (!rc && (src->defaults & AE_SOURCE_DEFAULT_LIMITS)) rc = read_limits(d, 1, &k, err);
     if (!rc) rc = shared(d, src, &k, scaling, seed, train, test, val, err);
     if (!rc) {
-        static const char *const any_source[] = {"test_fraction", "limit", "test_limit"};
-        for (int i = 0; i < 3; i++) ae_cfg_allow(d, any_source[i]);
+        static const char *const any_source[] = {"test_fraction", "limit", "test_limit", "validation", "binarize"};
+        for (int i = 0; i < 5; i++) ae_cfg_allow(d, any_source[i]);
         rc = ae_cfg_finish(d, "data", err);
     }
     if (rc) {
