@@ -1,16 +1,79 @@
 /* The `data:` section shared by every source: the source's loader reads the arrays, then the rows
- * are cut (limit, test_limit), split (test_fraction), checked and scaled here, in one place. */
+ * are cut (limit, test_limit), split (test_fraction, validation), checked, scaled and binarized here,
+ * in one place. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ae_data.h"
+#include "ae_schema.h"
 
 static const char *const scalings[] = {"standard", "minmax", "none", NULL};
+static const char *const binarizings[] = {"none", "static", "dynamic", NULL};
 
 typedef struct shared_keys {
     double frac;
     long limit, test_limit;
+    int binarize;    /* ae_binarize_kind */
+    double val_frac; /* data.validation as a fraction (0: a count or none) */
+    long val_n;      /* data.validation as a count */
 } shared_keys;
+
+/* The documentation of the keys (read by the getters below, in this order). */
+#define KEY(name, kind, def, lo, hi, ch, help) {name, kind, 0, def, lo, hi, ch, help, NULL, NULL}
+static const ae_key data_keys[] = {
+    KEY("source", AE_KEY_STR, NULL, 0, 0, NULL, "where the rows come from (the sources of `aelab list`, "
+        "each with keys of its own)"),
+    KEY("scaling", AE_KEY_STR, "the source's", 0, 0, scalings, "per-column scaling, fit on the training rows"),
+    KEY("limit", AE_KEY_INT, "0", 0, 1099511627776.0, NULL, "keep the first rows read for training (0 = all)"),
+    KEY("test_limit", AE_KEY_INT, "0", 0, 1099511627776.0, NULL, "keep the first test rows (0 = all)"),
+    KEY("test_fraction", AE_KEY_NUM, "0", 0, 0.9, NULL, "a seeded test split of the rows read, when the "
+        "source read no test set"),
+    KEY("validation", AE_KEY_NUM, AE_KEY_OPTIONAL, 0, 1099511627776.0, NULL, "rows held out of the "
+        "training rows (a count, or a fraction < 1 of them), never trained on, evaluated every epoch "
+        "(val_loss, val_mse, val_bce); a seeded choice (seed + 1), taken before scaling is fit"),
+    KEY("binarize", AE_KEY_STR, AE_KEY_OPTIONAL, 0, 0, binarizings, "values in [0, 1] as Bernoulli "
+        "probabilities: `static` draws the bits once (seeded), `dynamic` draws them anew at every use (each "
+        "training epoch, each evaluation pass); none by default"),
+    KEY("exclude_label", AE_KEY_INT, "-1", -1, 1048576, NULL, "a class left out of training and scored as "
+        "the anomaly on the test set (-1 = none)"),
+};
+const ae_schema ae_data_schema = AE_SCHEMA("data", data_keys);
+
+/* data.validation: an integer is a count of rows, a number in (0, 1) a fraction of the training rows. */
+static int read_validation(ae_cfg *d, shared_keys *k, ae_err *err)
+{
+    char w[256];
+    ae_cfg *n = ae_cfg_get(d, "validation");
+    const char *t = ae_cfg_scalar(n);
+    char *end = NULL;
+    double v = t && *t ? strtod(t, &end) : NAN;
+    int integral = end && !*end && !strpbrk(t, ".eE") && v >= 0 && v <= 1099511627776.0 && v == floor(v);
+    if (integral) k->val_n = (long)v;
+    else if (end && !*end && v > 0 && v < 1) k->val_frac = v;
+    else
+        return ae_errf(err, AE_EINPUT, "%s: data.validation: expected a count of training rows (an integer "
+                       ">= 0) or a fraction of them in (0, 1), got '%s'", ae_cfg_where(n, w, sizeof w),
+                       t ? t : "a collection");
+    return AE_OK;
+}
+
+/* binarize / validation: only when given (no default lands in the resolved config). */
+static int read_transforms(ae_cfg *d, int with_val, shared_keys *k, ae_err *err)
+{
+    const char *b;
+    char w[256];
+    if (ae_cfg_has(d, "binarize")) {
+        if (ae_cfg_str(d, "binarize", "none", binarizings, &b, err)) return err->code;
+        k->binarize = !strcmp(b, "static") ? AE_BINARIZE_STATIC : !strcmp(b, "dynamic") ? AE_BINARIZE_DYNAMIC
+                                                                                        : AE_BINARIZE_NONE;
+    }
+    if (!ae_cfg_has(d, "validation")) return AE_OK;
+    if (!with_val)
+        return ae_errf(err, AE_EINPUT, "%s: data.validation: this caller takes no validation split",
+                       ae_cfg_where(ae_cfg_get(d, "validation"), w, sizeof w));
+    return read_validation(d, k, err);
+}
 
 /* Reads limit / test_limit: with their defaults written into the tree when `insert`, else only the
  * ones the user gave (so the loader can stop early before the defaults land after its own keys). */
@@ -62,7 +125,47 @@ static int split(ae_cfg *d, double frac, unsigned long seed, ae_dataset *train, 
     return AE_OK;
 }
 
-static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_err *err)
+/* data.validation: the held-out rows (ae_dataset_hold_out, seeded with seed + 1). */
+static int hold_out(ae_cfg *d, const shared_keys *k, unsigned long seed, ae_dataset *train, ae_dataset *val,
+                    ae_err *err)
+{
+    char w[256];
+    size_t n = train->n, m = k->val_frac > 0 ? (size_t)floor(k->val_frac * (double)n + 0.5) : (size_t)k->val_n;
+    if (!val || (k->val_frac <= 0 && k->val_n <= 0)) return AE_OK;
+    if (m == 0 || m >= n)
+        return ae_errf(err, AE_EINPUT, "%s: data.validation: %zu of the %zu training rows leaves %s",
+                       ae_cfg_where(ae_cfg_get(d, "validation"), w, sizeof w), m, n,
+                       m ? "no rows to train on" : "no validation rows");
+    return ae_dataset_hold_out(train, m, seed + 1, val, err);
+}
+
+/* data.binarize, after scaling: the values must be probabilities; static draws them now (pass 0). */
+static int binarize(ae_cfg *d, int kind, const char *scaling, unsigned long seed, ae_dataset *const *sets,
+                    ae_err *err)
+{
+    static const char *const names[] = {"training", "test", "validation"};
+    char w[256];
+    for (int s = 0; kind != AE_BINARIZE_NONE && s < 3; s++) {
+        float lo, hi;
+        if (!sets[s] || !sets[s]->n) continue;
+        ae_dataset_range(sets[s], &lo, &hi);
+        if (lo < 0 || hi > 1)
+            return ae_errf(err, AE_EINPUT, "%s: data.binarize: needs values in [0, 1] (they are the "
+                           "probabilities of a 1), but the %s rows lie in [%g, %g] (with `data.scaling: %s`): "
+                           "use `scaling: minmax` or `none`", ae_cfg_where(ae_cfg_get(d, "binarize"), w, sizeof w),
+                           names[s], lo, hi, scaling);
+    }
+    for (int s = 0; kind != AE_BINARIZE_NONE && s < 3; s++) {
+        if (!sets[s]) continue;
+        sets[s]->binarize = AE_BINARIZE_DYNAMIC;
+        sets[s]->draw_key = ae_data_draw_key(seed, s + 1);
+        sets[s]->pass = 0;
+        if (kind == AE_BINARIZE_STATIC) ae_dataset_fix_draw(sets[s]);
+    }
+    return AE_OK;
+}
+
+static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
     ae_scaling kind = !strcmp(scaling, "standard") ? AE_SCALE_STANDARD
                       : !strcmp(scaling, "minmax") ? AE_SCALE_MINMAX : AE_SCALE_NONE;
@@ -71,33 +174,38 @@ static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_er
     if (ae_scaler_fit(&sc, kind, train, err)) return err->code;
     ae_scaler_apply(&sc, train);
     if (test->n) ae_scaler_apply(&sc, test);
+    if (val && val->n) ae_scaler_apply(&sc, val);
     ae_scaler_free(&sc);
     return AE_OK;
 }
 
-/* After the loader: limits, split, one shape for both splits, scaling. */
+/* After the loader: limits, split, validation, one shape for both splits, scaling, binarization. */
 static int shared(ae_cfg *d, const ae_source_ops *src, const shared_keys *k, const char *scaling,
-                  unsigned long seed, ae_dataset *train, ae_dataset *test, ae_err *err)
+                  unsigned long seed, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
     char w[256];
     cut(train, k->limit);
     cut(test, k->test_limit);
-    if (split(d, k->frac, seed, train, test, src->name, err)) return err->code;
+    if (split(d, k->frac, seed, train, test, src->name, err) || hold_out(d, k, seed, train, val, err))
+        return err->code;
     if (test->n && (test->d != train->d || test->c != train->c || test->h != train->h || test->w != train->w))
         return ae_errf(err, AE_EINPUT, "%s: data: the %s source read training rows of %dx%dx%d but test rows "
                        "of %dx%dx%d (channels x height x width): both splits must have the same shape",
                        ae_cfg_where(d, w, sizeof w), src->name, train->c, train->h, train->w, test->c,
                        test->h, test->w);
-    return scale(scaling, train, test, err);
+    ae_dataset *sets[3] = {train, test, val};
+    if (scale(scaling, train, test, val, err)) return err->code;
+    return binarize(d, k->binarize, scaling, seed, sets, err);
 }
 
 int ae_data_from_config(ae_cfg *d, const ae_source_ops *src, const char *data_dir, unsigned long seed,
-                        ae_dataset *train, ae_dataset *test, ae_err *err)
+                        ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
     const char *scaling;
     shared_keys k = {0};
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    if (val) memset(val, 0, sizeof *val);
     if (!d) return ae_errf(err, AE_EINPUT, "missing required section 'data' (for example "
                            "{source: idx, name: fashion-mnist} or {source: csv, path: FILE.csv})");
     if (!src) return ae_errf(err, AE_EINTERNAL, "data: no source given");
@@ -105,19 +213,20 @@ int ae_data_from_config(ae_cfg *d, const ae_source_ops *src, const char *data_di
     if (((src->defaults & AE_SOURCE_DEFAULT_SPLIT) || ae_cfg_has(d, "test_fraction")) &&
         ae_cfg_num(d, "test_fraction", 0.0, 0.0, 0.9, &k.frac, err))
         return err->code;
-    if (read_limits(d, 0, &k, err)) return err->code;
+    if (read_limits(d, 0, &k, err) || read_transforms(d, val != NULL, &k, err)) return err->code;
     ae_source_req req = {data_dir, (size_t)k.limit, (size_t)k.test_limit};
     int rc = src->load(d, &req, train, test, err);
     if (!rc && (src->defaults & AE_SOURCE_DEFAULT_LIMITS)) rc = read_limits(d, 1, &k, err);
-    if (!rc) rc = shared(d, src, &k, scaling, seed, train, test, err);
+    if (!rc) rc = shared(d, src, &k, scaling, seed, train, test, val, err);
     if (!rc) {
-        static const char *const any_source[] = {"test_fraction", "limit", "test_limit"};
-        for (int i = 0; i < 3; i++) ae_cfg_allow(d, any_source[i]);
+        static const char *const any_source[] = {"test_fraction", "limit", "test_limit", "validation", "binarize"};
+        for (int i = 0; i < 5; i++) ae_cfg_allow(d, any_source[i]);
         rc = ae_cfg_finish(d, "data", err);
     }
     if (rc) {
         ae_dataset_free(train);
         ae_dataset_free(test);
+        if (val) ae_dataset_free(val);
     }
     return rc;
 }

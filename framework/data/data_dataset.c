@@ -44,6 +44,9 @@ static int copy_meta(const ae_dataset *src, ae_dataset *dst, ae_err *err)
     dst->n_classes = src->n_classes;
     dst->class_names = src->class_names;
     dst->n_class_names = src->n_class_names;
+    dst->binarize = src->binarize;
+    dst->draw_key = src->draw_key;
+    dst->pass = src->pass;
     if (src->label_name && !(dst->label_name = strdup(src->label_name))) goto oom;
     if (src->columns) {
         if (!(dst->columns = calloc(src->d ? src->d : 1, sizeof *dst->columns))) goto oom;
@@ -121,6 +124,37 @@ int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_da
     }
     ae_dataset_free(all);
     return AE_OK;
+}
+
+int ae_dataset_hold_out(ae_dataset *ds, size_t k, unsigned long seed, ae_dataset *held, ae_err *err)
+{
+    if (!ds || !held || ds == held) return ae_errf(err, AE_EINTERNAL, "ae_dataset_hold_out: NULL or aliased argument");
+    memset(held, 0, sizeof *held);
+    size_t n = ds->n;
+    if (k >= n) return ae_errf(err, AE_EINPUT, "cannot hold out %zu of %zu rows: none would be left", k, n);
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    unsigned char *out = calloc(n ? n : 1, 1);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    int rc = perm && out && r ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory holding out %zu rows", k);
+    if (!rc) {
+        gsl_rng_set(r, seed);
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        if (n > 1) gsl_ran_shuffle(r, perm, n, sizeof *perm);
+        for (size_t i = 0; i < k; i++) out[perm[i]] = 1;
+        size_t a = 0, b = k; /* held rows first (ascending), then the kept ones (ascending) */
+        for (size_t i = 0; i < n; i++) perm[out[i] ? a++ : b++] = i;
+        ae_dataset kept;
+        rc = ae_dataset_take(ds, perm, k, held, err);
+        if (!rc && (rc = ae_dataset_take(ds, perm + k, n - k, &kept, err))) ae_dataset_free(held);
+        if (!rc) {
+            ae_dataset_free(ds);
+            *ds = kept;
+        }
+    }
+    free(perm);
+    free(out);
+    if (r) gsl_rng_free(r);
+    return rc;
 }
 
 /* --- search path ---------------------------------------------------------------------------- */

@@ -31,7 +31,7 @@ int ae_model_latent_metrics(ae_model *m, const ae_dataset *ds, long batch, const
         size_t nb = off + (size_t)batch <= ds->n ? (size_t)batch : ds->n - off;
         ae_mgraph *mg = ae_model_graph(m, (int64_t)nb, AE_MODE_EVAL, err);
         if (!mg) return err->code;
-        memcpy(mg->taps.x->val, ds->x + off * ds->d, nb * ds->d * sizeof(float));
+        ae_dataset_gather(ds, NULL, off, nb, ds->pass, mg->taps.x->val);
         ae_graph_forward_to(mg->g, mg->taps.code);
         m->lat->observe(m->lat_state, &mg->taps, nb);
     }

@@ -160,7 +160,7 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
         (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &r->anomaly_label, err)) ||
         (data && ae_cfg_str(data, "source", NULL, ae_source_names(reg), &source, err)) || /* did you mean */
         ae_data_from_config(data, source ? ae_find_source(reg, source) : NULL, o->data_dir, r->seed, &r->train,
-                            &r->test, err) ||
+                            &r->test, &r->val, err) ||
         exclude_label(r, err))
         return err->code;
     if (ae_model_configure(r->root, reg, &r->train, r->seed, r->rng, &r->model, err) ||
@@ -180,6 +180,7 @@ void ae_run_free(ae_run *r)
     ae_rng_free(r->rng);
     ae_dataset_free(&r->train);
     ae_dataset_free(&r->test);
+    ae_dataset_free(&r->val);
     ae_cfg_free(r->root);
     memset(r, 0, sizeof *r);
 }
@@ -197,6 +198,20 @@ typedef struct epoch_ctx {
     long n;
 } epoch_ctx;
 
+/* <split>_loss, _mse and _bce of a held-out set after an epoch (a dynamic binarization draws the
+ * epoch's bits: pass = epoch). */
+static int eval_split(epoch_ctx *c, ae_dataset *ds, long epoch, const char *split, ae_json *j, ae_err *err)
+{
+    ae_eval ev;
+    char k[64];
+    ds->pass = (uint64_t)epoch;
+    if (ae_evaluate(c->r->model, ds, AE_MODE_EVAL, c->r->eval_batch, &ev, err)) return err->code;
+    ae_json_num(j, (snprintf(k, sizeof k, "%s_loss", split), k), ev.loss);
+    ae_json_num(j, (snprintf(k, sizeof k, "%s_mse", split), k), ev.mse);
+    if (isfinite(ev.bce)) ae_json_num(j, (snprintf(k, sizeof k, "%s_bce", split), k), ev.bce);
+    return AE_OK;
+}
+
 static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
 {
     epoch_ctx *c = vctx;
@@ -212,15 +227,10 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
     }
     ae_json_num(&j, "seconds", st->seconds);
     ae_json_num(&j, "samples_per_s", st->samples_per_s);
-    if (c->r->test.n) {
-        ae_eval ev;
-        if (ae_evaluate(c->r->model, &c->r->test, AE_MODE_EVAL, c->r->eval_batch, &ev, err)) {
-            ae_json_free(&j);
-            return err->code;
-        }
-        ae_json_num(&j, "test_loss", ev.loss);
-        ae_json_num(&j, "test_mse", ev.mse);
-        if (isfinite(ev.bce)) ae_json_num(&j, "test_bce", ev.bce);
+    if ((c->r->test.n && eval_split(c, &c->r->test, st->epoch, "test", &j, err)) ||
+        (c->r->val.n && eval_split(c, &c->r->val, st->epoch, "val", &j, err))) {
+        ae_json_free(&j);
+        return err->code;
     }
     ae_json_end(&j);
     int rc = ae_jsonl_append(c->metrics, j.buf, err);

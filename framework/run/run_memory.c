@@ -22,7 +22,8 @@ int ae_run_check_memory(ae_run *r, ae_err *err)
     double avail = ae_mem_available(&source);
     if (avail < 0 || need <= avail) return AE_OK;
     /* already held: parameter values and gradients, the data */
-    double held = 2 * params + (double)(r->train.n * r->train.d + r->test.n * r->test.d) * sizeof(float);
+    double held = 2 * params +
+                  (double)(r->train.n * r->train.d + r->test.n * r->test.d + r->val.n * r->val.d) * sizeof(float);
     char a[32], b[32], c[32], d[32], e[32];
     return ae_errf(err, AE_EINPUT, "%s: not enough memory: training would need about %s more (activations "
                    "%s for a training batch of %lld and an evaluation batch of %lld, optimizer state %s) "

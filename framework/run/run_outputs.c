@@ -265,8 +265,34 @@ static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, ae_json *j, 
     return rc;
 }
 
+/* Dynamic binarization: every final output reads one draw of each split, the last epoch's (the one its
+ * metrics line was evaluated on), fixed into the rows, so the PCA, probe, anomaly and figures see it too. */
+static void fix_draws(ae_run *r, long nepochs)
+{
+    ae_dataset *s[3] = {&r->train, &r->test, &r->val};
+    for (int i = 0; i < 3; i++) {
+        s[i]->pass = (uint64_t)nepochs;
+        ae_dataset_fix_draw(s[i]);
+    }
+}
+
+/* data.validation: val_loss, val_mse (and val_bce) of the trained model. */
+static int val_metrics(ae_run *r, ae_json *j, ae_err *err)
+{
+    ae_eval e;
+    if (!r->val.n) return AE_OK;
+    int rc = ae_evaluate(r->model, &r->val, AE_MODE_EVAL, r->eval_batch, &e, err);
+    if (!rc) {
+        ae_json_num(j, "val_loss", e.loss);
+        ae_json_num(j, "val_mse", e.mse);
+        if (isfinite(e.bce)) ae_json_num(j, "val_bce", e.bce);
+    }
+    return rc;
+}
+
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
 {
+    fix_draws(r, nepochs);
     const ae_dataset *ev = r->test.n ? &r->test : &r->train;
     const char *split = r->test.n ? "test" : "train";
     ae_eval e;
@@ -285,6 +311,7 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     if (isfinite(e.bce)) ae_json_num(&j, "bce", e.bce);
     ae_json_num(&j, "psnr", e.mse > 0 ? 10.0 * log10(1.0 / e.mse) : INFINITY);
     for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);
+    if (!rc) rc = val_metrics(r, &j, err);
     if (!rc && ae_model_has_posterior(r->model)) rc = elbo_metrics(r, ev, &j, err);
     const char *lname[8];
     double lval[8];

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae_par.h"
 #include "ae_report.h"
 #include "ae_train.h"
 
@@ -30,30 +29,6 @@ void ae_trainer_free(ae_trainer *t)
     t->order = NULL;
 }
 
-typedef struct gather_job {
-    const ae_dataset *ds;
-    const size_t *idx;
-    float *dst;
-} gather_job;
-
-/* Rows idx[lo..hi) into dst, one memcpy per run of consecutive indices (all of them when the
- * order is the identity: full batches, unshuffled data). */
-static void gather_chunk(size_t lo, size_t hi, void *ctx)
-{
-    const gather_job *j = ctx;
-    const size_t d = j->ds->d;
-    for (size_t i = lo, run; i < hi; i += run) {
-        for (run = 1; i + run < hi && j->idx[i + run] == j->idx[i] + run; run++) {}
-        memcpy(j->dst + i * d, j->ds->x + j->idx[i] * d, run * d * sizeof *j->dst);
-    }
-}
-
-static void gather(const ae_dataset *ds, const size_t *idx, size_t k, float *dst)
-{
-    gather_job j = {ds, idx, dst};
-    ae_par_for(k, gather_chunk, &j);
-}
-
 static int is_identity(const size_t *order, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -63,7 +38,7 @@ static int is_identity(const size_t *order, size_t n)
 
 /* The buffer still holds the dataset: first, middle and last rows compared (guards against a
  * training graph rebuilt at the same address, say after eviction from the model's graph cache:
- * fresh memory does not hold these rows). */
+ * fresh memory does not hold these rows). Never with a dynamic binarization (a new draw each epoch). */
 static int still_staged(const ae_dataset *ds, const float *x)
 {
     const size_t d = ds->d, rows[3] = {0, ds->n / 2, ds->n - 1};
@@ -151,7 +126,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
     /* Full batches in dataset order (no shuffle with one batch): after the first copy the training
      * graph's input holds the whole dataset, and only this loop writes a training graph's input, so
      * later steps on the same graph reuse it. Same bits as copying every step. */
-    const int whole = nb == 1 && is_identity(t->order, n);
+    const int whole = nb == 1 && is_identity(t->order, n) && ds->binarize != AE_BINARIZE_DYNAMIC;
     const float *staged = NULL;
     const char *pe = getenv("AELAB_PROFILE");
     double pbuf[3] = {0, 0, 0}, *prof = pe && *pe == '1' ? pbuf : NULL; /* gather, optimizer, steps */
@@ -176,7 +151,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             if (!mg) return err->code;
             double tp = prof ? ae_now() : 0;
             if (!whole || staged != mg->taps.x->val || !still_staged(ds, staged)) {
-                gather(ds, t->order + off, k, mg->taps.x->val);
+                ae_dataset_gather(ds, t->order + off, 0, k, (uint64_t)epoch, mg->taps.x->val);
                 staged = whole ? mg->taps.x->val : NULL;
             }
             if (prof) prof[0] += ae_now() - tp;
@@ -222,7 +197,7 @@ int ae_encode(ae_model *m, const ae_dataset *ds, size_t n, ae_mode mode, long ba
         size_t k = off + (size_t)batch <= n ? (size_t)batch : n - off;
         ae_mgraph *mg = ae_model_graph(m, (int64_t)k, mode, err);
         if (!mg) return err->code;
-        memcpy(mg->taps.x->val, ds->x + off * ds->d, k * ds->d * sizeof(float));
+        ae_dataset_gather(ds, NULL, off, k, ds->pass, mg->taps.x->val);
         const ae_node *code = mg->taps.mu ? mg->taps.mu : mg->taps.code;
         if (recon) ae_graph_forward_to(mg->g, mg->taps.recon);
         else ae_graph_forward_to(mg->g, code);
@@ -242,8 +217,8 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
         size_t k = off + (size_t)batch <= ds->n ? (size_t)batch : ds->n - off;
         ae_mgraph *mg = ae_model_graph(m, (int64_t)k, mode, err);
         if (!mg) return err->code;
-        const float *x = ds->x + off * ds->d;
-        memcpy(mg->taps.x->val, x, k * ds->d * sizeof(float));
+        ae_dataset_gather(ds, NULL, off, k, ds->pass, mg->taps.x->val);
+        const float *x = mg->taps.x->val; /* the rows as the model read them */
         ae_graph_forward(mg->g);
         const float *y = mg->taps.recon->val, *xin = mg->taps.x_in->val;
         for (size_t i = 0; mg->taps.x_in != mg->taps.x && i < k * ds->d; i++)

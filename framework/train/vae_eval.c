@@ -45,7 +45,7 @@ int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll
         size_t nb = off + (size_t)batch <= ds->n ? (size_t)batch : ds->n - off;
         ae_mgraph *mg = ae_model_graph(m, (int64_t)nb, AE_MODE_EVAL_SAMPLE, err);
         if (!mg) { free(lw); return err->code; }
-        memcpy(mg->taps.x->val, ds->x + off * d, nb * d * sizeof(float));
+        ae_dataset_gather(ds, NULL, off, nb, ds->pass, mg->taps.x->val); /* one draw for all k samples */
         for (int s = 0; s < k; s++) {
             ae_graph_forward_to(mg->g, mg->taps.recon);
             for (size_t i = 0; i < nb; i++) {

@@ -167,6 +167,7 @@ void ae_registry_print(const ae_registry *r, FILE *f)
     }
     fprintf(f, "sources (`data: {source: NAME, ...}`; every source also takes scaling (standard|minmax|none; "
                "the source's default), limit and test_limit (first rows kept; 0 = all), test_fraction (a "
-               "seeded test split; 0), exclude_label):\n");
+               "seeded test split; 0), validation (rows held out of training: a count or a fraction), "
+               "binarize (none|static|dynamic), exclude_label):\n");
     for (int i = 0; i < r->ns; i++) fprintf(f, "  %-16s %s\n", r->sources[i]->name, r->sources[i]->help);
 }

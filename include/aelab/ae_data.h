@@ -23,13 +23,40 @@ typedef struct ae_dataset {
     const char *const *class_names; /* names of label values 0..n_class_names-1 (static, not owned:
                                        fashion-mnist's), or NULL */
     int n_class_names;
+    int binarize;      /* AE_BINARIZE_DYNAMIC: x holds probabilities in [0, 1] and each read through
+                          ae_dataset_gather is a fresh Bernoulli draw (a static binarization writes its
+                          bits into x once and leaves AE_BINARIZE_NONE here) */
+    uint64_t draw_key; /* the draws' key (from the run's seed and the split) */
+    uint64_t pass;     /* the draw that whole-set readers (evaluation) use: the caller sets it (the
+                          run: the epoch just trained); the trainer draws pass = epoch itself */
 } ae_dataset;
+
+/* data.binarize: none (default) | static (binarized once at load, seeded) | dynamic (a new draw of
+ * every row at every use: each training epoch and each evaluation pass). */
+typedef enum { AE_BINARIZE_NONE, AE_BINARIZE_STATIC, AE_BINARIZE_DYNAMIC } ae_binarize_kind;
 
 void ae_dataset_free(ae_dataset *ds); /* frees members, zeroes the struct */
 /* The smallest and largest value of the rows (INFINITY and -INFINITY when there are none). */
 void ae_dataset_range(const ae_dataset *ds, float *lo, float *hi);
-/* Copies rows idx[0..k) of src into dst (dst gets its own buffers, same columns/shape). */
+/* Copies rows idx[0..k) of src into dst (dst gets its own buffers, same columns/shape and the same
+ * binarization: kind, key and pass). */
 int ae_dataset_take(const ae_dataset *src, const size_t *idx, size_t k, ae_dataset *dst, ae_err *err);
+
+/* --- reading rows: the one place batches are gathered ------------------------------------------
+ * Rows idx[0..k) of ds (idx NULL: rows first..first+k) into dst (k x d, row-major), through the
+ * dataset's transform. Without one the rows are copied as they are (one memcpy per run of
+ * consecutive rows). With a dynamic binarization each value is 1 with probability x, else 0: the
+ * draw of (row r, column j) is a counter-based hash of (ds->draw_key, pass, r, j) (SplitMix64
+ * finalizers; 32-bit uniform u, value = u < x), so it depends on nothing but those four numbers:
+ * not on the batch, the order, the thread count or what was drawn before, which makes a resumed run
+ * draw the same bits as an uninterrupted one. The trainer passes the epoch; evaluation ds->pass. */
+void ae_dataset_gather(const ae_dataset *ds, const size_t *idx, size_t first, size_t k, uint64_t pass,
+                       float *dst);
+/* Replaces x by its draw at ds->pass and clears the binarization (nothing to do without one): the
+ * rows then read the same way everywhere, ds->x included (a static binarization; the final outputs). */
+void ae_dataset_fix_draw(ae_dataset *ds);
+/* The key of a split's draws: seed mixed with the split's number (train 1, test 2, validation 3). */
+uint64_t ae_data_draw_key(unsigned long seed, int split);
 
 /* --- file search path ------------------------------------------------------------------------
  * Resolves `name`: an absolute path or one that exists relative to the working directory is used
@@ -97,6 +124,10 @@ void ae_scaler_free(ae_scaler *s);
  * all is freed). The shuffle is a Fisher-Yates driven by a GSL mt19937 seeded with `seed`. */
 int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_dataset *train,
                      ae_dataset *test, ae_err *err);
+/* Moves k seeded-random rows of ds into held (new), keeping the rest in ds: the rows at positions
+ * 0..k-1 of gsl_ran_shuffle over 0..n-1 (a GSL mt19937 seeded with `seed`), in ascending row order in
+ * held, and the others in their order in ds. k >= ds->n: AE_EINPUT (nothing moved). */
+int ae_dataset_hold_out(ae_dataset *ds, size_t k, unsigned long seed, ae_dataset *held, ae_err *err);
 
 /* --- data sources (`data: {source: NAME, ...}`) ----------------------------------------------
  * A source only reads arrays: its load reads its own keys from the `data:` map (marking them, so
@@ -104,8 +135,8 @@ int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_da
  * it empty), with labels and n_classes when it has labels. Errors name the file (and, for a key,
  * its place: ae_cfg_where). Everything else is shared by all sources (ae_data_from_config): the
  * keys limit / test_limit (first rows kept), test_fraction (a seeded split when the source read
- * no test set), scaling, the check that both splits have one shape; data.exclude_label is the
- * run's. Sources are registered units (ae_register_source, ae_registry.h). */
+ * no test set), validation (a seeded hold-out of the training rows), binarize, scaling, the check
+ * that both splits have one shape; data.exclude_label is the run's. Sources are registered units (ae_register_source, ae_registry.h). */
 typedef struct ae_source_req {
     const char *data_dir;     /* --data-dir (NULL: none): pass to ae_data_resolve */
     size_t limit, test_limit; /* data.limit / data.test_limit when given (0 = all): a loader may
@@ -130,8 +161,17 @@ typedef struct ae_source_ops {
 } ae_source_ops;
 
 /* The config's `data:` section → datasets read by `source` (the caller looked data.source up),
- * then cut, split and scaled as configured. data NULL: "missing required section 'data'". */
+ * then cut (limit, test_limit), split (test_fraction), the validation rows held out of the training
+ * rows (validation: a count, or a fraction < 1 of the training rows; ae_dataset_hold_out with
+ * seed + 1), checked for one shape, scaled (fit on the training rows only) and binarized (values
+ * outside [0, 1] are an error at data.binarize). val may be NULL when the caller takes no
+ * validation split (then data.validation is an error). data NULL: "missing required section
+ * 'data'". binarize and validation are read only when given (no default is written into the
+ * resolved config, so older configs keep their hash). */
 int ae_data_from_config(ae_cfg *data, const ae_source_ops *source, const char *data_dir,
-                        unsigned long seed, ae_dataset *train, ae_dataset *test, ae_err *err);
+                        unsigned long seed, ae_dataset *train, ae_dataset *test, ae_dataset *val,
+                        ae_err *err);
+/* The keys every source shares in `data:` (documentation only: docs/config.md). */
+extern const struct ae_schema ae_data_schema;
 
 #endif

@@ -30,6 +30,7 @@ typedef struct ae_run {
     unsigned long seed;
     long threads;
     ae_dataset train, test;      /* test.n == 0 when there is no test split */
+    ae_dataset val;              /* data.validation: rows held out of training (val.n == 0: none) */
     ae_train_cfg tc;
     ae_optim_cfg oc;
     char out_dir[4096];

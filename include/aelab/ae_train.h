@@ -42,8 +42,9 @@ typedef struct ae_trainer {
 int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae_train_cfg *cfg,
                     ae_optim *opt, ae_rng *rng, ae_err *err);
 void ae_trainer_free(ae_trainer *t);
-/* Runs from (t->epoch, t->next_batch) to cfg.epochs. Diverged: AE_EDIVERGED "epoch E, batch B:
- * loss term 'recon' is nan". When *t->stop becomes set it finishes the batch and returns
+/* Runs from (t->epoch, t->next_batch) to cfg.epochs; epoch e's batches are read with
+ * ae_dataset_gather at pass e (its draw of a dynamic binarization, the same on resume).
+ * Diverged: AE_EDIVERGED "epoch E, batch B: loss term 'recon' is nan". When *t->stop becomes set it finishes the batch and returns
  * AE_EINTERRUPTED with the state consistent (t->epoch, t->next_batch, t->part) for a checkpoint. */
 int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err);
 
@@ -58,6 +59,8 @@ typedef struct ae_eval {
     double mean_code_act;     /* mean |code| activation */
     double noisy_mse;         /* AE_MODE_EVAL_NOISY: MSE of the corrupted input itself */
 } ae_eval;
+/* The rows are read through ae_dataset_gather at ds->pass (a dynamic binarization's draw; the errors
+ * compare with those drawn rows), as are ae_encode's and ae_vae_nll's. */
 int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_eval *out, ae_err *err);
 /* Codes (n x code_size; mu for a gaussian latent) and reconstructions (n x d) of the first n rows;
  * either output may be NULL. */

@@ -1,6 +1,7 @@
 /* Tests for data sources as registered units: what every source shares in ae_data_from_config
- * (limit / test_limit, test_fraction, the one-shape check, scaling, defaults in the resolved config,
- * unknown keys), shown with a fake source; and the built-in sources in the registry. */
+ * (limit / test_limit, test_fraction, validation, binarize, the one-shape check, scaling, defaults in
+ * the resolved config, unknown keys), shown with a fake source; and the built-in sources in the
+ * registry. */
 #include "ae_data.h"
 #include "ae_registry.h"
 #include "ae_test.h"
@@ -51,7 +52,7 @@ static int load(const char *yaml, const ae_source_ops *src, ae_cfg **root, ae_da
     const char *source;
     ck_assert_int_eq(ae_cfg_map(*root, "data", 0, &d, e), AE_OK);
     ck_assert_int_eq(ae_cfg_str(d, "source", NULL, NULL, &source, e), AE_OK);
-    return ae_data_from_config(d, src, NULL, 7, tr, te, e);
+    return ae_data_from_config(d, src, NULL, 7, tr, te, NULL, e);
 }
 
 static void expect_fail(const char *yaml, const ae_source_ops *src, const char *want1, const char *want2)
@@ -125,7 +126,7 @@ START_TEST(shared_errors)
     expect_fail("data: {source: fake, rows: -1}", &fake_all, "data.rows", NULL); /* the loader's own error */
     ae_err e = {0};
     ae_dataset tr, te;
-    ck_assert_int_eq(ae_data_from_config(NULL, &fake_all, NULL, 1, &tr, &te, &e), AE_EINPUT);
+    ck_assert_int_eq(ae_data_from_config(NULL, &fake_all, NULL, 1, &tr, &te, NULL, &e), AE_EINPUT);
     ck_assert(strstr(e.msg, "missing required section 'data'"));
 }
 END_TEST
@@ -156,6 +157,130 @@ START_TEST(defaults_and_scaling)
 }
 END_TEST
 
+/* The same with a validation split taken (val may be NULL: no validation split asked). */
+static int load_val(const char *yaml, ae_cfg **root, ae_dataset *tr, ae_dataset *te, ae_dataset *va, ae_err *e)
+{
+    *root = ae_cfg_load_string(yaml, "t.yaml", e);
+    ck_assert_msg(*root != NULL, "%s", e->msg);
+    ae_cfg *d;
+    ck_assert_int_eq(ae_cfg_map(*root, "data", 0, &d, e), AE_OK);
+    ae_cfg_allow(d, "source");
+    return ae_data_from_config(d, &fake_all, NULL, 7, tr, te, va, e);
+}
+
+static void free3(ae_cfg *root, ae_dataset *a, ae_dataset *b, ae_dataset *c)
+{
+    ae_dataset_free(a);
+    ae_dataset_free(b);
+    ae_dataset_free(c);
+    ae_cfg_free(root);
+}
+
+/* data.validation: a count or a fraction of the training rows (after test_fraction), disjoint from
+ * them, the same rows on every load, scaled with the training rows' fit; nothing in the resolved
+ * config when absent. */
+START_TEST(validation_split)
+{
+    ae_cfg *root;
+    ae_dataset tr, te, va, tr2, te2, va2;
+    ae_err e = {0};
+    ck_assert_int_eq(load_val("data: {source: fake, rows: 20, validation: 5}", &root, &tr, &te, &va, &e), AE_OK);
+    ck_assert(tr.n == 15 && va.n == 5 && te.n == 0 && va.label);
+    float sum = 0; /* every row once (scaling none): 10i over i = 0..19 in column 0 */
+    for (size_t i = 0; i < tr.n; i++) sum += tr.x[2 * i];
+    for (size_t i = 0; i < va.n; i++) sum += va.x[2 * i];
+    ck_assert(sum == 1900.0f);
+    ae_cfg *root2;
+    ck_assert_int_eq(load_val("data: {source: fake, rows: 20, validation: 0.25}", &root2, &tr2, &te2, &va2, &e),
+                     AE_OK);
+    ck_assert(tr2.n == 15 && va2.n == 5 && !memcmp(va.x, va2.x, 10 * sizeof *va.x)); /* same rows */
+    free3(root, &tr, &te, &va);
+    free3(root2, &tr2, &te2, &va2);
+    /* after the test split; minmax fit on the training rows only */
+    ck_assert_int_eq(load_val("data: {source: fake, rows: 20, test_fraction: 0.2, validation: 0.25, scaling: minmax}",
+                              &root, &tr, &te, &va, &e), AE_OK);
+    ck_assert(tr.n == 12 && te.n == 4 && va.n == 4);
+    float lo, hi;
+    ae_dataset_range(&tr, &lo, &hi);
+    ck_assert(lo == 0.0f && hi == 1.0f);
+    free3(root, &tr, &te, &va);
+    /* absent: no rows held out, nothing written into the config */
+    ck_assert_int_eq(load_val("data: {source: fake, rows: 20}", &root, &tr, &te, &va, &e), AE_OK);
+    char *text = ae_cfg_emit_string(root);
+    ck_assert_msg(va.n == 0 && tr.n == 20 && !strstr(text, "validation") && !strstr(text, "binarize"), "%s", text);
+    free(text);
+    free3(root, &tr, &te, &va);
+}
+END_TEST
+
+static void expect_val_fail(const char *yaml, int with_val, const char *want1, const char *want2)
+{
+    ae_cfg *root;
+    ae_dataset tr, te, va;
+    ae_err e = {0};
+    ck_assert_int_eq(load_val(yaml, &root, &tr, &te, with_val ? &va : NULL, &e), AE_EINPUT);
+    ck_assert_msg(strstr(e.msg, want1) && (!want2 || strstr(e.msg, want2)), "message: %s", e.msg);
+    ck_assert(tr.n == 0 && te.n == 0 && !tr.x && (!with_val || (va.n == 0 && !va.x)));
+    ae_cfg_free(root);
+}
+
+START_TEST(validation_errors)
+{
+    const char *form = "expected a count of training rows (an integer >= 0) or a fraction of them in (0, 1)";
+    expect_val_fail("data: {source: fake, rows: 20, validation: 1.5}", 1, "t.yaml:1:44: data.validation", form);
+    expect_val_fail("data: {source: fake, rows: 20, validation: -3}", 1, "got '-3'", form);
+    expect_val_fail("data: {source: fake, rows: 20, validation: 1.0}", 1, "got '1.0'", form);
+    expect_val_fail("data: {source: fake, rows: 20, validation: many}", 1, "got 'many'", NULL);
+    expect_val_fail("data: {source: fake, rows: 20, validation: [1]}", 1, "got 'a collection'", NULL);
+    expect_val_fail("data: {source: fake, rows: 20, validation: 20}", 1,
+                    "data.validation: 20 of the 20 training rows leaves no rows to train on", NULL);
+    expect_val_fail("data: {source: fake, rows: 20, validation: 0.01}", 1,
+                    "data.validation: 0 of the 20 training rows leaves no validation rows", NULL);
+    expect_val_fail("data: {source: fake, rows: 20, validation: 5}", 0, "this caller takes no validation split",
+                    NULL);
+}
+END_TEST
+
+/* data.binarize: static draws the bits once (the same on every load, values 0/1, no transform left);
+ * dynamic leaves probabilities and a key per split; values outside [0, 1] are an error at the key. */
+START_TEST(binarize_keys)
+{
+    ae_cfg *root, *root2;
+    ae_dataset tr, te, va, tr2, te2, va2;
+    ae_err e = {0};
+    const char *st = "data: {source: fake, rows: 40, test_rows: 10, scaling: minmax, binarize: static, validation: 8}";
+    ck_assert_int_eq(load_val(st, &root, &tr, &te, &va, &e), AE_OK);
+    ck_assert_int_eq(load_val(st, &root2, &tr2, &te2, &va2, &e), AE_OK);
+    ck_assert(tr.binarize == AE_BINARIZE_NONE && te.binarize == AE_BINARIZE_NONE && va.binarize == AE_BINARIZE_NONE);
+    size_t ones = 0;
+    for (size_t i = 0; i < tr.n * tr.d; i++) {
+        ck_assert(tr.x[i] == 0.0f || tr.x[i] == 1.0f);
+        ones += tr.x[i] == 1.0f;
+    }
+    ck_assert(ones > 0 && ones < tr.n * tr.d);
+    ck_assert(!memcmp(tr.x, tr2.x, tr.n * tr.d * sizeof *tr.x) && !memcmp(te.x, te2.x, te.n * te.d * sizeof *te.x) &&
+              !memcmp(va.x, va2.x, va.n * va.d * sizeof *va.x));
+    free3(root, &tr, &te, &va);
+    free3(root2, &tr2, &te2, &va2);
+    ck_assert_int_eq(load_val("data: {source: fake, rows: 40, test_rows: 10, scaling: minmax, binarize: dynamic, "
+                              "validation: 8}", &root, &tr, &te, &va, &e), AE_OK);
+    ck_assert(tr.binarize == AE_BINARIZE_DYNAMIC && te.binarize == AE_BINARIZE_DYNAMIC &&
+              va.binarize == AE_BINARIZE_DYNAMIC);
+    ck_assert(tr.draw_key != te.draw_key && te.draw_key != va.draw_key && tr.draw_key != va.draw_key);
+    ck_assert(tr.x[3] > 0.0f && tr.x[3] < 1.0f); /* still the probabilities */
+    free3(root, &tr, &te, &va);
+    ck_assert_int_eq(load_val("data: {source: fake, rows: 4, scaling: minmax, binarize: none}", &root, &tr, &te, &va,
+                              &e), AE_OK);
+    ck_assert(tr.binarize == AE_BINARIZE_NONE && tr.x[3] > 0.0f && tr.x[3] < 1.0f);
+    free3(root, &tr, &te, &va);
+    expect_val_fail("data: {source: fake, rows: 4, binarize: dynamic}", 1, "t.yaml:1:41: data.binarize: needs "
+                    "values in [0, 1]", "training rows lie in [0, 31] (with `data.scaling: none`)");
+    expect_val_fail("data: {source: fake, rows: 2, scaling: minmax, test_rows: 4, binarize: static}", 1,
+                    "test rows lie in [0, 3]", NULL);
+    expect_val_fail("data: {source: fake, rows: 4, binarize: dynamc}", 1, "data.binarize", "dynamic");
+}
+END_TEST
+
 /* The built-ins are registered sources with help; a registry takes a source of its own. */
 START_TEST(registry_sources)
 {
@@ -183,7 +308,7 @@ END_TEST
 int main(void)
 {
     const TTest *tests[] = {limits_cut_both_splits, test_fraction_splits_rows, shared_errors, defaults_and_scaling,
-                            registry_sources};
+                            validation_split, validation_errors, binarize_keys, registry_sources};
     Suite *s = suite_create("data_source");
     TCase *tc = tcase_create("data_source");
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) tcase_add_test(tc, tests[i]);

@@ -76,7 +76,7 @@ static int load(const char *keys, ae_dataset *tr, ae_dataset *te, ae_err *e)
     ck_assert_ptr_nonnull(ae_cfg_get(d, "source"));
     const ae_source_ops *src = ae_find_source(ae_test_registry(), "npy");
     ck_assert_ptr_nonnull(src);
-    int rc = ae_data_from_config(d, src, dir, 3, tr, te, e);
+    int rc = ae_data_from_config(d, src, dir, 3, tr, te, NULL, e);
     ae_cfg_free(root);
     return rc;
 }

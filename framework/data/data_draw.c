@@ -1,0 +1,92 @@
+/* Reading rows out of a dataset: the one gather every batch goes through (training and evaluation),
+ * with the dataset's dynamic binarization as counter-based Bernoulli draws keyed by (key, pass, row). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_data.h"
+#include "ae_par.h"
+
+/* SplitMix64's finalizer: a bijection of 64-bit words with full avalanche. */
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+uint64_t ae_data_draw_key(unsigned long seed, int split)
+{
+    return mix64(mix64((uint64_t)seed + GOLDEN) ^ (uint64_t)split);
+}
+
+/* One row's values: value j is 1 when the j-th 32-bit word of the row's SplitMix64 stream (state
+ * mix(key, pass, row), two words per output) is below x * 2^32. */
+static void draw_row(const float *x, size_t d, uint64_t key, uint64_t pass, uint64_t row, float *out)
+{
+    const uint64_t s = mix64(mix64(key ^ mix64(pass + GOLDEN)) ^ (row * GOLDEN + 1));
+    const double scale = 1.0 / 4294967296.0;
+    for (size_t j = 0; j < d; j += 2) {
+        uint64_t h = mix64(s + (uint64_t)(j / 2 + 1) * GOLDEN);
+        out[j] = (double)(uint32_t)h * scale < (double)x[j] ? 1.0f : 0.0f;
+        if (j + 1 < d) out[j + 1] = (double)(uint32_t)(h >> 32) * scale < (double)x[j + 1] ? 1.0f : 0.0f;
+    }
+}
+
+typedef struct gather_job {
+    const ae_dataset *ds;
+    const size_t *idx;
+    size_t first;
+    uint64_t pass;
+    float *dst;
+} gather_job;
+
+/* Rows [lo, hi) of the batch: copied one memcpy per run of consecutive indices (all of them when the
+ * order is the identity), or drawn row by row. */
+static void gather_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const gather_job *j = ctx;
+    const size_t d = j->ds->d;
+    if (j->ds->binarize == AE_BINARIZE_DYNAMIC) {
+        for (size_t i = lo; i < hi; i++) {
+            size_t r = j->idx ? j->idx[i] : j->first + i;
+            draw_row(j->ds->x + r * d, d, j->ds->draw_key, j->pass, r, j->dst + i * d);
+        }
+        return;
+    }
+    if (!j->idx) {
+        memcpy(j->dst + lo * d, j->ds->x + (j->first + lo) * d, (hi - lo) * d * sizeof *j->dst);
+        return;
+    }
+    for (size_t i = lo, run; i < hi; i += run) {
+        for (run = 1; i + run < hi && j->idx[i + run] == j->idx[i] + run; run++) {}
+        memcpy(j->dst + i * d, j->ds->x + j->idx[i] * d, run * d * sizeof *j->dst);
+    }
+}
+
+void ae_dataset_gather(const ae_dataset *ds, const size_t *idx, size_t first, size_t k, uint64_t pass,
+                       float *dst)
+{
+    gather_job j = {ds, idx, first, pass, dst};
+    ae_par_for(k, gather_chunk, &j);
+}
+
+typedef struct fix_job {
+    ae_dataset *ds;
+} fix_job;
+
+static void fix_chunk(size_t lo, size_t hi, void *ctx)
+{
+    ae_dataset *ds = ((fix_job *)ctx)->ds;
+    for (size_t r = lo; r < hi; r++) /* in place: each value is read before it is written */
+        draw_row(ds->x + r * ds->d, ds->d, ds->draw_key, ds->pass, r, ds->x + r * ds->d);
+}
+
+void ae_dataset_fix_draw(ae_dataset *ds)
+{
+    if (ds->binarize != AE_BINARIZE_DYNAMIC) return;
+    fix_job j = {ds};
+    ae_par_for(ds->n, fix_chunk, &j);
+    ds->binarize = AE_BINARIZE_NONE;
+}
