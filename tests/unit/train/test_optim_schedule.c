@@ -273,6 +273,43 @@ START_TEST(init_output_bias_logit_mean)
 }
 END_TEST
 
+/* A convolution's output bias has one value per channel: the logit of that channel's mean over
+ * every pixel of every image (rows are channel-major, c×h×w). */
+START_TEST(init_output_bias_per_channel)
+{
+    ae_err err = {0};
+    const size_t n = 5, c = 2, hw = 16;
+    ae_dataset ds = table(n, c * hw);
+    ds.c = (int)c;
+    ds.h = ds.w = 4;
+    double sum[2] = {0, 0};
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < c * hw; j++) {
+            float v = (float)((double)((r + 3 * j) % 11) / (j < hw ? 40.0 : 12.0));
+            ds.x[r * c * hw + j] = v;
+            sum[j / hw] += v;
+        }
+    ae_rng *rng = ae_rng_new(3);
+    ae_cfg *cfg;
+    ae_model *m = model_from("model:\n  encoder: [{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1, activation: relu}]\n"
+                             "  init: {output_bias: logit_mean}\nloss: bce\n", &ds, rng, &cfg, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ae_params *ps = ae_model_params(m);
+    int b = ae_params_find(ps, "decoder[0].bias");
+    ck_assert_int_ge(b, 0);
+    ck_assert_uint_eq(ps->p[b].n, c);
+    for (size_t k = 0; k < c; k++) {
+        double p = sum[k] / (double)(n * hw), want = log(p / (1 - p));
+        ck_assert_msg(fabs(ps->val[ps->p[b].off + k] - want) <= 2 * FLT_EPSILON * fmax(1.0, fabs(want)),
+                      "channel %zu: %.9g vs %.9g", k, ps->val[ps->p[b].off + k], want);
+    }
+    ae_model_free(m);
+    ae_cfg_free(cfg);
+    ae_rng_free(rng);
+    ae_dataset_free(&ds);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("optim_schedule");
@@ -284,6 +321,7 @@ int main(void)
     tcase_add_test(t, schedule_checks_name_the_key);
     tcase_add_test(t, init_normal_moments);
     tcase_add_test(t, init_output_bias_logit_mean);
+    tcase_add_test(t, init_output_bias_per_channel);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
