@@ -30,17 +30,29 @@ static int read_list(ae_cfg *map, const char *name, int integer, long *ol, doubl
     return AE_OK;
 }
 
-#define LIST_READER(fn, field, integer)                                                             \
-    static int fn(const ae_key *k, ae_cfg *map, void *out, ae_err *err)                             \
-    {                                                                                               \
-        ae_schedule *s = out;                                                                       \
-        return read_list(map, k->name, integer, integer ? (long *)(void *)s->field : NULL,          \
-                         integer ? NULL : (double *)(void *)s->field, &s->n##field, err);          \
-    }
-LIST_READER(read_milestones, milestones, 1)
-LIST_READER(read_durations, durations, 1)
-LIST_READER(read_lr, lr, 0)
-LIST_READER(read_factors, factors, 0)
+static int read_milestones(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
+{
+    ae_schedule *s = out;
+    return read_list(map, k->name, 1, s->milestones, NULL, &s->nmilestones, err);
+}
+
+static int read_durations(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
+{
+    ae_schedule *s = out;
+    return read_list(map, k->name, 1, s->durations, NULL, &s->ndurations, err);
+}
+
+static int read_lr(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
+{
+    ae_schedule *s = out;
+    return read_list(map, k->name, 0, NULL, s->lr, &s->nlr, err);
+}
+
+static int read_factors(const ae_key *k, ae_cfg *map, void *out, ae_err *err)
+{
+    ae_schedule *s = out;
+    return read_list(map, k->name, 0, NULL, s->factors, &s->nfactors, err);
+}
 
 /* --- the schema --------------------------------------------------------------------------------- */
 static const ae_key steps_keys[] = {
@@ -90,9 +102,10 @@ static const ae_key sched_keys[] = {
 const ae_schema ae_schedule_schema = AE_SCHEMA_CASES("train.schedule", sched_keys, "type", sched_cases);
 
 /* --- checks ------------------------------------------------------------------------------------- */
+/* file:line:col of map[key] (key NULL or absent: of the map). */
 static const char *where(const ae_cfg *map, const char *key, char *buf, size_t len)
 {
-    const ae_cfg *n = map ? ae_cfg_lookup(map, key) : NULL;
+    const ae_cfg *n = map && key ? ae_cfg_lookup(map, key) : NULL;
     if (!n) n = map;
     if (!n) snprintf(buf, len, "train.schedule");
     else ae_cfg_where(n, buf, len);
