@@ -37,7 +37,7 @@ HEADERS = {
     "ops": "ae_ops.h ae_conv.h ae_latent.h ae_penalty.h",
     "units": "ae_registry.h ae_taps.h",
     "model": "ae_model.h",
-    "train": "ae_train.h ae_optim.h ae_checkpoint.h ae_vae.h",
+    "train": "ae_train.h ae_optim.h ae_schedule.h ae_checkpoint.h ae_vae.h",
     "run": "ae_run.h",
     "experiment": "ae_experiment.h",
     "variants": "ae_builtins.h",

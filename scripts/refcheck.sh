@@ -6,7 +6,9 @@ set -u
 aelab=$1 out=$2 ref=${3:-}
 src=$(cd "$(dirname "$0")/.." && pwd)
 export AELAB_DATA=${AELAB_DATA:-$src/../shared/data:$src/data}
-strip() { sed -E 's/"(seconds|train_seconds|samples_per_s|eval_seconds|[a-z_]*_seconds)":[^,}]*,?//g' "$1"; }
+# (`lr`, the configured learning rate of the epoch, is left out too: references from before it was
+# written compare equal)
+strip() { sed -E 's/"(seconds|train_seconds|samples_per_s|eval_seconds|[a-z_]*_seconds|lr)":[^,}]*,?//g' "$1"; }
 same=0 differ=0
 for c in rain_tutorial peer/w1 peer/w2 peer/w3 peer/w4 peer/w5 peer/w5_estimate peer/w6 peer/w6_l1 peer/w7; do
   name=${c//\//_}

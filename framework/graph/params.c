@@ -1,5 +1,5 @@
 /* The parameter store: declaration by name, one contiguous allocation, initialisation schemes
- * (PyTorch-exact "torch", aelab's "auto" He/Glorot). */
+ * (PyTorch-exact "torch", aelab's "auto" He/Glorot, "normal" N(0, std²)). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,12 +83,19 @@ size_t ae_params_count(const ae_params *ps)
     return k;
 }
 
-int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng *rng, ae_err *err)
+int ae_params_find(const ae_params *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (!strcmp(ps->p[i].name, name)) return (int)i;
+    return -1;
+}
+
+int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long seed, ae_rng *rng, ae_err *err)
 {
     if (!ps->val) return ae_errf(err, AE_EINTERNAL, "parameters not allocated");
-    int torch = !strcmp(scheme, "torch");
-    if (!torch && strcmp(scheme, "auto"))
-        return ae_errf(err, AE_EINPUT, "unknown init scheme '%s' (expected torch or auto)", scheme);
+    int torch = !strcmp(scheme, "torch"), normal = !strcmp(scheme, "normal");
+    if (!torch && !normal && strcmp(scheme, "auto"))
+        return ae_errf(err, AE_EINPUT, "unknown init scheme '%s' (expected auto, torch or normal)", scheme);
     ae_rng *tr = torch ? ae_rng_new(seed) : rng;
     if (!tr) return ae_errf(err, AE_EINTERNAL, "out of memory (rng)");
     for (size_t i = 0; i < ps->n; i++) {
@@ -102,6 +109,8 @@ int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng
             ae_rng_torch_uniform(tr, v, pi->n, (float)-bound, (float)bound);
         } else if (pi->kind == AE_PARAM_BIAS) {
             memset(v, 0, pi->n * sizeof *v);
+        } else if (normal) {
+            for (size_t k = 0; k < pi->n; k++) v[k] = (float)(std * ae_rng_gauss(tr));
         } else {
             double bound = pi->gain_relu ? sqrt(6.0 / fi) : sqrt(6.0 / (fi + fo));
             for (size_t k = 0; k < pi->n; k++) v[k] = (float)((2.0 * ae_rng_uniform(tr) - 1.0) * bound);

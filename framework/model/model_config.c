@@ -218,9 +218,10 @@ static int read_regularizers(ae_model *m, ae_cfg *root, const ae_registry *reg, 
     return AE_OK;
 }
 
-static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, unsigned long seed, ae_err *err)
+static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, const ae_dataset *data,
+                      unsigned long seed, ae_err *err)
 {
-    ae_cfg *model, *enc, *init;
+    ae_cfg *model, *enc;
     char w[256];
     if (ae_cfg_map(root, "model", 0, &model, err)) return err->code;
     if (!model) return ae_errf(err, AE_EINPUT, "%s: missing required section 'model' (with at least "
@@ -244,17 +245,13 @@ static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, unsigne
         return ae_errf(err, AE_EINPUT, "%s: model.decoder: expected 'mirror' or a list of layers",
                        ae_cfg_where(dec, w, sizeof w));
     if (read_layers(dec, "model.decoder", reg, m->dec, &m->ndec, err)) return err->code;
-    const char *scheme;
-    if (ae_cfg_map(model, "init", 1, &init, err) ||
-        ae_cfg_str(init, "scheme", "auto", (const char *const[]){"auto", "torch", NULL}, &scheme, err) ||
-        ae_cfg_finish(init, "model.init", err) || ae_cfg_finish(model, "model", err))
-        return err->code;
+    ae_init_cfg ic;
+    if (ae_model_read_init(model, &ic, err) || ae_cfg_finish(model, "model", err)) return err->code;
     /* Build once with batch 1: declares every parameter and checks every shape now. */
     ae_mgraph mg;
     if (ae_model_build(m, &mg, 1, AE_MODE_TRAIN, 0, err)) return err->code;
     ae_graph_free(mg.g);
-    if (ae_params_alloc(m->ps, err)) return err->code;
-    return ae_params_init(m->ps, scheme, seed, m->rng, err);
+    return ae_model_init_params(m, &ic, data, seed, err);
 }
 
 int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *data, unsigned long seed,
@@ -273,7 +270,7 @@ int ae_model_configure(ae_cfg *root, const ae_registry *reg, const ae_dataset *d
     m->rng = rng;
     if (read_objective(m, root, reg, data, err) || read_corruption(m, root, reg, data, err) ||
         read_regularizers(m, root, reg, err) ||
-        read_model(m, root, reg, seed, err)) {
+        read_model(m, root, reg, data, seed, err)) {
         ae_model_free(m);
         return err->code;
     }

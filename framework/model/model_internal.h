@@ -1,4 +1,5 @@
-/* Private state of ae_model shared by model_config.c (reading) and model_build.c (graphs). */
+/* Private state of ae_model shared by model_config.c (reading), model_init.c (model.init) and
+ * model_build.c (graphs). */
 #ifndef AE_MODEL_INTERNAL_H
 #define AE_MODEL_INTERNAL_H
 
@@ -45,6 +46,19 @@ struct ae_model {
     ae_node *decode_in, *decode_out;
     int64_t decode_batch;
 };
+
+/* model_init.c: model.init, read before the model is built (its keys checked with the others) and
+ * applied once the parameters are declared: allocation, the scheme's draws, the output bias. */
+typedef struct ae_init_cfg {
+    const char *scheme;           /* auto | torch | normal (borrowed from the config tree) */
+    int output_bias;              /* 0 none (or absent), 1 logit_mean */
+    double std;                   /* normal */
+    const ae_cfg *output_bias_at; /* the key's node (messages) */
+} ae_init_cfg;
+struct ae_dataset;
+int ae_model_read_init(ae_cfg *model, ae_init_cfg *ic, ae_err *err);
+int ae_model_init_params(ae_model *m, const ae_init_cfg *ic, const struct ae_dataset *data, unsigned long seed,
+                         ae_err *err);
 
 /* model_build.c: builds the graph for (batch, mode) into mg; compile when `compile`. */
 int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err);

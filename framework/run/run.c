@@ -87,7 +87,8 @@ static int read_train(ae_run *r, const ae_run_opts *o, ae_err *err)
 {
     ae_cfg *t;
     ae_optim_defaults(&r->oc, AE_OPT_ADAM); /* what the optimizer's keys leave (sgd: betas; adam: momentum) */
-    if (ae_cfg_map(r->root, "train", 1, &t, err) || ae_schema_read(&ae_train_schema, t, r, 1, err))
+    if (ae_cfg_map(r->root, "train", 1, &t, err) || ae_schema_read(&ae_train_schema, t, r, 1, err) ||
+        ae_schedule_check(&r->tc.schedule, ae_cfg_lookup(t, "schedule"), err))
         return err->code;
     if (o->progress >= 0) r->tc.progress = o->progress;
     return AE_OK;
@@ -219,6 +220,7 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
     ae_json j;
     ae_json_begin(&j);
     ae_json_int(&j, "epoch", st->epoch);
+    ae_json_num(&j, "lr", c->tr->opt->cfg.lr); /* the epoch's (train.schedule) */
     ae_json_num(&j, "train_loss", st->loss);
     for (int q = 0; q < st->nterms; q++) {
         char k[64];

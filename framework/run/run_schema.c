@@ -1,6 +1,6 @@
 /* The config file's keys as schema tables (ae_schema.h): the top level, `train` (+ its optimizer,
- * whose defaults depend on its name) and `outputs`, read into an ae_run; and docs/config.md, made
- * from these tables and the registered units' tables. */
+ * whose defaults depend on its name, and its lr schedule) and `outputs`, read into an ae_run; and
+ * docs/config.md, made from these tables and the registered units' tables. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,9 +26,18 @@ static const ae_key sgd_keys[] = {
 };
 static const ae_key adam_keys[] = {OPT_COMMON("1e-3", "0"), OPT_ADAM};
 static const ae_key adamw_keys[] = {OPT_COMMON("1e-3", "0.01"), OPT_ADAM};
+static const ae_key adagrad_keys[] = {
+    OPT_COMMON("0.01", "0"),
+    AE_KEY_NUM_(ae_optim_cfg, lr_decay, "lr_decay", "0", 0.0, 1e6,
+                "step t uses lr / (1 + (t - 1) * lr_decay) (t counts optimizer steps)"),
+    AE_KEY_NUM_(ae_optim_cfg, initial_accumulator_value, "initial_accumulator_value", "0", 0.0, 1e12,
+                "the start of every parameter's sum of squared gradients"),
+    AE_KEY_NUM_(ae_optim_cfg, eps, "eps", "1e-10", 0.0, 1.0, "added to the square root of the sum"),
+};
 static const ae_schema sgd = AE_SCHEMA("train.optimizer", sgd_keys), adam = AE_SCHEMA("train.optimizer", adam_keys),
-                       adamw = AE_SCHEMA("train.optimizer", adamw_keys);
-static const ae_schema_case opt_cases[] = {{"sgd", &sgd}, {"adam", &adam}, {"adamw", &adamw}};
+                       adamw = AE_SCHEMA("train.optimizer", adamw_keys),
+                       adagrad = AE_SCHEMA("train.optimizer", adagrad_keys);
+static const ae_schema_case opt_cases[] = {{"sgd", &sgd}, {"adam", &adam}, {"adamw", &adamw}, {"adagrad", &adagrad}};
 static const ae_key opt_keys[] = {
     AE_KEY_CHOICE_(ae_optim_cfg, kind, "name", "adam", ae_opt_names, "the optimizer; its keys follow"),
 };
@@ -44,6 +53,10 @@ static const ae_key train_keys[] = {
     AE_KEY_INT_(ae_run, checkpoint_every, "checkpoint_every", "1", 0, 100000000,
                 "epochs between checkpoints (0 = none; a run resumes from its checkpoint)"),
     AE_KEY_SECTION_(ae_run, oc, "optimizer", &optimizer, "the optimizer (train.optimizer below)"),
+    /* optional: absent, nothing is written into the resolved config (configs from before schedules
+     * keep their config hash, so their checkpoints still resume) and the lr is constant */
+    {"schedule", AE_KEY_SECTION, offsetof(ae_run, tc.schedule), AE_KEY_OPTIONAL, 0, 0, NULL,
+     "the learning rate per epoch (train.schedule below; absent: constant)", &ae_schedule_schema, NULL},
 };
 const ae_schema ae_train_schema = AE_SCHEMA("train", train_keys);
 
@@ -120,6 +133,8 @@ void ae_config_markdown(const ae_registry *reg, FILE *f)
     ae_schema_markdown(&ae_config_schema, f);
     fprintf(f, "\n## Data\n\n`data`: the keys every source takes (a source's own keys: `aelab list`).\n\n");
     ae_schema_markdown(&ae_data_schema, f);
+    fprintf(f, "\n## Model initialisation\n\n`model.init`: the scheme and its keys, and an optional output bias.\n\n");
+    ae_schema_markdown(&ae_model_init_schema, f);
     const char *const *names = ae_layer_names(reg);
     fprintf(f, "\n## Layers\n\n`model.encoder` / `model.decoder` items: `type: NAME` and the keys below "
                "(every layer also takes an optional `name:`).\n");

@@ -1,4 +1,4 @@
-/* SGD / Adam / AdamW updates with PyTorch's formulas (torch.optim, single-tensor path). */
+/* SGD / Adam / AdamW / Adagrad updates with PyTorch's formulas (torch.optim, single-tensor path). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,16 +6,16 @@
 #include "ae_optim.h"
 #include "ae_par.h"
 
-const char *const ae_opt_names[] = {"sgd", "adam", "adamw", NULL};
+const char *const ae_opt_names[] = {"sgd", "adam", "adamw", "adagrad", NULL};
 
 void ae_optim_defaults(ae_optim_cfg *c, ae_opt_kind kind)
 {
     memset(c, 0, sizeof *c);
     c->kind = kind;
-    c->lr = kind == AE_OPT_SGD ? 0.01 : 1e-3;
+    c->lr = kind == AE_OPT_SGD || kind == AE_OPT_ADAGRAD ? 0.01 : 1e-3;
     c->beta1 = 0.9;
     c->beta2 = 0.999;
-    c->eps = 1e-8;
+    c->eps = kind == AE_OPT_ADAGRAD ? 1e-10 : 1e-8;
     c->weight_decay = kind == AE_OPT_ADAMW ? 0.01 : 0.0;
 }
 
@@ -30,6 +30,8 @@ int ae_optim_init(ae_optim *o, const ae_optim_cfg *cfg, ae_params *ps, ae_err *e
     if (!o->m || !o->v) return ae_errf(err, AE_EINTERNAL, "out of memory (optimizer state)");
     memset(o->m, 0, bytes);
     memset(o->v, 0, bytes);
+    if (cfg->kind == AE_OPT_ADAGRAD) /* torch.full_like(p, initial_accumulator_value) */
+        for (size_t i = 0; i < bytes / sizeof(float); i++) o->v[i] = (float)cfg->initial_accumulator_value;
     return AE_OK;
 }
 
@@ -113,6 +115,24 @@ static double adam_chunk(size_t lo, size_t hi, void *ctx)
     return bad ? NAN : 0.0;
 }
 
+/* Adagrad: sum += g², p -= clr·g / (√sum + eps), evaluated as PyTorch's addcdiv does it
+ * ((clr·g) / (√sum + eps)), with clr = lr / (1 + (t - 1)·lr_decay) from the caller. */
+static double adagrad_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const step_job *j = ctx;
+    float *restrict p = j->p, *restrict v = j->v;
+    const float *restrict g = j->g;
+    const float gs = j->gs, wd = j->wd, clr = j->step_size, eps = j->eps;
+    int bad = 0;
+    for (size_t i = lo; i < hi; i++) {
+        float gi = g[i] * gs + wd * p[i];
+        v[i] += gi * gi;
+        p[i] -= clr * gi / (sqrtf(v[i]) + eps);
+        bad |= (gi - gi) != 0.0f;
+    }
+    return bad ? NAN : 0.0;
+}
+
 double ae_optim_step(ae_optim *o)
 {
     const ae_optim_cfg *c = &o->cfg;
@@ -125,6 +145,10 @@ double ae_optim_step(ae_optim *o)
                   o->step == 1, c->kind == AE_OPT_ADAMW};
     if (c->clip_norm > 0 && norm > c->clip_norm) j.gs = (float)(c->clip_norm / (norm + 1e-6));
     if (c->kind == AE_OPT_SGD) return norm + ae_par_sum(n, sgd_chunk, &j);
+    if (c->kind == AE_OPT_ADAGRAD) {
+        j.step_size = (float)(c->lr / (1.0 + (double)(o->step - 1) * c->lr_decay));
+        return norm + ae_par_sum(n, adagrad_chunk, &j);
+    }
     j.step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
     j.bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
     return norm + ae_par_sum(n, adam_chunk, &j);

@@ -16,6 +16,7 @@ int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae
     t->data = data;
     t->cfg = *cfg;
     t->opt = opt;
+    t->base_lr = opt ? opt->cfg.lr : 0.0;
     t->rng = rng;
     t->order = malloc((data->n ? data->n : 1) * sizeof *t->order);
     if (!t->order) return ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -134,6 +135,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
         long epoch = t->epoch + 1;
         ae_epoch_stats *st = &t->part;
         ae_model_set_epoch(t->model, epoch);
+        if (t->opt) t->opt->cfg.lr = ae_schedule_lr(&t->cfg.schedule, t->base_lr, epoch);
         if (t->next_batch == 0) {
             if (t->cfg.shuffle && nb > 1) ae_rng_shuffle(t->rng, t->order, n);
             memset(st, 0, sizeof *st);

@@ -10,7 +10,8 @@
 
 #define AE_CKPT_VERSION 1
 
-/* Writes the trainer's state (t->opt, t->rng, t->order, t->epoch, t->next_batch, t->part) and
+/* Writes the trainer's state (t->opt: parameters, step count and both state buffers, which hold
+ * every optimizer's state (Adagrad's sums in v); t->rng, t->order, t->epoch, t->next_batch, t->part) and
  * the per-epoch losses so far. */
 int ae_checkpoint_save(const char *path, uint64_t config_hash, const ae_trainer *t,
                        const double *losses, long nlosses, ae_err *err);

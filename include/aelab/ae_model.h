@@ -7,6 +7,7 @@
 #include "ae_config.h"
 #include "ae_params.h"
 #include "ae_registry.h"
+#include "ae_schema.h"
 
 #define AE_MAX_TERMS 16
 
@@ -40,6 +41,8 @@ struct ae_dataset;
 int ae_model_configure(ae_cfg *root, const ae_registry *reg, const struct ae_dataset *data,
                        unsigned long seed, ae_rng *rng, ae_model **out, ae_err *err);
 void ae_model_free(ae_model *m);
+/* The `model.init` keys (scheme: auto | torch | normal, its std, output_bias), for docs/config.md. */
+extern const ae_schema ae_model_init_schema;
 /* The compiled graph for (batch, mode), built on first use and cached. */
 ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err);
 /* Floats the (batch, mode) graph would allocate for node values and gradients (parameters not

@@ -1,29 +1,32 @@
-/* Optimizers over a parameter store: SGD (momentum, Nesterov), Adam and AdamW with PyTorch's
- * update rules and defaults, one vectorised pass over the contiguous parameter buffer. */
+/* Optimizers over a parameter store: SGD (momentum, Nesterov), Adam, AdamW and Adagrad with
+ * PyTorch's update rules and defaults, one vectorised pass over the contiguous parameter buffer. */
 #ifndef AE_OPTIM_H
 #define AE_OPTIM_H
 
 #include "ae_params.h"
 
-typedef enum { AE_OPT_SGD, AE_OPT_ADAM, AE_OPT_ADAMW } ae_opt_kind;
-extern const char *const ae_opt_names[]; /* "sgd", "adam", "adamw", NULL */
+typedef enum { AE_OPT_SGD, AE_OPT_ADAM, AE_OPT_ADAMW, AE_OPT_ADAGRAD } ae_opt_kind;
+extern const char *const ae_opt_names[]; /* "sgd", "adam", "adamw", "adagrad", NULL */
 
 typedef struct ae_optim_cfg {
     ae_opt_kind kind;
-    double lr;
+    double lr;            /* the current learning rate (a schedule rewrites it every epoch) */
     double momentum;      /* sgd; default 0 */
     int nesterov;         /* sgd */
     double beta1, beta2;  /* adam(w); default 0.9, 0.999 */
-    double eps;           /* adam(w); default 1e-8 */
-    double weight_decay;  /* sgd/adam: L2 added to the gradient; adamw: decoupled; default 0
-                             (adamw: 0.01) */
+    double eps;           /* adam(w): default 1e-8; adagrad: 1e-10 */
+    double weight_decay;  /* sgd/adam/adagrad: L2 added to the gradient; adamw: decoupled;
+                             default 0 (adamw: 0.01) */
+    double lr_decay;      /* adagrad: step t uses lr / (1 + (t - 1)·lr_decay); default 0 */
+    double initial_accumulator_value; /* adagrad: the sum of squared gradients starts here; 0 */
     double clip_norm;     /* > 0: clip the global gradient norm first */
 } ae_optim_cfg;
 
 typedef struct ae_optim {
     ae_optim_cfg cfg;
     ae_params *ps;
-    float *m, *v;         /* state, ps->total floats each (v unused by sgd) */
+    float *m, *v;         /* state, ps->total floats each: sgd m (momentum); adam(w) m, v
+                             (moments); adagrad v (the sum of squared gradients, m unused) */
     long step;
 } ae_optim;
 

@@ -32,12 +32,16 @@ int ae_params_declare(ae_params *ps, const char *name, ae_shape shape, int fan_i
                       ae_param_kind kind, int gain_relu, ae_err *err);
 int ae_params_alloc(ae_params *ps, ae_err *err);
 /* Initialisation schemes:
- *   "torch": draws in declaration order exactly as PyTorch does for nn.Linear / nn.Conv2d
- *            (weight: kaiming_uniform a=sqrt(5) -> U(+-1/sqrt(fan_in)) up to rounding; bias
- *            U(+-1/sqrt(fan_in))), from an mt19937 seeded like torch.manual_seed(seed);
- *   "auto":  aelab's default: He-uniform for weights of layers followed by ReLU, Glorot-uniform
- *            otherwise, zero biases; drawn from `rng`. */
-int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng *rng, ae_err *err);
+ *   "torch":  draws in declaration order exactly as PyTorch does for nn.Linear / nn.Conv2d
+ *             (weight: kaiming_uniform a=sqrt(5) -> U(+-1/sqrt(fan_in)) up to rounding; bias
+ *             U(+-1/sqrt(fan_in))), from an mt19937 seeded like torch.manual_seed(seed);
+ *   "auto":   aelab's default: He-uniform for weights of layers followed by ReLU, Glorot-uniform
+ *             otherwise, zero biases; drawn from `rng`;
+ *   "normal": weights N(0, std²) (GSL's ziggurat gaussian from `rng`, in declaration order), zero
+ *             biases (Kingma & Welling 2014 use std 0.01). `std` is read by "normal" only. */
+int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long seed, ae_rng *rng, ae_err *err);
+/* The index of the parameter called `name` ("decoder[2].bias"), or -1. */
+int ae_params_find(const ae_params *ps, const char *name);
 size_t ae_params_count(const ae_params *ps);
 
 #endif

@@ -6,12 +6,14 @@
 #include "ae_data.h"
 #include "ae_model.h"
 #include "ae_optim.h"
+#include "ae_schedule.h"
 
 typedef struct ae_train_cfg {
     long epochs;
     long batch_size;      /* 0 = full batch */
     int shuffle;
     int progress;         /* 1 = show progress on stderr */
+    ae_schedule schedule; /* the optimizer's lr per epoch (zeroed: constant); checked */
 } ae_train_cfg;
 
 typedef struct ae_epoch_stats {
@@ -31,6 +33,7 @@ typedef struct ae_trainer {
     const ae_dataset *data;
     ae_train_cfg cfg;
     ae_optim *opt;
+    double base_lr;       /* opt->cfg.lr at init: the schedule's base (opt->cfg.lr is the epoch's) */
     ae_rng *rng;
     size_t *order;        /* sample order of the current epoch */
     long epoch;           /* epochs completed */
@@ -42,9 +45,11 @@ typedef struct ae_trainer {
 int ae_trainer_init(ae_trainer *t, ae_model *m, const ae_dataset *data, const ae_train_cfg *cfg,
                     ae_optim *opt, ae_rng *rng, ae_err *err);
 void ae_trainer_free(ae_trainer *t);
-/* Runs from (t->epoch, t->next_batch) to cfg.epochs; epoch e's batches are read with
+/* Runs from (t->epoch, t->next_batch) to cfg.epochs, setting t->opt->cfg.lr to the schedule's
+ * value at the start of every epoch (resumed mid-epoch too); epoch e's batches are read with
  * ae_dataset_gather at pass e (its draw of a dynamic binarization, the same on resume).
- * Diverged: AE_EDIVERGED "epoch E, batch B: loss term 'recon' is nan". When *t->stop becomes set it finishes the batch and returns
+ * Diverged: AE_EDIVERGED "epoch E, batch B: loss term 'recon' is nan". When *t->stop becomes set it
+ * finishes the batch and returns
  * AE_EINTERRUPTED with the state consistent (t->epoch, t->next_batch, t->part) for a checkpoint. */
 int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err);
 

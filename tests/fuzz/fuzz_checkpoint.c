@@ -57,7 +57,7 @@ static void setup(void)
     }
     ae_optim_cfg oc;
     ae_optim_defaults(&oc, AE_OPT_ADAM);
-    ae_train_cfg tc = {EPOCHS, 4, 1, 0};
+    ae_train_cfg tc = {.epochs = EPOCHS, .batch_size = 4, .shuffle = 1, .progress = 0};
     if (ae_optim_init(&F.opt, &oc, ae_model_params(F.m), &err) ||
         ae_trainer_init(&F.tr, F.m, &F.ds, &tc, &F.opt, F.rng, &err))
         abort();

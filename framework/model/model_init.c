@@ -1,0 +1,102 @@
+/* model.init: the parameters' initialisation scheme (auto, torch, normal) and the optional
+ * data-dependent output bias (the logit of the training data's mean, as Burda et al. 2016 do). */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ae_data.h"
+#include "model_internal.h"
+
+static const char *const init_schemes[] = {"auto", "torch", "normal", NULL};
+static const char *const output_biases[] = {"none", "logit_mean", NULL};
+
+static const ae_key normal_keys[] = {
+    AE_KEY_NUM_(ae_init_cfg, std, "std", "0.01", 0.0, 1e3, "the weights' standard deviation (biases are 0)"),
+};
+static const ae_schema normal = AE_SCHEMA("model.init", normal_keys);
+static const ae_schema_case init_cases[] = {{"normal", &normal}};
+static const ae_key init_keys[] = {
+    AE_KEY_STR_(ae_init_cfg, scheme, "scheme", "auto", init_schemes,
+                "auto: He-uniform before ReLU, else Glorot-uniform, zero biases; torch: PyTorch's "
+                "nn.Linear/nn.Conv2d draws from torch.manual_seed(seed); normal: N(0, std^2) weights, zero "
+                "biases (Kingma & Welling 2014: std 0.01)"),
+    AE_KEY_CHOICE_(ae_init_cfg, output_bias, "output_bias", AE_KEY_OPTIONAL, output_biases,
+                   "logit_mean: the decoder's last bias is logit(p) of the training data's mean p per "
+                   "feature (or per channel for a convolution), p clipped to [0.001, 0.999] as in Burda "
+                   "et al.'s code; absent or none: the scheme's bias"),
+};
+const ae_schema ae_model_init_schema = AE_SCHEMA_CASES("model.init", init_keys, "scheme", init_cases);
+
+/* The bias of the decoder's last layer with parameters (its index), or -1 with err set. */
+static int output_bias_param(const ae_model *m, const char *w, ae_err *err)
+{
+    for (int i = m->ndec - 1; i >= 0; i--) {
+        char pn[96];
+        snprintf(pn, sizeof pn, "%s.bias", m->dec[i].name);
+        int b = ae_params_find(m->ps, pn);
+        if (b >= 0) return b;
+        snprintf(pn, sizeof pn, "%s.weight", m->dec[i].name);
+        if (ae_params_find(m->ps, pn) >= 0)
+            return ae_errf(err, AE_EINPUT, "%s: model.init.output_bias: the decoder's last layer with parameters "
+                           "(%s) has no bias", w, m->dec[i].name), -1;
+    }
+    return ae_errf(err, AE_EINPUT, "%s: model.init.output_bias: the decoder has no layer with a bias", w), -1;
+}
+
+/* output_bias: logit_mean. The mean of every feature (or channel) of the training data in double,
+ * clipped to [0.001, 0.999], into the decoder's output bias as log(p / (1 - p)). */
+static int logit_mean_bias(ae_model *m, const ae_dataset *data, const ae_cfg *node, ae_err *err)
+{
+    char w[256];
+    ae_cfg_where(node, w, sizeof w);
+    int b = output_bias_param(m, w, err);
+    if (b < 0) return err->code;
+    const ae_param_info *pi = &m->ps->p[b];
+    const size_t d = data->d, c = data->c > 0 ? (size_t)data->c : 1, per = d / c;
+    if (pi->n != d && pi->n != c)
+        return ae_errf(err, AE_EINPUT, "%s: model.init.output_bias: %s has %zu biases; logit_mean needs one per "
+                       "input feature (%zu) or channel (%zu)", w, pi->name, pi->n, d, c);
+    if (data->n == 0) return ae_errf(err, AE_EINPUT, "%s: model.init.output_bias: no training data", w);
+    double *mean = calloc(pi->n, sizeof *mean);
+    if (!mean) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    const int per_feature = pi->n == d;
+    for (size_t r = 0; r < data->n; r++) {
+        const float *x = data->x + r * d;
+        for (size_t j = 0; j < d; j++) {
+            if (!(x[j] >= 0.0f && x[j] <= 1.0f)) {
+                free(mean);
+                return ae_errf(err, AE_EINPUT, "%s: model.init.output_bias: logit_mean needs training values in "
+                               "[0, 1], found %g (row %zu, feature %zu); use `data.scaling: minmax`", w,
+                               (double)x[j], r + 1, j + 1);
+            }
+            mean[per_feature ? j : j / per] += (double)x[j];
+        }
+    }
+    const double count = (double)data->n * (double)(per_feature ? 1 : per);
+    float *v = m->ps->val + pi->off;
+    for (size_t k = 0; k < pi->n; k++) {
+        double p = fmin(fmax(mean[k] / count, 0.001), 0.999);
+        v[k] = (float)log(p / (1.0 - p));
+    }
+    free(mean);
+    return AE_OK;
+}
+
+int ae_model_read_init(ae_cfg *model, ae_init_cfg *ic, ae_err *err)
+{
+    ae_cfg *init;
+    *ic = (ae_init_cfg){"auto", 0, 0.01, NULL};
+    if (ae_cfg_map(model, "init", 1, &init, err) || ae_schema_read(&ae_model_init_schema, init, ic, 1, err))
+        return err->code;
+    ic->output_bias_at = ae_cfg_lookup(init, "output_bias");
+    return AE_OK;
+}
+
+int ae_model_init_params(ae_model *m, const ae_init_cfg *ic, const ae_dataset *data, unsigned long seed,
+                         ae_err *err)
+{
+    if (ae_params_alloc(m->ps, err) || ae_params_init(m->ps, ic->scheme, ic->std, seed, m->rng, err))
+        return err->code;
+    return ic->output_bias == 1 ? logit_mean_bias(m, data, ic->output_bias_at, err) : AE_OK;
+}
