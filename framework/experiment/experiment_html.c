@@ -16,14 +16,15 @@ static const char style[] =
     "<style>\n"
     ":root{--fg:#1d2330;--muted:#667085;--line:#e3e6ec;--head:#f5f7fa;--accent:#2f6fde;--best:#0b6b3a}\n"
     "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:var(--fg);"
-    "margin:0;padding:28px 36px;max-width:1280px}\n"
+    "margin:0 auto;padding:28px 36px;max-width:1500px}\n"
     "h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 12px;padding-bottom:4px;"
     "border-bottom:1px solid var(--line)}\n"
     ".meta{color:var(--muted);margin:0 0 20px}.meta code{font-size:13px}\n"
     ".wrap{overflow-x:auto;border:1px solid var(--line);border-radius:8px}\n"
     "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}\n"
-    "th,td{padding:7px 12px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top;"
+    "th,td{padding:7px 9px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top;"
     "white-space:nowrap}\n"
+    "thead th{white-space:normal;vertical-align:bottom;min-width:4.5em}\n"
     "thead th{background:var(--head);font-weight:600;position:sticky;top:0}\n"
     "tbody tr:nth-child(even){background:#fafbfc}tbody tr:hover{background:#eef3fd}\n"
     "th:first-child,td:first-child{text-align:left}\n"
@@ -31,7 +32,7 @@ static const char style[] =
     "html.js thead th{cursor:pointer;user-select:none}html.js thead th:hover{color:var(--accent)}\n"
     "thead th[aria-sort=ascending]::after{content:' \\25B2';color:var(--accent);font-size:11px}\n"
     "thead th[aria-sort=descending]::after{content:' \\25BC';color:var(--accent);font-size:11px}\n"
-    "td b{color:var(--best)}.ci{color:var(--muted);font-size:12.5px}\n"
+    "td b{color:var(--best)}.ci{color:var(--muted);font-size:12px;display:block}\n"
     ".p{color:var(--muted);font-size:11.5px;display:block}\n"
     ".tag{font-size:11px;color:var(--accent);border:1px solid var(--accent);border-radius:9px;"
     "padding:0 6px;margin-left:6px;font-weight:400}\n"
@@ -39,7 +40,7 @@ static const char style[] =
     "pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:8px 10px;margin:0;"
     "font-size:12px;line-height:1.35;max-height:420px;overflow:auto;text-align:left;color:var(--fg)}\n"
     ".notes{color:var(--muted);font-size:13px}\n"
-    ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:18px}\n"
+    ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:18px;align-items:start}\n"
     "figure{margin:0;border:1px solid var(--line);border-radius:8px;padding:10px;background:#fff}\n"
     "figure img{max-width:100%;height:auto;display:block;margin:0 auto}\n"
     "figcaption{color:var(--muted);font-size:12.5px;margin-top:6px;text-align:center}\n"
@@ -237,7 +238,11 @@ static void table_html(FILE *f, const ae_experiment *e, const ae_exp_table *t, c
         fputs("<th data-key=\"", f);
         esc(f, t->metric[m]);
         fprintf(f, "\"%s>", d < 0 ? " title=\"lower is better\"" : d > 0 ? " title=\"higher is better\"" : "");
-        esc(f, t->metric[m]);
+        for (const char *c = t->metric[m]; *c; c++) { /* long names may break after an underscore */
+            char one[2] = {*c, 0};
+            esc(f, one);
+            if (*c == '_') fputs("<wbr>", f);
+        }
         if (d) fprintf(f, "<span class=\"dir\">%s</span>", d < 0 ? "↓" : "↑");
         fputs("</th>", f);
     }

@@ -140,8 +140,8 @@ out=$("$aelab" encode --help 2>&1); rc=$?
 [ $rc -eq 0 ] && [[ "$out" == *"usage: aelab encode RUN_DIR"* ]] && ok || bad "encode --help: $rc"
 "$aelab" --help | grep -q "export RUN_DIR" && ok || bad "aelab --help lists export"
 
-# PyTorch: W2's model (configs/peer/w2.yaml, smaller) on generated MNIST-named IDX images, exported and loaded
-# into an nn.Module by scripts/to_torch.py, gives the run's test BCE to 1e-5
+# PyTorch: W2's model (configs/peer/w2.yaml, smaller) on generated MNIST-named IDX images, exported and
+# loaded into an nn.Module by scripts/to_torch.py, gives the run's test BCE to 1e-5
 if /usr/bin/python3 -c 'import torch, yaml' 2>/dev/null; then
   mkdir -p "$tmp/data/mnist"
   python3 - "$tmp/data/mnist" <<'PY'
@@ -156,9 +156,29 @@ PY
   "$aelab" run "$src/configs/peer/w2.yaml" --data-dir "$tmp/data" --out "$tmp/w2" --quiet --set data.name=mnist \
     --set train.epochs=2 --set 'model.encoder=[{type: dense, units: 32, activation: relu}, {type: dense, units: 8}]' \
     > "$tmp/w2.log" 2>&1 && ok || bad "small w2 run: $(tail -3 "$tmp/w2.log")"
-  "$aelab" export "$tmp/w2" --data-dir "$tmp/data" > /dev/null 2>&1 && ok || bad "w2 export"
-  out=$(/usr/bin/python3 "$src/scripts/to_torch.py" "$tmp/w2" --data-dir "$tmp/data" --check 2>&1) && ok || bad "to_torch.py: $out"
-  echo "$out"
+  # and a conv VAE (conv2d, gaussian heads, transposed conv): the layouts are PyTorch's
+  cat > "$tmp/cv.yaml" <<'YAML'
+name: cv
+data: {source: idx, name: mnist}
+model:
+  encoder:
+    - {type: conv2d, filters: 4, kernel: 3, stride: 2, padding: 1, activation: relu}
+    - {type: dense, units: 8, activation: tanh}
+  latent: {kind: gaussian, size: 3}
+  decoder:
+    - {type: dense, units: 144, activation: relu}
+    - {type: reshape, shape: [4, 6, 6]}
+    - {type: conv_transpose2d, filters: 1, kernel: 3, stride: 2, padding: 1, output_padding: 1, activation: sigmoid}
+loss: {type: bce, reduction: sum}
+train: {epochs: 2, batch_size: 32, progress: false}
+outputs: {plots: false, probe: false, pca_baseline: false}
+YAML
+  "$aelab" run "$tmp/cv.yaml" --data-dir "$tmp/data" --out "$tmp/cv" --quiet > "$tmp/cv.log" 2>&1 && ok || bad "conv vae run: $(tail -3 "$tmp/cv.log")"
+  for m in w2 cv; do
+    "$aelab" export "$tmp/$m" --data-dir "$tmp/data" > /dev/null 2>&1 && ok || bad "$m export"
+    out=$(/usr/bin/python3 "$src/scripts/to_torch.py" "$tmp/$m" --data-dir "$tmp/data" --check 2>&1) && ok || bad "to_torch.py $m: $out"
+    echo "$m: $out"
+  done
 else
   echo "to_torch.py: SKIPPED (/usr/bin/python3 cannot import torch and yaml; make bench installs PyTorch)"
 fi
