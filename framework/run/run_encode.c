@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ae_export.h"
+#include "ae_registry.h"
 #include "ae_report.h"
 
 /* A whole file as a NUL-terminated string (malloc'd), NULL when it cannot be read. */
@@ -45,8 +46,8 @@ static void dir_of(const char *path, char *out, size_t len)
 }
 
 /* config.yaml beside a safetensors file: written when absent, kept when it is the same text, refused
- * when another run's config is there. */
-static int config_beside(const char *file, const char *yaml, ae_err *err)
+ * (before anything is written) when another run's config is there. */
+static int config_beside(const char *file, const char *yaml, int write, ae_err *err)
 {
     char dir[4096], p[4200];
     dir_of(file, dir, sizeof dir);
@@ -54,11 +55,10 @@ static int config_beside(const char *file, const char *yaml, ae_err *err)
     char *old = slurp(p);
     int same = old && !strcmp(old, yaml), other = old && !same;
     free(old);
-    if (same) return AE_OK;
     if (other)
         return ae_errf(err, AE_EINPUT, "%s holds another config: export to a folder of its own (--out "
                        "DIR/model.safetensors) so the model's config.yaml can sit beside it", p);
-    return ae_write_file_atomic(p, yaml, strlen(yaml), err);
+    return same || !write ? AE_OK : ae_write_file_atomic(p, yaml, strlen(yaml), err);
 }
 
 int ae_run_export(const char *run_dir, const char *format, const char *out, const ae_run_opts *o, ae_err *err)
@@ -72,8 +72,9 @@ int ae_run_export(const char *run_dir, const char *format, const char *out, cons
     ae_run r;
     int rc = ae_run_open(&r, run_dir, o, err);
     if (!rc && !yaml) rc = ae_errf(err, AE_EIO, "%s: cannot be read", cp);
+    if (!rc && st) rc = config_beside(out, yaml, 0, err);
     if (!rc && st) rc = ae_export_safetensors(ae_model_params(r.model), yaml, out, err);
-    if (!rc && st) rc = config_beside(out, yaml, err);
+    if (!rc && st) rc = config_beside(out, yaml, 1, err);
     if (!rc && !st) rc = ae_export_npy(ae_model_params(r.model), yaml, out, err);
     if (!rc) printf("%s (%zu tensors, %zu parameters)\n", out, ae_model_params(r.model)->n,
                     ae_params_count(ae_model_params(r.model)));
@@ -82,9 +83,10 @@ int ae_run_export(const char *run_dir, const char *format, const char *out, cons
     return rc;
 }
 
-/* The data set to encode: the run's own (r), or the one the config reads with o's data.* overrides
- * (prepared into r2, whose model is not used). */
-static int pick_data(ae_run *r, ae_run *r2, int *have_r2, const char *run_dir, const ae_run_opts *o,
+/* The data set to encode: the run's own test split (its training set when it has none), or the one
+ * the run's config reads with o's data.* overrides, loaded into own[0..1] (train, test) by the
+ * config's data source (the run's registry: its plug-ins are loaded) without building a model. */
+static int pick_data(ae_run *r, ae_dataset own[2], const char *run_dir, const ae_run_opts *o,
                      const ae_dataset **ds, ae_err *err)
 {
     if (!o->nsets) {
@@ -92,11 +94,20 @@ static int pick_data(ae_run *r, ae_run *r2, int *have_r2, const char *run_dir, c
         return AE_OK;
     }
     char cp[4200];
-    ae_run_opts ro = *o;
-    ro.out_dir = run_dir;
-    *have_r2 = 1;
-    if (ae_run_prepare(r2, ae_path_join(cp, sizeof cp, run_dir, "config.yaml"), &ro, err)) return err->code;
-    *ds = r2->test.n ? &r2->test : &r2->train;
+    ae_cfg *root = ae_cfg_load_file(ae_path_join(cp, sizeof cp, run_dir, "config.yaml"), err), *data = NULL;
+    const char *source = NULL;
+    long exclude;
+    int rc = root ? AE_OK : err->code;
+    for (size_t i = 0; !rc && i < o->nsets; i++) rc = ae_cfg_apply_set(root, o->sets[i], err);
+    if (!rc && (ae_cfg_map(root, "data", 0, &data, err) ||
+                (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &exclude, err)) ||
+                (data && ae_cfg_str(data, "source", NULL, ae_source_names(o->registry), &source, err)) ||
+                ae_data_from_config(data, source ? ae_find_source(o->registry, source) : NULL, o->data_dir,
+                                    r->seed, &own[0], &own[1], err)))
+        rc = err->code;
+    ae_cfg_free(root);
+    if (rc) return rc;
+    *ds = own[1].n ? &own[1] : &own[0];
     if ((*ds)->d != ae_model_input_size(r->model))
         return ae_errf(err, AE_EINPUT, "the data set chosen by --set has %zu features per sample; the model of %s "
                        "reads %zu", (*ds)->d, run_dir, ae_model_input_size(r->model));
@@ -114,11 +125,12 @@ int ae_run_encode(const char *run_dir, const char *out, const ae_run_opts *o, ae
     base.nsets = 0;
     char def[4200];
     if (!out) out = ae_path_join(def, sizeof def, run_dir, "codes.npy");
-    ae_run r, r2;
-    int have_r2 = 0;
+    ae_run r;
+    ae_dataset own[2];
+    memset(own, 0, sizeof own);
     const ae_dataset *ds = NULL;
     int rc = ae_run_open(&r, run_dir, &base, err);
-    if (!rc) rc = pick_data(&r, &r2, &have_r2, run_dir, o, &ds, err);
+    if (!rc) rc = pick_data(&r, own, run_dir, o, &ds, err);
     size_t cs = rc ? 0 : ae_model_code_size(r.model);
     float *codes = rc ? NULL : malloc((ds->n ? ds->n : 1) * cs * sizeof *codes);
     if (!rc && !codes) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -126,7 +138,8 @@ int ae_run_encode(const char *run_dir, const char *out, const ae_run_opts *o, ae
     if (!rc) rc = ae_npy_write(out, codes, 2, (int64_t[]){(int64_t)ds->n, (int64_t)cs}, err);
     if (!rc) printf("%s (%zu x %zu)\n", out, ds->n, cs);
     free(codes);
-    if (have_r2) ae_run_free(&r2);
+    ae_dataset_free(&own[0]);
+    ae_dataset_free(&own[1]);
     ae_run_free(&r);
     return rc;
 }
