@@ -30,7 +30,7 @@ static const char usage[] =
     "                    experiment file (runs x grid x seeds) and print its results table\n"
     "  check FILE.yaml   validate a config and print it resolved (defaults filled), or list the\n"
     "                    runs an experiment expands to; trains nothing\n"
-    "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md and plots\n"
+    "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md/.html and plots\n"
     "  sample RUN_DIR    decode prior samples of a trained VAE into a PNG grid (--n N, --out FILE)\n"
     "  export RUN_DIR    write a trained model's parameters for PyTorch/NumPy: --format safetensors\n"
     "                    (default) or npy, PyTorch names and shapes, its config.yaml beside\n"
