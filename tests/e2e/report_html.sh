@@ -51,7 +51,7 @@ chrome=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chrome" ]; then
   bad "chromium not found: scripts/deps.sh installs it (Debian package chromium)"
 else
-  flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$tmp/chrome" --window-size=1280,1200)
+  flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$tmp/chrome" --window-size=1280,1200 --virtual-time-budget=3000)
   timeout 180 "$chrome" "${flags[@]}" --dump-dom "file://$page#sort=mse-desc" > "$tmp/dom.html" 2> "$tmp/chrome.log"
   grep -q '<html lang="en" class=" js">' "$tmp/dom.html" && ok || bad "the inline script did not run: $(head -c 300 "$tmp/dom.html") $(tail -3 "$tmp/chrome.log")"
   python3 - "$tmp/dom.html" "$tmp/E/results.csv" "$tmp/E/results.md" > "$tmp/dom.out" 2>&1 <<'PY'
