@@ -14,6 +14,7 @@
 #include "ae_report.h"
 #include "ae_run.h"
 #include "ae_vae.h"
+#include "aelab_cli.h"
 
 #define MAX_THREADS 512L
 #define MAX_JOBS 256L
@@ -22,15 +23,18 @@
 #define MAX_SEED 4294967295L
 
 static const char usage[] =
-    "usage: aelab COMMAND [options]   (aelab sample --help: the options of sample)\n"
+    "usage: aelab COMMAND [options]   (aelab sample|export|encode --help: their options)\n"
     "\n"
     "commands:\n"
     "  run FILE.yaml     train (and evaluate) the model a config describes, or every run of an\n"
     "                    experiment file (runs x grid x seeds) and print its results table\n"
     "  check FILE.yaml   validate a config and print it resolved (defaults filled), or list the\n"
     "                    runs an experiment expands to; trains nothing\n"
-    "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md and plots\n"
+    "  report EXP.yaml   gather an experiment's finished runs into results.csv/.md/.html and plots\n"
     "  sample RUN_DIR    decode prior samples of a trained VAE into a PNG grid (--n N, --out FILE)\n"
+    "  export RUN_DIR    write a trained model's parameters for PyTorch/NumPy: --format safetensors\n"
+    "                    (default) or npy, PyTorch names and shapes, its config.yaml beside\n"
+    "  encode RUN_DIR    codes of the run's test set (or of --set data.KEY=V ...) as a float32 .npy\n"
     "  list              print the registered variants, layers and regularizers with their keys\n"
     "                    (--markdown: every config key as Markdown, i.e. docs/config.md)\n"
     "\n"
@@ -351,6 +355,7 @@ int main(int argc, char **argv)
         if (wants_help(argc, argv, sample_valued)) return fputs(usage_sample, stdout), 0;
         return sample(argc, argv);
     }
+    if (!strcmp(cmd, "export") || !strcmp(cmd, "encode")) return aelab_export_command(argc, argv);
     if (!strcmp(cmd, "list")) {
         if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
         int md = argc == 3 && !strcmp(argv[2], "--markdown");
@@ -368,8 +373,8 @@ int main(int argc, char **argv)
     }
     if (!run_like) {
         char m[256];
-        snprintf(m, sizeof m, "unknown command '%.60s%s' (expected run, check, report, sample or list; see "
-                 "aelab --help)", cmd, strlen(cmd) > 60 ? "…" : "");
+        snprintf(m, sizeof m, "unknown command '%.60s%s' (expected run, check, report, sample, export, encode "
+                 "or list; see aelab --help)", cmd, strlen(cmd) > 60 ? "…" : "");
         return fail(AE_EINPUT, m);
     }
     if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;

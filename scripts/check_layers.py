@@ -38,7 +38,7 @@ HEADERS = {
     "units": "ae_registry.h ae_taps.h",
     "model": "ae_model.h",
     "train": "ae_train.h ae_optim.h ae_schedule.h ae_checkpoint.h ae_vae.h",
-    "run": "ae_run.h",
+    "run": "ae_run.h ae_export.h",
     "experiment": "ae_experiment.h",
     "variants": "ae_builtins.h",
 }

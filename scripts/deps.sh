@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(libdnnl-dev ocl-icd-opencl-dev libyaml-dev libgsl-dev check zlib1g-dev libpng-dev
       gnuplot-nox pkg-config cmake make gcc dataset-fashion-mnist python3
-      libopenmpi-dev openmpi-bin "$@")
+      libopenmpi-dev openmpi-bin chromium "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

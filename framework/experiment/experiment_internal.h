@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "ae_baseline.h"
 #include "ae_experiment.h"
 
 /* --- runners: one interface, three strategies ----------------------------------------------
@@ -51,5 +52,37 @@ int *ae_exp_runs_summed(const ae_experiment *e);
 int ae_exp_loss_curves(const ae_experiment *e, const int *summed, ae_err *err);
 /* reconstructions.png: each run's reconstruction grid (its first finished seed), stacked. */
 int ae_exp_recon_stack(const ae_experiment *e, ae_err *err);
+
+/* The results table experiment_report.c gathers: per row (run label, then PCA rows) and metric
+ * column the values over seeds, and their summaries. */
+#define AE_EXP_MAX_METRICS 48
+#define AE_EXP_MAX_SEEDS 64
+typedef struct ae_exp_cell {
+    double v[AE_EXP_MAX_SEEDS];
+    size_t n;
+} ae_exp_cell;
+typedef struct ae_exp_table {
+    char metric[AE_EXP_MAX_METRICS][64];
+    int nm;
+    ae_exp_cell *c;   /* nrows x AE_EXP_MAX_METRICS */
+    size_t nrows;
+    char (*row)[128];
+    int *finished;    /* seeds finished per row */
+} ae_exp_table;
+/* The summaries, each row's baseline row (the baseline run with the same grid suffix; -1 none)
+ * and the best row per column among the autoencoder runs and PCA. */
+typedef struct ae_exp_stats {
+    ae_summary *sum;  /* nrows x AE_EXP_MAX_METRICS */
+    int *brow, base;
+    int best[AE_EXP_MAX_METRICS];
+} ae_exp_stats;
+/* A metric's direction: -1 lower is better, +1 higher, 0 not ranked. */
+int ae_exp_metric_dir(const char *key);
+/* A value as the tables print it (4 significant digits; exponent when tiny or huge; "–" non-finite). */
+void ae_exp_fmt(char *buf, size_t len, double v);
+/* results.html (experiment_html.c): the table (sortable, CI as ± text, best in bold), every PNG
+ * of e->dir inline, each run's config.yaml in a <details>; one self-contained file. */
+int ae_exp_html(const ae_experiment *e, const ae_exp_table *t, const ae_exp_stats *st, int per_sample,
+                size_t missing, ae_err *err);
 
 #endif

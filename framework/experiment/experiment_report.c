@@ -2,7 +2,8 @@
  * final.json (Student t), Welch p-values against the baseline run, best value per column marked,
  * a PCA row per code size; results.csv, results.md, loss curves and CI bar charts. A column holds
  * one unit: the objective of runs trained with loss.reduction: sum (per-sample sums, the VAE's
- * -ELBO) goes into its own columns (loss_per_sample, recon_per_sample). */
+ * -ELBO) goes into its own columns (loss_per_sample, recon_per_sample). results.html renders the
+ * same table with the figures (experiment_html.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,8 @@
 #include "ae_report.h"
 #include "experiment_internal.h"
 
-#define MAX_METRICS 48
-#define MAX_SEEDS 64
+#define MAX_METRICS AE_EXP_MAX_METRICS
+#define MAX_SEEDS AE_EXP_MAX_SEEDS
 
 /* Display order and direction (-1 lower is better, +1 higher, 0 no ranking). */
 static const struct { const char *key; int dir; } known[] = {
@@ -29,19 +30,9 @@ static const char *const objective_keys[] = {"loss", "recon", NULL};
 static const char *const skip[] = {"epochs", "code_size", "pca_mse", "pca_probe_accuracy",
                                    "train_flops_per_sample", NULL};
 
-typedef struct cell {
-    double v[MAX_SEEDS];
-    size_t n;
-} cell;
-
-typedef struct table {
-    char metric[MAX_METRICS][64];
-    int nm;
-    cell *c;          /* nruns x MAX_METRICS */
-    size_t nrows;
-    char (*row)[128];
-    int *finished;    /* seeds finished per row */
-} table;
+typedef ae_exp_cell cell;
+typedef ae_exp_table table;
+typedef ae_exp_stats stats;
 
 static int metric_index(table *t, const char *key)
 {
@@ -95,7 +86,7 @@ static void add_metric(void *vctx, const char *key, double v)
     if (x->n < MAX_SEEDS) x->v[x->n++] = v;
 }
 
-static int dir_of(const char *key)
+int ae_exp_metric_dir(const char *key)
 {
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(known[i].key, key)) return known[i].dir;
@@ -156,7 +147,7 @@ static void drop_duplicate_columns(table *t)
     }
 }
 
-static void fmt(char *buf, size_t len, double v)
+void ae_exp_fmt(char *buf, size_t len, double v)
 {
     double a = fabs(v);
     if (!isfinite(v)) snprintf(buf, len, "–");
@@ -244,14 +235,6 @@ static size_t gather(const ae_experiment *e, table *t, const int *summed, int *p
     return missing;
 }
 
-/* The summaries, each row's baseline row (the baseline run with the same grid suffix; -1 none)
- * and the best row per column among the autoencoder runs and PCA. */
-typedef struct stats {
-    ae_summary *sum;
-    int *brow, base;
-    int best[MAX_METRICS];
-} stats;
-
 static void compute_stats(const ae_experiment *e, const table *t, stats *st)
 {
     for (size_t r = 0; r < t->nrows; r++)
@@ -275,7 +258,7 @@ static void compute_stats(const ae_experiment *e, const table *t, stats *st)
     }
     for (int m = 0; m < t->nm; m++) {
         st->best[m] = -1;
-        int d = dir_of(t->metric[m]);
+        int d = ae_exp_metric_dir(t->metric[m]);
         for (size_t r = 0; d && r < t->nrows; r++) {
             const ae_summary *s = &st->sum[r * MAX_METRICS + (size_t)m];
             if (!s->n) continue;
@@ -323,8 +306,8 @@ static void write_row(FILE *fc, FILE *fm, const table *t, const stats *st, size_
             else fputc(',', fc);
         }
         char a[32], h[32];
-        fmt(a, sizeof a, s->mean);
-        fmt(h, sizeof h, (s->ci_hi - s->ci_lo) / 2);
+        ae_exp_fmt(a, sizeof a, s->mean);
+        ae_exp_fmt(h, sizeof h, (s->ci_hi - s->ci_lo) / 2);
         const char *bo = st->best[m] == (int)r ? "**" : "";
         if (s->n > 1 && s->sd > 0) fprintf(fm, " %s%s ± %s%s", bo, a, h, bo);
         else fprintf(fm, " %s%s%s", bo, a, bo);
@@ -382,10 +365,11 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     st.sum = calloc(maxrows * MAX_METRICS, sizeof *st.sum);
     st.brow = calloc(maxrows, sizeof *st.brow);
     int *summed = ae_exp_runs_summed(e), per_sample = 0;
+    size_t missing = 0;
     int rc = t.c && t.row && t.finished && st.sum && st.brow && summed ? AE_OK
                                                                        : ae_errf(err, AE_EINTERNAL, "out of memory");
     if (!rc) {
-        size_t missing = gather(e, &t, summed, &per_sample);
+        missing = gather(e, &t, summed, &per_sample);
         sort_metrics(&t);
         drop_duplicate_columns(&t);
         compute_stats(e, &t, &st);
@@ -394,6 +378,7 @@ int ae_experiment_report(const ae_experiment *e, FILE *out, ae_err *err)
     if (!rc) rc = ae_exp_loss_curves(e, summed, err);
     if (!rc) rc = bars(e, &t, st.sum, err);
     if (!rc) rc = ae_exp_recon_stack(e, err);
+    if (!rc) rc = ae_exp_html(e, &t, &st, per_sample, missing, err);
     free(summed);
     free(st.brow);
     free(st.sum);

@@ -13,7 +13,14 @@ if ! command -v valgrind > /dev/null; then
 fi
 export OMP_NUM_THREADS=1 CK_FORK=no AELAB_NO_REEXEC=1
 vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
-for t in test_config test_config_edit test_schema test_data test_ops test_ops_noise test_plugin test_report test_tiles test_baseline; do
+# The unit suites memcheck runs (one per line: several branches add to it).
+units=(
+  test_config test_config_edit test_schema test_data test_ops test_ops_noise test_plugin test_report
+  test_baseline
+  test_tiles
+  test_export
+)
+for t in "${units[@]}"; do
   if [ ! -x "$bin/$t" ]; then echo "FAIL: $bin/$t missing"; fail=$((fail + 1)); continue; fi
   if "${vg[@]}" "$bin/$t" > "$tmp/$t.log" 2>&1; then pass=$((pass + 1)); else
     fail=$((fail + 1)); echo "FAIL: $t under valgrind"; tail -30 "$tmp/$t.log"; fi
