@@ -84,9 +84,9 @@ int ae_run_export(const char *run_dir, const char *format, const char *out, cons
 }
 
 /* The data set to encode: the run's own test split (its training set when it has none), or the one
- * the run's config reads with o's data.* overrides, loaded into own[0..1] (train, test) by the
+ * the run's config reads with o's data.* overrides, loaded into own[0..2] (train, test, validation) by the
  * config's data source (the run's registry: its plug-ins are loaded) without building a model. */
-static int pick_data(ae_run *r, ae_dataset own[2], const char *run_dir, const ae_run_opts *o,
+static int pick_data(ae_run *r, ae_dataset own[3], const char *run_dir, const ae_run_opts *o,
                      const ae_dataset **ds, ae_err *err)
 {
     if (!o->nsets) {
@@ -103,7 +103,7 @@ static int pick_data(ae_run *r, ae_dataset own[2], const char *run_dir, const ae
                 (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &exclude, err)) ||
                 (data && ae_cfg_str(data, "source", NULL, ae_source_names(o->registry), &source, err)) ||
                 ae_data_from_config(data, source ? ae_find_source(o->registry, source) : NULL, o->data_dir,
-                                    r->seed, &own[0], &own[1], err)))
+                                    r->seed, &own[0], &own[1], &own[2], err)))
         rc = err->code;
     ae_cfg_free(root);
     if (rc) return rc;
@@ -126,7 +126,7 @@ int ae_run_encode(const char *run_dir, const char *out, const ae_run_opts *o, ae
     char def[4200];
     if (!out) out = ae_path_join(def, sizeof def, run_dir, "codes.npy");
     ae_run r;
-    ae_dataset own[2];
+    ae_dataset own[3];
     memset(own, 0, sizeof own);
     const ae_dataset *ds = NULL;
     int rc = ae_run_open(&r, run_dir, &base, err);
@@ -140,6 +140,7 @@ int ae_run_encode(const char *run_dir, const char *out, const ae_run_opts *o, ae
     free(codes);
     ae_dataset_free(&own[0]);
     ae_dataset_free(&own[1]);
+    ae_dataset_free(&own[2]);
     ae_run_free(&r);
     return rc;
 }
