@@ -2,7 +2,8 @@
 # The paper reproductions of experiments/papers/<name>/: runs every experiment file of the named papers
 # (all when none is named) into runs/papers/<name>/<file>/, two runs at a time; an interrupted call
 # resumes from the checkpoints when called again. `--smoke DATA_DIR OUT` runs each file for a few
-# batches instead (the common --set below plus the paper's smoke.sets): what `make test` does.
+# batches instead (the common --set below plus the paper's smoke.sets): what `make test` does. A paper's
+# figures.sh RUNS OUT, when there is one, then draws its figures from the runs into the paper's folder.
 # Usage: scripts/papers.sh [--aelab BIN] [--jobs N] [NAME...] | scripts/papers.sh --smoke DATA_DIR OUT
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,5 +42,11 @@ for name in "${names[@]}"; do
       echo "($name/$stem: $(( $(date +%s) - start )) s this call)"
     fi
   done
+  if [ -x "$dir/figures.sh" ]; then
+    if [ -n "$smoke" ]; then
+      N_TRAIN=200 "$dir/figures.sh" "$out/$name" "$out/$name/figures" > "$out/$name.figures.log" 2>&1 \
+        && echo "papers: $name/figures.sh: ok" || { echo "papers: $name/figures.sh: FAILED"; cat "$out/$name.figures.log"; fail=$((fail + 1)); }
+    else "$dir/figures.sh" "$out/$name" "$dir" || fail=$((fail + 1)); fi
+  fi
 done
 [ "$fail" -eq 0 ]
