@@ -13,11 +13,14 @@ _aelab_words() {
   fi
 }
 
-# COMPREPLY (here, not in a pipeline's subshell: feed it with < <(...)) from the candidates on stdin matching $_aelab_cur, minus the part of it bash keeps (before
-# its own word, i.e. up to a '=' or ':').
+# COMPREPLY (here, not in a pipeline's subshell: feed it with < <(...)) from the candidates on stdin
+# matching $_aelab_cur, without the part of it readline keeps: up to its last word-break character
+# (COMP_WORDBREAKS: '=', ':' ...), e.g. "adam" for "train.optimizer.name=a".
 _aelab_reply() {
-  local word=${COMP_WORDS[COMP_CWORD]} keep="" c
-  [[ $word != "$_aelab_cur" && $_aelab_cur == *"$word" ]] && keep=${_aelab_cur:0:${#_aelab_cur}-${#word}}
+  local breaks=${COMP_WORDBREAKS-$' \t\n"\'><=;|&(:'} keep="" c i
+  for ((i = ${#_aelab_cur} - 1; i >= 0; i--)); do
+    [[ $breaks == *"${_aelab_cur:i:1}"* ]] && { keep=${_aelab_cur:0:i+1}; break; }
+  done
   COMPREPLY=()
   while IFS= read -r c; do
     [[ $c == "$_aelab_cur"* ]] && COMPREPLY+=("${c#"$keep"}")
