@@ -86,6 +86,14 @@ out=$("$inst" check "$tmp/pkgconfig.yaml" --set "plugins=[$tmp/otherabi.so]" 2>&
 out=$("$inst" check "$tmp/pkgconfig.yaml" --set "plugins=[$tmp/noabi.so]" 2>&1); rc=$?
 [ $rc -eq 2 ] && [[ $out == *"exports no plug-in ABI"* ]] && ok || bad "no ABI: exit $rc: $out"
 
+# the stable surface (ae_registry.h): the example plug-in builds with only those headers at hand
+mkdir -p "$tmp/surface"
+for h in ae_registry.h ae_config.h ae_schema.h ae_data.h ae_graph.h ae_rng.h ae_error.h ae_taps.h; do
+  cp "$p/include/aelab/$h" "$tmp/surface/"
+done
+cc -shared -fPIC -Wall -Wextra -Werror -I "$tmp/surface" "$p/share/aelab/examples/ortho.c" -o "$tmp/surface/libortho.so" \
+  2> "$tmp/surface.log" && ok || bad "ortho.c needs more than the plug-in surface: $(head -3 "$tmp/surface.log")"
+
 # the man page: renders, and says what --help says
 MANWIDTH=100 man -l "$p/share/man/man1/aelab.1" > "$tmp/man.txt" 2> "$tmp/man.err" && ok || bad "man -l: $(cat "$tmp/man.err")"
 for w in "SYNOPSIS" "--set KEY=VALUE" "--data-dir DIR" "AELAB SAMPLE"; do
