@@ -176,6 +176,12 @@ static const ae_schema *corruption_schema(const ae_registry *r, const char *n)
 {
     return ae_find_corruption(r, n)->schema;
 }
+static const ae_schema *no_schema(const ae_registry *r, const char *n) /* sources: keys in their help */
+{
+    (void)r;
+    (void)n;
+    return NULL;
+}
 
 void ae_config_keys(const ae_registry *reg, FILE *f)
 {
@@ -186,4 +192,5 @@ void ae_config_keys(const ae_registry *reg, FILE *f)
     unit_keys(reg, "model.latent", "kind", ae_latent_names(reg), latent_schema, f);
     unit_keys(reg, "loss", "type", ae_objective_names(reg), objective_schema, f);
     unit_keys(reg, "corruption", "type", ae_corruption_names(reg), corruption_schema, f);
+    unit_keys(reg, "data", "source", ae_source_names(reg), no_schema, f);
 }

@@ -46,6 +46,7 @@ has "check c.yaml --set model.latent." model.latent.kind= model.latent.size=
 expect "run c.yaml --set train.optimizer.name=a" "adam adamw"
 expect "run c.yaml --set train.optimizer.name=" "adam adamw sgd"
 has "run c.yaml --set loss.type=" mse bce
+expect "run c.yaml --set data.source=n" "npy"
 expect "run c.yaml --set outputs.plots=" "false true"
 expect "run c.yaml --threads " ""
 # files: a YAML file or a folder for run/check/report, a folder for sample and --out/--data-dir
