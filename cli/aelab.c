@@ -359,14 +359,16 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "list")) {
         if (wants_help(argc, argv, run_valued)) return fputs(usage, stdout), 0;
         int md = argc == 3 && !strcmp(argv[2], "--markdown");
-        if (argc > 2 && !md) {
+        int keys = argc == 3 && !strcmp(argv[2], "--keys"); /* undocumented: for the bash completion */
+        if (argc > 2 && !md && !keys) {
             char m[256];
             snprintf(m, sizeof m, "list: unexpected argument '%.60s' (expected nothing or --markdown)", argv[2]);
             return fail(AE_EINPUT, m);
         }
         ae_registry *reg = new_registry();
         if (!reg) return AE_EINTERNAL;
-        if (md) ae_config_markdown(reg, stdout);
+        if (keys) ae_config_keys(reg, stdout);
+        else if (md) ae_config_markdown(reg, stdout);
         else ae_registry_print(reg, stdout);
         ae_registry_free(reg);
         return 0;

@@ -1,6 +1,8 @@
 /* Example out-of-tree regularizer plug-in: an orthogonality (decorrelation) penalty on the code,
  * weight · Σ_{j≠k} C_jk², C = covariance of the code units over the batch. Build it on its own:
  *   cc -shared -fPIC -I include/aelab plugins/ortho.c -o libortho.so
+ * (against an installed aelab: cc -shared -fPIC $(pkg-config --cflags aelab) ortho.c -o libortho.so
+ * $(pkg-config --libs aelab)),
  * and name it in a config: `plugins: [path/libortho.so]`, `regularizers: [{type: ortho, weight: 1e-3}]`. */
 #include <stdlib.h>
 #include <string.h>

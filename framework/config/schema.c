@@ -239,3 +239,35 @@ void ae_schema_markdown(const ae_schema *s, FILE *f)
             ae_schema_markdown(s->keys[i].sub, f);
         }
 }
+
+/* 1 when a key named `name` is among s's own keys or the keys of a case before case `ci`. */
+static int seen_before(const ae_schema *s, size_t ci, const char *name)
+{
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (!strcmp(s->keys[i].name, name)) return 1;
+    for (size_t c = 0; c < ci; c++)
+        if (s->cases[c].schema && ae_schema_key(s->cases[c].schema, name)) return 1;
+    return 0;
+}
+
+/* "prefix.name" and, for a key with a fixed set of values, "prefix.name=value" per value. */
+static void key_lines(const ae_key *k, const char *prefix, FILE *f)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", k->name);
+    fprintf(f, "%s\n", path);
+    if (k->kind == AE_KEY_BOOL) fprintf(f, "%s=true\n%s=false\n", path, path);
+    if ((k->kind == AE_KEY_STR || k->kind == AE_KEY_CHOICE) && k->choices)
+        for (size_t i = 0; k->choices[i]; i++) fprintf(f, "%s=%s\n", path, k->choices[i]);
+    if (k->kind == AE_KEY_SECTION) ae_schema_keys(k->sub, path, f);
+}
+
+void ae_schema_keys(const ae_schema *s, const char *prefix, FILE *f)
+{
+    for (size_t i = 0; i < s->nkeys; i++) key_lines(&s->keys[i], prefix, f);
+    for (size_t c = 0; c < s->ncases; c++) {
+        const ae_schema *cs = s->cases[c].schema;
+        for (size_t i = 0; cs && i < cs->nkeys; i++)
+            if (!seen_before(s, c, cs->keys[i].name)) key_lines(&cs->keys[i], prefix, f);
+    }
+}

@@ -1,7 +1,9 @@
 /* The config file's keys as schema tables (ae_schema.h): the top level, `train` (+ its optimizer,
  * whose defaults depend on its name, and its lr schedule) and `outputs`, read into an ae_run; and
- * docs/config.md, made from these tables and the registered units' tables. */
+ * docs/config.md, made from these tables and the registered units' tables; the dotted keys for `--set`
+ * completion. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ae_registry.h"
@@ -171,4 +173,48 @@ void ae_config_markdown(const ae_registry *reg, FILE *f)
         fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
         if (o->schema) ae_schema_markdown(o->schema, f);
     }
+}
+
+/* The keys under `path` of one kind of unit, as a schema whose cases are the units: "path.sw",
+ * "path.sw=NAME" per unit, then each unit's keys once. schema_of(reg, name) is the unit's table. */
+static void unit_keys(const ae_registry *reg, const char *path, const char *sw, const char *const *names,
+                      const ae_schema *(*schema_of)(const ae_registry *, const char *), FILE *f)
+{
+    size_t n = 0;
+    while (names[n]) n++;
+    ae_schema_case *cases = calloc(n ? n : 1, sizeof *cases);
+    if (!cases) return;
+    for (size_t i = 0; i < n; i++) cases[i] = (ae_schema_case){names[i], schema_of(reg, names[i])};
+    const ae_key key = {sw, AE_KEY_STR, AE_KEY_ELSEWHERE, NULL, 0, 0, names, "", NULL, NULL};
+    const ae_schema units = {path, &key, 1, sw, cases, n};
+    ae_schema_keys(&units, path, f);
+    free(cases);
+}
+
+static const ae_schema *latent_schema(const ae_registry *r, const char *n) { return ae_find_latent(r, n)->schema; }
+static const ae_schema *objective_schema(const ae_registry *r, const char *n)
+{
+    return ae_find_objective(r, n)->schema;
+}
+static const ae_schema *corruption_schema(const ae_registry *r, const char *n)
+{
+    return ae_find_corruption(r, n)->schema;
+}
+static const ae_schema *no_schema(const ae_registry *r, const char *n) /* sources: keys in their help */
+{
+    (void)r;
+    (void)n;
+    return NULL;
+}
+
+void ae_config_keys(const ae_registry *reg, FILE *f)
+{
+    ae_schema_keys(&ae_config_schema, "", f);
+    fprintf(f, "model.latent\n");
+    const char *const *variants = ae_variant_names(reg);
+    for (size_t i = 0; variants[i]; i++) fprintf(f, "variant=%s\n", variants[i]);
+    unit_keys(reg, "model.latent", "kind", ae_latent_names(reg), latent_schema, f);
+    unit_keys(reg, "loss", "type", ae_objective_names(reg), objective_schema, f);
+    unit_keys(reg, "corruption", "type", ae_corruption_names(reg), corruption_schema, f);
+    unit_keys(reg, "data", "source", ae_source_names(reg), no_schema, f);
 }

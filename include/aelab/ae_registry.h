@@ -210,7 +210,10 @@ void ae_registry_print(const ae_registry *r, FILE *f);
  *     AE_PLUGIN_EXPORT_ABI;
  * A library without aelab_plugin_abi, or built for another ABI, is refused at load (AE_EINPUT naming
  * the file, its ABI and this aelab's). AE_PLUGIN_ABI goes up when a struct or function a plug-in
- * uses changes incompatibly. */
+ * uses changes incompatibly. The surface it versions: this header and the ones it includes
+ * (ae_config.h, ae_schema.h, ae_data.h, ae_graph.h, ae_rng.h, ae_error.h), and ae_taps.h; a plug-in
+ * includes only these (installed: pkg-config --cflags aelab, or CMake's aelab::aelab). The other
+ * public headers serve programs built on libaelab and are not covered. */
 #define AE_PLUGIN_ABI 3 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema`; 3: AE_MAX_IN 16
                           (ae_node's input arrays) */
 #define AE_PLUGIN_EXPORT_ABI                                                                       \

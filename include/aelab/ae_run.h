@@ -94,5 +94,9 @@ extern const ae_schema ae_config_schema, ae_train_schema, ae_outputs_schema;
 /* The reference of the config keys as Markdown (docs/config.md): the top level, train and outputs,
  * then every layer type and regularizer of `reg` from their tables. */
 void ae_config_markdown(const ae_registry *reg, FILE *f);
+/* Every dotted key `--set` takes that a schema table describes (the top level, train, outputs,
+ * model.latent, loss and corruption with the units of `reg`; data.source), one a line, and "key=value" lines for
+ * keys with a fixed set of values (`aelab list --keys`, read by the bash completion). */
+void ae_config_keys(const ae_registry *reg, FILE *f);
 
 #endif

@@ -100,5 +100,9 @@ void ae_schema_print(const ae_schema *s, FILE *f, const char *indent);
 /* A Markdown table of the schema (for docs/config.md); a case or nested section gets a table of its
  * own after it, under a line naming it. */
 void ae_schema_markdown(const ae_schema *s, FILE *f);
+/* The schema's keys as dotted paths under `prefix` ("" at the top), one a line, nested sections
+ * and every case's keys included (each name once); a key with a fixed set of values (a choice, a
+ * boolean) also gets a line "path=value" per value. For shell completion (`aelab list --keys`). */
+void ae_schema_keys(const ae_schema *s, const char *prefix, FILE *f);
 
 #endif

@@ -249,6 +249,22 @@ START_TEST(nested_printed)
 }
 END_TEST
 
+/* Dotted keys for completion: nested sections under their path, each case's keys once (lr is in
+ * both cases), a choice's values as key=value lines. */
+START_TEST(dotted_keys)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ae_schema_keys(&train_s, "train", f);
+    fclose(f);
+    ck_assert_str_eq(buf, "train.epochs\ntrain.optimizer\ntrain.optimizer.name\ntrain.optimizer.name=sgd\n"
+                          "train.optimizer.name=adam\ntrain.optimizer.lr\ntrain.optimizer.momentum\n"
+                          "train.optimizer.beta1\ntrain.dir\ntrain.plugins\n");
+    free(buf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schema");
@@ -261,6 +277,7 @@ int main(void)
     tcase_add_test(t, missing_says_what);
     tcase_add_test(t, sections_and_cases);
     tcase_add_test(t, nested_printed);
+    tcase_add_test(t, dotted_keys);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
