@@ -9,7 +9,7 @@ include(CMakePackageConfigHelpers)
 # The installed aelab: the same program linked to libaelab.so (built as BUILD/shared/aelab), so a
 # plug-in linked to libaelab.so (pkg-config, find_package) shares the one copy of the library.
 file(RELATIVE_PATH AELAB_BIN_TO_LIB /p/${CMAKE_INSTALL_BINDIR} /p/${CMAKE_INSTALL_LIBDIR})
-add_executable(aelab_cli_shared cli/aelab.c)
+add_executable(aelab_cli_shared ${AELAB_CLI_SOURCES})
 set_target_properties(aelab_cli_shared PROPERTIES OUTPUT_NAME aelab RUNTIME_OUTPUT_DIRECTORY
                       ${CMAKE_BINARY_DIR}/shared INSTALL_RPATH "$ORIGIN/${AELAB_BIN_TO_LIB}")
 target_link_libraries(aelab_cli_shared PRIVATE aelab_shared)
