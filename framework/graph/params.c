@@ -76,6 +76,24 @@ int ae_params_alloc(ae_params *ps, ae_err *err)
     return AE_OK;
 }
 
+int ae_params_trainable(const ae_params *ps, size_t i)
+{
+    return ps->p[i].kind != AE_PARAM_STATE && ps->p[i].kind != AE_PARAM_STATE_ONE;
+}
+
+size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len, size_t max)
+{
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i < ps->n && k < max; i++) {
+        if (ae_params_trainable(ps, i)) continue;
+        const ae_param_info *pi = &ps->p[i];
+        if (pi->off > start) { off[k] = start; len[k++] = pi->off - start; }
+        start = pi->off + (pi->n + 15) / 16 * 16;
+    }
+    if (k < max && (ps->total > start || k == 0)) { off[k] = start; len[k++] = ps->total - start; }
+    return k;
+}
+
 size_t ae_params_count(const ae_params *ps)
 {
     size_t k = 0;
@@ -95,7 +113,10 @@ int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng
         ae_param_info *pi = &ps->p[i];
         float *v = ps->val + pi->off;
         double fi = pi->fan_in > 0 ? pi->fan_in : 1, fo = pi->fan_out > 0 ? pi->fan_out : 1;
-        if (torch) {
+        if (pi->kind == AE_PARAM_SCALE || pi->kind == AE_PARAM_STATE || pi->kind == AE_PARAM_STATE_ONE) {
+            float c = pi->kind == AE_PARAM_STATE ? 0.0f : 1.0f; /* no draws, as PyTorch's BatchNorm */
+            for (size_t k = 0; k < pi->n; k++) v[k] = c;
+        } else if (torch) {
             /* kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), bound sqrt(3)·gain/sqrt(fan_in) */
             double bound = pi->kind == AE_PARAM_WEIGHT ? sqrt(3.0) * sqrt(2.0 / 6.0) / sqrt(fi)
                                                        : 1.0 / sqrt(fi);

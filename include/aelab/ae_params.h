@@ -6,7 +6,12 @@
 #include "ae_graph.h"
 #include "ae_rng.h"
 
-typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS } ae_param_kind;
+/* WEIGHT and BIAS as dense/conv layers have them; SCALE a multiplicative weight that starts at 1
+ * (batch norm's, PyTorch's ones_); STATE and STATE_ONE are not trained (batch norm's running
+ * statistics, starting at 0 and 1): ops write them in training forward passes, the optimizer and
+ * its weight decay leave them alone (ae_params_trainable), checkpoints save them with the rest.
+ * SCALE and the STATE kinds draw no random numbers under either init scheme (as in PyTorch). */
+typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS, AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE } ae_param_kind;
 
 typedef struct ae_param_info {
     char name[96];      /* "encoder[0].weight" */
@@ -39,5 +44,10 @@ int ae_params_alloc(ae_params *ps, ae_err *err);
  *            otherwise, zero biases; drawn from `rng`. */
 int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng *rng, ae_err *err);
 size_t ae_params_count(const ae_params *ps);
+/* 1 when the optimizer updates parameter i (every kind but the STATE ones). */
+int ae_params_trainable(const ae_params *ps, size_t i);
+/* The store's trainable stretches in order: writes up to max [off, off + len) ranges of the buffers
+ * that hold no STATE parameter (one range, the whole store, when there is none); returns how many. */
+size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len, size_t max);
 
 #endif
