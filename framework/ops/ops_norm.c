@@ -14,7 +14,7 @@ typedef struct bn_state {
     dnnl_primitive_t fwd, bwd;
     dnnl_memory_t mem[12];
     int nmem;
-    dnnl_exec_arg_t fargs[6], bargs[9];
+    dnnl_exec_arg_t fargs[6], bargs[10];
     int nf, nb;
     float *mean, *var;          /* the batch's statistics (training graphs) */
     float *tmp[3];              /* dx, dgamma, dbeta when that gradient accumulates or is not wanted */
@@ -71,7 +71,10 @@ static int bn_prepare_backward(ae_graph *g, ae_node *n, bn_state *s, const dnnl_
     dnnl_memory_t mdy = mem(s, md, n->grad, err);
     if (!mdy) return err->code;
     a[s->nb++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, mdy};
-    if (affine) a[s->nb++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, s->fargs[4].memory};
+    if (affine) { /* oneDNN 2.6 wants the shift too, although the backward does not read it */
+        a[s->nb++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, s->fargs[4].memory};
+        a[s->nb++] = (dnnl_exec_arg_t){DNNL_ARG_SHIFT, s->fargs[5].memory};
+    }
     for (int i = 0; i < 3; i++) {
         if (!in[i]) continue;
         s->len[i] = in[i]->numel;

@@ -1,0 +1,248 @@
+/* Batch norm op: gradient checks on [N, C] and [N, C, H, W], affine or not; training forward values
+ * and the running-statistics update against double references (biased variance normalises, the
+ * unbiased one goes into the running estimate); evaluation graphs normalise with the running
+ * statistics; a training batch of one value per channel is refused. And the parameter store's
+ * STATE kinds: initial values without random draws, skipped by every optimizer and weight decay. */
+#include "ae_norm.h"
+#include "ae_optim.h"
+#include "conv_fixture.h"
+
+typedef struct bn_fx {
+    fx f;
+    int xi, gi, bi, mi, vi;
+    ae_node *x, *y, *loss;
+} bn_fx;
+
+static int decl_kind(fx *f, const char *name, int64_t c, ae_param_kind kind)
+{
+    int i = ae_params_declare(f->ps, name, ae_shape_make(1, &c), 1, 1, kind, 0, &f->err);
+    ck_assert_int_ge(i, 0);
+    return i;
+}
+
+/* x [n, c(, h, w)] (h = 0: dense), random; gamma around 1; running stats set to (0.3, 2.0). */
+static void bn_build(bn_fx *b, int n, int c, int h, int w, int affine, int training)
+{
+    memset(b, 0, sizeof *b);
+    fx *f = &b->f;
+    fx_init(f);
+    b->xi = decl(f, "x", h ? ae_shape4(n, c, h, w) : ae_shape2(n, c));
+    b->gi = affine ? decl_kind(f, "bn.weight", c, AE_PARAM_SCALE) : -1;
+    b->bi = affine ? decl_kind(f, "bn.bias", c, AE_PARAM_BIAS) : -1;
+    b->mi = decl_kind(f, "bn.running_mean", c, AE_PARAM_STATE);
+    b->vi = decl_kind(f, "bn.running_var", c, AE_PARAM_STATE_ONE);
+    fx_alloc(f, n, training);
+    for (int k = 0; k < c; k++) {
+        if (affine) f->ps->val[f->ps->p[b->gi].off + k] += 1.5f;
+        f->ps->val[f->ps->p[b->mi].off + k] = 0.3f;
+        f->ps->val[f->ps->p[b->vi].off + k] = 2.0f;
+    }
+    b->x = P(f, b->xi);
+    b->y = ae_batch_norm(f->g, "bn", b->x, P(f, b->gi), P(f, b->bi), P(f, b->mi), P(f, b->vi), 0.1f, 1e-5f, &f->err);
+    ck_assert_msg(b->y != NULL, "%s", f->err.msg);
+    b->loss = ae_mse(f->g, "loss", b->y, target(f, b->y->shape), AE_MEAN, &f->err);
+    compile(f, b->loss);
+}
+
+static const float *pv(bn_fx *b, int i) { return b->f.ps->val + b->f.ps->p[i].off; }
+
+/* mean and biased variance of channel k over n·hw values (double). */
+static void stats(const float *x, int n, int c, int hw, int k, double *mean, double *var)
+{
+    double s = 0, q = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < hw; j++) s += x[(i * c + k) * hw + j];
+    *mean = s / (n * hw);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < hw; j++) q += pow(x[(i * c + k) * hw + j] - *mean, 2);
+    *var = q / (n * hw);
+}
+
+static void check_values(bn_fx *b, int n, int c, int hw, int affine, int training)
+{
+    ae_graph_forward(b->f.g);
+    for (int k = 0; k < c; k++) {
+        double mean, var;
+        stats(b->x->val, n, c, hw, k, &mean, &var);
+        double m = training ? mean : 0.3, v = training ? var : 2.0;
+        double g = affine ? pv(b, b->gi)[k] : 1.0, be = affine ? pv(b, b->bi)[k] : 0.0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                size_t o = (size_t)(i * c + k) * hw + j;
+                double want = g * (b->x->val[o] - m) / sqrt(v + 1e-5) + be;
+                /* float sums over n·hw values for the statistics, then a few roundings */
+                double tol = ae_test_tol_reduce((size_t)(n * hw) + 8, fabs(want) + fabs(g) + 1.0);
+                ck_assert_msg(fabs(b->y->val[o] - want) <= tol, "bn train=%d y[%zu] = %.8g, want %.8g", training,
+                              o, b->y->val[o], want);
+            }
+        /* after one training forward: 0.9·old + 0.1·batch, the variance unbiased */
+        double rm = training ? 0.9 * 0.3 + 0.1 * mean : 0.3, rv = training ? 0.9 * 2.0 + 0.1 * var * (n * hw) / (n * hw - 1.0) : 2.0;
+        ck_assert_msg(fabs(pv(b, b->mi)[k] - rm) <= ae_test_tol_reduce((size_t)(n * hw) + 4, 1.0), "running mean %g, "
+                      "want %g", pv(b, b->mi)[k], rm);
+        ck_assert_msg(fabs(pv(b, b->vi)[k] - rv) <= ae_test_tol_reduce((size_t)(n * hw) + 4, 3.0), "running var %g, "
+                      "want %g", pv(b, b->vi)[k], rv);
+    }
+}
+
+START_TEST(batch_norm_values)
+{
+    static const int cases[][4] = {/* n c h w */ {6, 3, 0, 0}, {3, 4, 5, 3}, {2, 16, 4, 4}};
+    for (size_t q = 0; q < 3; q++)
+        for (int affine = 0; affine < 2; affine++)
+            for (int training = 0; training < 2; training++) {
+                const int *cs = cases[q], hw = cs[2] ? cs[2] * cs[3] : 1;
+                bn_fx b;
+                bn_build(&b, cs[0], cs[1], cs[2], cs[3], affine, training);
+                check_values(&b, cs[0], cs[1], hw, affine, training);
+                fx_free(&b.f);
+            }
+}
+END_TEST
+
+START_TEST(batch_norm_grads)
+{
+    static const int cases[][4] = {{6, 3, 0, 0}, {3, 4, 5, 3}, {2, 8, 3, 3}};
+    for (size_t q = 0; q < 3; q++)
+        for (int affine = 0; affine < 2; affine++) {
+            bn_fx b;
+            bn_build(&b, cases[q][0], cases[q][1], cases[q][2], cases[q][3], affine, 1);
+            char what[64];
+            snprintf(what, sizeof what, "batch_norm %dx%d hw %d affine %d", cases[q][0], cases[q][1], cases[q][2], affine);
+            grad_ok(&b.f, b.loss, what, 0);
+            fx_free(&b.f);
+        }
+}
+END_TEST
+
+/* BN between two convs, its input also read by an MSE: dx accumulates; gamma shared by two BNs. */
+START_TEST(batch_norm_fanout)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape4(2, 3, 4, 4));
+    int gi = decl_kind(&f, "g", 3, AE_PARAM_SCALE), bi = decl_kind(&f, "b", 3, AE_PARAM_BIAS);
+    int mi = decl_kind(&f, "m", 3, AE_PARAM_STATE), vi = decl_kind(&f, "v", 3, AE_PARAM_STATE_ONE);
+    fx_alloc(&f, 2, 1);
+    ae_node *x = P(&f, xi);
+    ae_node *y1 = ae_batch_norm(f.g, "bn1", x, P(&f, gi), P(&f, bi), P(&f, mi), P(&f, vi), 0.1f, 1e-5f, &f.err);
+    ae_node *y2 = ae_batch_norm(f.g, "bn2", y1, P(&f, gi), P(&f, bi), P(&f, mi), P(&f, vi), 0.1f, 1e-5f, &f.err);
+    ae_node *t[3] = {ae_mse(f.g, "l1", y2, target(&f, y2->shape), AE_MEAN, &f.err),
+                     ae_mse(f.g, "l2", x, target(&f, x->shape), AE_MEAN, &f.err),
+                     ae_mse(f.g, "l3", y1, target(&f, y1->shape), AE_MEAN, &f.err)};
+    ae_node *loss = ae_weighted_sum(f.g, "loss", t, (const float[]){1.0f, 0.5f, 0.7f}, 3, &f.err);
+    compile(&f, loss);
+    grad_ok(&f, loss, "batch_norm fan-out", 0);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(batch_norm_one_value_per_channel_refused)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape2(1, 4));
+    int mi = decl_kind(&f, "m", 4, AE_PARAM_STATE), vi = decl_kind(&f, "v", 4, AE_PARAM_STATE_ONE);
+    fx_alloc(&f, 1, 1);
+    ae_node *y = ae_batch_norm(f.g, "model.encoder[1] (batch_norm)", P(&f, xi), NULL, NULL, P(&f, mi), P(&f, vi),
+                               0.1f, 1e-5f, &f.err);
+    ae_node *loss = ae_mse(f.g, "loss", y, target(&f, y->shape), AE_MEAN, &f.err);
+    ck_assert(ae_graph_compile(f.g, loss, &f.err) == AE_EINPUT);
+    ck_assert_msg(strstr(f.err.msg, "model.encoder[1] (batch_norm): batch norm needs more than one value per "
+                         "channel in training (got a batch of 1 sample)"), "%s", f.err.msg);
+    fx_free(&f);
+}
+END_TEST
+
+/* SCALE starts at 1, STATE at 0, STATE_ONE at 1 and none draws: the weights around them get the
+ * same values as without them, under both schemes. */
+START_TEST(state_params_init)
+{
+    for (int torch = 0; torch < 2; torch++) {
+        float w[2][12];
+        for (int with = 0; with < 2; with++) {
+            ae_params *ps = ae_params_new();
+            ae_rng *rng = ae_rng_new(5);
+            ae_err err = {0};
+            int a = ae_params_declare(ps, "a.weight", ae_shape2(3, 2), 2, 3, AE_PARAM_WEIGHT, 0, &err);
+            int k[3] = {-1, -1, -1};
+            for (int i = 0; with && i < 3; i++) {
+                static const ae_param_kind kinds[3] = {AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE};
+                char nm[16];
+                snprintf(nm, sizeof nm, "bn.%d", i);
+                k[i] = ae_params_declare(ps, nm, ae_shape_make(1, (int64_t[]){5}), 5, 5, kinds[i], 0, &err);
+            }
+            int c = ae_params_declare(ps, "c.weight", ae_shape2(2, 3), 3, 2, AE_PARAM_WEIGHT, 0, &err);
+            ck_assert_int_eq(ae_params_alloc(ps, &err), AE_OK);
+            ck_assert_int_eq(ae_params_init(ps, torch ? "torch" : "auto", 9, rng, &err), AE_OK);
+            memcpy(w[with], ps->val + ps->p[a].off, 6 * sizeof(float));
+            memcpy(w[with] + 6, ps->val + ps->p[c].off, 6 * sizeof(float));
+            for (int i = 0; with && i < 3; i++)
+                for (int q = 0; q < 5; q++) ck_assert(ps->val[ps->p[k[i]].off + q] == (i == 1 ? 0.0f : 1.0f));
+            ck_assert_int_eq(ae_params_trainable(ps, (size_t)a), 1);
+            if (with) ck_assert(ae_params_trainable(ps, (size_t)k[0]) && !ae_params_trainable(ps, (size_t)k[1]) &&
+                                !ae_params_trainable(ps, (size_t)k[2]));
+            ae_rng_free(rng);
+            ae_params_free(ps);
+        }
+        ck_assert(memcmp(w[0], w[1], sizeof w[0]) == 0);
+    }
+}
+END_TEST
+
+/* Every optimizer with weight decay and clipping: the STATE entries keep their values (even with a
+ * stray gradient), the others move. */
+START_TEST(optimizer_skips_state)
+{
+    for (int kind = 0; kind < 3; kind++) {
+        ae_params *ps = ae_params_new();
+        ae_err err = {0};
+        int a = ae_params_declare(ps, "a", ae_shape2(4, 5), 5, 4, AE_PARAM_WEIGHT, 0, &err);
+        int m = ae_params_declare(ps, "m", ae_shape_make(1, (int64_t[]){20}), 1, 1, AE_PARAM_STATE, 0, &err);
+        int g = ae_params_declare(ps, "g", ae_shape_make(1, (int64_t[]){7}), 1, 1, AE_PARAM_SCALE, 0, &err);
+        int v = ae_params_declare(ps, "v", ae_shape_make(1, (int64_t[]){3}), 1, 1, AE_PARAM_STATE_ONE, 0, &err);
+        ck_assert_int_eq(ae_params_alloc(ps, &err), AE_OK);
+        size_t off[4], len[4];
+        ck_assert_uint_eq(ae_params_trainable_ranges(ps, off, len, 4), 2);
+        ck_assert(off[0] == 0 && len[0] == ps->p[m].off && off[1] == ps->p[g].off && len[1] == ps->p[v].off - ps->p[g].off);
+        for (size_t i = 0; i < ps->total; i++) {
+            ps->val[i] = 0.5f + 0.01f * (float)i;
+            ps->grad[i] = 0.1f;
+        }
+        float *before = malloc(ps->total * sizeof *before);
+        memcpy(before, ps->val, ps->total * sizeof *before);
+        ae_optim_cfg c;
+        ae_optim_defaults(&c, (ae_opt_kind)kind);
+        c.weight_decay = 0.1;
+        c.momentum = kind == AE_OPT_SGD ? 0.9 : 0.0;
+        c.clip_norm = 10.0;
+        ae_optim o;
+        ck_assert_int_eq(ae_optim_init(&o, &c, ps, &err), AE_OK);
+        for (int step = 0; step < 3; step++) ae_optim_step(&o);
+        for (int p = 0; p < 4; p++) {
+            const ae_param_info *pi = &ps->p[p];
+            for (size_t i = pi->off; i < pi->off + pi->n; i++)
+                if (ae_params_trainable(ps, (size_t)p)) ck_assert_msg(ps->val[i] != before[i], "%s did not move", pi->name);
+                else ck_assert_msg(ps->val[i] == before[i], "optimizer %d changed %s", kind, pi->name);
+        }
+        (void)a;
+        free(before);
+        ae_optim_free(&o);
+        ae_params_free(ps);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops_norm");
+    TCase *t = tcase_create("ops_norm");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, batch_norm_values);
+    tcase_add_test(t, batch_norm_grads);
+    tcase_add_test(t, batch_norm_fanout);
+    tcase_add_test(t, batch_norm_one_value_per_channel_refused);
+    tcase_add_test(t, state_params_init);
+    tcase_add_test(t, optimizer_skips_state);
+    suite_add_tcase(s, t);
+    return ae_test_run(s);
+}
