@@ -113,8 +113,8 @@ int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng
         ae_param_info *pi = &ps->p[i];
         float *v = ps->val + pi->off;
         double fi = pi->fan_in > 0 ? pi->fan_in : 1, fo = pi->fan_out > 0 ? pi->fan_out : 1;
-        if (pi->kind == AE_PARAM_SCALE || pi->kind == AE_PARAM_STATE || pi->kind == AE_PARAM_STATE_ONE) {
-            float c = pi->kind == AE_PARAM_STATE ? 0.0f : 1.0f; /* no draws, as PyTorch's BatchNorm */
+        if (pi->kind >= AE_PARAM_SCALE) { /* no draws, as PyTorch's BatchNorm */
+            float c = pi->kind == AE_PARAM_STATE || pi->kind == AE_PARAM_SHIFT ? 0.0f : 1.0f;
             for (size_t k = 0; k < pi->n; k++) v[k] = c;
         } else if (torch) {
             /* kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), bound sqrt(3)·gain/sqrt(fan_in) */

@@ -6,12 +6,14 @@
 #include "ae_graph.h"
 #include "ae_rng.h"
 
-/* WEIGHT and BIAS as dense/conv layers have them; SCALE a multiplicative weight that starts at 1
- * (batch norm's, PyTorch's ones_); STATE and STATE_ONE are not trained (batch norm's running
- * statistics, starting at 0 and 1): ops write them in training forward passes, the optimizer and
- * its weight decay leave them alone (ae_params_trainable), checkpoints save them with the rest.
- * SCALE and the STATE kinds draw no random numbers under either init scheme (as in PyTorch). */
-typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS, AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE } ae_param_kind;
+/* WEIGHT and BIAS as dense/conv layers have them; SCALE and SHIFT a multiplicative weight that
+ * starts at 1 and an additive one that starts at 0 (batch norm's weight and bias, PyTorch's ones_
+ * and zeros_); STATE and STATE_ONE are not trained (batch norm's running statistics, starting at 0
+ * and 1): ops write them in training forward passes, the optimizer and its weight decay leave them
+ * alone (ae_params_trainable), checkpoints save them with the rest. SCALE, SHIFT and the STATE
+ * kinds draw no random numbers under either init scheme (as in PyTorch). */
+typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS, AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE,
+               AE_PARAM_SHIFT } ae_param_kind;
 
 typedef struct ae_param_info {
     char name[96];      /* "encoder[0].weight" */

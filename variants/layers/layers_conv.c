@@ -143,7 +143,8 @@ static void set_long(ae_cfg *out, const char *key, long v)
 }
 
 /* conv2d(k, s, p) on an HxW input is undone by conv_transpose2d(k, s, p, output_padding) with the
- * output padding that restores HxW exactly; conv_transpose2d is undone by conv2d(k, s, p). */
+ * output padding that restores HxW exactly; conv_transpose2d is undone by conv2d(k, s, p). A layer
+ * without bias mirrors to one without. */
 static int mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
 {
     conv_spec *s = state;
@@ -177,6 +178,7 @@ static int mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
     set_long(out, "stride", s->stride);
     set_long(out, "padding", s->padding);
     if (!s->transpose) set_long(out, "output_padding", (long)op[0]);
+    if (!s->bias) ae_cfg_set_scalar(out, "bias", "false");
     return AE_OK;
 }
 

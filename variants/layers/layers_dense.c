@@ -65,14 +65,15 @@ static ae_node *dense_build(void *state, ae_build *b, const char *name, ae_node 
     return y;
 }
 
+/* dense back to the input's size; a layer without bias mirrors to one without. */
 static int dense_mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
 {
-    (void)state;
     (void)err;
     char v[32];
     snprintf(v, sizeof v, "%zu", ae_shape_numel(in) / (size_t)in.d[0]);
     ae_cfg_set_scalar(out, "type", "dense");
     ae_cfg_set_scalar(out, "units", v);
+    if (!((dense_spec *)state)->bias) ae_cfg_set_scalar(out, "bias", "false");
     return AE_OK;
 }
 

@@ -9,10 +9,14 @@
 #include "ae_params.h"
 #include "ae_registry.h"
 
-static void set_num(ae_cfg *out, const char *key, const char *fmt, double v)
+/* v as the shortest text that reads back as v (0.1, not 0.10000000000000001). */
+static void set_num(ae_cfg *out, const char *key, double v)
 {
     char t[48];
-    snprintf(t, sizeof t, fmt, v);
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, v);
+        if (strtod(t, NULL) == v) break;
+    }
     ae_cfg_set_scalar(out, key, t);
 }
 
@@ -54,7 +58,7 @@ static ae_node *bn_build(void *state, ae_build *b, const char *name, ae_node *x)
     int64_t c = x->shape.d[1];
     ae_shape cs = ae_shape_make(1, (int64_t[]){c});
     static const char *const suffix[4] = {"weight", "bias", "running_mean", "running_var"};
-    static const ae_param_kind kind[4] = {AE_PARAM_SCALE, AE_PARAM_BIAS, AE_PARAM_STATE, AE_PARAM_STATE_ONE};
+    static const ae_param_kind kind[4] = {AE_PARAM_SCALE, AE_PARAM_SHIFT, AE_PARAM_STATE, AE_PARAM_STATE_ONE};
     ae_node *p[4] = {NULL, NULL, NULL, NULL};
     for (int i = s->affine ? 0 : 2; i < 4; i++) {
         snprintf(pn, sizeof pn, "%s.%s", name, suffix[i]);
@@ -70,8 +74,8 @@ static int bn_mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
     (void)in;
     (void)err;
     ae_cfg_set_scalar(out, "type", "batch_norm");
-    set_num(out, "momentum", "%.17g", s->momentum);
-    set_num(out, "eps", "%.17g", s->eps);
+    set_num(out, "momentum", s->momentum);
+    set_num(out, "eps", s->eps);
     ae_cfg_set_scalar(out, "affine", s->affine ? "true" : "false");
     return AE_OK;
 }
@@ -129,7 +133,7 @@ static int pool_mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
                        "the stride divides the height and width; write the decoder out", s->kernel, s->stride,
                        s->padding, ae_shape_str(in, a, sizeof a));
     ae_cfg_set_scalar(out, "type", "upsample");
-    set_num(out, "scale", "%.0f", (double)s->stride);
+    set_num(out, "scale", (double)s->stride);
     ae_cfg_set_scalar(out, "mode", "nearest");
     return AE_OK;
 }
@@ -173,8 +177,8 @@ static int up_mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
     if (in.nd != 4)
         return ae_errf(err, AE_EINPUT, "upsample on input %s cannot be mirrored", ae_shape_str(in, a, sizeof a));
     ae_cfg_set_scalar(out, "type", "max_pool2d");
-    set_num(out, "kernel", "%.0f", (double)s->scale);
-    set_num(out, "stride", "%.0f", (double)s->scale);
+    set_num(out, "kernel", (double)s->scale);
+    set_num(out, "stride", (double)s->scale);
     return AE_OK;
 }
 

@@ -28,7 +28,7 @@ static void bn_build(bn_fx *b, int n, int c, int h, int w, int affine, int train
     fx_init(f);
     b->xi = decl(f, "x", h ? ae_shape4(n, c, h, w) : ae_shape2(n, c));
     b->gi = affine ? decl_kind(f, "bn.weight", c, AE_PARAM_SCALE) : -1;
-    b->bi = affine ? decl_kind(f, "bn.bias", c, AE_PARAM_BIAS) : -1;
+    b->bi = affine ? decl_kind(f, "bn.bias", c, AE_PARAM_SHIFT) : -1;
     b->mi = decl_kind(f, "bn.running_mean", c, AE_PARAM_STATE);
     b->vi = decl_kind(f, "bn.running_var", c, AE_PARAM_STATE_ONE);
     fx_alloc(f, n, training);
@@ -120,7 +120,7 @@ START_TEST(batch_norm_fanout)
     fx f;
     fx_init(&f);
     int xi = decl(&f, "x", ae_shape4(2, 3, 4, 4));
-    int gi = decl_kind(&f, "g", 3, AE_PARAM_SCALE), bi = decl_kind(&f, "b", 3, AE_PARAM_BIAS);
+    int gi = decl_kind(&f, "g", 3, AE_PARAM_SCALE), bi = decl_kind(&f, "b", 3, AE_PARAM_SHIFT);
     int mi = decl_kind(&f, "m", 3, AE_PARAM_STATE), vi = decl_kind(&f, "v", 3, AE_PARAM_STATE_ONE);
     fx_alloc(&f, 2, 1);
     ae_node *x = P(&f, xi);
@@ -153,7 +153,7 @@ START_TEST(batch_norm_one_value_per_channel_refused)
 }
 END_TEST
 
-/* SCALE starts at 1, STATE at 0, STATE_ONE at 1 and none draws: the weights around them get the
+/* SCALE starts at 1, STATE at 0, STATE_ONE at 1, SHIFT at 0 and none draws: the weights around them get the
  * same values as without them, under both schemes. */
 START_TEST(state_params_init)
 {
@@ -164,9 +164,10 @@ START_TEST(state_params_init)
             ae_rng *rng = ae_rng_new(5);
             ae_err err = {0};
             int a = ae_params_declare(ps, "a.weight", ae_shape2(3, 2), 2, 3, AE_PARAM_WEIGHT, 0, &err);
-            int k[3] = {-1, -1, -1};
-            for (int i = 0; with && i < 3; i++) {
-                static const ae_param_kind kinds[3] = {AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE};
+            int k[4] = {-1, -1, -1, -1};
+            for (int i = 0; with && i < 4; i++) {
+                static const ae_param_kind kinds[4] = {AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE,
+                                                       AE_PARAM_SHIFT};
                 char nm[16];
                 snprintf(nm, sizeof nm, "bn.%d", i);
                 k[i] = ae_params_declare(ps, nm, ae_shape_make(1, (int64_t[]){5}), 5, 5, kinds[i], 0, &err);
@@ -176,8 +177,8 @@ START_TEST(state_params_init)
             ck_assert_int_eq(ae_params_init(ps, torch ? "torch" : "auto", 9, rng, &err), AE_OK);
             memcpy(w[with], ps->val + ps->p[a].off, 6 * sizeof(float));
             memcpy(w[with] + 6, ps->val + ps->p[c].off, 6 * sizeof(float));
-            for (int i = 0; with && i < 3; i++)
-                for (int q = 0; q < 5; q++) ck_assert(ps->val[ps->p[k[i]].off + q] == (i == 1 ? 0.0f : 1.0f));
+            for (int i = 0; with && i < 4; i++)
+                for (int q = 0; q < 5; q++) ck_assert(ps->val[ps->p[k[i]].off + q] == (i % 2 ? 0.0f : 1.0f));
             ck_assert_int_eq(ae_params_trainable(ps, (size_t)a), 1);
             if (with) ck_assert(ae_params_trainable(ps, (size_t)k[0]) && !ae_params_trainable(ps, (size_t)k[1]) &&
                                 !ae_params_trainable(ps, (size_t)k[2]));
