@@ -97,7 +97,7 @@ size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len,
 size_t ae_params_count(const ae_params *ps)
 {
     size_t k = 0;
-    for (size_t i = 0; i < ps->n; i++) k += ps->p[i].n;
+    for (size_t i = 0; i < ps->n; i++) k += ae_params_trainable(ps, i) ? ps->p[i].n : 0;
     return k;
 }
 

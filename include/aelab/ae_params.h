@@ -45,6 +45,7 @@ int ae_params_alloc(ae_params *ps, ae_err *err);
  *   "auto":  aelab's default: He-uniform for weights of layers followed by ReLU, Glorot-uniform
  *            otherwise, zero biases; drawn from `rng`. */
 int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng *rng, ae_err *err);
+/* Trained values (as PyTorch's parameters(): running statistics are buffers, not counted). */
 size_t ae_params_count(const ae_params *ps);
 /* 1 when the optimizer updates parameter i (every kind but the STATE ones). */
 int ae_params_trainable(const ae_params *ps, size_t i);
