@@ -21,6 +21,7 @@ typedef struct bn_state {
     float *dst[3];              /* where tmp[i] is added (NULL: dropped) */
     size_t len[3];
     int64_t c, m;               /* channels; values per channel */
+    int update;                 /* training: this node updates the running statistics */
 } bn_state;
 
 static int bn_infer(ae_node *n, ae_err *err)
@@ -90,6 +91,18 @@ static int bn_prepare_backward(ae_graph *g, ae_node *n, bn_state *s, const dnnl_
     return AE_OK;
 }
 
+/* The first batch norm node of the graph that reads these running statistics: copies of a layer
+ * built for penalties or multi-sample objectives (same parameters) leave them to it. */
+static int first_reader(ae_graph *g, const ae_node *n)
+{
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *o = ae_graph_node(g, i);
+        if (o == n) return 1;
+        if (o->op == &ae_op_batch_norm && o->in[BN_RMEAN] == n->in[BN_RMEAN]) return 0;
+    }
+    return 1;
+}
+
 static int bn_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
     bn_state *s = calloc(1, sizeof *s);
@@ -100,6 +113,7 @@ static int bn_prepare(ae_graph *g, ae_node *n, ae_err *err)
     int64_t hw = x->shape.nd == 4 ? x->shape.d[2] * x->shape.d[3] : 1;
     s->c = x->shape.d[1];
     s->m = x->shape.d[0] * hw;
+    s->update = train && first_reader(g, n);
     if (train && s->m < 2)
         return ae_errf(err, AE_EINPUT, "%s: batch norm needs more than one value per channel in training "
                        "(got a batch of %lld %s): use a larger batch size, or one that leaves no last "
@@ -148,7 +162,7 @@ static void bn_forward(ae_node *n)
     bn_state *s = n->state;
     dnnl_primitive_execute(s->fwd, ae_dnnl_stream(), s->nf, s->fargs);
     dnnl_stream_wait(ae_dnnl_stream());
-    if (!n->iattr[BN_TRAIN]) return;
+    if (!s->update) return;
     /* PyTorch's update (in double, like its CPU kernel's accumulation type) */
     const double mom = n->fattr[BN_MOMENTUM], unbias = (double)s->m / (double)(s->m - 1);
     float *rm = n->in[BN_RMEAN]->val, *rv = n->in[BN_RVAR]->val;

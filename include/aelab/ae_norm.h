@@ -12,7 +12,9 @@
  * the batch's (the biased var normalises) and every forward updates the running statistics,
  * rmean = (1 - momentum)·rmean + momentum·mean and rvar likewise with the unbiased var·m/(m - 1)
  * (m values per channel; a training graph with m = 1 is refused at compile, as PyTorch refuses
- * it); any other graph normalises with rmean and rvar. gamma and beta are [C] parameters, or both
+ * it; in a graph with several batch norms on the same running statistics — copies of a layer
+ * built for a penalty or a multi-sample objective — the first one updates them); any other graph
+ * normalises with rmean and rvar. gamma and beta are [C] parameters, or both
  * NULL (affine: false); rmean and rvar are [C] parameters of the STATE kinds (ae_params.h), which
  * no backward writes. Gradients flow to x, gamma and beta. */
 ae_node *ae_batch_norm(ae_graph *g, const char *name, ae_node *x, ae_node *gamma, ae_node *beta,

@@ -114,7 +114,8 @@ START_TEST(batch_norm_grads)
 }
 END_TEST
 
-/* BN between two convs, its input also read by an MSE: dx accumulates; gamma shared by two BNs. */
+/* Two BNs in a row sharing every parameter (a layer's copy), the input also read by an MSE: dx,
+ * dgamma and dbeta accumulate; the running statistics get one update per forward. */
 START_TEST(batch_norm_fanout)
 {
     fx f;
@@ -131,6 +132,17 @@ START_TEST(batch_norm_fanout)
                      ae_mse(f.g, "l3", y1, target(&f, y1->shape), AE_MEAN, &f.err)};
     ae_node *loss = ae_weighted_sum(f.g, "loss", t, (const float[]){1.0f, 0.5f, 0.7f}, 3, &f.err);
     compile(&f, loss);
+    /* the first of the two nodes on the same running statistics updates them, once per forward */
+    float m0[3];
+    memcpy(m0, f.ps->val + f.ps->p[mi].off, sizeof m0);
+    ae_graph_forward(f.g);
+    for (int k = 0; k < 3; k++) {
+        double mean, var;
+        stats(x->val, 2, 3, 16, k, &mean, &var);
+        double want = 0.9 * m0[k] + 0.1 * mean;
+        ck_assert_msg(fabs(f.ps->val[f.ps->p[mi].off + k] - want) <= ae_test_tol_reduce(36, 1.0),
+                      "shared running mean %g, want %g", f.ps->val[f.ps->p[mi].off + k], want);
+    }
     grad_ok(&f, loss, "batch_norm fan-out", 0);
     fx_free(&f);
 }
