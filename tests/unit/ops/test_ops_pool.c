@@ -171,6 +171,29 @@ START_TEST(max_pool_values_and_grads)
 }
 END_TEST
 
+/* Ties go to the window's first maximum in row-major order, as PyTorch's `val > max` scan does:
+ * on a constant input every gradient lands on its window's top-left entry. */
+START_TEST(max_pool_ties_first)
+{
+    fx f;
+    fx_init(&f);
+    int xi = decl(&f, "x", ae_shape4(2, 3, 6, 6));
+    fx_alloc(&f, 2, 1);
+    for (size_t i = 0; i < f.ps->p[xi].n; i++) f.ps->val[f.ps->p[xi].off + i] = 0.25f;
+    ae_node *x = P(&f, xi), *y = ae_max_pool2d(f.g, "pool", x, 2, 2, 0, &f.err);
+    ae_node *loss = ae_mse(f.g, "loss", y, target(&f, y->shape), AE_MEAN, &f.err);
+    compile(&f, loss);
+    ae_graph_forward(f.g);
+    ae_graph_backward(f.g);
+    for (size_t i = 0; i < x->numel; i++) {
+        size_t r = i / 6 % 6, c = i % 6, o = (i / 36 * 3 + r / 2) * 3 + c / 2;
+        float want = r % 2 == 0 && c % 2 == 0 ? y->grad[o] : 0.0f;
+        ck_assert_msg(x->grad[i] == want, "tie: dx[%zu] = %g, want %g", i, x->grad[i], want);
+    }
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(upsample_values_and_grads)
 {
     for (int sc = 1; sc <= 3; sc++) {
@@ -253,6 +276,7 @@ int main(void)
     tcase_add_test(t, leaky_dense_values_and_grads);
     tcase_add_test(t, leaky_conv_values_and_grads);
     tcase_add_test(t, max_pool_values_and_grads);
+    tcase_add_test(t, max_pool_ties_first);
     tcase_add_test(t, upsample_values_and_grads);
     tcase_add_test(t, pool_upsample_fanout);
     tcase_add_test(t, pool_upsample_shape_errors);
