@@ -81,16 +81,26 @@ int ae_params_trainable(const ae_params *ps, size_t i)
     return ps->p[i].kind != AE_PARAM_STATE && ps->p[i].kind != AE_PARAM_STATE_ONE;
 }
 
+/* Ranges are counted past max (written up to it). */
+static void put_range(size_t *off, size_t *len, size_t max, size_t *k, size_t o, size_t l)
+{
+    if (*k < max) {
+        off[*k] = o;
+        len[*k] = l;
+    }
+    (*k)++;
+}
+
 size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len, size_t max)
 {
     size_t k = 0, start = 0;
-    for (size_t i = 0; i < ps->n && k < max; i++) {
+    for (size_t i = 0; i < ps->n; i++) {
         if (ae_params_trainable(ps, i)) continue;
         const ae_param_info *pi = &ps->p[i];
-        if (pi->off > start) { off[k] = start; len[k++] = pi->off - start; }
+        if (pi->off > start) put_range(off, len, max, &k, start, pi->off - start);
         start = pi->off + (pi->n + 15) / 16 * 16;
     }
-    if (k < max && (ps->total > start || k == 0)) { off[k] = start; len[k++] = ps->total - start; }
+    if (ps->total > start || k == 0) put_range(off, len, max, &k, start, ps->total - start);
     return k;
 }
 

@@ -6,7 +6,7 @@
 #include "ae_optim.h"
 #include "ae_par.h"
 
-#define AE_OPTIM_RANGES 256 /* trainable stretches between running statistics (2 per batch norm) */
+#define AE_OPTIM_RANGES 128 /* trainable stretches on the stack (about one per batch norm) */
 
 const char *const ae_opt_names[] = {"sgd", "adam", "adamw", NULL};
 
@@ -132,8 +132,14 @@ double ae_optim_step(ae_optim *o)
     }
     /* the trainable stretches only: running statistics (STATE parameters) get no update and no
      * weight decay; without them this is one pass over the whole store */
-    size_t off[AE_OPTIM_RANGES], len[AE_OPTIM_RANGES];
+    size_t soff[AE_OPTIM_RANGES], slen[AE_OPTIM_RANGES], *off = soff, *len = slen;
     size_t nr = ae_params_trainable_ranges(o->ps, off, len, AE_OPTIM_RANGES);
+    if (nr > AE_OPTIM_RANGES) { /* more than the stack holds: once per step, small */
+        off = malloc(2 * nr * sizeof *off);
+        if (!off) return NAN; /* reported as a diverged step: stop, the last checkpoint is good */
+        len = off + nr;
+        ae_params_trainable_ranges(o->ps, off, len, nr);
+    }
     double bad = 0.0;
     for (size_t r = 0; r < nr; r++) {
         step_job jr = j;
@@ -143,5 +149,6 @@ double ae_optim_step(ae_optim *o)
         jr.v = j.v + off[r];
         bad += ae_par_sum(len[r], c->kind == AE_OPT_SGD ? sgd_chunk : adam_chunk, &jr);
     }
+    if (off != soff) free(off);
     return norm + bad;
 }

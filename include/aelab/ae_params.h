@@ -49,8 +49,9 @@ int ae_params_init(ae_params *ps, const char *scheme, unsigned long seed, ae_rng
 size_t ae_params_count(const ae_params *ps);
 /* 1 when the optimizer updates parameter i (every kind but the STATE ones). */
 int ae_params_trainable(const ae_params *ps, size_t i);
-/* The store's trainable stretches in order: writes up to max [off, off + len) ranges of the buffers
- * that hold no STATE parameter (one range, the whole store, when there is none); returns how many. */
+/* The store's trainable stretches in order: the [off, off + len) ranges of the buffers that hold
+ * no STATE parameter (one range, the whole store, when there is none). Returns how many there are
+ * and writes the first max of them (off, len may be NULL when max is 0). */
 size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len, size_t max);
 
 #endif

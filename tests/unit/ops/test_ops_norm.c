@@ -245,6 +245,39 @@ START_TEST(optimizer_skips_state)
 }
 END_TEST
 
+/* More trainable stretches than the optimizer keeps on its stack (150 state parameters between
+ * weights): every weight moves, no statistic does. */
+START_TEST(optimizer_many_ranges)
+{
+    ae_params *ps = ae_params_new();
+    ae_err err = {0};
+    for (int i = 0; i < 150; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "w%d", i);
+        ae_params_declare(ps, nm, ae_shape2(1, 3), 3, 1, AE_PARAM_WEIGHT, 0, &err);
+        snprintf(nm, sizeof nm, "s%d", i);
+        ae_params_declare(ps, nm, ae_shape2(1, 3), 3, 1, AE_PARAM_STATE, 0, &err);
+    }
+    ck_assert_int_eq(ae_params_alloc(ps, &err), AE_OK);
+    ck_assert_uint_eq(ae_params_trainable_ranges(ps, NULL, NULL, 0), 150);
+    for (size_t i = 0; i < ps->total; i++) {
+        ps->val[i] = 1.0f;
+        ps->grad[i] = 0.5f;
+    }
+    ae_optim_cfg c;
+    ae_optim_defaults(&c, AE_OPT_ADAM);
+    c.weight_decay = 0.1;
+    ae_optim o;
+    ck_assert_int_eq(ae_optim_init(&o, &c, ps, &err), AE_OK);
+    ck_assert(isfinite(ae_optim_step(&o)));
+    for (size_t p = 0; p < ps->n; p++)
+        for (size_t i = 0; i < 3; i++)
+            ck_assert_msg((ps->val[ps->p[p].off + i] == 1.0f) == !ae_params_trainable(ps, p), "%s", ps->p[p].name);
+    ae_optim_free(&o);
+    ae_params_free(ps);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_norm");
@@ -256,6 +289,7 @@ int main(void)
     tcase_add_test(t, batch_norm_one_value_per_channel_refused);
     tcase_add_test(t, state_params_init);
     tcase_add_test(t, optimizer_skips_state);
+    tcase_add_test(t, optimizer_many_ranges);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
