@@ -165,6 +165,70 @@ START_TEST(batch_norm_one_value_per_channel_refused)
 }
 END_TEST
 
+/* conv(8->16) -> BN -> leaky -> max-pool -> conv(16->16) -> conv(16->16) -> upsample -> BN -> conv:
+ * the plan keeps the convs next to the new ops plain (they read and write NCHW), while the
+ * conv -> conv edge may stay blocked. Output and gradients agree with an all-plain graph. */
+static ae_node *mixed_stack(ae_graph *g, const int *wi, const int *bn, ae_node *x, ae_node **c, ae_err *err)
+{
+    ae_node *h = c[0] = ae_conv2d(g, "c0", x, ae_graph_param(g, wi[0], err), NULL, 1, 1, AE_ACT_IDENTITY, err);
+    h = ae_batch_norm(g, "bn0", h, ae_graph_param(g, bn[0], err), ae_graph_param(g, bn[1], err),
+                      ae_graph_param(g, bn[2], err), ae_graph_param(g, bn[3], err), 0.1f, 1e-5f, err);
+    h = ae_max_pool2d(g, "pool", ae_activation(g, "act", h, AE_ACT_LEAKY_RELU, err), 2, 2, 0, err);
+    h = c[1] = ae_conv2d(g, "c1", h, ae_graph_param(g, wi[1], err), NULL, 1, 1, AE_ACT_RELU, err);
+    h = c[2] = ae_conv2d(g, "c2", h, ae_graph_param(g, wi[2], err), NULL, 1, 1, AE_ACT_LEAKY_RELU, err);
+    h = ae_upsample_nearest(g, "up", h, 2, err);
+    h = ae_batch_norm(g, "bn1", h, NULL, NULL, ae_graph_param(g, bn[4], err), ae_graph_param(g, bn[5], err), 0.1f,
+                      1e-5f, err);
+    return c[3] = ae_conv2d(g, "c3", h, ae_graph_param(g, wi[3], err), NULL, 1, 1, AE_ACT_IDENTITY, err);
+}
+
+START_TEST(neighbours_in_blocked_layouts)
+{
+    fx f;
+    fx_init(&f);
+    int wi[4] = {decl(&f, "w0", ae_shape4(16, 8, 3, 3)), decl(&f, "w1", ae_shape4(16, 16, 3, 3)),
+                 decl(&f, "w2", ae_shape4(16, 16, 3, 3)), decl(&f, "w3", ae_shape4(8, 16, 3, 3))};
+    int bn[6] = {decl_kind(&f, "g", 16, AE_PARAM_SCALE), decl_kind(&f, "b", 16, AE_PARAM_SHIFT),
+                 decl_kind(&f, "m0", 16, AE_PARAM_STATE), decl_kind(&f, "v0", 16, AE_PARAM_STATE_ONE),
+                 decl_kind(&f, "m1", 16, AE_PARAM_STATE), decl_kind(&f, "v1", 16, AE_PARAM_STATE_ONE)};
+    fx_alloc(&f, 2, 1);
+    ae_node *x = ae_graph_input(f.g, "x", ae_shape4(2, 8, 8, 8), &f.err), *c[4], *d[4];
+    ae_conv_set_layout(AE_CONV_LAYOUT_BLOCKED);
+    ae_node *y = mixed_stack(f.g, wi, bn, x, c, &f.err);
+    compile(&f, ae_mse(f.g, "loss", y, target(&f, y->shape), AE_MEAN, &f.err));
+    for (int i = 0; i < 4; i++) /* only c1 feeds a conv alone */
+        ck_assert_msg(ae_conv_node_blocked(c[i]) == (i == 1), "conv %d blocked %d", i, ae_conv_node_blocked(c[i]));
+    for (size_t i = 0; i < x->numel; i++) x->val[i] = (float)(2.0 * ae_rng_uniform(f.rng) - 1.0);
+    float *keep = malloc(f.ps->total * sizeof *keep), *grad = malloc(f.ps->total * sizeof *grad);
+    memcpy(keep, f.ps->val, f.ps->total * sizeof *keep); /* the forward moves the running statistics */
+    ae_graph_forward(f.g);
+    ae_graph_backward(f.g);
+    memcpy(grad, f.ps->grad, f.ps->total * sizeof *grad);
+    memcpy(f.ps->val, keep, f.ps->total * sizeof *keep);
+    ae_conv_set_layout(AE_CONV_LAYOUT_PLAIN);
+    ae_graph *g2 = ae_graph_new(f.ps, 2, 1);
+    ae_node *x2 = ae_graph_input(g2, "x", x->shape, &f.err), *y2 = mixed_stack(g2, wi, bn, x2, d, &f.err);
+    ae_node *t2 = ae_graph_input(g2, "t", y2->shape, &f.err);
+    ck_assert_msg(ae_graph_compile(g2, ae_mse(g2, "loss", y2, t2, AE_MEAN, &f.err), &f.err) == AE_OK, "%s", f.err.msg);
+    memcpy(x2->val, x->val, x->numel * sizeof(float));
+    memcpy(t2->val, f.tg[0]->val, t2->numel * sizeof(float));
+    ae_graph_forward(g2);
+    ae_graph_backward(g2);
+    /* reductions along the path (8·9, 2·64 statistics, 16·9 three times, 2·64 statistics) and back,
+     * the weight gradients summed over 2·64 outputs on top; blocked and plain kernels sum in other
+     * orders; batch norm divides by standard deviations of order 1 */
+    const size_t path = 72 + 128 + 3 * 144 + 128;
+    const double tol = ae_test_tol_reduce(path, ae_test_absmax(y->val, y->numel));
+    for (size_t i = 0; i < y->numel; i++) ck_assert_float_eq_tol(y2->val[i], y->val[i], tol);
+    const double gtol = ae_test_tol_reduce(2 * path + 128, ae_test_absmax(grad, f.ps->total));
+    for (size_t i = 0; i < f.ps->total; i++) ck_assert_float_eq_tol(f.ps->grad[i], grad[i], gtol);
+    free(keep);
+    free(grad);
+    ae_graph_free(g2);
+    fx_free(&f);
+}
+END_TEST
+
 /* SCALE starts at 1, STATE at 0, STATE_ONE at 1, SHIFT at 0 and none draws: the weights around them get the
  * same values as without them, under both schemes. */
 START_TEST(state_params_init)
@@ -287,6 +351,7 @@ int main(void)
     tcase_add_test(t, batch_norm_grads);
     tcase_add_test(t, batch_norm_fanout);
     tcase_add_test(t, batch_norm_one_value_per_channel_refused);
+    tcase_add_test(t, neighbours_in_blocked_layouts);
     tcase_add_test(t, state_params_init);
     tcase_add_test(t, optimizer_skips_state);
     tcase_add_test(t, optimizer_many_ranges);
