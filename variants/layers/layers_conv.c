@@ -71,6 +71,16 @@ static const ae_schema conv_schema = AE_SCHEMA_CASES("layer conv2d", conv_keys, 
 static const ae_schema convt_schema = AE_SCHEMA_CASES("layer conv_transpose2d", convt_keys, "activation",
                                                       convt_cases);
 
+/* negative_slope without activation: leaky_relu: say so (rather than "unknown key"). */
+static int slope_without_leaky(ae_cfg *spec, int act, ae_err *err)
+{
+    ae_cfg *ns = ae_cfg_get(spec, "negative_slope");
+    char w[256];
+    if (!ns || act == AE_ACT_LEAKY_RELU) return AE_OK;
+    return ae_errf(err, AE_EINPUT, "%s: negative_slope goes with activation: leaky_relu (this layer's "
+                   "activation is %s)", ae_cfg_where(ns, w, sizeof w), ae_act_name((ae_act)act));
+}
+
 static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
 {
     conv_spec *s = calloc(1, sizeof *s);
@@ -79,7 +89,9 @@ static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
     s->transpose = transpose;
     s->slope = AE_LEAKY_SLOPE;
     char w[256];
-    if (ae_schema_read(transpose ? &convt_schema : &conv_schema, spec, s, 0, err)) return err->code;
+    if (ae_schema_read(transpose ? &convt_schema : &conv_schema, spec, s, 0, err) ||
+        slope_without_leaky(spec, s->act, err))
+        return err->code;
     if (s->same) {
         if (s->stride != 1 || s->kernel % 2 == 0)
             return ae_errf(err, AE_EINPUT, "%s: padding 'same' needs stride 1 and an odd kernel "

@@ -29,13 +29,24 @@ static const ae_key dense_keys[] = {
 };
 static const ae_schema dense_schema = AE_SCHEMA_CASES("layer dense", dense_keys, "activation", dense_cases);
 
+/* negative_slope without activation: leaky_relu: say so (rather than "unknown key"). */
+static int slope_without_leaky(ae_cfg *spec, int act, ae_err *err)
+{
+    ae_cfg *ns = ae_cfg_get(spec, "negative_slope");
+    char w[256];
+    if (!ns || act == AE_ACT_LEAKY_RELU) return AE_OK;
+    return ae_errf(err, AE_EINPUT, "%s: negative_slope goes with activation: leaky_relu (this layer's "
+                   "activation is %s)", ae_cfg_where(ns, w, sizeof w), ae_act_name((ae_act)act));
+}
+
 static int dense_configure(ae_cfg *spec, void **state, ae_err *err)
 {
     dense_spec *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
     s->slope = AE_LEAKY_SLOPE;
-    return ae_schema_read(&dense_schema, spec, s, 0, err);
+    if (ae_schema_read(&dense_schema, spec, s, 0, err)) return err->code;
+    return slope_without_leaky(spec, s->act, err);
 }
 
 static ae_node *dense_build(void *state, ae_build *b, const char *name, ae_node *x)
@@ -102,7 +113,8 @@ static int act_configure(ae_cfg *spec, void **state, ae_err *err)
     if (!a) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = a;
     a->slope = AE_LEAKY_SLOPE;
-    return ae_schema_read(&act_schema, spec, a, 0, err);
+    if (ae_schema_read(&act_schema, spec, a, 0, err)) return err->code;
+    return slope_without_leaky(spec, a->act, err);
 }
 
 static ae_node *act_build(void *state, ae_build *b, const char *name, ae_node *x)

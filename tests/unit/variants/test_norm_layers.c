@@ -166,7 +166,7 @@ END_TEST
 START_TEST(bad_keys_named)
 {
     static const char *const cases[][2] = {
-        {"[{type: conv2d, filters: 2, activation: relu, negative_slope: 0.1}]", "m.yaml:3:"},
+        {"[{type: conv2d, filters: 2, activation: relu, negative_slope: 0.1}]", "negative_slope goes with activation: leaky_relu (this layer's activation is relu)"},
         {"[{type: batch_norm, momentum: 1.5}]", "momentum"},
         {"[{type: max_pool2d, kernel: 2, padding: 2}]", "padding must be at most half the kernel"},
         {"[{type: upsample, mode: bilinear}]", "nearest"},
