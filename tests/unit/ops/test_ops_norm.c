@@ -76,7 +76,8 @@ static void check_values(bn_fx *b, int n, int c, int hw, int affine, int trainin
                               o, b->y->val[o], want);
             }
         /* after one training forward: 0.9·old + 0.1·batch, the variance unbiased */
-        double rm = training ? 0.9 * 0.3 + 0.1 * mean : 0.3, rv = training ? 0.9 * 2.0 + 0.1 * var * (n * hw) / (n * hw - 1.0) : 2.0;
+        double rm = training ? 0.9 * 0.3 + 0.1 * mean : 0.3;
+        double rv = training ? 0.9 * 2.0 + 0.1 * var * (n * hw) / (n * hw - 1.0) : 2.0;
         ck_assert_msg(fabs(pv(b, b->mi)[k] - rm) <= ae_test_tol_reduce((size_t)(n * hw) + 4, 1.0), "running mean %g, "
                       "want %g", pv(b, b->mi)[k], rm);
         ck_assert_msg(fabs(pv(b, b->vi)[k] - rv) <= ae_test_tol_reduce((size_t)(n * hw) + 4, 3.0), "running var %g, "
@@ -107,7 +108,8 @@ START_TEST(batch_norm_grads)
             bn_fx b;
             bn_build(&b, cases[q][0], cases[q][1], cases[q][2], cases[q][3], affine, 1);
             char what[64];
-            snprintf(what, sizeof what, "batch_norm %dx%d hw %d affine %d", cases[q][0], cases[q][1], cases[q][2], affine);
+            snprintf(what, sizeof what, "batch_norm %dx%d hw %d affine %d", cases[q][0], cases[q][1], cases[q][2],
+                     affine);
             grad_ok(&b.f, b.loss, what, 0);
             fx_free(&b.f);
         }
@@ -280,7 +282,8 @@ START_TEST(optimizer_skips_state)
         ck_assert_int_eq(ae_params_alloc(ps, &err), AE_OK);
         size_t off[4], len[4];
         ck_assert_uint_eq(ae_params_trainable_ranges(ps, off, len, 4), 2);
-        ck_assert(off[0] == 0 && len[0] == ps->p[m].off && off[1] == ps->p[g].off && len[1] == ps->p[v].off - ps->p[g].off);
+        ck_assert(off[0] == 0 && len[0] == ps->p[m].off);
+        ck_assert(off[1] == ps->p[g].off && len[1] == ps->p[v].off - ps->p[g].off);
         for (size_t i = 0; i < ps->total; i++) {
             ps->val[i] = 0.5f + 0.01f * (float)i;
             ps->grad[i] = 0.1f;
@@ -298,7 +301,8 @@ START_TEST(optimizer_skips_state)
         for (int p = 0; p < 4; p++) {
             const ae_param_info *pi = &ps->p[p];
             for (size_t i = pi->off; i < pi->off + pi->n; i++)
-                if (ae_params_trainable(ps, (size_t)p)) ck_assert_msg(ps->val[i] != before[i], "%s did not move", pi->name);
+                if (ae_params_trainable(ps, (size_t)p))
+                    ck_assert_msg(ps->val[i] != before[i], "%s did not move", pi->name);
                 else ck_assert_msg(ps->val[i] == before[i], "optimizer %d changed %s", kind, pi->name);
         }
         (void)a;

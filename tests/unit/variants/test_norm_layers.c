@@ -166,7 +166,8 @@ END_TEST
 START_TEST(bad_keys_named)
 {
     static const char *const cases[][2] = {
-        {"[{type: conv2d, filters: 2, activation: relu, negative_slope: 0.1}]", "negative_slope goes with activation: leaky_relu (this layer's activation is relu)"},
+        {"[{type: conv2d, filters: 2, activation: relu, negative_slope: 0.1}]",
+         "negative_slope goes with activation: leaky_relu (this layer's activation is relu)"},
         {"[{type: batch_norm, momentum: 1.5}]", "momentum"},
         {"[{type: max_pool2d, kernel: 2, padding: 2}]", "padding must be at most half the kernel"},
         {"[{type: upsample, mode: bilinear}]", "nearest"},
@@ -214,7 +215,8 @@ START_TEST(running_stats_train_eval_checkpoint)
         row.n = 1;
         codes(f.m, &row, 1, 1, one);
         for (int k = 0; k < 3; k++)
-            ck_assert_msg(fabsf(one[k] - all[i * 3 + k]) <= ae_test_tol_reduce(2 * 25 * 4 + 32, fabsf(all[i * 3 + k]) + 1.0f),
+            ck_assert_msg(fabsf(one[k] - all[i * 3 + k]) <=
+                              ae_test_tol_reduce(2 * 25 * 4 + 32, fabsf(all[i * 3 + k]) + 1.0f),
                           "row %zu code %d: %g alone, %g in a batch", i, k, one[k], all[i * 3 + k]);
     }
     /* the checkpoint holds them: a fresh model loads the same statistics and encodes the same */
