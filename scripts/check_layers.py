@@ -34,7 +34,7 @@ HEADERS = {
     "baselines": "ae_baseline.h",
     "data": "ae_data.h",
     "graph": "ae_graph.h ae_params.h",
-    "ops": "ae_ops.h ae_conv.h ae_latent.h ae_penalty.h",
+    "ops": "ae_ops.h ae_conv.h ae_latent.h ae_penalty.h ae_norm.h",
     "units": "ae_registry.h ae_taps.h",
     "model": "ae_model.h",
     "train": "ae_train.h ae_optim.h ae_schedule.h ae_checkpoint.h ae_vae.h",

@@ -3,7 +3,7 @@
 #include "ae_builtins.h"
 
 extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape, ae_layer_conv2d,
-    ae_layer_conv_transpose2d;
+    ae_layer_conv_transpose2d, ae_layer_batch_norm, ae_layer_max_pool2d, ae_layer_upsample;
 extern const ae_regularizer_ops ae_reg_l1, ae_reg_kl_sparsity, ae_reg_contractive, ae_reg_weight_decay;
 extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_contractive,
     ae_variant_denoising, ae_variant_convolutional, ae_variant_variational;
@@ -49,7 +49,8 @@ BUILTIN_CORRUPTIONS(DECLARE_CORRUPTION)
 int ae_register_builtins(ae_registry *r)
 {
     static const ae_layer_ops *const layers[] = {&ae_layer_dense, &ae_layer_activation, &ae_layer_reshape,
-                                                 &ae_layer_conv2d, &ae_layer_conv_transpose2d};
+                                                 &ae_layer_conv2d, &ae_layer_conv_transpose2d,
+                                                 &ae_layer_batch_norm, &ae_layer_max_pool2d, &ae_layer_upsample};
     static const ae_variant *const variants[] = {&ae_variant_undercomplete, &ae_variant_sparse,
                                                  &ae_variant_denoising, &ae_variant_contractive,
                                                  &ae_variant_variational, &ae_variant_convolutional};

@@ -62,7 +62,7 @@ int ae_dnnl_check(dnnl_status_t st, const char *what, ae_err *err)
     return ae_errf(err, AE_EINTERNAL, "oneDNN: %s failed (status %d)", what, (int)st);
 }
 
-const char *const ae_act_names[] = {"identity", "relu", "sigmoid", "tanh", NULL};
+const char *const ae_act_names[] = {"identity", "relu", "sigmoid", "tanh", "leaky_relu", NULL};
 
 const char *ae_act_name(ae_act a) { return a < AE_ACT_COUNT ? ae_act_names[a] : "?"; }
 
@@ -104,8 +104,10 @@ int ae_matmul_init(ae_matmul *mm, ae_mat a, ae_mat b, const float *bias, ae_mat 
     dnnl_post_ops_create(&po);
     if (accumulate) dnnl_post_ops_append_sum(po, 1.0f);
     static const dnnl_alg_kind_t alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu,
-                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh};
-    if (act != AE_ACT_IDENTITY) dnnl_post_ops_append_eltwise(po, 1.0f, alg[act], 0.0f, 0.0f);
+                                          dnnl_eltwise_logistic, dnnl_eltwise_tanh, dnnl_eltwise_relu};
+    /* oneDNN's relu takes the negative slope as alpha (leaky ReLU at its default slope here) */
+    float alpha = act == AE_ACT_LEAKY_RELU ? AE_LEAKY_SLOPE : 0.0f;
+    if (act != AE_ACT_IDENTITY) dnnl_post_ops_append_eltwise(po, 1.0f, alg[act], alpha, 0.0f);
     dnnl_primitive_attr_set_post_ops(attr, po);
     dnnl_primitive_desc_t pd;
     st = dnnl_primitive_desc_create(&pd, &desc, attr, eng, NULL);

@@ -76,10 +76,38 @@ int ae_params_alloc(ae_params *ps, ae_err *err)
     return AE_OK;
 }
 
+int ae_params_trainable(const ae_params *ps, size_t i)
+{
+    return ps->p[i].kind != AE_PARAM_STATE && ps->p[i].kind != AE_PARAM_STATE_ONE;
+}
+
+/* Ranges are counted past max (written up to it). */
+static void put_range(size_t *off, size_t *len, size_t max, size_t *k, size_t o, size_t l)
+{
+    if (*k < max) {
+        off[*k] = o;
+        len[*k] = l;
+    }
+    (*k)++;
+}
+
+size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len, size_t max)
+{
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ae_params_trainable(ps, i)) continue;
+        const ae_param_info *pi = &ps->p[i];
+        if (pi->off > start) put_range(off, len, max, &k, start, pi->off - start);
+        start = pi->off + (pi->n + 15) / 16 * 16;
+    }
+    if (ps->total > start || k == 0) put_range(off, len, max, &k, start, ps->total - start);
+    return k;
+}
+
 size_t ae_params_count(const ae_params *ps)
 {
     size_t k = 0;
-    for (size_t i = 0; i < ps->n; i++) k += ps->p[i].n;
+    for (size_t i = 0; i < ps->n; i++) k += ae_params_trainable(ps, i) ? ps->p[i].n : 0;
     return k;
 }
 
@@ -102,7 +130,10 @@ int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long 
         ae_param_info *pi = &ps->p[i];
         float *v = ps->val + pi->off;
         double fi = pi->fan_in > 0 ? pi->fan_in : 1, fo = pi->fan_out > 0 ? pi->fan_out : 1;
-        if (torch) {
+        if (pi->kind >= AE_PARAM_SCALE) { /* no draws, as PyTorch's BatchNorm */
+            float c = pi->kind == AE_PARAM_STATE || pi->kind == AE_PARAM_SHIFT ? 0.0f : 1.0f;
+            for (size_t k = 0; k < pi->n; k++) v[k] = c;
+        } else if (torch) {
             /* kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), bound sqrt(3)·gain/sqrt(fan_in) */
             double bound = pi->kind == AE_PARAM_WEIGHT ? sqrt(3.0) * sqrt(2.0 / 6.0) / sqrt(fi)
                                                        : 1.0 / sqrt(fi);

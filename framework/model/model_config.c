@@ -53,9 +53,70 @@ static int read_layers(ae_cfg *seq, const char *section, const ae_registry *reg,
     return AE_OK;
 }
 
+/* One layer map in flow style: {type: dense, units: 16, ...}. */
+static void emit_map(FILE *f, ae_cfg *spec, int first)
+{
+    fprintf(f, "%s{", first ? "" : ", ");
+    for (size_t k = 0; k < ae_cfg_len(spec); k++) {
+        ae_cfg *v = ae_cfg_value_at(spec, k);
+        if (ae_cfg_kind_of(v) == AE_CFG_SEQ) {
+            fprintf(f, "%s%s: [", k ? ", " : "", ae_cfg_key_at(spec, k));
+            for (size_t q = 0; q < ae_cfg_len(v); q++)
+                fprintf(f, "%s%s", q ? ", " : "", ae_cfg_scalar(ae_cfg_at(v, q)));
+            fputc(']', f);
+        } else {
+            fprintf(f, "%s%s: %s", k ? ", " : "", ae_cfg_key_at(spec, k), ae_cfg_scalar(v));
+        }
+    }
+    fputc('}', f);
+}
+
+/* Encoder layer j's activation (identity when j < 0 or it has none) into spec, with its
+ * negative_slope for leaky_relu. */
+static void act_of(const ae_model *m, ae_cfg *enc, int j, ae_cfg *spec)
+{
+    const ae_layer *L = j >= 0 ? &m->enc[j] : NULL;
+    int act = L && L->ops->activation ? L->ops->activation(L->state) : -1;
+    ae_cfg_set_scalar(spec, "activation", ae_act_name(act < 0 ? AE_ACT_IDENTITY : (ae_act)act));
+    ae_cfg *slope = act == AE_ACT_LEAKY_RELU ? ae_cfg_get(ae_cfg_at(enc, (size_t)j), "negative_slope") : NULL;
+    if (slope && ae_cfg_scalar(slope)) ae_cfg_set_scalar(spec, "negative_slope", ae_cfg_scalar(slope));
+}
+
+/* The activation of the nearest encoder layer before `i` that has one into spec. */
+static void shifted_act(const ae_model *m, ae_cfg *enc, int i, ae_cfg *spec)
+{
+    int j = i - 1;
+    while (j >= 0 && !(m->enc[j].ops->activation && m->enc[j].ops->activation(m->enc[j].state) >= 0)) j--;
+    act_of(m, enc, j, spec);
+}
+
+/* Encoder layer i's mirror into f: its spec with the shifted activation (the output's for i = 0)
+ * when the mirrored type takes one; a layer without activations (batch_norm, upsample) passes
+ * none on, except that an output activation then follows as an activation layer. */
+static int emit_mirror(const ae_model *m, const ae_registry *reg, ae_cfg *enc, int i, ae_shape in,
+                       const char *output_act, FILE *f, int first, ae_err *err)
+{
+    const ae_layer *L = &m->enc[i];
+    ae_cfg *spec = ae_cfg_new_map();
+    if (!spec) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (L->ops->mirror(L->state, in, spec, err)) { ae_cfg_free(spec); return err->code; }
+    const ae_layer_ops *mo = ae_find_layer(reg, ae_cfg_scalar(ae_cfg_get(spec, "type")));
+    int takes_act = mo && mo->activation;
+    if (takes_act && i == 0) ae_cfg_set_scalar(spec, "activation", output_act);
+    else if (takes_act) shifted_act(m, enc, i, spec);
+    emit_map(f, spec, first);
+    ae_cfg_free(spec);
+    if (!takes_act && i == 0 && strcmp(output_act, "identity"))
+        fprintf(f, ", {type: activation, activation: %s}", output_act);
+    return AE_OK;
+}
+
 /* Builds the encoder once (batch 1) to learn each layer's input shape, then asks each layer for its
- * mirror; hidden activations are those of the encoder shifted by one, the last is output_act. */
-static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae_err *err)
+ * mirror, in reverse order (max_pool2d <-> upsample, batch_norm <-> batch_norm on the same shape,
+ * conv2d <-> conv_transpose2d, dense <-> dense); hidden activations are those of the encoder
+ * shifted by one, the last is output_act. */
+static int resolve_mirror(ae_model *m, ae_cfg *model, const ae_registry *reg, const char *output_act,
+                          ae_err *err)
 {
     ae_mgraph mg;
     memset(&mg, 0, sizeof mg);
@@ -69,6 +130,7 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
         in[i] = x->shape;
         x = m->enc[i].ops->build(m->enc[i].state, &b, m->enc[i].name, x);
     }
+    ae_cfg *enc = ae_cfg_get(model, "encoder");
     char *text = NULL;
     size_t cap = 0;
     FILE *f = x ? open_memstream(&text, &cap) : NULL;
@@ -76,10 +138,16 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
     if (f) fputs("model.decoder=[", f);
     int first = 1;
     if (f && m->lat->own_size) { /* the decoder starts from the latent's code: first back to the encoder's output */
-        const ae_layer *L = &m->enc[m->nenc - 1];
-        int act = L->ops->activation ? L->ops->activation(L->state) : -1;
-        fprintf(f, "{type: dense, units: %zu, activation: %s}", x->numel / (size_t)x->shape.d[0],
-                ae_act_name(act < 0 ? AE_ACT_IDENTITY : (ae_act)act));
+        ae_cfg *spec = ae_cfg_new_map();
+        char u[32];
+        snprintf(u, sizeof u, "%zu", x->numel / (size_t)x->shape.d[0]);
+        if (spec) {
+            ae_cfg_set_scalar(spec, "type", "dense");
+            ae_cfg_set_scalar(spec, "units", u);
+            act_of(m, enc, m->nenc - 1, spec);
+            emit_map(f, spec, 1);
+        }
+        ae_cfg_free(spec);
         if (x->shape.nd == 4)
             fprintf(f, ", {type: reshape, shape: [%lld, %lld, %lld]}", (long long)x->shape.d[1],
                     (long long)x->shape.d[2], (long long)x->shape.d[3]);
@@ -93,28 +161,7 @@ static int resolve_mirror(ae_model *m, ae_cfg *model, const char *output_act, ae
                          "decoder out", i, L->ops->name);
             break;
         }
-        ae_cfg *spec = ae_cfg_new_map();
-        if (!spec || L->ops->mirror(L->state, in[i], spec, err)) { ae_cfg_free(spec); rc = err->code; break; }
-        /* the activation of the layer before this one in the encoder (or the output's) */
-        int act = -1;
-        for (int j = i - 1; j >= 0 && act < 0; j--)
-            if (m->enc[j].ops->activation) act = m->enc[j].ops->activation(m->enc[j].state);
-        const char *an = i == 0 ? output_act : ae_act_name(act < 0 ? AE_ACT_IDENTITY : (ae_act)act);
-        ae_cfg_set_scalar(spec, "activation", an);
-        fprintf(f, "%s{", first ? "" : ", ");
-        for (size_t k = 0; k < ae_cfg_len(spec); k++) {
-            ae_cfg *v = ae_cfg_value_at(spec, k);
-            if (ae_cfg_kind_of(v) == AE_CFG_SEQ) {
-                fprintf(f, "%s%s: [", k ? ", " : "", ae_cfg_key_at(spec, k));
-                for (size_t q = 0; q < ae_cfg_len(v); q++)
-                    fprintf(f, "%s%s", q ? ", " : "", ae_cfg_scalar(ae_cfg_at(v, q)));
-                fputc(']', f);
-            } else {
-                fprintf(f, "%s%s: %s", k ? ", " : "", ae_cfg_key_at(spec, k), ae_cfg_scalar(v));
-            }
-        }
-        fputc('}', f);
-        ae_cfg_free(spec);
+        if ((rc = emit_mirror(m, reg, enc, i, in[i], output_act, f, first, err))) break;
         first = 0;
         /* a dense layer that flattened an image is followed by a reshape back to it */
         if (in[i].nd == 4 && i > 0 && !strcmp(L->ops->name, "dense")) /* the output needs no shape */
@@ -235,7 +282,7 @@ static int read_model(ae_model *m, ae_cfg *root, const ae_registry *reg, const a
     if (!dec || (ae_cfg_kind_of(dec) == AE_CFG_SCALAR && !strcmp(ae_cfg_scalar(dec), "mirror"))) {
         const char *oact, *def = m->obj->output_activation ? m->obj->output_activation : "identity";
         if (ae_cfg_str(model, "output_activation", def, ae_act_names, &oact, err)) return err->code;
-        if (resolve_mirror(m, model, oact, err)) return err->code;
+        if (resolve_mirror(m, model, reg, oact, err)) return err->code;
         /* the explicit decoder now carries the output activation: drop the key so the saved
          * config runs again as it is */
         ae_cfg_free(ae_cfg_get(model, "output_activation"));

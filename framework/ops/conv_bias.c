@@ -3,7 +3,7 @@
 #include "conv_internal.h"
 
 /* y += b per channel, then the activation; y in nChw{blk}c: [n][c/blk][h][w][c%blk]. */
-void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_act act)
+void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_act act, float slope)
 {
     const int64_t nb = sh.d[0], cb = sh.d[1] / blk, hw = sh.d[2] * sh.d[3];
 #pragma omp parallel for schedule(static) if (nb * cb * hw * blk >= 65536)
@@ -20,13 +20,15 @@ void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_ac
             for (int64_t q = 0; q < hw; q++)
                 for (int l = 0; l < blk; l++) p[q * blk + l] += bb[l];
     }
-    if (act != AE_ACT_RELU && act != AE_ACT_IDENTITY) ae_act_forward(act, y, y, (size_t)(nb * cb * hw * blk));
+    if (act != AE_ACT_RELU && act != AE_ACT_IDENTITY)
+        ae_act_forward_slope(act, slope, y, y, (size_t)(nb * cb * hw * blk));
 }
 
-/* dz = dy·act'(y), as ae_act_backward computes it. */
-static inline float dact(ae_act a, float y, float dy)
+/* dz = dy·act'(y), as ae_act_backward computes it (s: leaky ReLU's slope). */
+static inline float dact(ae_act a, float s, float y, float dy)
 {
     switch (a) {
+    case AE_ACT_LEAKY_RELU: return y > 0.0f ? dy : s * dy;
     case AE_ACT_RELU: return y > 0.0f ? dy : 0.0f;
     case AE_ACT_SIGMOID: return dy * y * (1.0f - y);
     case AE_ACT_TANH: return dy * (1.0f - y * y);
@@ -36,15 +38,15 @@ static inline float dact(ae_act a, float y, float dy)
 
 /* Channel block j of an nChw{B}c tensor: g = g·act'(y) in place (y NULL: g as is), and its sum per
  * channel in B lanes, two interleaved partial sums each. */
-static inline void grad_block(ae_act a, const float *y, float *g, int64_t nb, int64_t cb, int64_t hw,
-                              int64_t j, const int B, float *out)
+static inline void grad_block(ae_act a, float s, const float *y, float *g, int64_t nb, int64_t cb,
+                              int64_t hw, int64_t j, const int B, float *out)
 {
     float lane[2][16] = {{0}};
     for (int64_t i = 0; i < nb; i++) {
         const int64_t o = (i * cb + j) * hw * B;
         float *p = g + o;
         if (y)
-            for (int64_t q = 0; q < hw * B; q++) p[q] = dact(a, y[o + q], p[q]);
+            for (int64_t q = 0; q < hw * B; q++) p[q] = dact(a, s, y[o + q], p[q]);
         for (int64_t q = 0; q < hw; q++)
             for (int l = 0; l < B; l++) lane[q & 1][l] += p[q * B + l];
     }
@@ -52,19 +54,21 @@ static inline void grad_block(ae_act a, const float *y, float *g, int64_t nb, in
 }
 
 /* grad_block with the activation a compile-time constant in each branch (vectorised loops). */
-static inline void grad_block_act(ae_act a, const float *y, float *g, int64_t nb, int64_t cb, int64_t hw,
-                                  int64_t j, const int B, float *out)
+static inline void grad_block_act(ae_act a, float s, const float *y, float *g, int64_t nb, int64_t cb,
+                                  int64_t hw, int64_t j, const int B, float *out)
 {
-    if (!y) grad_block(AE_ACT_IDENTITY, NULL, g, nb, cb, hw, j, B, out);
-    else if (a == AE_ACT_RELU) grad_block(AE_ACT_RELU, y, g, nb, cb, hw, j, B, out);
-    else if (a == AE_ACT_SIGMOID) grad_block(AE_ACT_SIGMOID, y, g, nb, cb, hw, j, B, out);
-    else grad_block(AE_ACT_TANH, y, g, nb, cb, hw, j, B, out);
+    if (!y) grad_block(AE_ACT_IDENTITY, s, NULL, g, nb, cb, hw, j, B, out);
+    else if (a == AE_ACT_RELU) grad_block(AE_ACT_RELU, s, y, g, nb, cb, hw, j, B, out);
+    else if (a == AE_ACT_SIGMOID) grad_block(AE_ACT_SIGMOID, s, y, g, nb, cb, hw, j, B, out);
+    else if (a == AE_ACT_LEAKY_RELU) grad_block(AE_ACT_LEAKY_RELU, s, y, g, nb, cb, hw, j, B, out);
+    else grad_block(AE_ACT_TANH, s, y, g, nb, cb, hw, j, B, out);
 }
 
 /* One channel (nchw) or one block of channels per iteration, each lane summed in a fixed order:
  * vectorised, and the same bits for any thread count. The activation's backward runs in the same
  * pass, image by image, while the data is in cache. */
-void conv_act_bias_grad(ae_act act, const float *y, float *g, ae_shape sh, int blk, float *db, int accumulate)
+void conv_act_bias_grad(ae_act act, float slope, const float *y, float *g, ae_shape sh, int blk, float *db,
+                        int accumulate)
 {
     const int64_t nb = sh.d[0], c = sh.d[1], hw = sh.d[2] * sh.d[3];
     if (act == AE_ACT_IDENTITY) y = NULL;
@@ -73,8 +77,8 @@ void conv_act_bias_grad(ae_act act, const float *y, float *g, ae_shape sh, int b
 #pragma omp parallel for schedule(static) if (nb * c * hw >= 65536)
         for (int64_t j = 0; j < cb; j++) {
             float t[16];
-            if (blk == 8) grad_block_act(act, y, g, nb, cb, hw, j, 8, t);
-            else grad_block_act(act, y, g, nb, cb, hw, j, 16, t);
+            if (blk == 8) grad_block_act(act, slope, y, g, nb, cb, hw, j, 8, t);
+            else grad_block_act(act, slope, y, g, nb, cb, hw, j, 16, t);
             for (int l = 0; l < blk; l++) db[j * blk + l] = accumulate ? db[j * blk + l] + t[l] : t[l];
         }
         return;
@@ -85,7 +89,7 @@ void conv_act_bias_grad(ae_act act, const float *y, float *g, ae_shape sh, int b
         for (int64_t i = 0; i < nb; i++) {
             float *p = g + (i * c + j) * hw;
             if (y)
-                for (int64_t q = 0; q < hw; q++) p[q] = dact(act, y[(i * c + j) * hw + q], p[q]);
+                for (int64_t q = 0; q < hw; q++) p[q] = dact(act, slope, y[(i * c + j) * hw + q], p[q]);
             int64_t q = 0;
             for (; q + 8 <= hw; q += 8)
                 for (int l = 0; l < 8; l++) lane[l] += p[q + l];

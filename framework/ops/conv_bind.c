@@ -30,13 +30,16 @@ static dnnl_memory_t own(ae_graph *g, conv_state *s, const dnnl_memory_desc_t *m
 dnnl_alg_kind_t conv_act_alg(ae_act a)
 {
     static const dnnl_alg_kind_t alg[] = {dnnl_alg_kind_undef, dnnl_eltwise_relu, dnnl_eltwise_logistic,
-                                          dnnl_eltwise_tanh};
+                                          dnnl_eltwise_tanh, dnnl_eltwise_relu};
     return alg[a];
 }
 
+/* oneDNN's relu is leaky ReLU with the negative slope as alpha. */
+float conv_act_alpha(ae_act a, float slope) { return a == AE_ACT_LEAKY_RELU ? slope : 0.0f; }
+
 /* Primitive attributes with the post-ops the primitives here take, in this order: += the destination
  * (sum), the activation. */
-dnnl_status_t conv_make_attr(int sum, ae_act act, dnnl_primitive_attr_t *attr)
+dnnl_status_t conv_make_attr(int sum, ae_act act, float slope, dnnl_primitive_attr_t *attr)
 {
     dnnl_post_ops_t po = NULL;
     dnnl_status_t st = dnnl_primitive_attr_create(attr);
@@ -44,7 +47,7 @@ dnnl_status_t conv_make_attr(int sum, ae_act act, dnnl_primitive_attr_t *attr)
     st = dnnl_post_ops_create(&po);
     if (st == dnnl_success && sum) st = dnnl_post_ops_append_sum(po, 1.0f);
     if (st == dnnl_success && act != AE_ACT_IDENTITY)
-        st = dnnl_post_ops_append_eltwise(po, 1.0f, conv_act_alg(act), 0.0f, 0.0f);
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, conv_act_alg(act), conv_act_alpha(act, slope), 0.0f);
     if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
     if (po) dnnl_post_ops_destroy(po);
     return st;
@@ -106,7 +109,7 @@ static int make_reorder(dnnl_memory_t from, dnnl_memory_t to, int accumulate, co
         return make_gather(conv_md_of(from), conv_md_of(to), x) ? AE_OK
                                                                 : ae_errf(err, AE_EINTERNAL, "out of memory");
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_status_t st = conv_make_attr(accumulate, AE_ACT_IDENTITY, &attr);
+    dnnl_status_t st = conv_make_attr(accumulate, AE_ACT_IDENTITY, 0.0f, &attr);
     dnnl_primitive_desc_t pd = NULL;
     dnnl_engine_t eng = ae_dnnl_engine();
     if (st == dnnl_success)

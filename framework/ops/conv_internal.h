@@ -34,6 +34,7 @@ typedef struct conv_stage {
     ae_shape bias_sh;
     int bias_blk;
     ae_act bias_act;
+    float bias_slope;
     conv_xfer pre[3], post[2];
     int npre, npost;
 } conv_stage;
@@ -66,7 +67,8 @@ int conv_out_block(const ae_node *n, int *blk, ae_err *err);
 const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m);
 dnnl_memory_t conv_track(conv_state *s, const dnnl_memory_desc_t *md, void *p, ae_err *err);
 dnnl_alg_kind_t conv_act_alg(ae_act a);
-dnnl_status_t conv_make_attr(int sum, ae_act act, dnnl_primitive_attr_t *attr);
+float conv_act_alpha(ae_act a, float slope); /* oneDNN's alpha of that algorithm */
+dnnl_status_t conv_make_attr(int sum, ae_act act, float slope, dnnl_primitive_attr_t *attr);
 int conv_bind_in(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
                  dnnl_memory_t user, ae_err *err);
 int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnnl_memory_desc_t *want,
@@ -79,7 +81,8 @@ void conv_xfer_destroy(conv_xfer *x);
 /* conv_bias.c: y[n, c, h, w] = act(y + b[c]) in place, y channel-blocked by blk; g = g·act'(y) in
  * place and db[c] (+)= Σ over n, h, w of g (nchw when blk is 1), in a fixed order: the same bits for
  * any thread count. */
-void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_act act);
-void conv_act_bias_grad(ae_act act, const float *y, float *g, ae_shape sh, int blk, float *db, int accumulate);
+void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_act act, float slope);
+void conv_act_bias_grad(ae_act act, float slope, const float *y, float *g, ae_shape sh, int blk, float *db,
+                        int accumulate);
 
 #endif

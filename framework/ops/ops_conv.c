@@ -82,6 +82,7 @@ typedef struct geom {
     int xpriv;                           /* x is a conv's output kept channel-blocked */
     dnnl_dims_t dx, dy, dw;
     int layout[3];                       /* per stage (forward, backward-data, -weights) */
+    float slope;                         /* leaky ReLU's negative slope (post-ops) */
 } geom;
 
 /* The descriptors a stage offers its primitive: the graph's nchw, oneDNN's choice (format any:
@@ -164,6 +165,7 @@ static int geom_init(const ae_node *n, geom *G, ae_err *err)
 {
     const ae_node *x = n->in[0], *w = n->in[1];
     G->tr = n->iattr[CONV_KIND];
+    G->slope = ae_act_slope(n);
     int s = n->iattr[CONV_STRIDE], p = n->iattr[CONV_PAD], op = n->iattr[CONV_OPAD];
     const int64_t *xd = x->shape.d, *yd = n->shape.d;
     int64_t kh = w->shape.d[2], kw = w->shape.d[3];
@@ -203,7 +205,7 @@ static int make_pd(const geom *G, int which, dnnl_prop_kind_t prop, ae_act act,
                       "descriptor" : "conv backward-weights descriptor", err))
         return err->code;
     dnnl_primitive_attr_t attr = NULL;
-    st = conv_make_attr(0, act, &attr);
+    st = conv_make_attr(0, act, G->slope, &attr);
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return ae_dnnl_check(st, "conv primitive descriptor", err);
@@ -247,7 +249,7 @@ static int bias_primitive(conv_stage *st, conv_state *s, const geom *G, dnnl_mem
     st->act_mem = dst;
     if (!st->bias_mem && !(st->bias_mem = conv_track(s, &G->b, bias, err))) return err->code;
     dnnl_status_t r = dnnl_binary_desc_init(&d, dnnl_binary_add, conv_md_of(dst), &G->b, conv_md_of(dst));
-    if (r == dnnl_success) r = conv_make_attr(0, act, &attr);
+    if (r == dnnl_success) r = conv_make_attr(0, act, G->slope, &attr);
     if (r == dnnl_success) r = dnnl_primitive_desc_create(&pd, &d, attr, ae_dnnl_engine(), NULL);
     if (r == dnnl_success) r = dnnl_primitive_create(&st->bias, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
@@ -256,13 +258,13 @@ static int bias_primitive(conv_stage *st, conv_state *s, const geom *G, dnnl_mem
 }
 
 /* The activation as an in-place eltwise primitive on the forward primitive's destination. */
-static int act_primitive(conv_stage *st, dnnl_memory_t dst, ae_act act, ae_err *err)
+static int act_primitive(conv_stage *st, dnnl_memory_t dst, ae_act act, float slope, ae_err *err)
 {
     dnnl_eltwise_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
     st->act_mem = dst;
     dnnl_status_t s = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, conv_act_alg(act),
-                                                     conv_md_of(dst), 0.0f, 0.0f);
+                                                     conv_md_of(dst), conv_act_alpha(act, slope), 0.0f);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &d, NULL, ae_dnnl_engine(), NULL);
     if (s == dnnl_success) s = dnnl_primitive_create(&st->act, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
@@ -350,12 +352,13 @@ static int conv_prepare_stages(ae_graph *g, ae_node *n, conv_state *s, dnnl_prim
     if (b && (f->bias_blk = conv_channel_block(conv_md_of(dst)))) {
         f->bias_c = b->val;
         f->bias_act = act;
+        f->bias_slope = G.slope;
         f->bias_sh = n->shape;
         dnnl_memory_get_data_handle(dst, (void **)&f->bias_dst);
     } else {
         f->late = b && conv_md_of(dst)->format_desc.blocking.inner_nblks > 0;
         if (f->late) dst = my;
-        if (b ? bias_primitive(f, s, &G, dst, b->val, act, err) : !fuse && act_primitive(f, dst, act, err))
+        if (b ? bias_primitive(f, s, &G, dst, b->val, act, err) : !fuse && act_primitive(f, dst, act, G.slope, err))
             return err->code;
     }
     return n->needs_grad ? conv_prepare_backward(g, n, s, pds, &G, mx, mw, err) : AE_OK;
@@ -400,7 +403,8 @@ static void run_stage(const conv_stage *st)
     if (!st->p) return;
     for (int i = 0; i < st->npre; i++) conv_run_xfer(&st->pre[i]);
     dnnl_primitive_execute(st->p, ae_dnnl_stream(), st->nargs, st->args);
-    if (st->bias_c) conv_bias_act_blocked(st->bias_dst, st->bias_sh, st->bias_blk, st->bias_c, st->bias_act);
+    if (st->bias_c)
+        conv_bias_act_blocked(st->bias_dst, st->bias_sh, st->bias_blk, st->bias_c, st->bias_act, st->bias_slope);
     if (!st->late) run_bias_act(st);
     for (int i = 0; i < st->npost; i++) conv_run_xfer(&st->post[i]);
     if (st->late) run_bias_act(st);
@@ -416,8 +420,9 @@ static void conv_backward(ae_node *n)
 {
     conv_state *s = n->state;
     ae_act act = (ae_act)n->iattr[CONV_ACT];
-    if (s->db) conv_act_bias_grad(act, n->val, s->dz, n->shape, s->priv ? s->blk : 1, s->db, s->db_accum);
-    else if (act != AE_ACT_IDENTITY) ae_act_backward(act, n->val, n->grad, s->dz, n->numel, 0);
+    float slope = ae_act_slope(n);
+    if (s->db) conv_act_bias_grad(act, slope, n->val, s->dz, n->shape, s->priv ? s->blk : 1, s->db, s->db_accum);
+    else if (act != AE_ACT_IDENTITY) ae_act_backward_slope(act, slope, n->val, n->grad, s->dz, n->numel, 0);
     run_stage(&s->bwd_d);
     run_stage(&s->bwd_w);
 }
@@ -483,7 +488,8 @@ static ae_node *add(ae_graph *g, const ae_op *op, const char *name, ae_node *x, 
     int ia[CONV_NATTR] = {[CONV_ACT] = (int)act, [CONV_KIND] = op == &ae_op_conv_transpose2d,
                           [CONV_STRIDE] = stride, [CONV_PAD] = pad, [CONV_OPAD] = opad,
                           [CONV_LAYOUT] = (int)g_layout};
-    return ae_graph_add(g, op, name, in, b ? 3 : 2, ia, CONV_NATTR, NULL, 0, err);
+    float fa[AE_FATTR_SLOPE + 1] = {[AE_FATTR_SLOPE] = AE_LEAKY_SLOPE};
+    return ae_graph_add(g, op, name, in, b ? 3 : 2, ia, CONV_NATTR, fa, AE_FATTR_SLOPE + 1, err);
 }
 
 ae_node *ae_conv2d(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, int stride,

@@ -256,6 +256,7 @@ static void member_fwd(ae_node *n, size_t b, int t)
             for (int64_t j = 0; j < c; j++) y[q * m + s->mw + j] = yt[j * r + q];
     }
     if (act == AE_ACT_SIGMOID) ae_act_forward(act, y, y, (size_t)(r * m));
+    if (act == AE_ACT_LEAKY_RELU) ae_act_forward_slope(act, ae_act_slope(n), y, y, (size_t)(r * m));
     if (s->tanh) {
         ae_eltwise *e = &s->tanh[2 * t + last];
         dnnl_memory_set_data_handle(e->src, y);
@@ -325,7 +326,7 @@ static void member_bwd(ae_node *n, size_t b, int t)
     const int last = r != s->rows;
     float *dz = dz_of(n, r0, t);
     if (act != AE_ACT_IDENTITY && !s->dz_ready)
-        ae_act_backward(act, n->val + r0 * m, n->grad + r0 * m, dz, (size_t)(r * m), 0);
+        ae_act_backward_slope(act, ae_act_slope(n), n->val + r0 * m, n->grad + r0 * m, dz, (size_t)(r * m), 0);
     if (s->dbp) colsum(dz, r, m, s->dbp + b * m);
     const float *x = n->in[0]->val + r0 * k;
     if (s->dw.mm)
@@ -407,5 +408,6 @@ ae_node *ae_dense(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node
 {
     ae_node *in[3] = {x, w, b};
     int ia[DENSE_NATTR] = {[DENSE_ACT] = (int)act};
-    return ae_graph_add(g, &ae_op_dense, name, in, b ? 3 : 2, ia, DENSE_NATTR, NULL, 0, err);
+    float fa[AE_FATTR_SLOPE + 1] = {[AE_FATTR_SLOPE] = AE_LEAKY_SLOPE};
+    return ae_graph_add(g, &ae_op_dense, name, in, b ? 3 : 2, ia, DENSE_NATTR, fa, AE_FATTR_SLOPE + 1, err);
 }

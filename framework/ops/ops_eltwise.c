@@ -16,6 +16,7 @@ typedef struct act_job {
     const float *x, *y, *dy;
     float *out;
     float beta; /* backward: out = beta·out + dy·f'(y) */
+    float slope; /* leaky ReLU's negative slope */
 } act_job;
 
 static inline float as_float(int32_t i) { float f; memcpy(&f, &i, sizeof f); return f; }
@@ -67,16 +68,26 @@ static void act_fwd_chunk(size_t lo, size_t hi, void *ctx)
     case AE_ACT_TANH:
         for (size_t i = lo; i < hi; i++) y[i] = tanhf(x[i]);
         break;
+    case AE_ACT_LEAKY_RELU: {
+        const float a = j->slope;
+        for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+        break;
+    }
     default:
         if (y != x) memcpy(y + lo, x + lo, (hi - lo) * sizeof *y);
     }
 }
 
 /* dx = dy·f'(y): the overwrite case reads no old dx (fewer memory streams; old NaNs stay out).
- * dx may be dy itself (dense layers turn their dY into dZ in place). */
-static void act_bwd_set(ae_act a, const float *restrict y, const float *dy, float *dx, size_t lo, size_t hi)
+ * dx may be dy itself (dense layers turn their dY into dZ in place). Leaky ReLU's y > 0 exactly
+ * when x > 0 (slope >= 0). */
+static void act_bwd_set(ae_act a, float slope, const float *restrict y, const float *dy, float *dx,
+                        size_t lo, size_t hi)
 {
     switch (a) {
+    case AE_ACT_LEAKY_RELU:
+        for (size_t i = lo; i < hi; i++) dx[i] = y[i] > 0.0f ? dy[i] : slope * dy[i];
+        break;
     case AE_ACT_RELU:
         for (size_t i = lo; i < hi; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
@@ -97,10 +108,13 @@ static void act_bwd_chunk(size_t lo, size_t hi, void *ctx)
     const float *y = j->y, *dy = j->dy, beta = j->beta;
     float *dx = j->out;
     if (beta == 0.0f) {
-        act_bwd_set(j->a, y, dy, dx, lo, hi);
+        act_bwd_set(j->a, j->slope, y, dy, dx, lo, hi);
         return;
     }
     switch (j->a) {
+    case AE_ACT_LEAKY_RELU:
+        for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + (y[i] > 0.0f ? dy[i] : j->slope * dy[i]);
+        break;
     case AE_ACT_RELU:
         for (size_t i = lo; i < hi; i++) dx[i] = beta * dx[i] + (y[i] > 0.0f ? dy[i] : 0.0f);
         break;
@@ -115,16 +129,33 @@ static void act_bwd_chunk(size_t lo, size_t hi, void *ctx)
     }
 }
 
+void ae_act_forward_slope(ae_act a, float slope, const float *x, float *y, size_t n)
+{
+    act_job j = {a, x, NULL, NULL, y, 0.0f, slope};
+    ae_par_for(n, act_fwd_chunk, &j);
+}
+
+void ae_act_backward_slope(ae_act a, float slope, const float *y, const float *dy, float *dx, size_t n,
+                           int accumulate)
+{
+    act_job j = {a, NULL, y, dy, dx, accumulate ? 1.0f : 0.0f, slope};
+    ae_par_for(n, act_bwd_chunk, &j);
+}
+
 void ae_act_forward(ae_act a, const float *x, float *y, size_t n)
 {
-    act_job j = {a, x, NULL, NULL, y, 0.0f};
-    ae_par_for(n, act_fwd_chunk, &j);
+    ae_act_forward_slope(a, AE_LEAKY_SLOPE, x, y, n);
 }
 
 void ae_act_backward(ae_act a, const float *y, const float *dy, float *dx, size_t n, int accumulate)
 {
-    act_job j = {a, NULL, y, dy, dx, accumulate ? 1.0f : 0.0f};
-    ae_par_for(n, act_bwd_chunk, &j);
+    ae_act_backward_slope(a, AE_LEAKY_SLOPE, y, dy, dx, n, accumulate);
+}
+
+float ae_act_slope(const ae_node *n) { return n->fattr[AE_FATTR_SLOPE]; }
+void ae_set_act_slope(ae_node *n, float slope)
+{
+    if (n) n->fattr[AE_FATTR_SLOPE] = slope;
 }
 
 static int act_infer(ae_node *n, ae_err *err)
@@ -134,13 +165,17 @@ static int act_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
-static void act_forward(ae_node *n) { ae_act_forward((ae_act)n->iattr[ACT_FN], n->in[0]->val, n->val, n->numel); }
+static void act_forward(ae_node *n)
+{
+    ae_act_forward_slope((ae_act)n->iattr[ACT_FN], ae_act_slope(n), n->in[0]->val, n->val, n->numel);
+}
 
 static void act_backward(ae_node *n)
 {
     ae_node *x = n->in[0];
     if (x->needs_grad)
-        ae_act_backward((ae_act)n->iattr[ACT_FN], n->val, n->grad, x->grad, n->numel, n->accum[0]);
+        ae_act_backward_slope((ae_act)n->iattr[ACT_FN], ae_act_slope(n), n->val, n->grad, x->grad, n->numel,
+                              n->accum[0]);
 }
 
 const ae_op ae_op_activation = {.name = "activation", .infer = act_infer, .forward = act_forward,
@@ -149,7 +184,8 @@ const ae_op ae_op_activation = {.name = "activation", .infer = act_infer, .forwa
 ae_node *ae_activation(ae_graph *g, const char *name, ae_node *x, ae_act act, ae_err *err)
 {
     int ia[ACT_NATTR] = {[ACT_FN] = (int)act};
-    return ae_graph_add(g, &ae_op_activation, name, &x, 1, ia, ACT_NATTR, NULL, 0, err);
+    float fa[AE_FATTR_SLOPE + 1] = {[AE_FATTR_SLOPE] = AE_LEAKY_SLOPE};
+    return ae_graph_add(g, &ae_op_activation, name, &x, 1, ia, ACT_NATTR, fa, AE_FATTR_SLOPE + 1, err);
 }
 
 static int reshape_infer(ae_node *n, ae_err *err)

@@ -6,6 +6,8 @@
 #include "ae_optim.h"
 #include "ae_par.h"
 
+#define AE_OPTIM_RANGES 128 /* trainable stretches on the stack (about one per batch norm) */
+
 const char *const ae_opt_names[] = {"sgd", "adam", "adamw", "adagrad", NULL};
 
 void ae_optim_defaults(ae_optim_cfg *c, ae_opt_kind kind)
@@ -144,12 +146,34 @@ double ae_optim_step(ae_optim *o)
                   (float)c->momentum, (float)c->beta1, (float)c->beta2, (float)c->eps, 0, 0,
                   o->step == 1, c->kind == AE_OPT_ADAMW};
     if (c->clip_norm > 0 && norm > c->clip_norm) j.gs = (float)(c->clip_norm / (norm + 1e-6));
-    if (c->kind == AE_OPT_SGD) return norm + ae_par_sum(n, sgd_chunk, &j);
-    if (c->kind == AE_OPT_ADAGRAD) {
+    ae_chunk_sum_fn chunk = adam_chunk;
+    if (c->kind == AE_OPT_SGD) chunk = sgd_chunk;
+    else if (c->kind == AE_OPT_ADAGRAD) {
+        chunk = adagrad_chunk;
         j.step_size = (float)(c->lr / (1.0 + (double)(o->step - 1) * c->lr_decay));
-        return norm + ae_par_sum(n, adagrad_chunk, &j);
+    } else {
+        j.step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
+        j.bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
     }
-    j.step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
-    j.bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
-    return norm + ae_par_sum(n, adam_chunk, &j);
+    /* the trainable stretches only: running statistics (STATE parameters) get no update and no
+     * weight decay; without them this is one pass over the whole store */
+    size_t soff[AE_OPTIM_RANGES], slen[AE_OPTIM_RANGES], *off = soff, *len = slen;
+    size_t nr = ae_params_trainable_ranges(o->ps, off, len, AE_OPTIM_RANGES);
+    if (nr > AE_OPTIM_RANGES) { /* more than the stack holds: once per step, small */
+        off = malloc(2 * nr * sizeof *off);
+        if (!off) return NAN; /* reported as a diverged step: stop, the last checkpoint is good */
+        len = off + nr;
+        ae_params_trainable_ranges(o->ps, off, len, nr);
+    }
+    double bad = 0.0;
+    for (size_t r = 0; r < nr; r++) {
+        step_job jr = j;
+        jr.p = j.p + off[r];
+        jr.g = j.g + off[r];
+        jr.m = j.m + off[r];
+        jr.v = j.v + off[r];
+        bad += ae_par_sum(len[r], chunk, &jr);
+    }
+    if (off != soff) free(off);
+    return norm + bad;
 }

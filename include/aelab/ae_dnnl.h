@@ -18,8 +18,12 @@ int ae_get_threads(void);
 /* Turns a failed oneDNN status into an AE_EINTERNAL error naming `what`. */
 int ae_dnnl_check(dnnl_status_t st, const char *what, ae_err *err);
 
-/* Activation kinds shared by layers (fused as oneDNN post-ops where possible). */
-typedef enum { AE_ACT_IDENTITY, AE_ACT_RELU, AE_ACT_SIGMOID, AE_ACT_TANH, AE_ACT_COUNT } ae_act;
+/* Activation kinds shared by layers (fused as oneDNN post-ops where possible). Leaky ReLU is
+ * x for x > 0, else slope·x (PyTorch's LeakyReLU; the slope travels with the node, see
+ * ae_act_slope in ae_ops.h, default AE_LEAKY_SLOPE). */
+typedef enum { AE_ACT_IDENTITY, AE_ACT_RELU, AE_ACT_SIGMOID, AE_ACT_TANH, AE_ACT_LEAKY_RELU,
+               AE_ACT_COUNT } ae_act;
+#define AE_LEAKY_SLOPE 0.01f /* PyTorch's default negative_slope */
 const char *ae_act_name(ae_act a);
 int ae_act_parse(const char *s, ae_act *out); /* AE_OK or AE_EINPUT */
 extern const char *const ae_act_names[];      /* NULL-terminated, for config choices */

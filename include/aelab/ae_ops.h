@@ -45,8 +45,19 @@ extern const ae_op ae_op_dense, ae_op_activation, ae_op_reshape, ae_op_mse, ae_o
  * (ae_fusion), which dense layers run as a chain, and which outputs stay channel-blocked (blk). */
 int ae_ops_plan(ae_graph *g, ae_err *err);
 
-/* Light kernels shared by ops: y = act(x), dx (+)= dy·act'(y) from the output y. */
+/* Light kernels shared by ops: y = act(x), dx (+)= dy·act'(y) from the output y (leaky ReLU at
+ * AE_LEAKY_SLOPE; the _slope forms take its negative slope, >= 0). */
 void ae_act_forward(ae_act a, const float *x, float *y, size_t n);
 void ae_act_backward(ae_act a, const float *y, const float *dy, float *dx, size_t n, int accumulate);
+void ae_act_forward_slope(ae_act a, float slope, const float *x, float *y, size_t n);
+void ae_act_backward_slope(ae_act a, float slope, const float *y, const float *dy, float *dx, size_t n,
+                           int accumulate);
+
+/* Leaky ReLU's negative slope on a node that applies an activation (dense, conv2d,
+ * conv_transpose2d, activation): the constructors set AE_LEAKY_SLOPE (PyTorch's 0.01); set another
+ * one after construction and before compile. Kept in ae_node.fattr[AE_FATTR_SLOPE]. */
+#define AE_FATTR_SLOPE 3
+float ae_act_slope(const ae_node *n);
+void ae_set_act_slope(ae_node *n, float slope);
 
 #endif

@@ -6,7 +6,14 @@
 #include "ae_graph.h"
 #include "ae_rng.h"
 
-typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS } ae_param_kind;
+/* WEIGHT and BIAS as dense/conv layers have them; SCALE and SHIFT a multiplicative weight that
+ * starts at 1 and an additive one that starts at 0 (batch norm's weight and bias, PyTorch's ones_
+ * and zeros_); STATE and STATE_ONE are not trained (batch norm's running statistics, starting at 0
+ * and 1): ops write them in training forward passes, the optimizer and its weight decay leave them
+ * alone (ae_params_trainable), checkpoints save them with the rest. SCALE, SHIFT and the STATE
+ * kinds draw no random numbers under either init scheme (as in PyTorch). */
+typedef enum { AE_PARAM_WEIGHT, AE_PARAM_BIAS, AE_PARAM_SCALE, AE_PARAM_STATE, AE_PARAM_STATE_ONE,
+               AE_PARAM_SHIFT } ae_param_kind;
 
 typedef struct ae_param_info {
     char name[96];      /* "encoder[0].weight" */
@@ -42,6 +49,13 @@ int ae_params_alloc(ae_params *ps, ae_err *err);
 int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long seed, ae_rng *rng, ae_err *err);
 /* The index of the parameter called `name` ("decoder[2].bias"), or -1. */
 int ae_params_find(const ae_params *ps, const char *name);
+/* Trained values (as PyTorch's parameters(): running statistics are buffers, not counted). */
 size_t ae_params_count(const ae_params *ps);
+/* 1 when the optimizer updates parameter i (every kind but the STATE ones). */
+int ae_params_trainable(const ae_params *ps, size_t i);
+/* The store's trainable stretches in order: the [off, off + len) ranges of the buffers that hold
+ * no STATE parameter (one range, the whole store, when there is none). Returns how many there are
+ * and writes the first max of them (off, len may be NULL when max is 0). */
+size_t ae_params_trainable_ranges(const ae_params *ps, size_t *off, size_t *len, size_t max);
 
 #endif

@@ -43,8 +43,8 @@ expect "run c.yaml --set train.opt" "train.optimizer. train.optimizer="
 has "run c.yaml --set train.optimizer." train.optimizer.lr= train.optimizer.name= train.optimizer.momentum=
 has "run c.yaml --set " train. train= model. seed= outputs. loss. corruption.
 has "check c.yaml --set model.latent." model.latent.kind= model.latent.size=
-expect "run c.yaml --set train.optimizer.name=a" "adam adamw"
-expect "run c.yaml --set train.optimizer.name=" "adam adamw sgd"
+expect "run c.yaml --set train.optimizer.name=a" "adagrad adam adamw"
+expect "run c.yaml --set train.optimizer.name=" "adagrad adam adamw sgd"
 has "run c.yaml --set loss.type=" mse bce
 expect "run c.yaml --set data.source=n" "npy"
 expect "run c.yaml --set outputs.plots=" "false true"

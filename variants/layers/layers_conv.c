@@ -14,6 +14,7 @@ typedef struct conv_spec {
     int same; /* padding: same (stride 1, odd kernel) */
     int act;
     int bias;
+    double slope; /* leaky_relu's negative slope */
 } conv_spec;
 
 static const char *type_name(const conv_spec *s) { return s->transpose ? "conv_transpose2d" : "conv2d"; }
@@ -58,8 +59,27 @@ static const ae_key convt_keys[] = {
                 "added to one side of the output (< stride; picks among the sizes a stride allows)"),
     CONV_TAIL,
 };
-static const ae_schema conv_schema = AE_SCHEMA("layer conv2d", conv_keys);
-static const ae_schema convt_schema = AE_SCHEMA("layer conv_transpose2d", convt_keys);
+/* `negative_slope` exists with `activation: leaky_relu` only (other configs keep their keys). */
+static const ae_key slope_keys[] = {
+    AE_KEY_NUM_(conv_spec, slope, "negative_slope", "0.01", 0.0, 1.0,
+                "slope for inputs below 0 (PyTorch LeakyReLU's negative_slope)")};
+static const ae_schema conv_slope_schema = AE_SCHEMA("layer conv2d", slope_keys);
+static const ae_schema convt_slope_schema = AE_SCHEMA("layer conv_transpose2d", slope_keys);
+static const ae_schema_case conv_cases[] = {{"leaky_relu", &conv_slope_schema}};
+static const ae_schema_case convt_cases[] = {{"leaky_relu", &convt_slope_schema}};
+static const ae_schema conv_schema = AE_SCHEMA_CASES("layer conv2d", conv_keys, "activation", conv_cases);
+static const ae_schema convt_schema = AE_SCHEMA_CASES("layer conv_transpose2d", convt_keys, "activation",
+                                                      convt_cases);
+
+/* negative_slope without activation: leaky_relu: say so (rather than "unknown key"). */
+static int slope_without_leaky(ae_cfg *spec, int act, ae_err *err)
+{
+    ae_cfg *ns = ae_cfg_get(spec, "negative_slope");
+    char w[256];
+    if (!ns || act == AE_ACT_LEAKY_RELU) return AE_OK;
+    return ae_errf(err, AE_EINPUT, "%s: negative_slope goes with activation: leaky_relu (this layer's "
+                   "activation is %s)", ae_cfg_where(ns, w, sizeof w), ae_act_name((ae_act)act));
+}
 
 static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
 {
@@ -67,8 +87,11 @@ static int configure(ae_cfg *spec, void **state, int transpose, ae_err *err)
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
     s->transpose = transpose;
+    s->slope = AE_LEAKY_SLOPE;
     char w[256];
-    if (ae_schema_read(transpose ? &convt_schema : &conv_schema, spec, s, 0, err)) return err->code;
+    if (ae_schema_read(transpose ? &convt_schema : &conv_schema, spec, s, 0, err) ||
+        slope_without_leaky(spec, s->act, err))
+        return err->code;
     if (s->same) {
         if (s->stride != 1 || s->kernel % 2 == 0)
             return ae_errf(err, AE_EINPUT, "%s: padding 'same' needs stride 1 and an odd kernel "
@@ -103,8 +126,8 @@ static ae_node *build(void *state, ae_build *b, const char *name, ae_node *x)
     ae_shape ws = s->transpose ? ae_shape4(cin, f, k, k) : ae_shape4(f, cin, k, k);
     int fan_in = (int)(ws.d[1] * k * k), fan_out = (int)(ws.d[0] * k * k);
     snprintf(pn, sizeof pn, "%s.weight", name);
-    int wi = ae_params_declare(b->ps, pn, ws, fan_in, fan_out, AE_PARAM_WEIGHT, s->act == AE_ACT_RELU,
-                               b->err);
+    int relu = s->act == AE_ACT_RELU || s->act == AE_ACT_LEAKY_RELU;
+    int wi = ae_params_declare(b->ps, pn, ws, fan_in, fan_out, AE_PARAM_WEIGHT, relu, b->err);
     int bi = -1;
     if (wi >= 0 && s->bias) {
         snprintf(pn, sizeof pn, "%s.bias", name);
@@ -117,9 +140,11 @@ static ae_node *build(void *state, ae_build *b, const char *name, ae_node *x)
     ae_node *bias = bi >= 0 ? ae_graph_param(b->g, bi, b->err) : NULL;
     if (!w || (bi >= 0 && !bias)) return NULL;
     int st = (int)s->stride, p = (int)s->padding;
-    return s->transpose ? ae_conv_transpose2d(b->g, nn, x, w, bias, st, p, (int)s->output_padding,
-                                              (ae_act)s->act, b->err)
-                        : ae_conv2d(b->g, nn, x, w, bias, st, p, (ae_act)s->act, b->err);
+    ae_node *y = s->transpose ? ae_conv_transpose2d(b->g, nn, x, w, bias, st, p, (int)s->output_padding,
+                                                    (ae_act)s->act, b->err)
+                              : ae_conv2d(b->g, nn, x, w, bias, st, p, (ae_act)s->act, b->err);
+    ae_set_act_slope(y, (float)s->slope);
+    return y;
 }
 
 static void set_long(ae_cfg *out, const char *key, long v)
@@ -130,7 +155,8 @@ static void set_long(ae_cfg *out, const char *key, long v)
 }
 
 /* conv2d(k, s, p) on an HxW input is undone by conv_transpose2d(k, s, p, output_padding) with the
- * output padding that restores HxW exactly; conv_transpose2d is undone by conv2d(k, s, p). */
+ * output padding that restores HxW exactly; conv_transpose2d is undone by conv2d(k, s, p). A layer
+ * without bias mirrors to one without. */
 static int mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
 {
     conv_spec *s = state;
@@ -164,6 +190,7 @@ static int mirror(void *state, ae_shape in, ae_cfg *out, ae_err *err)
     set_long(out, "stride", s->stride);
     set_long(out, "padding", s->padding);
     if (!s->transpose) set_long(out, "output_padding", (long)op[0]);
+    if (!s->bias) ae_cfg_set_scalar(out, "bias", "false");
     return AE_OK;
 }
 

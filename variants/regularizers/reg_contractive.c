@@ -84,7 +84,7 @@ static ae_node *cae_penalty(void *state, ae_build *b, const char *name)
     char who[384];
     if (ae_reg_target_tap(&s->target, b, name, who, sizeof who, &h, &k)) return NULL;
     int exact_ok = k >= 0 && t->weight[k] && h->op == &ae_op_dense && h->in[0] == t->x_in &&
-                   t->act[k] >= 0 && t->act[k] < AE_ACT_COUNT;
+                   t->act[k] >= 0 && t->act[k] < AE_ACT_COUNT && t->act[k] != AE_ACT_LEAKY_RELU;
     if (s->method == CAE_EXACT && !exact_ok) {
         ae_errf(b->err, AE_EINPUT, "%s: method: exact needs a dense layer applied directly to the "
                 "input, and layer '%s' is not one (use method: estimate or auto)", who, s->target.layer);
