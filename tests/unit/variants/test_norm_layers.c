@@ -199,7 +199,7 @@ START_TEST(running_stats_train_eval_checkpoint)
     ae_optim_defaults(&oc, AE_OPT_ADAMW); /* decoupled weight decay: it must leave the statistics alone */
     ae_optim opt;
     ae_trainer t;
-    ae_train_cfg tc = {3, 8, 1, 0};
+    ae_train_cfg tc = {.epochs = 3, .batch_size = 8, .shuffle = 1, .progress = 0};
     ck_assert_int_eq(ae_optim_init(&opt, &oc, ps, &f.err), AE_OK);
     ck_assert_int_eq(ae_trainer_init(&t, f.m, &f.ds, &tc, &opt, f.rng, &f.err), AE_OK);
     ck_assert_msg(ae_train(&t, NULL, NULL, &f.err) == AE_OK, "%s", f.err.msg);
