@@ -18,12 +18,15 @@ static void dense_case(ae_act act, int bias)
     ae_node *x = ae_graph_param(f.g, xi, &f.err), *w = ae_graph_param(f.g, wi, &f.err);
     ae_node *y = ae_dense(f.g, "dense", x, w, bias ? ae_graph_param(f.g, bi, &f.err) : NULL, act, &f.err);
     double e = check(&f, sq_loss(&f, y, ti), NULL);
-    /* forward value of one entry by hand */
-    double z = bias ? f.ps->val[f.ps->p[bi].off + 2] : 0;
-    for (int k = 0; k < 7; k++) z += (double)x->val[1 * 7 + k] * w->val[2 * 7 + k];
-    double ref = act == AE_ACT_RELU ? fmax(z, 0) : act == AE_ACT_SIGMOID ? 1 / (1 + exp(-z))
-                 : act == AE_ACT_TANH ? tanh(z) : z;
-    ck_assert_double_eq_tol(y->val[1 * 4 + 2], ref, 1e-5);
+    /* forward values by hand (both signs of z occur among the 20 entries) */
+    for (int i = 0; i < 5; i++)
+        for (int o = 0; o < 4; o++) {
+            double z = bias ? f.ps->val[f.ps->p[bi].off + o] : 0;
+            for (int k = 0; k < 7; k++) z += (double)x->val[i * 7 + k] * w->val[o * 7 + k];
+            double ref = act == AE_ACT_RELU ? fmax(z, 0) : act == AE_ACT_SIGMOID ? 1 / (1 + exp(-z))
+                         : act == AE_ACT_TANH ? tanh(z) : act == AE_ACT_LEAKY_RELU ? (z > 0 ? z : AE_LEAKY_SLOPE * z) : z;
+            ck_assert_double_eq_tol(y->val[i * 4 + o], ref, 1e-5);
+        }
     ck_assert_msg(e < 2e-2, "dense %s bias=%d gradient error %g", ae_act_name(act), bias, e);
     fx_free(&f);
 }
