@@ -341,7 +341,7 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
     fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epoch%s -> %s%s\n", r->name,
             r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs,
             r->tc.epochs == 1 ? "" : "s", r->out_dir, resumed ? " (resumed)" : "");
-    ae_pretrain_io pio = {r->out_dir, r->checkpoint_every > 0, ctx->hash, r->tc.progress, r->name, tr->stop};
+    ae_pretrain_io pio = {r->out_dir, r->checkpoint_every, ctx->hash, r->tc.progress, r->name, tr->stop};
     int rc = resumed ? AE_OK : ae_pretrain_run(r->pretrain, r->model, &r->train, r->rng, &pio, err);
     int pre = rc != AE_OK; /* stopped in pretraining: its own checkpoint holds the progress */
     if (rc == AE_OK) rc = ae_train(tr, on_epoch, ctx, err);

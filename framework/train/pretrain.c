@@ -164,7 +164,8 @@ static int train_layer(pt_run *R, int li, long from, pt_buf *b, const float *x, 
             write_params(I, b, R->ps);
             pos = (pt_pos){li + 1, 0};
         }
-        if (rc == AE_OK && R->io->dir && R->io->save)
+        long every = R->io->every;
+        if (rc == AE_OK && R->io->dir && every > 0 && (e % every == 0 || !pos.epoch))
             rc = pt_ckpt_save(R->ckpt, R->io->hash, pos, R->ps, pos.epoch ? b : NULL, R->rng, err);
     }
     for (int i = 0; i < 2; i++)

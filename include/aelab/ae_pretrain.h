@@ -34,7 +34,7 @@ int ae_pretrain_layers(const ae_pretrain *p);
 typedef struct ae_pretrain_io {
     const char *dir;      /* the run folder: pretrain.aelab (checkpoint) and pretrain.jsonl (one line
                              per layer-epoch); NULL: neither */
-    int save;             /* write the checkpoint after every epoch */
+    long every;           /* write the checkpoint every this many epochs and at each layer's end (0: never) */
     uint64_t hash;        /* the config hash the checkpoint carries and must match */
     int progress;         /* a line per epoch on stderr */
     const char *name;     /* the run's name for those lines */
