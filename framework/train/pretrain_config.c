@@ -93,7 +93,7 @@ static int read_encoder(ae_pretrain *p, ae_cfg *root, const ae_params *ps, const
 }
 
 /* `unroll`: decoder[j] must be the dense layer nhid -> nvis of encoder layer n-1-j. */
-static int read_decoder(ae_pretrain *p, ae_cfg *root, ae_cfg *pt, const ae_params *ps, ae_err *err)
+static int read_decoder(ae_pretrain *p, ae_cfg *root, const ae_params *ps, ae_err *err)
 {
     ae_cfg *dec = ae_cfg_lookup(root, "model.decoder");
     char w[256], nm[96], sect[48];
@@ -105,13 +105,17 @@ static int read_decoder(ae_pretrain *p, ae_cfg *root, ae_cfg *pt, const ae_param
         snprintf(sect, sizeof sect, "model.decoder[%zu]", j);
         int wi = item ? param_index(ps, layer_name(item, sect, nm, sizeof nm), "weight") : -1;
         int bi = item ? param_index(ps, nm, "bias") : -1;
-        if (!L || !type || strcmp(type, "dense") || wi < 0 || bi < 0 || ps->p[wi].shape.d[0] != L->nvis ||
+        if (!L)
+            return ae_errf(err, AE_EINPUT, "%s: pretrain.unroll: the decoder does not mirror the encoder (it has "
+                           "%zu layers, the encoder %d); use `decoder: mirror`, or `pretrain.unroll: false` to "
+                           "pretrain the encoder only", ae_cfg_where(item, w, sizeof w), nd, p->n);
+        if (!type || strcmp(type, "dense") || wi < 0 || bi < 0 || ps->p[wi].shape.d[0] != L->nvis ||
             ps->p[wi].shape.d[1] != L->nhid)
             return ae_errf(err, AE_EINPUT, "%s: pretrain.unroll: the decoder does not mirror the encoder (%s "
                            "should be a dense layer with a bias, %lld -> %lld); use `decoder: mirror`, or "
-                           "`unroll: false` to pretrain the encoder only",
-                           ae_cfg_where(ae_cfg_get(pt, "unroll"), w, sizeof w), sect,
-                           L ? (long long)L->nhid : 0LL, L ? (long long)L->nvis : 0LL);
+                           "`pretrain.unroll: false` to pretrain the encoder only",
+                           ae_cfg_where(item ? item : dec, w, sizeof w), sect, (long long)L->nhid,
+                           (long long)L->nvis);
         L->dec_w = wi;
         L->dec_b = bi;
     }
@@ -143,7 +147,7 @@ int ae_pretrain_configure(ae_cfg *root, const ae_registry *reg, ae_model *m, con
                        PT_MAX_LAYERS);
     const ae_params *ps = ae_model_params(m);
     if (read_encoder(p, root, ps, train, err)) return err->code;
-    return p->cfg.unroll ? read_decoder(p, root, pt, ps, err) : AE_OK;
+    return p->cfg.unroll ? read_decoder(p, root, ps, err) : AE_OK;
 }
 
 void ae_pretrain_free(ae_pretrain *p)
