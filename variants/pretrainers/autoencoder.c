@@ -63,6 +63,7 @@ typedef struct ae_ws {
     float *x, *xt;    /* [B, nvis]: the clean batch and the encoder's input (xt == x without noise) */
     float *h, *dh, *dpre; /* [B, nhid] */
     float *r, *dr;    /* [B, nvis] */
+    double *sum;      /* [max(nvis, nhid)]: column sums */
     ae_matmul enc, dec, gdec, back, genc;
 } ae_ws;
 
@@ -82,6 +83,7 @@ static void ae_end(void *vws)
     free(w->dpre);
     free(w->r);
     free(w->dr);
+    free(w->sum);
     free(w);
 }
 
@@ -103,7 +105,8 @@ static int ae_begin(void *state, ae_pt_layer *L, int64_t B, void **out, ae_err *
     w->dpre = malloc(bh);
     w->r = malloc(bv);
     w->dr = malloc(bv);
-    if (!w->x || !w->xt || !w->h || !w->dh || !w->dpre || !w->r || !w->dr)
+    w->sum = malloc((size_t)(V > H ? V : H) * sizeof(double));
+    if (!w->sum || !w->x || !w->xt || !w->h || !w->dh || !w->dpre || !w->r || !w->dr)
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     float *wd = cfg->tied ? L->w : L->wd, *gwd = cfg->tied ? L->gw : L->gwd;
     const ae_act vact = L->vis_binary ? AE_ACT_SIGMOID : AE_ACT_IDENTITY;
@@ -136,14 +139,13 @@ static void noise_block(size_t lo, size_t hi, const float *noise, void *ctx)
         j->out[i] = j->gauss ? j->x[i] + j->level * noise[i - lo] : (noise[i - lo] < j->level ? 0.0f : j->x[i]);
 }
 
-/* Column sums of a [rows, cols] matrix, in double. */
-static void col_sum(const float *a, int64_t rows, int64_t cols, float *out)
+/* Column sums of a [rows, cols] matrix, in double (row by row, into sum). */
+static void col_sum(const float *a, int64_t rows, int64_t cols, double *sum, float *out)
 {
-    for (int64_t j = 0; j < cols; j++) {
-        double s = 0;
-        for (int64_t i = 0; i < rows; i++) s += a[i * cols + j];
-        out[j] = (float)s;
-    }
+    memset(sum, 0, (size_t)cols * sizeof *sum);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) sum[j] += a[i * cols + j];
+    for (int64_t j = 0; j < cols; j++) out[j] = (float)sum[j];
 }
 
 static double ae_step(void *vws, const float *x, uint64_t seed)
@@ -167,11 +169,11 @@ static double ae_step(void *vws, const float *x, uint64_t seed)
         else loss += 0.5 * (r - t) * (r - t);
         w->dr[i] = (w->r[i] - w->x[i]) * inv; /* d loss / d pre-activation, sigmoid + CE or linear + SE */
     }
-    col_sum(w->dr, B, V, L->gc);
+    col_sum(w->dr, B, V, w->sum, L->gc);
     ae_matmul_run(&w->gdec);
     ae_matmul_run(&w->back);
     ae_act_backward(L->act, w->h, w->dh, w->dpre, (size_t)(B * H), 0);
-    col_sum(w->dpre, B, H, L->gb);
+    col_sum(w->dpre, B, H, w->sum, L->gb);
     ae_matmul_run(&w->genc);
     return loss / (double)B;
 }

@@ -43,6 +43,7 @@ typedef struct rbm_ws {
     float *ph, *nh; /* [B, nhid]: positive and negative hidden probabilities (means) */
     float *hs;     /* [B, nhid]: sampled hidden states */
     float *p;      /* [2B, nhid]: -ph/B then nh/B (the weight gradient is pᵀ·q) */
+    double *sum;   /* [nhid + nvis]: the bias gradients' sums */
     ae_matmul up, down, reup, grad;
 } rbm_ws;
 
@@ -59,6 +60,7 @@ static void rbm_end(void *vws)
     free(w->nh);
     free(w->hs);
     free(w->p);
+    free(w->sum);
     free(w);
 }
 
@@ -76,7 +78,8 @@ static int rbm_begin(void *state, ae_pt_layer *L, int64_t B, void **out, ae_err 
     w->nh = malloc((size_t)(B * H) * sizeof(float));
     w->hs = malloc((size_t)(B * H) * sizeof(float));
     w->p = malloc((size_t)(2 * B * H) * sizeof(float));
-    if (!w->q || !w->ph || !w->nh || !w->hs || !w->p) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    w->sum = malloc((size_t)(H + V) * sizeof(double));
+    if (!w->q || !w->ph || !w->nh || !w->hs || !w->p || !w->sum) return ae_errf(err, AE_EINTERNAL, "out of memory");
     const ae_act hact = L->act, vact = L->vis_binary ? AE_ACT_SIGMOID : AE_ACT_IDENTITY;
     const ae_mat wt = {L->w, V, H, 1, V}, wm = {L->w, H, V, V, 1};
     float *negv = w->q + B * V;
@@ -127,23 +130,20 @@ static double rbm_step(void *vws, const float *x, uint64_t seed)
         w->p[nh + i] = w->nh[i] * inv;
     }
     ae_matmul_run(&w->grad);
-    /* biases in double: Σ over the batch of (negative - positive) statistics, / B */
+    /* biases in double: Σ over the batch of (negative - positive) statistics, / B (row by row) */
     const float *negv = w->q + B * V;
-    double err = 0;
-    for (int64_t j = 0; j < H; j++) {
-        double s = 0;
-        for (int64_t i = 0; i < B; i++) s += (double)w->nh[i * H + j] - (double)w->ph[i * H + j];
-        L->gb[j] = (float)(s / (double)B);
-    }
-    for (int64_t j = 0; j < V; j++) {
-        double s = 0;
-        for (int64_t i = 0; i < B; i++) {
+    double err = 0, *sh = w->sum, *sv = w->sum + H;
+    memset(w->sum, 0, (size_t)(H + V) * sizeof(double));
+    for (int64_t i = 0; i < B; i++) {
+        for (int64_t j = 0; j < H; j++) sh[j] += (double)w->nh[i * H + j] - (double)w->ph[i * H + j];
+        for (int64_t j = 0; j < V; j++) {
             double d = (double)negv[i * V + j] - (double)x[i * V + j];
-            s += d;
+            sv[j] += d;
             err += d * d;
         }
-        L->gc[j] = (float)(s / (double)B);
     }
+    for (int64_t j = 0; j < H; j++) L->gb[j] = (float)(sh[j] / (double)B);
+    for (int64_t j = 0; j < V; j++) L->gc[j] = (float)(sv[j] / (double)B);
     return err / (double)B;
 }
 
