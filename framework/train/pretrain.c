@@ -206,7 +206,8 @@ static int run_layers(pt_run *R, pt_pos pos, pt_buf *b, int buffered, const floa
         const pt_info *I = &R->p->L[li];
         if (li >= pos.layer) {
             free(R->xb);
-            R->xb = malloc((size_t)R->p->cfg.batch_size * (size_t)I->nvis * sizeof(float));
+            size_t bs = (size_t)R->p->cfg.batch_size < R->n ? (size_t)R->p->cfg.batch_size : R->n;
+            R->xb = malloc((bs ? bs : 1) * (size_t)I->nvis * sizeof(float));
             if (!R->xb) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
             if (rc == AE_OK && !(buffered && li == pos.layer)) {
                 buf_free(b);
