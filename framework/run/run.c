@@ -346,7 +346,8 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
     int pre = rc != AE_OK; /* stopped in pretraining: its own checkpoint holds the progress */
     if (rc == AE_OK) rc = ae_train(tr, on_epoch, ctx, err);
     if (rc == AE_EINTERRUPTED && pre) {
-        ae_err_prefix(err, "progress saved in pretrain.aelab; run the same command again to resume");
+        if (r->checkpoint_every > 0)
+            ae_err_prefix(err, "progress saved in pretrain.aelab; run the same command again to resume");
     } else if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
         ae_err e2 = {0};
         if (r->checkpoint_every > 0 && ae_checkpoint_save(ctx->ckpt, ctx->hash, tr, ctx->losses, ctx->n, &e2))
