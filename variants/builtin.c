@@ -1,6 +1,7 @@
 /* The in-tree units: the one table of built-in layer types, latents, objectives, corruptions, variant
  * presets, regularizers and data sources. The CLI and the tests register them into the registry they own. */
 #include "ae_builtins.h"
+#include "ae_pretrainer.h"
 
 extern const ae_layer_ops ae_layer_dense, ae_layer_activation, ae_layer_reshape, ae_layer_conv2d,
     ae_layer_conv_transpose2d, ae_layer_batch_norm, ae_layer_max_pool2d, ae_layer_upsample;
@@ -36,6 +37,13 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
     X(ae_corruption_salt_pepper)  \
     /* end of the corruptions */
 
+/* The pretrainers of `pretrain: {method: NAME}` (variants/pretrainers/). */
+#define BUILTIN_PRETRAINERS(X)    \
+    X(ae_pretrainer_rbm)          \
+    X(ae_pretrainer_autoencoder)  \
+    X(ae_pretrainer_denoising)    \
+    /* end of the pretrainers */
+
 #define DECLARE(ops) extern const ae_source_ops ops;
 BUILTIN_SOURCES(DECLARE)
 #define DECLARE_LATENT(ops) extern const ae_latent_ops ops;
@@ -44,6 +52,8 @@ BUILTIN_LATENTS(DECLARE_LATENT)
 BUILTIN_OBJECTIVES(DECLARE_OBJECTIVE)
 #define DECLARE_CORRUPTION(ops) extern const ae_corruption_ops ops;
 BUILTIN_CORRUPTIONS(DECLARE_CORRUPTION)
+#define DECLARE_PRETRAINER(ops) extern const ae_pretrainer_ops ops;
+BUILTIN_PRETRAINERS(DECLARE_PRETRAINER)
 #define ADDRESS(ops) &ops,
 
 int ae_register_builtins(ae_registry *r)
@@ -60,6 +70,7 @@ int ae_register_builtins(ae_registry *r)
     static const ae_latent_ops *const latents[] = {BUILTIN_LATENTS(ADDRESS)};
     static const ae_objective_ops *const objectives[] = {BUILTIN_OBJECTIVES(ADDRESS)};
     static const ae_corruption_ops *const corruptions[] = {BUILTIN_CORRUPTIONS(ADDRESS)};
+    static const ae_pretrainer_ops *const pretrainers[] = {BUILTIN_PRETRAINERS(ADDRESS)};
     int rc = AE_OK;
     for (size_t i = 0; i < sizeof layers / sizeof *layers && !rc; i++) rc = ae_register_layer(r, layers[i]);
     for (size_t i = 0; i < sizeof variants / sizeof *variants && !rc; i++) rc = ae_register_variant(r, variants[i]);
@@ -70,5 +81,7 @@ int ae_register_builtins(ae_registry *r)
         rc = ae_register_objective(r, objectives[i]);
     for (size_t i = 0; i < sizeof corruptions / sizeof *corruptions && !rc; i++)
         rc = ae_register_corruption(r, corruptions[i]);
+    for (size_t i = 0; i < sizeof pretrainers / sizeof *pretrainers && !rc; i++)
+        rc = ae_register_pretrainer(r, pretrainers[i]);
     return rc;
 }

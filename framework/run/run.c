@@ -13,6 +13,7 @@
 
 #include "ae_checkpoint.h"
 #include "ae_dnnl.h"
+#include "ae_pretrain.h"
 #include "ae_report.h"
 #include "ae_run.h"
 
@@ -165,7 +166,8 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
         exclude_label(r, err))
         return err->code;
     if (ae_model_configure(r->root, reg, &r->train, r->seed, r->rng, &r->model, err) ||
-        read_train(r, o, err) || read_outputs(r, o, err))
+        read_train(r, o, err) || read_outputs(r, o, err) ||
+        ae_pretrain_configure(r->root, reg, r->model, &r->train, &r->pretrain, err))
         return err->code;
     if (ae_cfg_finish(r->root, NULL, err)) {
         char keys[512];
@@ -177,6 +179,7 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
 
 void ae_run_free(ae_run *r)
 {
+    ae_pretrain_free(r->pretrain);
     ae_model_free(r->model);
     ae_rng_free(r->rng);
     ae_dataset_free(&r->train);
@@ -342,8 +345,14 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
     fprintf(stderr, "aelab: %s: %zu samples x %zu features, %zu parameters, %ld epoch%s -> %s%s\n", r->name,
             r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs,
             r->tc.epochs == 1 ? "" : "s", r->out_dir, resumed ? " (resumed)" : "");
-    int rc = ae_train(tr, on_epoch, ctx, err);
-    if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
+    ae_pretrain_io pio = {r->out_dir, r->checkpoint_every, ctx->hash, r->tc.progress, r->name, tr->stop};
+    int rc = resumed ? AE_OK : ae_pretrain_run(r->pretrain, r->model, &r->train, r->rng, &pio, err);
+    int pre = rc != AE_OK; /* stopped in pretraining: its own checkpoint holds the progress */
+    if (rc == AE_OK) rc = ae_train(tr, on_epoch, ctx, err);
+    if (rc == AE_EINTERRUPTED && pre) {
+        if (r->checkpoint_every > 0)
+            ae_err_prefix(err, "progress saved in pretrain.aelab; run the same command again to resume");
+    } else if (rc == AE_EINTERRUPTED) { /* finish cleanly: the state is consistent at a batch boundary */
         ae_err e2 = {0};
         if (r->checkpoint_every > 0 && ae_checkpoint_save(ctx->ckpt, ctx->hash, tr, ctx->losses, ctx->n, &e2))
             fprintf(stderr, "aelab: %s\n", e2.msg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ae_pretrain.h"
 #include "ae_registry.h"
 #include "ae_run.h"
 
@@ -121,6 +122,8 @@ static const ae_key top_keys[] = {
     TOP("corruption", AE_KEY_MAP, "{type: none}", "input noise for denoising: a corruption's `type` "
         "and its keys (below)"),
     TOP("regularizers", AE_KEY_SEQ, "[]", "penalty terms: a list of `{type: NAME, ...}` (below)"),
+    {"pretrain", AE_KEY_SECTION, AE_KEY_ELSEWHERE, AE_KEY_OPTIONAL, 0, 0, NULL, "greedy layer-wise pretraining "
+     "before training (below; absent: none)", &ae_pretrain_schema, NULL},
     SECTION("train", &ae_train_schema, "training (below)"),
     SECTION("outputs", &ae_outputs_schema, "what a run writes (below)"),
     TOP("plugins", AE_KEY_SEQ, AE_KEY_OPTIONAL, "shared libraries that register more units (paths "
@@ -163,6 +166,13 @@ void ae_config_markdown(const ae_registry *reg, FILE *f)
     fprintf(f, "\n## Corruptions\n\n`corruption`: `type: NAME` and the keys below.\n");
     for (size_t i = 0; names[i]; i++) {
         const ae_corruption_ops *o = ae_find_corruption(reg, names[i]);
+        fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
+        if (o->schema) ae_schema_markdown(o->schema, f);
+    }
+    names = ae_pretrainer_names(reg);
+    fprintf(f, "\n## Pretrainers\n\n`pretrain.method`: NAME; its keys below, beside the stage's (`pretrain` above).\n");
+    for (size_t i = 0; names[i]; i++) {
+        const ae_pretrainer_ops *o = ae_find_pretrainer(reg, names[i]);
         fprintf(f, "\n### `%s`\n\n%s\n\n", o->name, o->help);
         if (o->schema) ae_schema_markdown(o->schema, f);
     }

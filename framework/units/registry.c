@@ -1,6 +1,7 @@
 /* The registry of layers, latents, objectives, corruptions, regularizers, variant presets and data
  * sources; loads out-of-tree plug-ins (dlopen). */
 #include "ae_registry.h"
+#include "ae_pretrainer.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -17,10 +18,11 @@ struct ae_registry {
     const ae_source_ops *sources[MAX_UNITS];
     const ae_corruption_ops *corruptions[MAX_UNITS];
     const ae_objective_ops *objectives[MAX_UNITS];
+    const ae_pretrainer_ops *pretrainers[MAX_UNITS];
     const char *layer_names[MAX_UNITS + 1], *reg_names[MAX_UNITS + 1], *variant_names[MAX_UNITS + 1],
         *source_names[MAX_UNITS + 1], *latent_names[MAX_UNITS + 1], *corruption_names[MAX_UNITS + 1],
-        *objective_names[MAX_UNITS + 1];
-    int nl, nr, nv, ns, nlat, nc, no;
+        *objective_names[MAX_UNITS + 1], *pretrainer_names[MAX_UNITS + 1];
+    int nl, nr, nv, ns, nlat, nc, no, np;
     void *libs[MAX_UNITS];
     char *lib_paths[MAX_UNITS]; /* realpath of each loaded library: a second load is a no-op */
     int nlibs;
@@ -61,6 +63,10 @@ int ae_register_corruption(ae_registry *r, const ae_corruption_ops *ops)
     REGISTER(corruptions, corruption_names, nc, ops);
 }
 int ae_register_objective(ae_registry *r, const ae_objective_ops *ops) { REGISTER(objectives, objective_names, no, ops); }
+int ae_register_pretrainer(ae_registry *r, const ae_pretrainer_ops *ops)
+{
+    REGISTER(pretrainers, pretrainer_names, np, ops);
+}
 
 #define FIND(arr, count)                                                         \
     do {                                                                         \
@@ -76,6 +82,7 @@ const ae_variant *ae_find_variant(const ae_registry *r, const char *name) { FIND
 const ae_source_ops *ae_find_source(const ae_registry *r, const char *name) { FIND(sources, ns); }
 const ae_corruption_ops *ae_find_corruption(const ae_registry *r, const char *name) { FIND(corruptions, nc); }
 const ae_objective_ops *ae_find_objective(const ae_registry *r, const char *name) { FIND(objectives, no); }
+const ae_pretrainer_ops *ae_find_pretrainer(const ae_registry *r, const char *name) { FIND(pretrainers, np); }
 
 const char *const *ae_layer_names(const ae_registry *r) { return r->layer_names; }
 const char *const *ae_regularizer_names(const ae_registry *r) { return r->reg_names; }
@@ -84,6 +91,7 @@ const char *const *ae_variant_names(const ae_registry *r) { return r->variant_na
 const char *const *ae_source_names(const ae_registry *r) { return r->source_names; }
 const char *const *ae_corruption_names(const ae_registry *r) { return r->corruption_names; }
 const char *const *ae_objective_names(const ae_registry *r) { return r->objective_names; }
+const char *const *ae_pretrainer_names(const ae_registry *r) { return r->pretrainer_names; }
 
 /* The entry point and the ABI of a loaded library checked, then its aelab_plugin_init called. */
 static int init_plugin(ae_registry *r, void *h, const char *path, ae_err *err)
@@ -164,6 +172,11 @@ void ae_registry_print(const ae_registry *r, FILE *f)
     for (int i = 0; i < r->nr; i++) {
         fprintf(f, "  %-16s %s\n", r->regs[i]->name, r->regs[i]->help);
         if (r->regs[i]->schema) ae_schema_print(r->regs[i]->schema, f, "      ");
+    }
+    fprintf(f, "pretrainers (`pretrain: {method: NAME, ...}`; the stage's own keys in docs/config.md):\n");
+    for (int i = 0; i < r->np; i++) {
+        fprintf(f, "  %-16s %s\n", r->pretrainers[i]->name, r->pretrainers[i]->help);
+        if (r->pretrainers[i]->schema) ae_schema_print(r->pretrainers[i]->schema, f, "      ");
     }
     fprintf(f, "sources (`data: {source: NAME, ...}`; every source also takes scaling (standard|minmax|none; "
                "the source's default), limit and test_limit (first rows kept; 0 = all), test_fraction (a "

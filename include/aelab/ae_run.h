@@ -45,6 +45,7 @@ typedef struct ae_run {
     long filters;                /* images: at most this many first-layer filters (0 = off) */
     ae_rng *rng;
     ae_model *model;
+    struct ae_pretrain *pretrain; /* `pretrain:`, the stage before training (ae_pretrain.h); NULL: none */
 } ae_run;
 
 /* Loads and resolves the config, the data and the model (no training). */
