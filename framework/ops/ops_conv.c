@@ -461,19 +461,6 @@ int ae_conv_input_block(const ae_node *n)
     return blk;
 }
 
-int ae_conv_node_blocked(const ae_node *n)
-{
-    return n && is_conv(n) && n->state ? ((const conv_state *)n->state)->priv : 0;
-}
-
-void ae_conv_node_layouts(const ae_node *n, int *fwd, int *bwd_data, int *bwd_weights)
-{
-    const conv_state *s = n && (n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d) ? n->state : NULL;
-    if (fwd) *fwd = s && s->fwd.p ? s->fwd.layout : -1;
-    if (bwd_data) *bwd_data = s && s->bwd_d.p ? s->bwd_d.layout : -1;
-    if (bwd_weights) *bwd_weights = s && s->bwd_w.p ? s->bwd_w.layout : -1;
-}
-
 const ae_op ae_op_conv2d = {.name = "conv2d", .infer = conv_infer, .plan = ae_ops_plan,
                             .prepare = conv_prepare, .forward = conv_forward, .backward = conv_backward,
                             .destroy = conv_destroy};

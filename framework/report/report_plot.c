@@ -136,6 +136,23 @@ static int png_complete(ae_afile *af, const ae_gp_paths *pp, ae_err *err)
                    full ? strerror(ENOSPC) : "cut short: is the disk full or a file size limit set?");
 }
 
+/* Reads fd to its end, keeping the start of what it says (gnuplot's complaints) on one line in msg;
+ * returns its length. */
+static size_t drain_messages(int fd, char *msg, size_t cap)
+{
+    size_t mlen = 0;
+    for (;;) {
+        char buf[1024];
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        for (ssize_t i = 0; i < r && mlen + 1 < cap; i++) msg[mlen++] = buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i];
+    }
+    while (mlen && msg[mlen - 1] == ' ') mlen--;
+    msg[mlen] = '\0';
+    return mlen;
+}
+
 int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err)
 {
     ae_afile af;
@@ -185,18 +202,8 @@ int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err)
     }
     close(pfd[1]);
     char msg[400];
-    size_t mlen = 0;
-    for (;;) { /* keep the start of gnuplot's complaints, drain the rest */
-        char buf[1024];
-        ssize_t r = read(pfd[0], buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        for (ssize_t i = 0; i < r && mlen + 1 < sizeof msg; i++)
-            msg[mlen++] = buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i];
-    }
+    size_t mlen = drain_messages(pfd[0], msg, sizeof msg);
     close(pfd[0]);
-    while (mlen && msg[mlen - 1] == ' ') mlen--;
-    msg[mlen] = '\0';
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
