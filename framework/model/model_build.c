@@ -24,6 +24,19 @@ static void add_term(void *ctx, ae_node *t, const char *name, const float *w)
     mg->term_weight[mg->nterms++] = w;
 }
 
+/* The objective's context: the graph and whether it omits the latent's terms. */
+typedef struct obj_ctx {
+    ae_mgraph *mg;
+    int omit_latent;
+} obj_ctx;
+
+static void obj_add_term(void *ctx, ae_node *t, const char *name, const float *w)
+{
+    add_term(((obj_ctx *)ctx)->mg, t, name, w);
+}
+
+static void omit_latent_terms(void *ctx) { ((obj_ctx *)ctx)->omit_latent = 1; }
+
 /* The latent's terms, held until the reconstruction term is in (the loss sums recon first). */
 typedef struct pending_terms {
     int n;
@@ -142,9 +155,10 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
         mg->g = NULL;
         return err->code;
     }
-    ae_objective_io oio = {io.sample, add_term, mg, decode_again};
+    obj_ctx oc = {mg, 0};
+    ae_objective_io oio = {io.sample, obj_add_term, &oc, decode_again, omit_latent_terms};
     int rec = y && m->obj->build(m->obj_state, &b, &oio) == AE_OK && mg->nterms > 0; /* its terms first */
-    for (int i = 0; i < lt.n && rec; i++) add_term(mg, lt.t[i], lt.name[i], lt.w[i]);
+    for (int i = 0; i < lt.n && rec && !oc.omit_latent; i++) add_term(mg, lt.t[i], lt.name[i], lt.w[i]);
     for (int i = 0; i < m->nregs && rec; i++) {
         const ae_reg *R = &m->regs[i];
         char nn[96];

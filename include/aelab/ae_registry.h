@@ -138,6 +138,9 @@ typedef struct ae_objective_io {
      * `tag`; returns its output in data space and, in *logits, the sigmoid's input when the unit asked
      * for logits (else NULL). NULL on error (b->err set). For objectives over several codes. */
     ae_node *(*decode)(ae_build *b, ae_node *z, const char *tag, ae_node **logits);
+    /* Leaves the latent's terms (its KL) out of this graph's loss: for objectives whose terms are a
+     * whole bound that already holds them (iwae in training graphs). */
+    void (*omit_latent_terms)(void *ctx);
 } ae_objective_io;
 
 /* An objective (`loss: {type: NAME, ...}`, or `loss: NAME`): the reconstruction term(s) of the loss
