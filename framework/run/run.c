@@ -228,6 +228,7 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
         }
         ae_json_num(&j, "test_loss", ev.loss);
         ae_json_num(&j, "test_mse", ev.mse);
+        ae_json_num(&j, "test_sse", ev.mse * (double)c->r->test.d);
         if (isfinite(ev.bce)) ae_json_num(&j, "test_bce", ev.bce);
     }
     ae_json_end(&j);
