@@ -108,7 +108,11 @@ int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll
     if (!ae_model_has_posterior(m))
         return ae_errf(err, AE_EINPUT, "the NLL estimate needs a latent with a posterior density (the %s "
                        "latent has none)", ae_model_latent_kind(m));
-    size_t d = ds->d, nb0 = ds->n < (size_t)batch ? ds->n : (size_t)batch;
+    /* inputs per pass: at most `batch`, few enough that a pass decodes >= 64 samples of each (the
+     * encoder then runs on at most 1/64 of the rows the decoder does) */
+    size_t d = ds->d, nb0 = NLL_ROWS / (size_t)(k < 64 ? k : 64);
+    nb0 = nb0 < (size_t)batch ? nb0 : (size_t)batch;
+    nb0 = nb0 < ds->n ? nb0 : ds->n;
     size_t spp = NLL_ROWS / (nb0 ? nb0 : 1); /* samples per pass */
     spp = spp < 1 ? 1 : spp > (size_t)k ? (size_t)k : spp;
     nll_work w = {0};

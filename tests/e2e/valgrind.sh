@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory checks: a subset of the suite under valgrind memcheck (leaks, invalid reads/writes,
-# uninitialised values): the config, data, ops, plug-in, report and baseline units, and a short CLI run.
+# uninitialised values): the config, data, ops (and IWAE ops), plug-in, report and baseline units,
+# and a short CLI run.
 # Skips (saying so) when valgrind is not installed. Usage: tests/e2e/valgrind.sh path/to/aelab SOURCE_DIR
 set -u
 aelab=$1
@@ -13,7 +14,7 @@ if ! command -v valgrind > /dev/null; then
 fi
 export OMP_NUM_THREADS=1 CK_FORK=no AELAB_NO_REEXEC=1
 vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
-for t in test_config test_config_edit test_schema test_data test_ops test_plugin test_report test_baseline; do
+for t in test_config test_config_edit test_schema test_data test_ops test_ops_iwae test_plugin test_report test_baseline; do
   if [ ! -x "$bin/$t" ]; then echo "FAIL: $bin/$t missing"; fail=$((fail + 1)); continue; fi
   if "${vg[@]}" "$bin/$t" > "$tmp/$t.log" 2>&1; then pass=$((pass + 1)); else
     fail=$((fail + 1)); echo "FAIL: $t under valgrind"; tail -30 "$tmp/$t.log"; fi

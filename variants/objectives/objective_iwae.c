@@ -12,6 +12,7 @@
 typedef struct iwae_state {
     long k;       /* importance samples per input */
     float weight; /* the term's weight: 1 */
+    char where[256]; /* where `loss` is (for errors found when the graph is built) */
 } iwae_state;
 
 static const ae_key iwae_keys[] = {
@@ -44,6 +45,7 @@ static int iwae_configure(ae_cfg *spec, ae_cfg *root, const ae_dataset *data, vo
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *state = s;
     s->weight = 1.0f;
+    ae_cfg_where(ae_cfg_get(spec, "type"), s->where, sizeof s->where);
     if (ae_schema_read(&iwae_schema, spec, s, 0, err) || ae_cfg_finish(spec, "loss", err)) return err->code;
     return check_model(spec, root, data, err);
 }
@@ -68,7 +70,7 @@ static int iwae_build(void *state, ae_build *b, const ae_objective_io *io)
     iwae_state *s = state;
     const ae_taps *t = b->taps;
     if (!t->mu || !t->logvar)
-        return ae_errf(b->err, AE_EINPUT, "loss: iwae needs a gaussian latent (mu and logvar)");
+        return ae_errf(b->err, AE_EINPUT, "%s: loss: iwae needs a gaussian latent (mu and logvar)", s->where);
     if (!ae_graph_training(b->g)) return eval_terms(s, b, io);
     int k = (int)s->k;
     ae_graph *g = b->g;
@@ -78,8 +80,8 @@ static int iwae_build(void *state, ae_build *b, const ae_objective_io *io)
     ae_node *z = mu && lv ? ae_reparam(g, "iwae.z", mu, lv, b->rng, 0, b->err) : NULL;
     ae_node *logits = NULL, *y = z && x ? io->decode(b, z, "iwae", &logits) : NULL;
     if (y && !logits)
-        return ae_errf(b->err, AE_EINPUT, "loss: iwae needs a Bernoulli decoder: the last decoder layer's "
-                       "activation must be sigmoid (`model.output_activation: sigmoid`)");
+        return ae_errf(b->err, AE_EINPUT, "%s: loss: iwae needs a Bernoulli decoder: the last decoder layer's "
+                       "activation must be sigmoid (`model.output_activation: sigmoid`)", s->where);
     ae_node *lw[2] = {y ? ae_bernoulli_loglik(g, "iwae.log_px", logits, x, b->err) : NULL, NULL};
     lw[1] = lw[0] ? ae_normal_log_ratio(g, "iwae.log_pz_qz", z, mu, lv, b->err) : NULL;
     ae_node *bound = lw[1] ? ae_neg_log_mean_exp(g, "iwae (bound)", lw, 2, k, b->err) : NULL;
