@@ -19,7 +19,8 @@
 
 /* Display order and direction (-1 lower is better, +1 higher, 0 no ranking). */
 static const struct { const char *key; int dir; } known[] = {
-    {"mse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"recon", -1}, {"recon_per_sample", -1},
+    {"mse", -1}, {"sse", -1}, {"bce", -1}, {"psnr", +1}, {"neg_elbo", -1}, {"nll_is", -1}, {"active_units", 0},
+    {"recon", -1}, {"recon_per_sample", -1},
     {"kl", -1}, {"jacobian_frob2", 0}, {"mean_code_activation", 0}, {"probe_accuracy", +1},
     {"anomaly_auroc", +1}, {"loss", -1}, {"loss_per_sample", -1}, {"params", 0}, {"train_seconds", -1},
     {"samples_per_s", +1}};

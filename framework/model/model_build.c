@@ -24,6 +24,19 @@ static void add_term(void *ctx, ae_node *t, const char *name, const float *w)
     mg->term_weight[mg->nterms++] = w;
 }
 
+/* The objective's context: the graph and whether it omits the latent's terms. */
+typedef struct obj_ctx {
+    ae_mgraph *mg;
+    int omit_latent;
+} obj_ctx;
+
+static void obj_add_term(void *ctx, ae_node *t, const char *name, const float *w)
+{
+    add_term(((obj_ctx *)ctx)->mg, t, name, w);
+}
+
+static void omit_latent_terms(void *ctx) { ((obj_ctx *)ctx)->omit_latent = 1; }
+
 /* The latent's terms, held until the reconstruction term is in (the loss sums recon first). */
 typedef struct pending_terms {
     int n;
@@ -92,28 +105,17 @@ static ae_node *encode_again(const void *model, ae_build *b, ae_node *x, const c
         h = m->enc[i].ops->build(m->enc[i].state, &b2, m->enc[i].name, h);
         if (h) snprintf(h->name, sizeof h->name, "%s", name);
     }
-    ae_latent_io io = {0, tag, NULL, NULL};
+    ae_latent_io io = {0, tag, NULL, NULL, 1};
     return h ? m->lat->build(m->lat_state, &b2, &io, h) : NULL;
 }
 
-int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err)
+/* The encoder layers from the input, each output recorded in the taps (a penalty reads them). */
+static ae_node *build_encoder(const ae_model *m, ae_build *b, ae_node *h)
 {
-    memset(mg, 0, sizeof *mg);
-    mg->batch = batch;
-    mg->mode = mode;
-    int training = mode == AE_MODE_TRAIN;
-    ae_graph *g = mg->g = ae_graph_new(m->ps, batch, training);
-    if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    ae_taps *t = &mg->taps;
-    ae_build b = {g, m->ps, m->rng, t, err, encode_again, m};
-    t->x = ae_graph_input(g, "x", input_shape(m, batch), err);
-    t->x_in = t->x;
-    if (t->x && m->cor->build && (mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_NOISY))
-        t->x_in = m->cor->build(m->cor_state, &b, t->x);
-    ae_node *h = t->x_in;
+    ae_taps *t = b->taps;
     for (int i = 0; i < m->nenc && h; i++) {
         const ae_layer *L = &m->enc[i];
-        h = L->ops->build(L->state, &b, L->name, h);
+        h = L->ops->build(L->state, b, L->name, h);
         if (!h || t->nhidden >= AE_MAX_HIDDEN) continue;
         int k = t->nhidden++;
         t->hidden[k] = h;
@@ -124,38 +126,74 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
             t->bias[k] = h->nin > 2 ? h->in[2] : NULL;
         }
     }
-    pending_terms lt = {0};
-    ae_latent_io io = {mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_SAMPLE, NULL, hold_term, &lt};
-    if (h) h = m->lat->build(m->lat_state, &b, &io, h);
-    m->lat_terms = lt.n;
-    t->code = h;
-    if (h) m->code_size = h->numel / (size_t)batch;
-    ae_node *y = h ? build_decoder(m, &b, h, NULL, &t->logits) : NULL;
-    t->recon = y;
-    if (y && y->numel != t->x->numel) {
-        char a[64];
-        ae_errf(err, AE_EINPUT, "model.decoder[%d] (%s): output %s per sample, expected %zu values (the "
-                "input is %dx%dx%d)", m->ndec - 1, m->dec[m->ndec - 1].ops->name,
-                ae_shape_str(ae_shape_make(y->shape.nd - 1, y->shape.d + 1), a, sizeof a), m->d, m->c,
-                m->h, m->w);
-        ae_graph_free(g);
-        mg->g = NULL;
-        return err->code;
-    }
-    ae_objective_io oio = {io.sample, add_term, mg, decode_again};
-    int rec = y && m->obj->build(m->obj_state, &b, &oio) == AE_OK && mg->nterms > 0; /* its terms first */
-    for (int i = 0; i < lt.n && rec; i++) add_term(mg, lt.t[i], lt.name[i], lt.w[i]);
+    return h;
+}
+
+/* The loss: the objective's terms, the latent's (unless the objective omits them), the
+ * regularizers'; 1 when it is built. */
+static int build_loss(ae_model *m, ae_mgraph *mg, ae_build *b, int sample, const pending_terms *lt)
+{
+    obj_ctx oc = {mg, 0};
+    ae_objective_io oio = {sample, obj_add_term, &oc, decode_again, omit_latent_terms};
+    int rec = m->obj->build(m->obj_state, b, &oio) == AE_OK && mg->nterms > 0; /* its terms first */
+    for (int i = 0; i < lt->n && rec && !oc.omit_latent; i++) add_term(mg, lt->t[i], lt->name[i], lt->w[i]);
     for (int i = 0; i < m->nregs && rec; i++) {
         const ae_reg *R = &m->regs[i];
         char nn[96];
         snprintf(nn, sizeof nn, "regularizers[%d] (%s)", i, R->name);
-        add_term(mg, R->ops->penalty(R->state, &b, nn), R->name, &R->weight);
+        add_term(mg, R->ops->penalty(R->state, b, nn), R->name, &R->weight);
     }
-    if (rec) mg->loss = ae_weighted_sum_ref(g, "loss", mg->term, mg->term_weight, mg->nterms, err);
+    if (rec) mg->loss = ae_weighted_sum_ref(b->g, "loss", mg->term, mg->term_weight, mg->nterms, b->err);
+    return mg->loss != NULL;
+}
+
+/* The decoder's output must match the input (samples copies of it in an importance-sampling graph). */
+static int check_output(const ae_model *m, const ae_mgraph *mg, ae_err *err)
+{
+    const ae_taps *t = &mg->taps;
+    char a[64];
+    if (t->code->shape.d[0] != (int64_t)mg->samples * mg->batch)
+        return ae_errf(err, AE_EINPUT, "the %s latent draws one code per input: no %d-sample importance "
+                       "sampling", m->lat->name, mg->samples);
+    if (t->recon->numel == (size_t)mg->samples * t->x->numel) return AE_OK;
+    return ae_errf(err, AE_EINPUT, "model.decoder[%d] (%s): output %s per sample, expected %zu values (the "
+                   "input is %dx%dx%d)", m->ndec - 1, m->dec[m->ndec - 1].ops->name,
+                   ae_shape_str(ae_shape_make(t->recon->shape.nd - 1, t->recon->shape.d + 1), a, sizeof a),
+                   m->d, m->c, m->h, m->w);
+}
+
+int ae_model_build_n(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int samples, int compile,
+                     ae_err *err)
+{
+    memset(mg, 0, sizeof *mg);
+    mg->batch = batch;
+    mg->mode = mode;
+    mg->samples = mode == AE_MODE_EVAL_IW ? samples : 1;
+    int training = mode == AE_MODE_TRAIN;
+    ae_graph *g = mg->g = ae_graph_new(m->ps, batch, training);
+    if (!g) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_taps *t = &mg->taps;
+    ae_build b = {g, m->ps, m->rng, t, err, encode_again, m};
+    t->x = ae_graph_input(g, "x", input_shape(m, batch), err);
+    t->x_in = t->x;
+    if (t->x && m->cor->build && (mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_NOISY))
+        t->x_in = m->cor->build(m->cor_state, &b, t->x);
+    ae_node *h = build_encoder(m, &b, t->x_in);
+    pending_terms lt = {0};
+    ae_latent_io io = {mode == AE_MODE_TRAIN || mode == AE_MODE_EVAL_SAMPLE || mode == AE_MODE_EVAL_IW, NULL,
+                       hold_term, &lt, mg->samples};
+    if (h) h = m->lat->build(m->lat_state, &b, &io, h);
+    m->lat_terms = lt.n;
+    t->code = h;
+    if (h) m->code_size = h->numel / ((size_t)batch * (size_t)mg->samples);
+    ae_node *y = h ? build_decoder(m, &b, h, NULL, &t->logits) : NULL;
+    t->recon = y;
+    int ok = y && check_output(m, mg, err) == AE_OK;
+    if (ok && mode != AE_MODE_EVAL_IW) ok = build_loss(m, mg, &b, io.sample, &lt);
     ae_node *read[] = {t->x, t->x_in, t->code, t->mu, t->logvar, t->recon, t->logits}; /* by the caller */
     for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
         if (read[i]) read[i]->pinned = 1;
-    if (!mg->loss || (compile && ae_graph_compile(g, training ? mg->loss : NULL, err))) {
+    if (!ok || (compile && ae_graph_compile(g, training ? mg->loss : NULL, err))) {
         ae_graph_free(g);
         mg->g = NULL;
         return err->code ? err->code : ae_errf(err, AE_EINTERNAL, "graph build failed");
@@ -163,10 +201,17 @@ int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int 
     return AE_OK;
 }
 
-ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
+int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err)
+{
+    return ae_model_build_n(m, mg, batch, mode, 1, compile, err);
+}
+
+/* The cached graph for (batch, mode, samples), built and compiled on first use. */
+static ae_mgraph *cached_graph(ae_model *m, int64_t batch, ae_mode mode, int samples, ae_err *err)
 {
     for (int i = 0; i < m->ngraphs; i++)
-        if (m->graphs[i]->batch == batch && m->graphs[i]->mode == mode) return m->graphs[i];
+        if (m->graphs[i]->batch == batch && m->graphs[i]->mode == mode && m->graphs[i]->samples == samples)
+            return m->graphs[i];
     if (m->ngraphs == AE_MAX_GRAPHS) { /* evict the oldest */
         ae_graph_free(m->graphs[0]->g);
         free(m->graphs[0]);
@@ -175,9 +220,19 @@ ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
     }
     ae_mgraph *mg = malloc(sizeof *mg);
     if (!mg) { ae_errf(err, AE_EINTERNAL, "out of memory"); return NULL; }
-    if (ae_model_build(m, mg, batch, mode, 1, err)) { free(mg); return NULL; }
+    if (ae_model_build_n(m, mg, batch, mode, samples, 1, err)) { free(mg); return NULL; }
     m->graphs[m->ngraphs++] = mg; /* its loss reads the current weights through pointers */
     return mg;
+}
+
+ae_mgraph *ae_model_iw_graph(ae_model *m, int64_t batch, int samples, ae_err *err)
+{
+    return cached_graph(m, batch, AE_MODE_EVAL_IW, samples < 1 ? 1 : samples, err);
+}
+
+ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err)
+{
+    return cached_graph(m, batch, mode, 1, err);
 }
 
 int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floats, ae_err *err)
@@ -256,6 +311,7 @@ size_t ae_model_input_size(const ae_model *m) { return m->d; }
 size_t ae_model_code_size(const ae_model *m) { return m->code_size; }
 int ae_model_has_corruption(const ae_model *m) { return m->cor->build != NULL; }
 const char *ae_model_loss_kind(const ae_model *m) { return m->obj->name; }
+int ae_model_loss_bernoulli(const ae_model *m) { return m->obj->logits; }
 int ae_model_loss_sum(const ae_model *m)
 {
     return m->obj->sum_per_sample ? m->obj->sum_per_sample(m->obj_state) : 0;

@@ -62,5 +62,8 @@ int ae_model_init_params(ae_model *m, const ae_init_cfg *ic, const struct ae_dat
 
 /* model_build.c: builds the graph for (batch, mode) into mg; compile when `compile`. */
 int ae_model_build(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int compile, ae_err *err);
+/* The same with `samples` codes per input (AE_MODE_EVAL_IW; 1 for the other modes). */
+int ae_model_build_n(ae_model *m, ae_mgraph *mg, int64_t batch, ae_mode mode, int samples, int compile,
+                     ae_err *err);
 
 #endif

@@ -202,7 +202,7 @@ typedef struct epoch_ctx {
     long n;
 } epoch_ctx;
 
-/* <split>_loss, _mse and _bce of a held-out set after an epoch (a dynamic binarization draws the
+/* <split>_loss, _mse, _sse (mse x features: the squared error summed over a sample) and _bce of a held-out set after an epoch (a dynamic binarization draws the
  * epoch's bits: pass = epoch). */
 static int eval_split(epoch_ctx *c, ae_dataset *ds, long epoch, const char *split, ae_json *j, ae_err *err)
 {
@@ -212,6 +212,7 @@ static int eval_split(epoch_ctx *c, ae_dataset *ds, long epoch, const char *spli
     if (ae_evaluate(c->r->model, ds, AE_MODE_EVAL, c->r->eval_batch, &ev, err)) return err->code;
     ae_json_num(j, (snprintf(k, sizeof k, "%s_loss", split), k), ev.loss);
     ae_json_num(j, (snprintf(k, sizeof k, "%s_mse", split), k), ev.mse);
+    ae_json_num(j, (snprintf(k, sizeof k, "%s_sse", split), k), ev.mse * (double)ds->d);
     if (isfinite(ev.bce)) ae_json_num(j, (snprintf(k, sizeof k, "%s_bce", split), k), ev.bce);
     return AE_OK;
 }

@@ -220,7 +220,7 @@ static int elbo_metrics(ae_run *r, const ae_dataset *ev, ae_json *j, ae_err *err
     int rc = ae_evaluate(r->model, ev, AE_MODE_EVAL_SAMPLE, r->eval_batch, &es, err);
     double kl = NAN;
     for (int q = 0; q < es.nterms; q++) if (!strcmp(es.term_name[q], "kl")) kl = es.term[q];
-    double rec = !strcmp(ae_model_loss_kind(r->model), "bce") ? es.bce : es.mse;
+    double rec = ae_model_loss_bernoulli(r->model) ? es.bce : es.mse;
     if (!rc) {
         ae_json_num(j, "neg_elbo", rec * (double)ev->d + kl);
         ae_json_num(j, "recon_sum", rec * (double)ev->d);
@@ -308,6 +308,7 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     ae_json_int(&j, "epochs", nepochs);
     ae_json_num(&j, "loss", e.loss);
     ae_json_num(&j, "mse", e.mse);
+    ae_json_num(&j, "sse", e.mse * (double)ev->d); /* per image, summed over its values (Hinton 2006) */
     if (isfinite(e.bce)) ae_json_num(&j, "bce", e.bce);
     ae_json_num(&j, "psnr", e.mse > 0 ? 10.0 * log10(1.0 / e.mse) : INFINITY);
     for (int q = 0; q < e.nterms; q++) ae_json_num(&j, e.term_name[q], e.term[q]);

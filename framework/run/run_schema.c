@@ -84,7 +84,8 @@ static const ae_key outputs_keys[] = {
     AE_KEY_INT_(ae_run, probe_folds, "probe_folds", "5", 2, 100, "cross-validation folds of the probe"),
     AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "training rows for the probe (0 = all)"),
     AE_KEY_INT_(ae_run, nll_samples, "nll_samples", "0", 0, 100000,
-                "gaussian latent: importance samples for the NLL estimate (0 = off)"),
+                "gaussian latent: importance samples per test input for nll_is, the k-sample bound on "
+                "-log p(x) (0 = off; Burda et al. 2016 use 5000)"),
     AE_KEY_INT_(ae_run, eval_batch, "eval_batch", "1000", 1, 1L << 30, "samples per evaluation batch"),
     AE_KEY_INT_(ae_run, grid, "grid", "8", 0, 64, "reconstruction grid: NxN images (0 = none)"),
     AE_KEY_INT_(ae_run, manifold, "manifold", "20", 0, 50,

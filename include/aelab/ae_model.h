@@ -15,7 +15,9 @@ typedef enum {
     AE_MODE_TRAIN,      /* corruption on, sampled latent, gradients */
     AE_MODE_EVAL,       /* clean input, z = mu, no gradients */
     AE_MODE_EVAL_NOISY, /* corrupted input (denoising metrics), z = mu, no gradients */
-    AE_MODE_EVAL_SAMPLE /* clean input, sampled z (ELBO / importance sampling), no gradients */
+    AE_MODE_EVAL_SAMPLE, /* clean input, sampled z (ELBO / importance sampling), no gradients */
+    AE_MODE_EVAL_IW      /* clean input, `samples` sampled codes per input decoded on samples·batch
+                            rows (sample-major), no loss (ae_model_iw_graph) */
 } ae_mode;
 
 /* One compiled graph of the model and its named nodes. */
@@ -23,6 +25,7 @@ typedef struct ae_mgraph {
     ae_graph *g;
     int64_t batch;
     ae_mode mode;
+    int samples;                         /* codes per input row (AE_MODE_EVAL_IW), else 1 */
     ae_taps taps;
     ae_node *loss;                       /* Σ weight·term */
     int nterms;
@@ -45,6 +48,11 @@ void ae_model_free(ae_model *m);
 extern const ae_schema ae_model_init_schema;
 /* The compiled graph for (batch, mode), built on first use and cached. */
 ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err);
+/* The importance-sampling graph (AE_MODE_EVAL_IW, cached like ae_model_graph): x (batch rows) ->
+ * encoder -> `samples` codes per row from the latent's posterior -> decoder; taps.x and mu/logvar
+ * have batch rows, taps.code, recon and logits samples·batch rows (row s·batch + b: sample s of row
+ * b); no loss. AE_EINPUT when the latent draws one code per row whatever it is asked. */
+ae_mgraph *ae_model_iw_graph(ae_model *m, int64_t batch, int samples, ae_err *err);
 /* Floats the (batch, mode) graph would allocate for node values and gradients (parameters not
  * counted), from a build that is not compiled: nothing that size is allocated (memory estimates). */
 int ae_model_graph_floats(ae_model *m, int64_t batch, ae_mode mode, double *floats, ae_err *err);
@@ -63,7 +71,8 @@ int ae_model_has_prior(const ae_model *m);
 int ae_model_has_posterior(const ae_model *m);
 /* n codes (n x code_size) drawn from the latent's prior (AE_EINPUT when it has none). */
 int ae_model_sample_prior(ae_model *m, ae_rng *rng, size_t n, float *z, ae_err *err);
-/* log p(z) and log q(z|x) of row i's sampled code in mg (built in AE_MODE_EVAL_SAMPLE). */
+/* log p(z) and log q(z|x) of row i's sampled code in mg (built in AE_MODE_EVAL_SAMPLE, or
+ * AE_MODE_EVAL_IW: row i of the samples·batch codes). */
 void ae_model_log_density(const ae_model *m, const ae_mgraph *mg, size_t i, double *log_prior,
                           double *log_post);
 /* The latent's own metrics over the rows of ds (evaluation graphs of `batch` rows): up to max
@@ -73,6 +82,9 @@ int ae_model_latent_metrics(ae_model *m, const struct ae_dataset *ds, long batch
 int ae_model_has_corruption(const ae_model *m);
 const char *ae_model_loss_kind(const ae_model *m); /* the objective unit's name (loss.type): "mse", "bce" */
 int ae_model_loss_sum(const ae_model *m);          /* its terms sum per sample (else mean) */
+/* The objective's likelihood is Bernoulli (it trains on logits: bce, iwae), else a unit gaussian (mse):
+ * what the ELBO and NLL evaluate. */
+int ae_model_loss_bernoulli(const ae_model *m);
 /* Latent prior sampling for generative models: decodes n codes (n x code_size) into images. */
 int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err);
 

@@ -82,6 +82,10 @@ typedef struct ae_latent_io {
      * store). NULL when tag is set. */
     void (*add_term)(void *ctx, ae_node *term, const char *name, const float *weight);
     void *ctx;
+    /* codes to draw per input row when sampling (0 or 1: one): the rows of the code are then
+     * sample-major (row s·B + b is sample s of input b), for importance sampling; a latent that draws
+     * one whatever is asked has no k-sample NLL graphs */
+    int samples;
 } ae_latent_io;
 
 /* A latent unit (`model.latent: {kind: NAME, ...}`). configure reads its keys (besides kind) from
@@ -90,7 +94,8 @@ typedef struct ae_latent_io {
  * (NULL on error, b->err set); set_epoch updates its term weights before epoch `epoch` (1-based; may
  * be NULL); sample draws n codes of code_size values from its prior (NULL: no prior: no samples,
  * interpolations or `aelab sample`); log_density gives log p(z) and log q(z|x) of row i's sampled
- * code in a graph built with sample = 1 (t as built; NULL: no posterior density: no ELBO or NLL); observe
+ * code in a graph built with sample = 1 (t as built; i < samples·B when it drew samples per row;
+ * NULL: no posterior density: no ELBO or NLL); observe
  * accumulates statistics of the codes of n rows of an evaluation graph and metrics returns them as up
  * to `max` name/value pairs for final.json, then resets (both NULL when it reports nothing). */
 typedef struct ae_latent_ops {
@@ -138,6 +143,9 @@ typedef struct ae_objective_io {
      * `tag`; returns its output in data space and, in *logits, the sigmoid's input when the unit asked
      * for logits (else NULL). NULL on error (b->err set). For objectives over several codes. */
     ae_node *(*decode)(ae_build *b, ae_node *z, const char *tag, ae_node **logits);
+    /* Leaves the latent's terms (its KL) out of this graph's loss: for objectives whose terms are a
+     * whole bound that already holds them (iwae in training graphs). */
+    void (*omit_latent_terms)(void *ctx);
 } ae_objective_io;
 
 /* An objective (`loss: {type: NAME, ...}`, or `loss: NAME`): the reconstruction term(s) of the loss

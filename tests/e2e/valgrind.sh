@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Memory checks: a subset of the suite under valgrind memcheck (leaks, invalid reads/writes,
-# uninitialised values): the config, data, ops (batch norm, pooling too), plug-in, report and baseline units,
+# uninitialised values): the config, data, ops (batch norm, pooling, IWAE ops too), plug-in, report and baseline units,
 # and a short CLI run.
 # Skips (saying so) when valgrind is not installed. Usage: tests/e2e/valgrind.sh path/to/aelab SOURCE_DIR
 set -u
@@ -21,6 +21,7 @@ units=(
   test_tiles
   test_export
   test_ops_norm test_ops_pool
+  test_ops_iwae
 )
 for t in "${units[@]}"; do
   if [ ! -x "$bin/$t" ]; then echo "FAIL: $bin/$t missing"; fail=$((fail + 1)); continue; fi

@@ -44,7 +44,7 @@ static void build(fx *f, ae_graph *g)
     ae_taps t;
     memset(&t, 0, sizeof t);
     ae_build b = {g, f->ps, f->rng, &t, &f->err, NULL, NULL};
-    ae_latent_io io = {1, NULL, take_term, f};
+    ae_latent_io io = {1, NULL, take_term, f, 1};
     f->z = ae_graph_param(g, f->zi, &f->err);
     f->q = f->ops->build(f->st, &b, &io, f->z);
     ck_assert_msg(f->q != NULL, "%s", f->err.msg);
