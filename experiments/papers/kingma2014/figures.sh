@@ -25,7 +25,7 @@ done
 {
   echo "set terminal pngcairo size $((360 * ${#panels[@]})),380 font ',10'"
   echo "set output '$out/fig2.png'"
-  echo "set multiplot layout 1,${#panels[@]} title 'Kingma & Welling 2014, Fig. 2 (MNIST), reproduced by aelab'"
+  echo "set multiplot layout 1,${#panels[@]} title 'Kingma and Welling 2014, Fig. 2 (MNIST), reproduced by aelab'"
   echo "set logscale x; set format x '10^{%T}'; set xrange [1e5:1e8]; set yrange [-150:-95]"
   echo "set xlabel '# training samples evaluated'; set key bottom right; set grid"
   i=0
