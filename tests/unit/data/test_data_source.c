@@ -38,8 +38,8 @@ static int fake_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_
     return AE_OK;
 }
 
-static const ae_source_ops fake_all = {"fake", "test source", "none", AE_SOURCE_DEFAULTS_ALL, fake_load};
-static const ae_source_ops fake_none = {"fake", "test source", "minmax", 0, fake_load};
+static const ae_source_ops fake_all = {"fake", "test source", "none", AE_SOURCE_DEFAULTS_ALL, fake_load, NULL};
+static const ae_source_ops fake_none = {"fake", "test source", "minmax", 0, fake_load, NULL};
 
 /* Loads `yaml` (a whole config), runs its data section through src; returns the code, leaves the
  * tree in *root (caller frees) and the message in e. */
