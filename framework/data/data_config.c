@@ -26,28 +26,27 @@ typedef struct shared_keys {
 static int read_validation(const ae_key *key, ae_cfg *d, void *out, ae_err *err);
 
 /* The keys, in the order they are read: exclude_label and source by ae_data_head; the rest by
- * ae_data_from_config, with the source's defaults (see there). */
-#define S(field) offsetof(shared_keys, field)
-enum { HEAD = 2, LIMITS = 4 }; /* data_keys[LIMITS], [LIMITS + 1]: limit, test_limit */
-static const ae_key data_keys[] = {
-    {"exclude_label", AE_KEY_INT, S(exclude_label), "-1", -1, 1048576, NULL, "a class left out of training "
-     "and scored as the anomaly on the test set (-1 = none)", NULL, NULL},
-    {"source", AE_KEY_STR, S(source), NULL, 0, 0, NULL, "where the rows come from: one of the sources "
-     "(below), each with keys of its own", NULL, NULL},
-    {"scaling", AE_KEY_STR, S(scaling), "the source's", 0, 0, scalings, "per-column scaling, fit on the "
-     "training rows", NULL, NULL},
-    {"test_fraction", AE_KEY_NUM, S(frac), "0", 0, 0.9, NULL, "a seeded test split of the rows read, when "
-     "the source read no test set", NULL, NULL},
-    {"limit", AE_KEY_INT, S(limit), "0", 0, 1099511627776.0, NULL, "keep the first rows read for training "
-     "(0 = all)", NULL, NULL},
-    {"test_limit", AE_KEY_INT, S(test_limit), "0", 0, 1099511627776.0, NULL, "keep the first test rows "
-     "(0 = all)", NULL, NULL},
-    {"binarize", AE_KEY_CHOICE, S(binarize), AE_KEY_OPTIONAL, 0, 0, binarizings, "values in [0, 1] as "
-     "Bernoulli probabilities: `static` draws the bits once (seeded), `dynamic` draws them anew at every "
-     "use (each training epoch, each evaluation pass); none by default", NULL, NULL},
-    {"validation", AE_KEY_CUSTOM, 0, AE_KEY_OPTIONAL, 0, 0, NULL, "rows held out of the training rows (a "
-     "count, or a fraction < 1 of them), never trained on, evaluated every epoch (val_loss, val_mse, "
-     "val_bce); a seeded choice (seed + 1), taken before scaling is fit", NULL, read_validation},
+ * ae_data_from_config, with the source's defaults (read_shared, read_limits). */
+enum { EXCLUDE, SOURCE, SCALING, TEST_FRACTION, LIMIT, TEST_LIMIT, BINARIZE, VALIDATION, NKEYS };
+static const ae_key data_keys[NKEYS] = {
+    AE_KEY_INT_(shared_keys, exclude_label, "exclude_label", "-1", -1, 1048576, "a class left out of training "
+                "and scored as the anomaly on the test set (-1 = none)"),
+    AE_KEY_STR_(shared_keys, source, "source", NULL, NULL, "where the rows come from: one of the sources "
+                "(below), each with keys of its own"),
+    AE_KEY_STR_(shared_keys, scaling, "scaling", "the source's", scalings, "per-column scaling, fit on the "
+                "training rows"),
+    AE_KEY_NUM_(shared_keys, frac, "test_fraction", "0", 0, 0.9, "a seeded test split of the rows read, when "
+                "the source read no test set"),
+    AE_KEY_INT_(shared_keys, limit, "limit", "0", 0, 1099511627776.0, "keep the first rows read for training "
+                "(0 = all)"),
+    AE_KEY_INT_(shared_keys, test_limit, "test_limit", "0", 0, 1099511627776.0, "keep the first test rows "
+                "(0 = all)"),
+    AE_KEY_CHOICE_(shared_keys, binarize, "binarize", AE_KEY_OPTIONAL, binarizings, "values in [0, 1] as "
+                   "Bernoulli probabilities: `static` draws the bits once (seeded), `dynamic` draws them anew "
+                   "at every use (each training epoch, each evaluation pass); none by default"),
+    AE_KEY_CUSTOM_(shared_keys, val_n, "validation", AE_KEY_OPTIONAL, read_validation, "rows held out of the "
+                   "training rows (a count, or a fraction < 1 of them), never trained on, evaluated every "
+                   "epoch (val_loss, val_mse, val_bce); a seeded choice (seed + 1), taken before scaling is fit"),
 };
 const ae_schema ae_data_schema = AE_SCHEMA("data", data_keys);
 
@@ -55,10 +54,10 @@ int ae_data_head(ae_cfg *data, const char *const *sources, long *exclude_label, 
                  ae_err *err)
 {
     shared_keys k = {.exclude_label = -1};
-    ae_key head[HEAD];
+    ae_key head[SCALING];
     memcpy(head, data_keys, sizeof head);
-    head[1].choices = sources; /* "did you mean" among the registered sources */
-    const ae_schema s = {"data", head, HEAD, NULL, NULL, 0};
+    head[SOURCE].choices = sources; /* "did you mean" among the registered sources */
+    const ae_schema s = {"data", head, SCALING, NULL, NULL, 0};
     int rc = data ? ae_schema_read(&s, data, &k, 0, err) : AE_OK;
     *exclude_label = k.exclude_label;
     *source = k.source;
@@ -97,20 +96,19 @@ static int read_validation(const ae_key *key, ae_cfg *d, void *out, ae_err *err)
  * (their defaults land after the source's keys, for AE_SOURCE_DEFAULT_LIMITS: read_limits). */
 static int read_shared(ae_cfg *d, const ae_source_ops *src, shared_keys *k, ae_err *err)
 {
-    enum { N = AE_SCHEMA_COUNT(data_keys) - HEAD };
-    ae_key keys[N];
-    memcpy(keys, data_keys + HEAD, sizeof keys);
-    keys[0].def = src->scaling;
-    if (!(src->defaults & AE_SOURCE_DEFAULT_SPLIT)) keys[1].def = AE_KEY_OPTIONAL;
-    keys[LIMITS - HEAD].def = keys[LIMITS + 1 - HEAD].def = AE_KEY_OPTIONAL;
-    const ae_schema s = {"data", keys, N, NULL, NULL, 0};
+    ae_key keys[NKEYS];
+    memcpy(keys, data_keys, sizeof keys);
+    keys[SCALING].def = src->scaling;
+    if (!(src->defaults & AE_SOURCE_DEFAULT_SPLIT)) keys[TEST_FRACTION].def = AE_KEY_OPTIONAL;
+    keys[LIMIT].def = keys[TEST_LIMIT].def = AE_KEY_OPTIONAL;
+    const ae_schema s = {"data", keys + SCALING, NKEYS - SCALING, NULL, NULL, 0};
     return ae_schema_read(&s, d, k, 0, err);
 }
 
 /* limit / test_limit with their defaults written into the tree (after the loader's keys). */
 static int read_limits(ae_cfg *d, shared_keys *k, ae_err *err)
 {
-    const ae_schema s = {"data", data_keys + LIMITS, 2, NULL, NULL, 0};
+    const ae_schema s = {"data", data_keys + LIMIT, 2, NULL, NULL, 0}; /* limit, test_limit */
     return ae_schema_read(&s, d, k, 0, err);
 }
 
