@@ -345,12 +345,9 @@ END_TEST
  * the table's order after the shared ones (test_fraction: csv's), na_values stays absent. */
 START_TEST(csv_keys_resolved)
 {
-    char path[512], yaml[700];
-    snprintf(path, sizeof path, "%s/k.csv", ae_test_tmpdir());
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("a,b\n1,2\n3,4\n5,6\n", f);
-    fclose(f);
+    char yaml[700];
+    char *dir = ae_test_tmpdir(), *path = dir ? ae_test_write(dir, "k.csv", "a,b\n1,2\n3,4\n5,6\n") : NULL;
+    ck_assert_ptr_nonnull(path);
     snprintf(yaml, sizeof yaml, "data: {source: csv, path: '%s'}", path);
     ae_err e = {0};
     ae_cfg *root = ae_cfg_load_string(yaml, "t.yaml", &e);
@@ -372,7 +369,9 @@ START_TEST(csv_keys_resolved)
     ae_dataset_free(&tr);
     ae_dataset_free(&te);
     ae_cfg_free(root);
-    remove(path);
+    ae_test_rm_rf(dir);
+    free(path);
+    free(dir);
 }
 END_TEST
 
