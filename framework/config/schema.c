@@ -74,10 +74,11 @@ static int read_key(const ae_key *k, ae_cfg *map, char *base, ae_err *err)
     case AE_KEY_INT: return ae_cfg_int(map, k->name, strtol(def, NULL, 10), (long)k->min, (long)k->max, (long *)p, err);
     case AE_KEY_NUM: return ae_cfg_num(map, k->name, strtod(def, NULL), k->min, k->max, (double *)p, err);
     case AE_KEY_BOOL: return ae_cfg_bool(map, k->name, !strcmp(def, "true"), (int *)p, err);
-    case AE_KEY_STR: return ae_cfg_str(map, k->name, k->def, k->choices, (const char **)p, err);
+    case AE_KEY_STR: return ae_cfg_str(map, k->name, strcmp(def, AE_KEY_EMPTY) ? k->def : "", k->choices,
+                                       (const char **)p, err);
     case AE_KEY_CHOICE: return read_choice(k, map, (int *)p, err);
     case AE_KEY_MAP: return ae_cfg_map(map, k->name, 1, (ae_cfg **)p, err);
-    case AE_KEY_SEQ: return ae_cfg_seq(map, k->name, 0, (ae_cfg **)p, err);
+    case AE_KEY_SEQ: return ae_cfg_seq(map, k->name, 1, (ae_cfg **)p, err); /* absent: [] inserted */
     case AE_KEY_SECTION: {
         ae_cfg *sub;
         if (ae_cfg_map(map, k->name, 1, &sub, err)) return err->code;

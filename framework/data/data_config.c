@@ -2,6 +2,7 @@
  * are cut (limit, test_limit), split (test_fraction, validation), checked, scaled and binarized here,
  * in one place. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,39 +13,71 @@ static const char *const scalings[] = {"standard", "minmax", "none", NULL};
 static const char *const binarizings[] = {"none", "static", "dynamic", NULL};
 
 typedef struct shared_keys {
+    long exclude_label;
+    const char *source, *scaling;
     double frac;
     long limit, test_limit;
-    int binarize;    /* ae_binarize_kind */
+    int binarize;    /* ae_binarize_kind: the index in binarizings */
     double val_frac; /* data.validation as a fraction (0: a count or none) */
     long val_n;      /* data.validation as a count */
+    int with_val;    /* the caller takes a validation split */
 } shared_keys;
 
-/* The documentation of the keys (read by the getters below, in this order). */
-#define KEY(name, kind, def, lo, hi, ch, help) {name, kind, 0, def, lo, hi, ch, help, NULL, NULL}
-static const ae_key data_keys[] = {
-    KEY("source", AE_KEY_STR, NULL, 0, 0, NULL, "where the rows come from (the sources of `aelab list`, "
-        "each with keys of its own)"),
-    KEY("scaling", AE_KEY_STR, "the source's", 0, 0, scalings, "per-column scaling, fit on the training rows"),
-    KEY("limit", AE_KEY_INT, "0", 0, 1099511627776.0, NULL, "keep the first rows read for training (0 = all)"),
-    KEY("test_limit", AE_KEY_INT, "0", 0, 1099511627776.0, NULL, "keep the first test rows (0 = all)"),
-    KEY("test_fraction", AE_KEY_NUM, "0", 0, 0.9, NULL, "a seeded test split of the rows read, when the "
-        "source read no test set"),
-    KEY("validation", AE_KEY_NUM, AE_KEY_OPTIONAL, 0, 1099511627776.0, NULL, "rows held out of the "
-        "training rows (a count, or a fraction < 1 of them), never trained on, evaluated every epoch "
-        "(val_loss, val_mse, val_bce); a seeded choice (seed + 1), taken before scaling is fit"),
-    KEY("binarize", AE_KEY_STR, AE_KEY_OPTIONAL, 0, 0, binarizings, "values in [0, 1] as Bernoulli "
-        "probabilities: `static` draws the bits once (seeded), `dynamic` draws them anew at every use (each "
-        "training epoch, each evaluation pass); none by default"),
-    KEY("exclude_label", AE_KEY_INT, "-1", -1, 1048576, NULL, "a class left out of training and scored as "
-        "the anomaly on the test set (-1 = none)"),
+static int read_validation(const ae_key *key, ae_cfg *d, void *out, ae_err *err);
+
+/* The keys, in the order they are read: exclude_label and source by ae_data_head; the rest by
+ * ae_data_from_config, with the source's defaults (read_shared, read_limits). */
+enum { EXCLUDE, SOURCE, SCALING, TEST_FRACTION, LIMIT, TEST_LIMIT, BINARIZE, VALIDATION, NKEYS };
+static const ae_key data_keys[NKEYS] = {
+    AE_KEY_INT_(shared_keys, exclude_label, "exclude_label", "-1", -1, 1048576, "a class left out of training "
+                "and scored as the anomaly on the test set (-1 = none)"),
+    AE_KEY_STR_(shared_keys, source, "source", NULL, NULL, "where the rows come from: one of the sources "
+                "(below), each with keys of its own"),
+    AE_KEY_STR_(shared_keys, scaling, "scaling", "the source's", scalings, "per-column scaling, fit on the "
+                "training rows"),
+    AE_KEY_NUM_(shared_keys, frac, "test_fraction", "0", 0, 0.9, "a seeded test split of the rows read, when "
+                "the source read no test set"),
+    AE_KEY_INT_(shared_keys, limit, "limit", "0", 0, 1099511627776.0, "keep the first rows read for training "
+                "(0 = all)"),
+    AE_KEY_INT_(shared_keys, test_limit, "test_limit", "0", 0, 1099511627776.0, "keep the first test rows "
+                "(0 = all)"),
+    AE_KEY_CHOICE_(shared_keys, binarize, "binarize", AE_KEY_OPTIONAL, binarizings, "values in [0, 1] as "
+                   "Bernoulli probabilities: `static` draws the bits once (seeded), `dynamic` draws them anew "
+                   "at every use (each training epoch, each evaluation pass); none by default"),
+    AE_KEY_CUSTOM_(shared_keys, val_n, "validation", AE_KEY_OPTIONAL, read_validation, "rows held out of the "
+                   "training rows (a count, or a fraction < 1 of them), never trained on, evaluated every "
+                   "epoch (val_loss, val_mse, val_bce); a seeded choice (seed + 1), taken before scaling is fit"),
 };
 const ae_schema ae_data_schema = AE_SCHEMA("data", data_keys);
 
-/* data.validation: an integer is a count of rows, a number in (0, 1) a fraction of the training rows. */
-static int read_validation(ae_cfg *d, shared_keys *k, ae_err *err)
+int ae_data_head(ae_cfg *data, const char *const *sources, long *exclude_label, const char **source,
+                 ae_err *err)
 {
+    shared_keys k = {.exclude_label = -1};
+    ae_key head[SCALING];
+    memcpy(head, data_keys, sizeof head);
+    head[SOURCE].choices = sources; /* "did you mean" among the registered sources */
+    const ae_schema s = {"data", head, SCALING, NULL, NULL, 0};
+    int rc = data ? ae_schema_read(&s, data, &k, 0, err) : AE_OK;
+    *exclude_label = k.exclude_label;
+    *source = k.source;
+    return rc;
+}
+
+/* data.validation (read only when given: no default lands in the resolved config): an integer is
+ * a count of rows, a number in (0, 1) a fraction of the training rows. */
+static int read_validation(const ae_key *key, ae_cfg *d, void *out, ae_err *err)
+{
+    shared_keys *k = out;
     char w[256];
-    ae_cfg *n = ae_cfg_get(d, "validation");
+    if (!ae_cfg_has(d, key->name)) {
+        ae_cfg_allow(d, key->name);
+        return AE_OK;
+    }
+    ae_cfg *n = ae_cfg_get(d, key->name);
+    if (!k->with_val)
+        return ae_errf(err, AE_EINPUT, "%s: data.validation: this caller takes no validation split",
+                       ae_cfg_where(n, w, sizeof w));
     const char *t = ae_cfg_scalar(n);
     char *end = NULL;
     double v = t && *t ? strtod(t, &end) : NAN;
@@ -58,33 +91,25 @@ static int read_validation(ae_cfg *d, shared_keys *k, ae_err *err)
     return AE_OK;
 }
 
-/* binarize / validation: only when given (no default lands in the resolved config). */
-static int read_transforms(ae_cfg *d, int with_val, shared_keys *k, ae_err *err)
+/* The shared keys after the head, with this source's defaults: its scaling; test_fraction written
+ * into the resolved config only for AE_SOURCE_DEFAULT_SPLIT; limit / test_limit only when given
+ * (their defaults land after the source's keys, for AE_SOURCE_DEFAULT_LIMITS: read_limits). */
+static int read_shared(ae_cfg *d, const ae_source_ops *src, shared_keys *k, ae_err *err)
 {
-    const char *b;
-    char w[256];
-    if (ae_cfg_has(d, "binarize")) {
-        if (ae_cfg_str(d, "binarize", "none", binarizings, &b, err)) return err->code;
-        k->binarize = !strcmp(b, "static") ? AE_BINARIZE_STATIC : !strcmp(b, "dynamic") ? AE_BINARIZE_DYNAMIC
-                                                                                        : AE_BINARIZE_NONE;
-    }
-    if (!ae_cfg_has(d, "validation")) return AE_OK;
-    if (!with_val)
-        return ae_errf(err, AE_EINPUT, "%s: data.validation: this caller takes no validation split",
-                       ae_cfg_where(ae_cfg_get(d, "validation"), w, sizeof w));
-    return read_validation(d, k, err);
+    ae_key keys[NKEYS];
+    memcpy(keys, data_keys, sizeof keys);
+    keys[SCALING].def = src->scaling;
+    if (!(src->defaults & AE_SOURCE_DEFAULT_SPLIT)) keys[TEST_FRACTION].def = AE_KEY_OPTIONAL;
+    keys[LIMIT].def = keys[TEST_LIMIT].def = AE_KEY_OPTIONAL;
+    const ae_schema s = {"data", keys + SCALING, NKEYS - SCALING, NULL, NULL, 0};
+    return ae_schema_read(&s, d, k, 0, err);
 }
 
-/* Reads limit / test_limit: with their defaults written into the tree when `insert`, else only the
- * ones the user gave (so the loader can stop early before the defaults land after its own keys). */
-static int read_limits(ae_cfg *d, int insert, shared_keys *k, ae_err *err)
+/* limit / test_limit with their defaults written into the tree (after the loader's keys). */
+static int read_limits(ae_cfg *d, shared_keys *k, ae_err *err)
 {
-    if ((insert || ae_cfg_has(d, "limit")) && ae_cfg_int(d, "limit", 0, 0, 1L << 40, &k->limit, err))
-        return err->code;
-    if ((insert || ae_cfg_has(d, "test_limit")) &&
-        ae_cfg_int(d, "test_limit", 0, 0, 1L << 40, &k->test_limit, err))
-        return err->code;
-    return AE_OK;
+    const ae_schema s = {"data", data_keys + LIMIT, 2, NULL, NULL, 0}; /* limit, test_limit */
+    return ae_schema_read(&s, d, k, 0, err);
 }
 
 /* Keeps the first `limit` rows (0 = all). */
@@ -201,28 +226,19 @@ static int shared(ae_cfg *d, const ae_source_ops *src, const shared_keys *k, con
 int ae_data_from_config(ae_cfg *d, const ae_source_ops *src, const char *data_dir, unsigned long seed,
                         ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
-    const char *scaling;
-    shared_keys k = {0};
+    shared_keys k = {.with_val = val != NULL};
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (val) memset(val, 0, sizeof *val);
     if (!d) return ae_errf(err, AE_EINPUT, "missing required section 'data' (for example "
                            "{source: idx, name: fashion-mnist} or {source: csv, path: FILE.csv})");
     if (!src) return ae_errf(err, AE_EINTERNAL, "data: no source given");
-    if (ae_cfg_str(d, "scaling", src->scaling, scalings, &scaling, err)) return err->code;
-    if (((src->defaults & AE_SOURCE_DEFAULT_SPLIT) || ae_cfg_has(d, "test_fraction")) &&
-        ae_cfg_num(d, "test_fraction", 0.0, 0.0, 0.9, &k.frac, err))
-        return err->code;
-    if (read_limits(d, 0, &k, err) || read_transforms(d, val != NULL, &k, err)) return err->code;
+    if (read_shared(d, src, &k, err)) return err->code;
     ae_source_req req = {data_dir, (size_t)k.limit, (size_t)k.test_limit};
     int rc = src->load(d, &req, train, test, err);
-    if (!rc && (src->defaults & AE_SOURCE_DEFAULT_LIMITS)) rc = read_limits(d, 1, &k, err);
-    if (!rc) rc = shared(d, src, &k, scaling, seed, train, test, val, err);
-    if (!rc) {
-        static const char *const any_source[] = {"test_fraction", "limit", "test_limit", "validation", "binarize"};
-        for (int i = 0; i < 5; i++) ae_cfg_allow(d, any_source[i]);
-        rc = ae_cfg_finish(d, "data", err);
-    }
+    if (!rc && (src->defaults & AE_SOURCE_DEFAULT_LIMITS)) rc = read_limits(d, &k, err);
+    if (!rc) rc = shared(d, src, &k, k.scaling, seed, train, test, val, err);
+    if (!rc) rc = ae_cfg_finish(d, "data", err);
     if (rc) {
         ae_dataset_free(train);
         ae_dataset_free(test);

@@ -159,8 +159,7 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     ae_cfg *data;
     const char *source = NULL;
     if (ae_cfg_map(r->root, "data", 0, &data, err) ||
-        (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &r->anomaly_label, err)) ||
-        (data && ae_cfg_str(data, "source", NULL, ae_source_names(reg), &source, err)) || /* did you mean */
+        ae_data_head(data, ae_source_names(reg), &r->anomaly_label, &source, err) ||
         ae_data_from_config(data, source ? ae_find_source(reg, source) : NULL, o->data_dir, r->seed, &r->train,
                             &r->test, &r->val, err) ||
         exclude_label(r, err))

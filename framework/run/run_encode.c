@@ -100,8 +100,7 @@ static int pick_data(ae_run *r, ae_dataset own[3], const char *run_dir, const ae
     int rc = root ? AE_OK : err->code;
     for (size_t i = 0; !rc && i < o->nsets; i++) rc = ae_cfg_apply_set(root, o->sets[i], err);
     if (!rc && (ae_cfg_map(root, "data", 0, &data, err) ||
-                (data && ae_cfg_int(data, "exclude_label", -1, -1, 1L << 20, &exclude, err)) ||
-                (data && ae_cfg_str(data, "source", NULL, ae_source_names(o->registry), &source, err)) ||
+                ae_data_head(data, ae_source_names(o->registry), &exclude, &source, err) ||
                 ae_data_from_config(data, source ? ae_find_source(o->registry, source) : NULL, o->data_dir,
                                     r->seed, &own[0], &own[1], &own[2], err)))
         rc = err->code;

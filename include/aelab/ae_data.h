@@ -130,13 +130,15 @@ int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_da
 int ae_dataset_hold_out(ae_dataset *ds, size_t k, unsigned long seed, ae_dataset *held, ae_err *err);
 
 /* --- data sources (`data: {source: NAME, ...}`) ----------------------------------------------
- * A source only reads arrays: its load reads its own keys from the `data:` map (marking them, so
- * unknown keys are caught) and fills train, and test when it has a test set of its own (else leaves
- * it empty), with labels and n_classes when it has labels. Errors name the file (and, for a key,
- * its place: ae_cfg_where). Everything else is shared by all sources (ae_data_from_config): the
- * keys limit / test_limit (first rows kept), test_fraction (a seeded split when the source read
- * no test set), validation (a seeded hold-out of the training rows), binarize, scaling, the check
- * that both splits have one shape; data.exclude_label is the run's. Sources are registered units (ae_register_source, ae_registry.h). */
+ * A source only reads arrays: its load reads its own keys from the `data:` map through its schema
+ * (ae_schema_read(ops->schema, data, &keys, 0, err): they are marked, so unknown keys are caught,
+ * and the messages name their place) and fills train, and test when it has a test set of its own
+ * (else leaves it empty), with labels and n_classes when it has labels. Errors name the file (and,
+ * for a key, its place: ae_cfg_where). Everything else is shared by all sources (ae_data_schema,
+ * read by ae_data_head and ae_data_from_config): the keys limit / test_limit (first rows kept),
+ * test_fraction (a seeded split when the source read no test set), validation (a seeded hold-out
+ * of the training rows), binarize, scaling, the check that both splits have one shape;
+ * data.exclude_label is the run's. Sources are registered units (ae_register_source, ae_registry.h). */
 typedef struct ae_source_req {
     const char *data_dir;     /* --data-dir (NULL: none): pass to ae_data_resolve */
     size_t limit, test_limit; /* data.limit / data.test_limit when given (0 = all): a loader may
@@ -154,10 +156,12 @@ enum { AE_SOURCE_DEFAULT_SPLIT = 1, AE_SOURCE_DEFAULT_LIMITS = 2, AE_SOURCE_DEFA
 
 typedef struct ae_source_ops {
     const char *name;     /* data.source */
-    const char *help;     /* one line for `aelab list`: its keys */
+    const char *help;     /* one line for `aelab list` (its keys: schema) */
     const char *scaling;  /* default data.scaling: "standard", "minmax" or "none" */
     unsigned defaults;    /* AE_SOURCE_DEFAULT_* */
     ae_source_load_fn load;
+    const struct ae_schema *schema; /* its own keys (besides the shared ones), read by load, for
+                                       `aelab list`, docs/config.md and completion; may be NULL */
 } ae_source_ops;
 
 /* The config's `data:` section → datasets read by `source` (the caller looked data.source up),
@@ -171,7 +175,13 @@ typedef struct ae_source_ops {
 int ae_data_from_config(ae_cfg *data, const ae_source_ops *source, const char *data_dir,
                         unsigned long seed, ae_dataset *train, ae_dataset *test, ae_dataset *val,
                         ae_err *err);
-/* The keys every source shares in `data:` (documentation only: docs/config.md). */
+/* data.exclude_label and data.source (one of `sources`, the registry's names: "did you mean"),
+ * read through ae_data_schema before the source is looked up. data NULL: nothing read (*exclude -1,
+ * *source NULL). */
+int ae_data_head(ae_cfg *data, const char *const *sources, long *exclude_label, const char **source,
+                 ae_err *err);
+/* The keys every source shares in `data:`, in the order they are read (ae_data_head, then
+ * ae_data_from_config); also `aelab list`, docs/config.md and completion. */
 extern const struct ae_schema ae_data_schema;
 
 #endif

@@ -16,7 +16,7 @@ typedef enum {
     AE_KEY_STR,     /* const char * (borrowed from the tree), one of `choices` when not NULL */
     AE_KEY_CHOICE,  /* int: the index of the value in `choices` */
     AE_KEY_MAP,     /* ae_cfg * sub-map (inserted empty when absent), read by its owner */
-    AE_KEY_SEQ,     /* ae_cfg * list */
+    AE_KEY_SEQ,     /* ae_cfg * list (an empty one inserted when absent: `def` "[]") */
     AE_KEY_SECTION, /* a nested map (inserted empty when absent) read by `sub` into the struct at
                        `offset`, and finished there (unknown keys named in sub->section) */
     AE_KEY_CUSTOM   /* read by `read`, which gets the whole struct; `def` is the default as people
@@ -41,6 +41,8 @@ typedef struct ae_key {
 
 /* `def` of a key that may be absent and then stays absent (no default is written). */
 #define AE_KEY_OPTIONAL ""
+/* `def` of an AE_KEY_STR whose default is the empty string (written into the tree as ""). */
+#define AE_KEY_EMPTY "\"\""
 /* `offset` of a key listed for the docs and for unknown-key messages but read by its owner
  * elsewhere (the top level's `data`, `model`, ...): ae_schema_read leaves it alone. */
 #define AE_KEY_ELSEWHERE ((size_t)-1)

@@ -47,6 +47,9 @@ expect "run c.yaml --set train.optimizer.name=a" "adagrad adam adamw"
 expect "run c.yaml --set train.optimizer.name=" "adagrad adam adamw sgd"
 has "run c.yaml --set loss.type=" mse bce
 expect "run c.yaml --set data.source=n" "npy"
+has "run c.yaml --set data." data.path= data.name= data.test_labels= data.limit= data.validation= data.exclude_label=
+expect "run c.yaml --set data.dropna=" "any none"
+expect "run c.yaml --set data.binarize=" "dynamic none static"
 expect "run c.yaml --set outputs.plots=" "false true"
 expect "run c.yaml --threads " ""
 # files: a YAML file or a folder for run/check/report, a folder for sample and --out/--data-dir

@@ -60,6 +60,9 @@ out=$("$aelab" list)
 [[ "$out" == *"objectives (\`loss: {type: NAME, ...}\`"*"  bce "*"reduction (mean | sum, default mean)"*"corruptions ("* ]] &&
   [[ "$out" == *"  gaussian "*"sigma ([0, 1e+06], default 0.1)"*"clip (list, optional)"*"  salt_pepper "*"p ([0, 1], default 0.25)"* ]] &&
   ok || bad "aelab list: objectives/corruptions with their keys: $out"
+# sources are listed with their keys, after the keys every source takes
+[[ "$out" == *"sources ("*"      limit ([0, 1099511627776], default 0): "*"  csv "*"(default scaling: standard)"*"      path (string, required): "*"      dropna (any | none, default none): "*"  idx "*"      name (string, default \"\"): "*"  npy "*"      test_labels (string, default \"\"): "* ]] &&
+  ok || bad "aelab list: sources with their keys: $out"
 # the vq latent's example config is accepted as it is
 out=$("$aelab" check "$src/configs/vq.yaml" 2>&1); rc=$?
 [ $rc -eq 0 ] && [[ "$out" == *"kind: vq"* ]] && ok || bad "check configs/vq.yaml: exit $rc: $out"

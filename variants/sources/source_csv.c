@@ -1,11 +1,32 @@
 /* The `csv` data source: one table (.csv/.csv.gz) with the tutorial's cleaning steps (dropped
  * columns, NA rows, categorical maps, a label column); a thin wrapper over ae_csv_load. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ae_registry.h"
 
 static const char *const dropnas[] = {"any", "none", NULL};
+
+typedef struct csv_keys {
+    const char *path, *dropna, *label;
+    ae_cfg *drop, *na, *cat;
+} csv_keys;
+
+static const ae_key csv_key_table[] = {
+    AE_KEY_STR_(csv_keys, path, "path", NULL, NULL, "the table: a .csv or .csv.gz file with a header row "
+                "(found on the data search path)"),
+    AE_KEY_SEQ_(csv_keys, drop, "drop_columns", "[]", "columns left out (names)"),
+    AE_KEY_STR_(csv_keys, dropna, "dropna", "none", dropnas, "`any`: drop the rows with a missing value; "
+                "`none`: a missing value is an error naming its row"),
+    AE_KEY_SEQ_(csv_keys, na, "na_values", AE_KEY_OPTIONAL, "the texts read as missing values (absent: "
+                "NA and the empty text)"),
+    AE_KEY_MAP_(csv_keys, cat, "categorical", "columns of categories mapped to numbers: "
+                "{column: {text: number}}"),
+    AE_KEY_STR_(csv_keys, label, "label", AE_KEY_EMPTY, NULL, "a column kept as the class label (an integer >= 0), "
+                "not a feature (empty: none)"),
+};
+static const ae_schema csv_schema = AE_SCHEMA("data", csv_key_table);
 
 typedef struct csv_maps { /* storage behind ae_csv_opts */
     const char **drop, **na, **keys;
@@ -39,8 +60,7 @@ static int str_list(ae_cfg *seq, const char *what, const char ***out, size_t *n,
 
 static int csv_load(ae_cfg *d, const ae_source_req *req, ae_dataset *all, ae_dataset *test, ae_err *err)
 {
-    const char *path, *dropna, *label;
-    ae_cfg *drop, *na, *cat;
+    csv_keys c = {0};
     csv_maps s;
     memset(&s, 0, sizeof s);
     ae_csv_opts o;
@@ -48,13 +68,9 @@ static int csv_load(ae_cfg *d, const ae_source_req *req, ae_dataset *all, ae_dat
     char full[4096], w[256];
     int rc = AE_OK;
     (void)test; /* a CSV has no test set of its own: data.test_fraction splits one off */
-    if (ae_cfg_str(d, "path", NULL, NULL, &path, err) ||
-        ae_cfg_seq(d, "drop_columns", 1, &drop, err) ||
-        ae_cfg_str(d, "dropna", "none", dropnas, &dropna, err) ||
-        ae_cfg_seq(d, "na_values", 0, &na, err) ||
-        ae_cfg_map(d, "categorical", 1, &cat, err) ||
-        ae_cfg_str(d, "label", "", NULL, &label, err))
-        return err->code;
+    if (ae_schema_read(&csv_schema, d, &c, 0, err)) return err->code;
+    ae_cfg *drop = c.drop, *na = c.na, *cat = c.cat;
+    const char *path = c.path, *dropna = c.dropna, *label = c.label;
     if (str_list(drop, "a column name in data.drop_columns", &s.drop, &o.n_drop, err)) goto out;
     o.drop_columns = s.drop;
     if (na) {
@@ -99,7 +115,5 @@ out:
 }
 
 const ae_source_ops ae_source_csv = {
-    "csv", "one table, .csv or .csv.gz with a header row: path (required), drop_columns ([]), dropna (any|none; "
-    "none), na_values ([NA, \"\"]), categorical ({column: {text: number}}), label (a column kept as the class; "
-    "none); scaling standard",
-    "standard", AE_SOURCE_DEFAULT_SPLIT, csv_load};
+    "csv", "one table, .csv or .csv.gz with a header row, with the tutorial's cleaning steps",
+    "standard", AE_SOURCE_DEFAULT_SPLIT, csv_load, &csv_schema};

@@ -1,14 +1,27 @@
 /* The `idx` data source: IDX image files (MNIST layout, plain or .gz), a named dataset with both
  * splits (name: fashion-mnist) or explicit files (images + labels); a thin wrapper over ae_idx_load. */
+#include <stddef.h>
+
 #include "ae_registry.h"
+
+typedef struct idx_keys {
+    const char *name, *images, *labels;
+} idx_keys;
+
+static const ae_key idx_key_table[] = {
+    AE_KEY_STR_(idx_keys, name, "name", AE_KEY_EMPTY, NULL, "a named dataset with both splits, found on the data "
+                "search path: fashion-mnist | mnist (empty: images)"),
+    AE_KEY_STR_(idx_keys, images, "images", AE_KEY_EMPTY, NULL, "an IDX image file (without name)"),
+    AE_KEY_STR_(idx_keys, labels, "labels", AE_KEY_EMPTY, NULL, "its IDX label file (empty: no labels)"),
+};
+static const ae_schema idx_schema = AE_SCHEMA("data", idx_key_table);
 
 static int idx_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_dataset *test, ae_err *err)
 {
-    const char *name, *images, *labels;
+    idx_keys k = {0};
     char w[256];
-    if (ae_cfg_str(d, "name", "", NULL, &name, err) || ae_cfg_str(d, "images", "", NULL, &images, err) ||
-        ae_cfg_str(d, "labels", "", NULL, &labels, err))
-        return err->code;
+    if (ae_schema_read(&idx_schema, d, &k, 0, err)) return err->code;
+    const char *name = k.name, *images = k.images, *labels = k.labels;
     if (*name) {
         if (ae_idx_load_named_splits(name, req->data_dir, req->limit, req->test_limit, train, test, err))
             return ae_err_prefix(err, "%s: data.name", ae_cfg_where(ae_cfg_get(d, "name"), w, sizeof w));
@@ -26,7 +39,5 @@ static int idx_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_d
 }
 
 const ae_source_ops ae_source_idx = {
-    "idx", "IDX images (MNIST layout, plain or .gz), pixels scaled to [0, 1]: name (fashion-mnist | mnist: "
-    "both splits, found on the data search path) or images (a file) + labels (a file; optional); "
-    "scaling none",
-    "none", AE_SOURCE_DEFAULT_LIMITS, idx_load};
+    "idx", "IDX images (MNIST layout, plain or .gz), pixels scaled to [0, 1]", "none",
+    AE_SOURCE_DEFAULT_LIMITS, idx_load, &idx_schema};

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,26 +293,38 @@ static int load_pair(const char *xpath, const char *ypath, size_t limit, ae_data
     return rc;
 }
 
+typedef struct npy_keys {
+    const char *path, *labels, *test_path, *test_labels;
+} npy_keys;
+
+static const ae_key npy_key_table[] = { /* read in this order: v[i] in npy_load is key i */
+    AE_KEY_STR_(npy_keys, path, "path", NULL, NULL, "the features: <f4 or <f8 as they are, |u1 scaled by "
+                "1/255; shape (N, D), (N, H, W) or (N, C, H, W)"),
+    AE_KEY_STR_(npy_keys, labels, "labels", AE_KEY_EMPTY, NULL, "an integer (N,) array of class labels (empty: none)"),
+    AE_KEY_STR_(npy_keys, test_path, "test_path", AE_KEY_EMPTY, NULL, "the test set's features, as path (empty: none)"),
+    AE_KEY_STR_(npy_keys, test_labels, "test_labels", AE_KEY_EMPTY, NULL, "the test set's labels, as labels (needs "
+                "test_path)"),
+};
+static const ae_schema npy_schema = AE_SCHEMA("data", npy_key_table);
+
 static int npy_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_dataset *test, ae_err *err)
 {
-    static const char *const keys[] = {"path", "labels", "test_path", "test_labels"};
-    const char *v[4];
+    npy_keys k = {0};
     char full[4][4096], w[256];
-    for (int i = 0; i < 4; i++)
-        if (ae_cfg_str(d, keys[i], i ? "" : NULL, NULL, &v[i], err)) return err->code;
+    if (ae_schema_read(&npy_schema, d, &k, 0, err)) return err->code;
+    const char *const v[4] = {k.path, k.labels, k.test_path, k.test_labels};
     if (*v[3] && !*v[2])
         return ae_errf(err, AE_EINPUT, "%s: data.test_labels: needs test_path (the test features)",
                        ae_cfg_where(ae_cfg_get(d, "test_labels"), w, sizeof w));
     for (int i = 0; i < 4; i++)
         if (*v[i] && ae_data_resolve(v[i], req->data_dir, full[i], sizeof full[i], err))
-            return ae_err_prefix(err, "%s: data.%s", ae_cfg_where(ae_cfg_get(d, keys[i]), w, sizeof w), keys[i]);
+            return ae_err_prefix(err, "%s: data.%s", ae_cfg_where(ae_cfg_get(d, npy_key_table[i].name), w, sizeof w),
+                                 npy_key_table[i].name);
     if (load_pair(full[0], *v[1] ? full[1] : NULL, req->limit, train, err)) return err->code;
     if (*v[2] && load_pair(full[2], *v[3] ? full[3] : NULL, req->test_limit, test, err)) return err->code;
     return AE_OK;
 }
 
 const ae_source_ops ae_source_npy = {
-    "npy", "NumPy .npy arrays (np.save; format 1.0-3.0, C order, little-endian): path (required; <f4 or <f8 as "
-    "they are, |u1 scaled by 1/255; shape (N, D), (N, H, W) or (N, C, H, W)), labels (an integer (N,) array; "
-    "none), test_path, test_labels (the same for a test set; none); scaling none",
-    "none", AE_SOURCE_DEFAULTS_ALL, npy_load};
+    "npy", "NumPy .npy arrays (np.save; format 1.0-3.0, C order, little-endian), tables or images", "none",
+    AE_SOURCE_DEFAULTS_ALL, npy_load, &npy_schema};

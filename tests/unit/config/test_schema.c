@@ -265,6 +265,46 @@ START_TEST(dotted_keys)
 }
 END_TEST
 
+/* An empty-string default (AE_KEY_EMPTY) is written as "" and printed so; a list with default []
+ * is inserted empty when absent, an optional one stays absent. */
+typedef struct strs {
+    const char *label;
+    ae_cfg *drop, *na;
+} strs;
+
+START_TEST(empty_string_and_list_defaults)
+{
+    static const ae_key k[] = {
+        AE_KEY_STR_(strs, label, "label", AE_KEY_EMPTY, NULL, "a column"),
+        AE_KEY_SEQ_(strs, drop, "drop", "[]", "columns"),
+        AE_KEY_SEQ_(strs, na, "na", AE_KEY_OPTIONAL, "texts"),
+    };
+    static const ae_schema s = AE_SCHEMA("data", k);
+    ae_cfg *m = ae_cfg_new_map();
+    strs o = {"x", NULL, NULL};
+    ae_err err = {0};
+    ck_assert_int_eq(ae_schema_read(&s, m, &o, 1, &err), AE_OK);
+    ck_assert_str_eq(o.label, "");
+    ck_assert_ptr_nonnull(o.drop);
+    ck_assert_int_eq(ae_cfg_len(o.drop), 0);
+    ck_assert_ptr_null(o.na);
+    ck_assert_int_eq(ae_cfg_len(m), 2);
+    char *text = ae_cfg_emit_string(m);
+    ck_assert_msg(text && strstr(text, "label: \"\"") && strstr(text, "drop: []") && !strstr(text, "na:"), "%s",
+                  text);
+    free(text);
+    ae_cfg_free(m);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ae_schema_print(&s, f, "");
+    fclose(f);
+    ck_assert_msg(strstr(buf, "label (string, default \"\"): a column\n") && strstr(buf, "drop (list, default []): ")
+                      && strstr(buf, "na (list, optional): "), "%s", buf);
+    free(buf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schema");
@@ -278,6 +318,7 @@ int main(void)
     tcase_add_test(t, sections_and_cases);
     tcase_add_test(t, nested_printed);
     tcase_add_test(t, dotted_keys);
+    tcase_add_test(t, empty_string_and_list_defaults);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }

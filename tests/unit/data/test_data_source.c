@@ -38,8 +38,8 @@ static int fake_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_
     return AE_OK;
 }
 
-static const ae_source_ops fake_all = {"fake", "test source", "none", AE_SOURCE_DEFAULTS_ALL, fake_load};
-static const ae_source_ops fake_none = {"fake", "test source", "minmax", 0, fake_load};
+static const ae_source_ops fake_all = {"fake", "test source", "none", AE_SOURCE_DEFAULTS_ALL, fake_load, NULL};
+static const ae_source_ops fake_none = {"fake", "test source", "minmax", 0, fake_load, NULL};
 
 /* Loads `yaml` (a whole config), runs its data section through src; returns the code, leaves the
  * tree in *root (caller frees) and the message in e. */
@@ -289,8 +289,12 @@ START_TEST(registry_sources)
     ck_assert(names[0] && !strcmp(names[0], "csv") && names[1] && !strcmp(names[1], "idx"));
     for (int i = 0; names[i]; i++) {
         const ae_source_ops *o = ae_find_source(r, names[i]);
-        ck_assert(o && o->load && o->help && strstr(o->help, "scaling"));
+        ck_assert(o && o->load && o->help && o->schema && o->schema->nkeys > 0);
     }
+    const ae_key *path = ae_schema_key(ae_find_source(r, "csv")->schema, "path");
+    ck_assert(path && path->kind == AE_KEY_STR && !path->def); /* required */
+    ck_assert_ptr_nonnull(ae_schema_key(ae_find_source(r, "idx")->schema, "name"));
+    ck_assert_ptr_nonnull(ae_schema_key(ae_find_source(r, "npy")->schema, "test_labels"));
     ck_assert_ptr_null(ae_find_source(r, "parquet"));
     ck_assert_str_eq(ae_find_source(r, "csv")->scaling, "standard");
     ck_assert_str_eq(ae_find_source(r, "idx")->scaling, "none");
@@ -305,10 +309,77 @@ START_TEST(registry_sources)
 }
 END_TEST
 
+/* exclude_label and source through ae_data_head: the default written first, "did you mean" among
+ * the given sources, a missing source says which there are; no data: nothing read. */
+START_TEST(head_keys)
+{
+    static const char *const sources[] = {"csv", "idx", NULL};
+    ae_err e = {0};
+    long excl = 5;
+    const char *source = "x";
+    ck_assert_int_eq(ae_data_head(NULL, sources, &excl, &source, &e), AE_OK);
+    ck_assert(excl == -1 && source == NULL);
+    ae_cfg *root = ae_cfg_load_string("data: {source: idx}", "t.yaml", &e);
+    ck_assert_ptr_nonnull(root);
+    ae_cfg *d = ae_cfg_lookup(root, "data");
+    ck_assert_int_eq(ae_data_head(d, sources, &excl, &source, &e), AE_OK);
+    ck_assert(excl == -1 && !strcmp(source, "idx"));
+    ck_assert_str_eq(ae_cfg_key_at(d, 1), "exclude_label");
+    ae_cfg_free(root);
+    root = ae_cfg_load_string("data: {source: csw, exclude_label: 2}", "t.yaml", &e);
+    d = ae_cfg_lookup(root, "data");
+    ck_assert_int_eq(ae_data_head(d, sources, &excl, &source, &e), AE_EINPUT);
+    ck_assert_msg(excl == 2 && strstr(e.msg, "t.yaml:1:") && strstr(e.msg, "did you mean 'csv'?"), "%s", e.msg);
+    ae_cfg_free(root);
+    ae_err e2 = {0};
+    root = ae_cfg_load_string("data: {exclude_label: 3}", "t.yaml", &e2);
+    d = ae_cfg_lookup(root, "data");
+    ck_assert_int_eq(ae_data_head(d, sources, &excl, &source, &e2), AE_EINPUT);
+    ck_assert_int_eq(e2.kind, AE_KIND_MISSING_KEY);
+    ck_assert_msg(strstr(e2.msg, "data: missing required key 'source' (one of: csv, idx)"), "%s", e2.msg);
+    ae_cfg_free(root);
+}
+END_TEST
+
+/* The csv source reads its keys through its schema: their defaults land in the resolved config in
+ * the table's order after the shared ones (test_fraction: csv's), na_values stays absent. */
+START_TEST(csv_keys_resolved)
+{
+    char yaml[700];
+    char *dir = ae_test_tmpdir(), *path = dir ? ae_test_write(dir, "k.csv", "a,b\n1,2\n3,4\n5,6\n") : NULL;
+    ck_assert_ptr_nonnull(path);
+    snprintf(yaml, sizeof yaml, "data: {source: csv, path: '%s'}", path);
+    ae_err e = {0};
+    ae_cfg *root = ae_cfg_load_string(yaml, "t.yaml", &e);
+    ck_assert_ptr_nonnull(root);
+    ae_cfg *d = ae_cfg_lookup(root, "data");
+    ae_dataset tr, te;
+    const ae_registry *r = ae_test_registry();
+    long excl;
+    const char *source;
+    ck_assert_int_eq(ae_data_head(d, ae_source_names(r), &excl, &source, &e), AE_OK);
+    ck_assert_msg(ae_data_from_config(d, ae_find_source(r, source), NULL, 1, &tr, &te, NULL, &e) == AE_OK, "%s", e.msg);
+    static const char *const want[] = {"source", "path", "exclude_label", "scaling", "test_fraction",
+                                       "drop_columns", "dropna", "categorical", "label"};
+    ck_assert_int_eq(ae_cfg_len(d), 9);
+    for (size_t i = 0; i < 9; i++) ck_assert_str_eq(ae_cfg_key_at(d, i), want[i]);
+    ck_assert_str_eq(ae_cfg_scalar(ae_cfg_lookup(d, "label")), "");
+    ck_assert_str_eq(ae_cfg_scalar(ae_cfg_lookup(d, "scaling")), "standard");
+    ck_assert(tr.n == 3 && tr.d == 2);
+    ae_dataset_free(&tr);
+    ae_dataset_free(&te);
+    ae_cfg_free(root);
+    ae_test_rm_rf(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *tests[] = {limits_cut_both_splits, test_fraction_splits_rows, shared_errors, defaults_and_scaling,
-                            validation_split, validation_errors, binarize_keys, registry_sources};
+                            validation_split, validation_errors, binarize_keys, registry_sources, head_keys,
+                            csv_keys_resolved};
     Suite *s = suite_create("data_source");
     TCase *tc = tcase_create("data_source");
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) tcase_add_test(tc, tests[i]);
