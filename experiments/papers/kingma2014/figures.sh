@@ -24,7 +24,7 @@ done
 [ ${#panels[@]} -gt 0 ] || { echo "figures.sh: no runs under $runs" >&2; exit 1; }
 {
   echo "set terminal pngcairo size $((360 * ${#panels[@]})),380 font ',10'"
-  echo "set output '$out/fig2.png'"
+  echo "set output 'fig2.png'"
   echo "set multiplot layout 1,${#panels[@]} title 'Kingma and Welling 2014, Fig. 2 (MNIST), reproduced by aelab'"
   echo "set logscale x; set format x '10^{%T}'; set xrange [1e5:1e8]; set yrange [-150:-95]"
   echo "set xlabel '# training samples evaluated'; set key bottom right; set grid"
@@ -32,10 +32,10 @@ done
   for nz in "${panels[@]}"; do
     [ $i -eq 0 ] && echo "set ylabel 'lower bound L (nats)'" || echo "unset ylabel"
     echo "set title 'N_z = $nz'"
-    echo "plot '$dat' index $i using 1:2 with lines lw 2 title 'train', '' index $i using 1:3 with lines lw 2 dt 2 title 'test'"
+    echo "plot 'fig2.dat' index $i using 1:2 with lines lw 2 title 'train', '' index $i using 1:3 with lines lw 2 dt 2 title 'test'"
     i=$((i + 1))
   done
   echo "unset multiplot"
 } > "$out/fig2.gp"
-gnuplot "$out/fig2.gp"
+(cd "$out" && gnuplot fig2.gp) # the script names its files relative to its folder
 echo "figures.sh: $out/fig2.png (${panels[*]})"
