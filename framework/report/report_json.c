@@ -186,3 +186,24 @@ int ae_jsonl_append(const char *path, const char *line, ae_err *err)
     }
     return ae_afile_commit(&af, err);
 }
+
+int ae_jsonl_keep(const char *path, long lines, ae_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return AE_OK;
+    char *line = NULL, *out = NULL;
+    size_t cap = 0, olen = 0;
+    FILE *o = open_memstream(&out, &olen);
+    long k = 0;
+    while (o && k < lines && getline(&line, &cap, f) > 0) {
+        fputs(line, o);
+        k++;
+    }
+    free(line);
+    fclose(f);
+    if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    fclose(o);
+    int rc = ae_write_file_atomic(path, out, olen, err);
+    free(out);
+    return rc;
+}

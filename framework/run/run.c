@@ -246,28 +246,6 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
     return rc;
 }
 
-/* Keeps the metrics lines of epochs 1..epochs (a run resumed from its checkpoint). */
-static int truncate_metrics(const char *path, long epochs, ae_err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return AE_OK;
-    char *line = NULL, *out = NULL;
-    size_t cap = 0, olen = 0;
-    FILE *o = open_memstream(&out, &olen);
-    long k = 0;
-    while (o && k < epochs && getline(&line, &cap, f) > 0) {
-        fputs(line, o);
-        k++;
-    }
-    free(line);
-    fclose(f);
-    if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    fclose(o);
-    int rc = ae_write_file_atomic(path, out, olen, err);
-    free(out);
-    return rc;
-}
-
 static int file_exists(const char *p) { FILE *f = fopen(p, "rb"); if (f) fclose(f); return f != NULL; }
 
 /* Removes "*.tmp.<pid>" files left in dir by a process that no longer runs (killed mid-write:
@@ -409,7 +387,7 @@ static int run_locked(ae_run *r, ae_err *err)
                   : ae_errf(err, AE_EINTERNAL, "out of memory");
         free(text);
     }
-    if (rc == AE_OK) rc = resumed ? truncate_metrics(ctx.metrics, tr.epoch, err) : remove_file(ctx.metrics, err);
+    if (rc == AE_OK) rc = resumed ? ae_jsonl_keep(ctx.metrics, tr.epoch, err) : remove_file(ctx.metrics, err);
     if (rc == AE_OK && trained)
         fprintf(stderr, "aelab: %s: trained already (%ld epoch%s); writing the missing outputs to %s\n", r->name,
                 tr.epoch, tr.epoch == 1 ? "" : "s", r->out_dir);

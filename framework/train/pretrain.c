@@ -192,7 +192,7 @@ static int resume(pt_run *R, pt_pos *pos, pt_buf *b, int *buffered, ae_err *err)
     free(vals);
     if (rc == AE_OK && R->io->dir) {
         long lines = pos->layer * R->p->cfg.epochs + pos->epoch;
-        rc = found ? pt_log_truncate(R->log, lines, err) : (remove(R->log), AE_OK);
+        rc = found ? ae_jsonl_keep(R->log, lines, err) : (remove(R->log), AE_OK);
     }
     return rc;
 }

@@ -129,24 +129,3 @@ int pt_ckpt_load(const char *path, uint64_t hash, const ae_pretrain *p, pt_pos *
     free(rs);
     return rc;
 }
-
-int pt_log_truncate(const char *path, long lines, ae_err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return AE_OK;
-    char *line = NULL, *out = NULL;
-    size_t cap = 0, olen = 0;
-    FILE *o = open_memstream(&out, &olen);
-    long k = 0;
-    while (o && k < lines && getline(&line, &cap, f) > 0) {
-        fputs(line, o);
-        k++;
-    }
-    free(line);
-    fclose(f);
-    if (!o) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    fclose(o);
-    int rc = ae_write_file_atomic(path, out, olen, err);
-    free(out);
-    return rc;
-}

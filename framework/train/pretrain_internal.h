@@ -1,5 +1,5 @@
 /* Private state of the pretraining stage shared by pretrain_config.c (reading and checking),
- * pretrain.c (the layer loop) and pretrain_ckpt.c (its checkpoint and log). */
+ * pretrain.c (the layer loop) and pretrain_ckpt.c (its checkpoint; the log is a JSONL file, ae_jsonl_keep on resume). */
 #ifndef AE_PRETRAIN_INTERNAL_H
 #define AE_PRETRAIN_INTERNAL_H
 
@@ -46,7 +46,5 @@ int pt_ckpt_save(const char *path, uint64_t hash, pt_pos pos, const ae_params *p
  * malloc'd *vals of *nvals floats (the caller copies them into the layer's buffer). */
 int pt_ckpt_load(const char *path, uint64_t hash, const ae_pretrain *p, pt_pos *pos, ae_params *ps,
                  float **vals, size_t *nvals, ae_rng *rng, int *found, ae_err *err);
-/* Keeps the first `lines` lines of the log (a resumed stage). */
-int pt_log_truncate(const char *path, long lines, ae_err *err);
 
 #endif

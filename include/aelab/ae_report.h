@@ -49,6 +49,9 @@ void ae_json_free(ae_json *j);
 /* Appends lines to a JSONL file atomically: rewrites the whole file (old content + line) through
  * a temp file, so a crash never leaves half a line. */
 int ae_jsonl_append(const char *path, const char *line, ae_err *err);
+/* Keeps the first `lines` lines of a JSONL file (a resumed run drops what came after its checkpoint),
+ * rewritten atomically; a missing file is fine. */
+int ae_jsonl_keep(const char *path, long lines, ae_err *err);
 
 /* --- gnuplot figures -------------------------------------------------------------------------
  * Each writes <stem>.dat (whitespace columns with a '#' header), <stem>.gp (a self-contained
