@@ -8,7 +8,7 @@
 #include "ae_data.h"
 #include "ae_schema.h"
 
-static const char *const scalings[] = {"standard", "minmax", "none", NULL};
+static const char *const scalings[] = {"standard", "minmax", "none", "gcn_l1", NULL};
 static const char *const binarizings[] = {"none", "static", "dynamic", NULL};
 
 typedef struct shared_keys {
@@ -24,7 +24,10 @@ typedef struct shared_keys {
 static const ae_key data_keys[] = {
     KEY("source", AE_KEY_STR, NULL, 0, 0, NULL, "where the rows come from (the sources of `aelab list`, "
         "each with keys of its own)"),
-    KEY("scaling", AE_KEY_STR, "the source's", 0, 0, scalings, "per-column scaling, fit on the training rows"),
+    KEY("scaling", AE_KEY_STR, "the source's", 0, 0, scalings, "per-column scaling, fit on the training rows; "
+        "gcn_l1: per-row global contrast normalization (subtract the row's mean, divide by its mean absolute "
+        "deviation), then min-max by the one min and max over all values of the training rows (Ruff et al. "
+        "2018; with normal_labels: the normal class's)"),
     KEY("limit", AE_KEY_INT, "0", 0, 1099511627776.0, NULL, "keep the first rows read for training (0 = all)"),
     KEY("test_limit", AE_KEY_INT, "0", 0, 1099511627776.0, NULL, "keep the first test rows (0 = all)"),
     KEY("test_fraction", AE_KEY_NUM, "0", 0, 0.9, NULL, "a seeded test split of the rows read, when the "
@@ -36,7 +39,12 @@ static const ae_key data_keys[] = {
         "probabilities: `static` draws the bits once (seeded), `dynamic` draws them anew at every use (each "
         "training epoch, each evaluation pass); none by default"),
     KEY("exclude_label", AE_KEY_INT, "-1", -1, 1048576, NULL, "a class left out of training and scored as "
-        "the anomaly on the test set (-1 = none)"),
+        "the anomaly on the test set (-1 = none; the rows are dropped after the scaling is fit)"),
+    KEY("normal_labels", AE_KEY_SEQ, AE_KEY_OPTIONAL, 0, 0, NULL, "one-class anomaly detection: a class or "
+        "list of classes, the only ones trained on (dropped from the training rows before the validation "
+        "hold-out and the scaling fit; the test split keeps every row); every other class is the anomaly, "
+        "scored per test sample (scores.csv: reconstruction error summed over the features) into "
+        "anomaly_auroc and anomaly_auprc; not with exclude_label"),
 };
 const ae_schema ae_data_schema = AE_SCHEMA("data", data_keys);
 
@@ -167,6 +175,7 @@ static int binarize(ae_cfg *d, int kind, const char *scaling, unsigned long seed
 
 static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
+    if (!strcmp(scaling, "gcn_l1")) return ae_scale_gcn_l1(train, test->n ? test : NULL, val, err);
     ae_scaling kind = !strcmp(scaling, "standard") ? AE_SCALE_STANDARD
                       : !strcmp(scaling, "minmax") ? AE_SCALE_MINMAX : AE_SCALE_NONE;
     if (kind == AE_SCALE_NONE) return AE_OK;
@@ -179,14 +188,25 @@ static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_da
     return AE_OK;
 }
 
-/* After the loader: limits, split, validation, one shape for both splits, scaling, binarization. */
+/* data.normal_labels: the training rows of the normal classes only (data_oneclass.c). */
+static int one_class(ae_cfg *d, ae_dataset *train, const ae_dataset *test, ae_err *err)
+{
+    ae_oneclass oc;
+    if (!ae_cfg_has(d, "normal_labels")) return AE_OK;
+    int rc = ae_oneclass_read(d, &oc, err) || ae_oneclass_split(&oc, train, test, err) ? err->code : AE_OK;
+    ae_oneclass_free(&oc);
+    return rc;
+}
+
+/* After the loader: limits, split, the one-class split, validation, one shape for both splits, scaling, binarization. */
 static int shared(ae_cfg *d, const ae_source_ops *src, const shared_keys *k, const char *scaling,
                   unsigned long seed, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
     char w[256];
     cut(train, k->limit);
     cut(test, k->test_limit);
-    if (split(d, k->frac, seed, train, test, src->name, err) || hold_out(d, k, seed, train, val, err))
+    if (split(d, k->frac, seed, train, test, src->name, err) || one_class(d, train, test, err) ||
+        hold_out(d, k, seed, train, val, err))
         return err->code;
     if (test->n && (test->d != train->d || test->c != train->c || test->h != train->h || test->w != train->w))
         return ae_errf(err, AE_EINPUT, "%s: data: the %s source read training rows of %dx%dx%d but test rows "
