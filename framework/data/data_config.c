@@ -41,7 +41,7 @@ static const ae_key data_keys[] = {
     KEY("exclude_label", AE_KEY_INT, "-1", -1, 1048576, NULL, "a class left out of training and scored as "
         "the anomaly on the test set (-1 = none; the rows are dropped after the scaling is fit)"),
     KEY("normal_labels", AE_KEY_SEQ, AE_KEY_OPTIONAL, 0, 0, NULL, "one-class anomaly detection: a class or "
-        "list of classes, the only ones trained on (dropped from the training rows before the validation "
+        "list of classes, the only ones trained on (the other classes' training rows are dropped before the validation "
         "hold-out and the scaling fit; the test split keeps every row); every other class is the anomaly, "
         "scored per test sample (scores.csv: reconstruction error summed over the features) into "
         "anomaly_auroc and anomaly_auprc; not with exclude_label"),

@@ -178,9 +178,9 @@ void ae_registry_print(const ae_registry *r, FILE *f)
         fprintf(f, "  %-16s %s\n", r->pretrainers[i]->name, r->pretrainers[i]->help);
         if (r->pretrainers[i]->schema) ae_schema_print(r->pretrainers[i]->schema, f, "      ");
     }
-    fprintf(f, "sources (`data: {source: NAME, ...}`; every source also takes scaling (standard|minmax|none; "
+    fprintf(f, "sources (`data: {source: NAME, ...}`; every source also takes scaling (standard|minmax|none|gcn_l1; "
                "the source's default), limit and test_limit (first rows kept; 0 = all), test_fraction (a "
                "seeded test split; 0), validation (rows held out of training: a count or a fraction), "
-               "binarize (none|static|dynamic), exclude_label):\n");
+               "binarize (none|static|dynamic), normal_labels, exclude_label):\n");
     for (int i = 0; i < r->ns; i++) fprintf(f, "  %-16s %s\n", r->sources[i]->name, r->sources[i]->help);
 }
