@@ -1,5 +1,6 @@
 /* Summary statistics for comparing runs on GSL: mean ± Student-t 95% interval, Welch's t-test
- * p-value, and the AUROC of anomaly scores (rank statistic, ties counted half). */
+ * p-value, and the AUROC (rank statistic, ties counted half) and AUPRC (average precision, ties
+ * entering together) of anomaly scores. */
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
@@ -55,6 +56,46 @@ static int by_score(const void *pa, const void *pb)
 {
     double a = ((const scored *)pa)->s, b = ((const scored *)pb)->s;
     return (a > b) - (a < b);
+}
+
+/* The scores sorted ascending with their labels, and the positives (NULL: NaN score or no memory). */
+static scored *sort_scores(const double *score, const int *is_pos, size_t n, size_t *npos)
+{
+    scored *v = malloc((n ? n : 1) * sizeof *v);
+    *npos = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        if (isnan(score[i])) {
+            free(v);
+            return NULL;
+        }
+        v[i].s = score[i];
+        v[i].pos = is_pos[i] != 0;
+        *npos += (size_t)v[i].pos;
+    }
+    if (v) qsort(v, n, sizeof *v, by_score);
+    return v;
+}
+
+double ae_auprc(const double *score, const int *is_pos, size_t n)
+{
+    size_t npos;
+    scored *v = sort_scores(score, is_pos, n, &npos);
+    if (!v || npos == 0) {
+        free(v);
+        return NAN;
+    }
+    double ap = 0.0, tp = 0.0, seen = 0.0;
+    for (size_t j = n; j > 0;) { /* from the highest score down, one group of equal scores at a time */
+        size_t i = j;
+        double pg = 0.0;
+        while (i > 0 && v[i - 1].s == v[j - 1].s) pg += (double)v[--i].pos;
+        tp += pg;
+        seen += (double)(j - i);
+        ap += pg / (double)npos * (tp / seen);
+        j = i;
+    }
+    free(v);
+    return ap;
 }
 
 /* Mann-Whitney form: sum over score groups of P_g·(negatives below) + P_g·N_g/2, over P·N.

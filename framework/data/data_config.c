@@ -9,7 +9,7 @@
 #include "ae_data.h"
 #include "ae_schema.h"
 
-static const char *const scalings[] = {"standard", "minmax", "none", NULL};
+static const char *const scalings[] = {"standard", "minmax", "none", "gcn_l1", NULL};
 static const char *const binarizings[] = {"none", "static", "dynamic", NULL};
 
 typedef struct shared_keys {
@@ -27,14 +27,16 @@ static int read_validation(const ae_key *key, ae_cfg *d, void *out, ae_err *err)
 
 /* The keys, in the order they are read: exclude_label and source by ae_data_head; the rest by
  * ae_data_from_config, with the source's defaults (read_shared, read_limits). */
-enum { EXCLUDE, SOURCE, SCALING, TEST_FRACTION, LIMIT, TEST_LIMIT, BINARIZE, VALIDATION, NKEYS };
+enum { EXCLUDE, SOURCE, SCALING, TEST_FRACTION, LIMIT, TEST_LIMIT, BINARIZE, VALIDATION, NORMAL_LABELS, NKEYS };
 static const ae_key data_keys[NKEYS] = {
     AE_KEY_INT_(shared_keys, exclude_label, "exclude_label", "-1", -1, 1048576, "a class left out of training "
-                "and scored as the anomaly on the test set (-1 = none)"),
+                "and scored as the anomaly on the test set (-1 = none; the rows are dropped after the scaling is fit)"),
     AE_KEY_STR_(shared_keys, source, "source", NULL, NULL, "where the rows come from: one of the sources "
                 "(below), each with keys of its own"),
     AE_KEY_STR_(shared_keys, scaling, "scaling", "the source's", scalings, "per-column scaling, fit on the "
-                "training rows"),
+                "training rows; gcn_l1: per-row global contrast normalization (subtract the row's mean, divide by "
+                "its mean absolute deviation), then min-max by the one min and max over all values of the training "
+                "rows (Ruff et al. 2018; with normal_labels: the normal class's)"),
     AE_KEY_NUM_(shared_keys, frac, "test_fraction", "0", 0, 0.9, "a seeded test split of the rows read, when "
                 "the source read no test set"),
     AE_KEY_INT_(shared_keys, limit, "limit", "0", 0, 1099511627776.0, "keep the first rows read for training "
@@ -47,6 +49,12 @@ static const ae_key data_keys[NKEYS] = {
     AE_KEY_CUSTOM_(shared_keys, val_n, "validation", AE_KEY_OPTIONAL, read_validation, "rows held out of the "
                    "training rows (a count, or a fraction < 1 of them), never trained on, evaluated every "
                    "epoch (val_loss, val_mse, val_bce); a seeded choice (seed + 1), taken before scaling is fit"),
+    /* read by ae_oneclass_read (a class or a list of them) */
+    {"normal_labels", AE_KEY_SEQ, AE_KEY_ELSEWHERE, AE_KEY_OPTIONAL, 0, 0, NULL, "one-class anomaly detection: a "
+     "class or list of classes, the only ones trained on (the other classes' training rows are dropped before the "
+     "validation hold-out and the scaling fit; the test split keeps every row); every other class is the anomaly, "
+     "scored per test sample (scores.csv: reconstruction error summed over the features) into anomaly_auroc and "
+     "anomaly_auprc; not with exclude_label", NULL, NULL},
 };
 const ae_schema ae_data_schema = AE_SCHEMA("data", data_keys);
 
@@ -192,6 +200,7 @@ static int binarize(ae_cfg *d, int kind, const char *scaling, unsigned long seed
 
 static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
+    if (!strcmp(scaling, "gcn_l1")) return ae_scale_gcn_l1(train, test->n ? test : NULL, val, err);
     ae_scaling kind = !strcmp(scaling, "standard") ? AE_SCALE_STANDARD
                       : !strcmp(scaling, "minmax") ? AE_SCALE_MINMAX : AE_SCALE_NONE;
     if (kind == AE_SCALE_NONE) return AE_OK;
@@ -204,14 +213,25 @@ static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_da
     return AE_OK;
 }
 
-/* After the loader: limits, split, validation, one shape for both splits, scaling, binarization. */
+/* data.normal_labels: the training rows of the normal classes only (data_oneclass.c). */
+static int one_class(ae_cfg *d, ae_dataset *train, const ae_dataset *test, ae_err *err)
+{
+    ae_oneclass oc;
+    if (!ae_cfg_has(d, "normal_labels")) return AE_OK;
+    int rc = ae_oneclass_read(d, &oc, err) || ae_oneclass_split(&oc, train, test, err) ? err->code : AE_OK;
+    ae_oneclass_free(&oc);
+    return rc;
+}
+
+/* After the loader: limits, split, the one-class split, validation, one shape for both splits, scaling, binarization. */
 static int shared(ae_cfg *d, const ae_source_ops *src, const shared_keys *k, const char *scaling,
                   unsigned long seed, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
 {
     char w[256];
     cut(train, k->limit);
     cut(test, k->test_limit);
-    if (split(d, k->frac, seed, train, test, src->name, err) || hold_out(d, k, seed, train, val, err))
+    if (split(d, k->frac, seed, train, test, src->name, err) || one_class(d, train, test, err) ||
+        hold_out(d, k, seed, train, val, err))
         return err->code;
     if (test->n && (test->d != train->d || test->c != train->c || test->h != train->h || test->w != train->w))
         return ae_errf(err, AE_EINPUT, "%s: data: the %s source read training rows of %dx%dx%d but test rows "

@@ -230,6 +230,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
         ae_cfg_map(root, "outputs", 1, &outputs, err))
         goto out;
     ae_cfg_allow(root, "base");
+    ae_cfg_allow(root, "table"); /* read once the jobs exist (ae_exp_table_read) */
     snprintf(e->name, sizeof e->name, "%s", name);
     snprintf(e->path, sizeof e->path, "%s", path);
     snprintf(def, sizeof def, "runs/%s", name);
@@ -280,6 +281,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
         }
         snprintf(e->baseline, sizeof e->baseline, "%s", baseline);
     }
+    rc = ae_exp_table_read(e, root, err);
 out:
     free(L.orig);
     free(seeds);

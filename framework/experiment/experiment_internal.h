@@ -4,6 +4,7 @@
 #define AE_EXPERIMENT_INTERNAL_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "ae_baseline.h"
@@ -76,6 +77,10 @@ typedef struct ae_exp_stats {
     int *brow, base;
     int best[AE_EXP_MAX_METRICS];
 } ae_exp_stats;
+/* `table:` (experiment_table.c): read after the jobs are expanded (AE_EINPUT at table.rows when no
+ * job's config has that key), and its section appended to results.md (fm) with results_table.csv. */
+int ae_exp_table_read(ae_experiment *e, ae_cfg *root, ae_err *err);
+int ae_exp_table_write(const ae_experiment *e, FILE *fm, ae_err *err);
 /* A metric's direction: -1 lower is better, +1 higher, 0 not ranked. */
 int ae_exp_metric_dir(const char *key);
 /* A value as the tables print it (4 significant digits; exponent when tiny or huge; "–" non-finite). */

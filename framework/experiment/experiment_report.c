@@ -342,10 +342,11 @@ static int write_tables(const ae_experiment *e, const table *t, const stats *st,
                     "recon_per_sample: runs trained with loss.reduction: sum (summed over a sample's features).\n");
     if (missing) fprintf(fm, "\n%zu run(s) not finished yet: run the experiment again (or every shard) "
                              "and then `aelab report`.\n", missing);
+    int rc = ae_exp_table_write(e, fm, err); /* `table:` (experiment_table.c) */
     fclose(fc);
     fclose(fm);
     char p[4200];
-    int rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.csv"), csv, csvn, err);
+    if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.csv"), csv, csvn, err);
     if (!rc) rc = ae_write_file_atomic(ae_path_join(p, sizeof p, e->dir, "results.md"), md, mdn, err);
     if (!rc && out) fprintf(out, "\n%s: %s\n\n%s\n", e->name, e->dir, md);
     free(csv);

@@ -104,27 +104,11 @@ static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
     return AE_OK;
 }
 
-/* data.exclude_label: drops that class from the training set (anomaly detection set-up). */
+/* data.exclude_label: drops that class from the training set after the scaling was fit (as it
+ * always did; data.normal_labels, the general form, drops rows before: ae_data_from_config). */
 static int exclude_label(ae_run *r, ae_err *err)
 {
-    if (r->anomaly_label < 0) return AE_OK;
-    if (!r->train.label || !r->test.n || !r->test.label)
-        return ae_errf(err, AE_EINPUT, "data.exclude_label needs labels and a test split (the held-out "
-                       "class is scored on the test set)");
-    size_t *idx = malloc((r->train.n ? r->train.n : 1) * sizeof *idx), k = 0;
-    if (!idx) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    for (size_t i = 0; i < r->train.n; i++)
-        if (r->train.label[i] != r->anomaly_label) idx[k++] = i;
-    ae_dataset kept;
-    int rc = k == r->train.n || k == 0
-                 ? ae_errf(err, AE_EINPUT, "data.exclude_label: class %ld %s", r->anomaly_label,
-                           k ? "does not occur in the training data" : "is the only class")
-                 : ae_dataset_take(&r->train, idx, k, &kept, err);
-    free(idx);
-    if (rc) return rc;
-    ae_dataset_free(&r->train);
-    r->train = kept;
-    return AE_OK;
+    return r->oneclass.excluded ? ae_oneclass_split(&r->oneclass, &r->train, &r->test, err) : AE_OK;
 }
 
 int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err)
@@ -142,7 +126,6 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     memset(r, 0, sizeof *r);
     r->path = path;
     r->root = root;
-    r->anomaly_label = -1;
     gsl_set_error_handler_off();
     ae_registry *reg = o->registry;
     if (!reg) return ae_errf(err, AE_EINTERNAL, "%s: ae_run_opts.registry is not set", path);
@@ -159,7 +142,8 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     ae_cfg *data;
     const char *source = NULL;
     if (ae_cfg_map(r->root, "data", 0, &data, err) ||
-        ae_data_head(data, ae_source_names(reg), &r->anomaly_label, &source, err) ||
+        ae_data_head(data, ae_source_names(reg), &(long){0}, &source, err) || /* exclude_label: oneclass's */
+        ae_oneclass_read(data, &r->oneclass, err) ||
         ae_data_from_config(data, source ? ae_find_source(reg, source) : NULL, o->data_dir, r->seed, &r->train,
                             &r->test, &r->val, err) ||
         exclude_label(r, err))
@@ -184,6 +168,7 @@ void ae_run_free(ae_run *r)
     ae_dataset_free(&r->train);
     ae_dataset_free(&r->test);
     ae_dataset_free(&r->val);
+    ae_oneclass_free(&r->oneclass);
     ae_cfg_free(r->root);
     memset(r, 0, sizeof *r);
 }

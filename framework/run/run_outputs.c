@@ -162,31 +162,6 @@ static int enc_pca(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_e
     return AE_OK;
 }
 
-/* Anomaly AUROC: test samples scored by reconstruction MSE, the held-out class positive. */
-static int anomaly(ae_run *r, double *auroc, ae_err *err)
-{
-    const ae_dataset *t = &r->test;
-    float *rec = malloc(t->n * t->d * sizeof *rec);
-    double *score = malloc(t->n * sizeof *score);
-    int *pos = malloc(t->n * sizeof *pos);
-    int rc = rec && score && pos ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
-    if (!rc) rc = ae_encode(r->model, t, t->n, AE_MODE_EVAL, r->eval_batch, NULL, rec, err);
-    for (size_t i = 0; !rc && i < t->n; i++) {
-        double s = 0;
-        for (size_t j = 0; j < t->d; j++) {
-            double d = (double)rec[i * t->d + j] - t->x[i * t->d + j];
-            s += d * d;
-        }
-        score[i] = s / (double)t->d;
-        pos[i] = t->label[i] == r->anomaly_label;
-    }
-    if (!rc) *auroc = ae_auroc(score, pos, t->n);
-    free(rec);
-    free(score);
-    free(pos);
-    return rc;
-}
-
 static int file_exists(const char *p)
 {
     struct stat st;
@@ -198,7 +173,7 @@ static const char *const run_files[] = {
     "config.yaml", "metrics.jsonl", "checkpoint.aelab", "loss.dat", "loss.gp", "loss.png", "codes.csv",
     "codes.dat", "codes.gp", "codes.png", "reconstructions.png", "samples.png", "interpolation.png",
     "manifold.dat", "manifold.gp", "manifold.png", "codes_pca.dat", "codes_pca.gp", "codes_pca.png",
-    "filters.dat", "filters.gp", "filters.png", NULL};
+    "filters.dat", "filters.gp", "filters.png", "scores.csv", NULL};
 
 /* final.json, written last: the run's completion marker (ae_run_outputs_complete). */
 static int write_final(ae_run *r, ae_json *j, ae_err *err)
@@ -338,16 +313,20 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     double pm = NAN;
     if (!rc && r->pca && cs < ev->d) rc = pca_baseline(r, ev, cs, &j, &pm, err);
     if (isfinite(pm)) LINE("  | PCA-%zu mse %.6g", cs, pm);
-    double acc = NAN, auroc = NAN;
+    double acc = NAN, auroc = NAN, auprc = NAN;
     if (!rc) rc = probe(r, enc_model, r, cs, codes, &acc, err);
     if (!rc && isfinite(acc)) {
         ae_json_num(&j, "probe_accuracy", acc);
         LINE("  | probe accuracy %.4f", acc);
     }
-    if (!rc && r->anomaly_label >= 0) rc = anomaly(r, &auroc, err);
+    if (!rc && r->oneclass.n) rc = ae_run_anomaly(r, &auroc, &auprc, err); /* run_anomaly.c */
     if (!rc && isfinite(auroc)) {
         ae_json_num(&j, "anomaly_auroc", auroc);
         LINE("  | anomaly AUROC %.4f", auroc);
+    }
+    if (!rc && isfinite(auprc)) {
+        ae_json_num(&j, "anomaly_auprc", auprc);
+        LINE(" AUPRC %.4f", auprc);
     }
 #undef LINE
     fprintf(stderr, "%s\n", line);

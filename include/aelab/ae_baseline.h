@@ -60,5 +60,11 @@ double ae_welch_p(const double *a, size_t na, const double *b, size_t nb);
 /* --- anomaly AUROC ------------------------------------------------------------------------ */
 /* Area under the ROC curve of `score` for positives (is_pos != 0); ties count half. */
 double ae_auroc(const double *score, const int *is_pos, size_t n);
+/* Area under the precision-recall curve as average precision (positives = anomalies): the sum over
+ * the distinct scores t, highest first, of (recall(t) - recall(previous t)) · precision(t), where
+ * recall and precision count every sample scoring >= t (tied samples enter together, as
+ * scikit-learn's average_precision_score). NaN when there are no positives, a score is NaN, or
+ * memory runs out; no negatives gives 1. */
+double ae_auprc(const double *score, const int *is_pos, size_t n);
 
 #endif

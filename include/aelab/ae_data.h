@@ -120,6 +120,13 @@ typedef struct ae_scaler {
 int ae_scaler_fit(ae_scaler *s, ae_scaling kind, const ae_dataset *fit, ae_err *err);
 void ae_scaler_apply(const ae_scaler *s, ae_dataset *ds);
 void ae_scaler_free(ae_scaler *s);
+/* Global contrast normalization with the L1 norm, per row: x' = (x - mean) / (mean |x - mean|)
+ * over the row's values, in double, rounded to float once (a constant row becomes zeros). */
+void ae_gcn_l1(ae_dataset *ds);
+/* data.scaling: gcn_l1: ae_gcn_l1 on every split, then min-max with the one smallest and largest
+ * value of the normalized training rows (x' = (x - min) / (max - min); test rows may fall outside
+ * [0, 1]), as Ruff et al.'s per-normal-class constants. test / val may be NULL. */
+int ae_scale_gcn_l1(ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err);
 /* Moves a seeded random `fraction` of all's rows into test, the rest into train (both new;
  * all is freed). The shuffle is a Fisher-Yates driven by a GSL mt19937 seeded with `seed`. */
 int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_dataset *train,
@@ -129,6 +136,28 @@ int ae_dataset_split(ae_dataset *all, double fraction, unsigned long seed, ae_da
  * held, and the others in their order in ds. k >= ds->n: AE_EINPUT (nothing moved). */
 int ae_dataset_hold_out(ae_dataset *ds, size_t k, unsigned long seed, ae_dataset *held, ae_err *err);
 
+/* --- the one-class protocol (data.normal_labels, data.exclude_label) ------------------------
+ * normal_labels: [k, ...] trains on those classes only (the training rows of other classes are
+ * dropped; the test split keeps every row) and scores every other class as the anomaly;
+ * exclude_label: k is its special case "every class but k is normal". */
+typedef struct ae_oneclass {
+    long *classes;        /* the classes named (owned); n == 0: no one-class split */
+    size_t n;
+    int excluded;         /* 1: classes are the anomalies (exclude_label), 0: the normal ones */
+    const ae_cfg *where;  /* the key, for messages */
+} ae_oneclass;
+/* Reads data.normal_labels (a class or a list of distinct classes; only when given) and the value
+ * of data.exclude_label when given (-1: none); both at once is AE_EINPUT at normal_labels. */
+int ae_oneclass_read(ae_cfg *data, ae_oneclass *oc, ae_err *err);
+/* 1 when rows of this class are anomalies. */
+int ae_oneclass_is_anomaly(const ae_oneclass *oc, int label);
+/* Keeps the training rows of normal classes (in their order); the test split is only checked.
+ * AE_EINPUT at the key: no labels or no test split, a class named that no training row has, no
+ * normal or no anomalous training row, (normal_labels) a test split without both kinds. n == 0:
+ * nothing to do. */
+int ae_oneclass_split(const ae_oneclass *oc, ae_dataset *train, const ae_dataset *test, ae_err *err);
+void ae_oneclass_free(ae_oneclass *oc);
+
 /* --- data sources (`data: {source: NAME, ...}`) ----------------------------------------------
  * A source only reads arrays: its load reads its own keys from the `data:` map through its schema
  * (ae_schema_read(ops->schema, data, &keys, 0, err): they are marked, so unknown keys are caught,
@@ -137,8 +166,9 @@ int ae_dataset_hold_out(ae_dataset *ds, size_t k, unsigned long seed, ae_dataset
  * for a key, its place: ae_cfg_where). Everything else is shared by all sources (ae_data_schema,
  * read by ae_data_head and ae_data_from_config): the keys limit / test_limit (first rows kept),
  * test_fraction (a seeded split when the source read no test set), validation (a seeded hold-out
- * of the training rows), binarize, scaling, the check that both splits have one shape;
- * data.exclude_label is the run's. Sources are registered units (ae_register_source, ae_registry.h). */
+ * of the training rows), binarize, scaling, the check that both splits have one shape,
+ * data.normal_labels (ae_oneclass_split before the validation hold-out and the scaling);
+ * data.exclude_label is the run's (applied after the scaling, as it always was). Sources are registered units (ae_register_source, ae_registry.h). */
 typedef struct ae_source_req {
     const char *data_dir;     /* --data-dir (NULL: none): pass to ae_data_resolve */
     size_t limit, test_limit; /* data.limit / data.test_limit when given (0 = all): a loader may

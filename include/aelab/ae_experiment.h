@@ -35,6 +35,14 @@ typedef struct ae_experiment {
     char (*runs)[128];  /* distinct run labels in order: name + grid suffix ("_lr=0.01") */
     size_t *suffix;     /* where each label's grid suffix starts */
     size_t nruns;
+    struct {                    /* `table: {rows: KEY, metric: NAME, stat: sd|ci}` (rows[0] == 0: none):
+                                   one metric as a paper's table, a row per value of KEY (e.g.
+                                   data.normal_labels), a column per run label without KEY's grid
+                                   value, mean ± sd (ci: ± the 95% CI half-width) over seeds, a last
+                                   row of means; in results.md and results_table.csv */
+        char rows[128], metric[64];
+        int ci;
+    } table;
 } ae_experiment;
 
 /* 1 when a config tree is an experiment file (it has `runs:` or `experiment:`), 0 for a single run. */

@@ -37,8 +37,9 @@ typedef struct ae_run {
     int plots, save_codes, pca, probe;
     long probe_folds, eval_batch, grid;
     long checkpoint_every;       /* epochs between checkpoints (0 = none; resume needs them) */
-    long anomaly_label;          /* data.exclude_label: class left out of training, scored as the
-                                    anomaly by reconstruction error (AUROC); -1 = none */
+    ae_oneclass oneclass;        /* data.normal_labels / data.exclude_label: the classes trained on;
+                                    the others are anomalies, scored per test sample (scores.csv,
+                                    anomaly_auroc, anomaly_auprc); oneclass.n == 0: none */
     long probe_train;            /* training rows used to fit the probe (0 = all) */
     long nll_samples;            /* gaussian latent: importance samples for the NLL estimate (0 = off) */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
@@ -81,6 +82,12 @@ int ae_run_open(ae_run *r, const char *run_dir, const ae_run_opts *o, ae_err *er
 /* Writes figures, codes and baselines after training, then final.json last, listing them all
  * (run_outputs.c): a run without final.json is not finished. */
 int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);
+/* The one-class protocol's evaluation (r->oneclass.n > 0; run_anomaly.c): every test sample scored
+ * by ae_anomaly_scores (reconstruction error summed over its features), written to scores.csv
+ * (index, label, score, is_anomaly), and the AUROC and AUPRC (ae_auroc, ae_auprc) with the anomalous
+ * classes positive (NaN when the test split lacks either kind). exclude_label ranks by the score
+ * over the feature count, the mean it always used. */
+int ae_run_anomaly(ae_run *r, double *auroc, double *auprc, ae_err *err);
 /* The figures of a finished run that need the model or a baseline (run_figures.c; outputs.plots
  * off: none): manifold.png (a gaussian latent of size 2 on images: decoder outputs over the
  * latent plane), codes_pca.png (2-D codes next to PCA-2 of the same data; outputs.pca_baseline

@@ -71,5 +71,11 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
  * either output may be NULL. */
 int ae_encode(ae_model *m, const ae_dataset *ds, size_t n, ae_mode mode, long batch, float *codes,
               float *recon, ae_err *err);
+/* Per-sample anomaly scores of ds's rows into out[0..ds->n) (higher = more anomalous), computed
+ * batch rows at a time on the evaluation graph (rows read at ds->pass): the reconstruction error
+ * summed over the row's features, sum_j (recon_j - x_j)^2 in double (Ruff et al. 2018's DCAE
+ * baseline). Where an objective's own score (Deep SVDD's distance to its centre) would plug in is
+ * marked in framework/train/anomaly.c. */
+int ae_anomaly_scores(ae_model *m, const ae_dataset *ds, long batch, double *out, ae_err *err);
 
 #endif
