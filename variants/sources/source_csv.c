@@ -15,12 +15,13 @@ typedef struct csv_keys {
 
 static const ae_key csv_key_table[] = {
     AE_KEY_STR_(csv_keys, path, "path", NULL, NULL, "the table: a .csv or .csv.gz file with a header row "
-                "(found on the data search path)"),
+                "(relative: next to the config first, then the working directory and the data search path)"),
     AE_KEY_SEQ_(csv_keys, drop, "drop_columns", "[]", "columns left out (names)"),
     AE_KEY_STR_(csv_keys, dropna, "dropna", "none", dropnas, "`any`: drop the rows with a missing value; "
                 "`none`: a missing value is an error naming its row"),
     AE_KEY_SEQ_(csv_keys, na, "na_values", AE_KEY_OPTIONAL, "the texts read as missing values (absent: "
-                "NA and the empty text)"),
+                "NA and the empty text); nan / inf here cover every spelling of NaN / of both infinities (-inf, "
+                "+inf: one), else such cells are errors"),
     AE_KEY_MAP_(csv_keys, cat, "categorical", "columns of categories mapped to numbers, {column: {text: "
                 "number}}, or one-hot encoded, {column: onehot}: one 0/1 column per category, named "
                 "`column=text`, the categories being the sorted distinct texts of the rows read (kept after "
