@@ -142,6 +142,11 @@ const char *ae_cfg_where(const ae_cfg *n, char *buf, size_t len)
     return buf;
 }
 
+const char *ae_cfg_file(const ae_cfg *n)
+{
+    return n && n->line > 0 && n->src && n->src[0] != '<' ? n->src : NULL;
+}
+
 const char *ae_cfgi_key_where(const ae_cfg *map, size_t i, char *buf, size_t len)
 {
     const cfg_entry *e = &map->ents[i];

@@ -1,152 +1,29 @@
-/* CSV loader: reads a whole .csv or .csv.gz (zlib reads both) into memory, parses it in place and
- * applies ae_csv_opts (drop columns, NA rows, categorical maps, label column). */
+/* CSV loader: the rows read (data_csv_read.c) through ae_csv_opts: dropped columns, NA rows
+ * (na_values, nan/inf spellings), categorical maps and one-hot columns, the label column. */
 #include "ae_data.h"
 #include "data_internal.h"
 
-#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-
-typedef struct csv_reader {
-    const char *path;
-    char *buf, *end; /* whole file, NUL-terminated at *end */
-    char *p;         /* parse position */
-    long line;       /* line number of p (1-based) */
-    char delim;
-    char **fields;   /* fields of the current record (point into buf) */
-    size_t cap;
-} csv_reader;
 
 enum { ROLE_DROP, ROLE_FEATURE, ROLE_LABEL };
 
 typedef struct col_info {
     int role;
     size_t out;            /* feature index when ROLE_FEATURE */
-    const ae_csv_map *map; /* categorical mapping or NULL */
+    const ae_csv_map *map; /* categorical mapping (or one-hot list) or NULL */
     size_t n_values;       /* non-NA cells seen */
+    const char **cats;     /* one-hot: the categories, one column each (owned when collected) */
+    size_t ncat;
+    int own;
 } col_info;
 
 static const char *const default_na[] = {"NA", ""};
 enum { MAX_LABEL = (1 << 20) - 1 }; /* largest class index (n_classes must fit, arrays per class) */
-
-/* Reads the whole file (gzip or plain, zlib decides) into a NUL-terminated buffer. */
-static int read_all(const char *path, char **out, size_t *out_len, ae_err *err)
-{
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return ae_errf(err, AE_EINPUT, "%s: cannot open: %s", path,
-                       errno ? strerror(errno) : "out of memory");
-    gzbuffer(f, 1u << 18);
-    size_t cap = 1u << 16, len = 0; /* doubled as needed: small files stay small */
-    char *buf = malloc(cap);
-    int n = 0;
-    while (buf) {
-        if (cap - len < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); buf = NULL; break; }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t want = cap - len - 1 < (1u << 20) ? cap - len - 1 : (1u << 20);
-        if ((n = gzread(f, buf + len, (unsigned)want)) <= 0) break;
-        len += (size_t)n;
-    }
-    int errnum = Z_OK;
-    const char *zmsg = gzerror(f, &errnum);
-    size_t plen = strlen(path); /* zlib's message starts with the path: keep it once */
-    if (!strncmp(zmsg, path, plen) && !strncmp(zmsg + plen, ": ", 2)) zmsg += plen + 2;
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", errnum == Z_ERRNO ? strerror(errno) : zmsg);
-    gzclose(f);
-    if (!buf) return ae_errf(err, AE_EINTERNAL, "%s: out of memory reading the file", path);
-    if (n < 0 || errnum != Z_OK) {
-        free(buf);
-        return ae_errf(err, AE_EINPUT, "%s: read error: %s", path, msg);
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return AE_OK;
-}
-
-static int at_eol(const csv_reader *r, const char *p)
-{
-    return p >= r->end || *p == '\n' || (*p == '\r' && (p + 1 >= r->end || p[1] == '\n'));
-}
-
-/* Parses the next record in place (fields NUL-terminated, quotes removed). Blank lines are
- * skipped. Returns the field count, 0 at the end of the data, -1 on a syntax error. *line gets
- * the record's first line. */
-static long next_record(csv_reader *r, long *line, ae_err *err)
-{
-    char *p = r->p;
-    while (p < r->end && at_eol(r, p)) {
-        p += (*p == '\r' && p + 1 < r->end) ? 2 : 1;
-        r->line++;
-    }
-    r->p = p;
-    if (p >= r->end) return 0;
-    *line = r->line;
-    size_t nf = 0;
-    for (;;) {
-        char *start = p, *w;
-        if (*p == '"') {
-            w = start;
-            for (p++;; p++) {
-                if (p >= r->end) {
-                    ae_errf(err, AE_EINPUT, "%s:%ld: unterminated quoted field", r->path, *line);
-                    return -1;
-                }
-                if (*p == '"') {
-                    if (p + 1 < r->end && p[1] == '"') p++;
-                    else break;
-                } else if (*p == '\n') {
-                    r->line++;
-                }
-                *w++ = *p;
-            }
-            p++; /* closing quote */
-            if (p < r->end && *p != r->delim && !at_eol(r, p)) {
-                ae_errf(err, AE_EINPUT, "%s:%ld: field %zu: unexpected text after closing quote",
-                        r->path, r->line, nf + 1);
-                return -1;
-            }
-            if (p < r->end && *p == '\r') p++;
-        } else {
-            while (p < r->end && *p != r->delim && *p != '\n') p++;
-            w = p;
-            if (w > start && w[-1] == '\r' && (p >= r->end || *p == '\n')) w--;
-        }
-        if (nf == r->cap) {
-            size_t nc = r->cap ? r->cap * 2 : 32;
-            char **nfp = realloc(r->fields, nc * sizeof *nfp);
-            if (!nfp) {
-                ae_errf(err, AE_EINTERNAL, "%s: out of memory", r->path);
-                return -1;
-            }
-            r->fields = nfp;
-            r->cap = nc;
-        }
-        r->fields[nf++] = start;
-        int more = p < r->end && *p == r->delim;
-        *w = '\0'; /* w <= p: overwrites at most the separator already examined */
-        if (more) {
-            p++;
-            continue;
-        }
-        if (p < r->end) p++; /* '\n' */
-        r->line++;
-        break;
-    }
-    r->p = p;
-    return (long)nf;
-}
 
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -195,9 +72,9 @@ static int need_col(const csv_reader *r, char *const *names, size_t ncol, const 
                    name, list);
 }
 
-/* Assigns a role / map to every header column; counts features into *d. */
+/* Assigns a role / map to every header column. */
 static int plan_columns(const csv_reader *r, char *const *names, size_t ncol, const ae_csv_opts *o,
-                        col_info *cols, size_t *d, ae_err *err)
+                        col_info *cols, ae_err *err)
 {
     for (size_t j = 0; j < ncol; j++) {
         cols[j].role = ROLE_FEATURE;
@@ -223,15 +100,14 @@ static int plan_columns(const csv_reader *r, char *const *names, size_t ncol, co
         if (need_col(r, names, ncol, "maps", m->column, &j, err)) return err->code;
         if (cols[j].map)
             return ae_errf(err, AE_EINPUT, "%s: column '%s' is mapped twice", r->path, m->column);
-        if (m->n && (!m->keys || !m->values))
+        if (m->onehot && cols[j].role == ROLE_LABEL)
+            return ae_errf(err, AE_EINPUT, "%s: label column '%s' cannot be one-hot encoded", r->path,
+                           m->column);
+        if (m->n && (!m->keys || (!m->values && !m->onehot)))
             return ae_errf(err, AE_EINPUT, "%s: map for column '%s' has no keys/values", r->path,
                            m->column);
         cols[j].map = m; /* a map on a dropped column is harmless and ignored */
     }
-    *d = 0;
-    for (size_t k = 0; k < ncol; k++)
-        if (cols[k].role == ROLE_FEATURE) cols[k].out = (*d)++;
-    if (*d == 0) return ae_errf(err, AE_EINPUT, "%s: no feature columns left", r->path);
     return AE_OK;
 }
 
@@ -269,85 +145,170 @@ static int cell_value(const csv_reader *r, long line, const char *name, const co
     return AE_OK;
 }
 
+
+/* A non-finite spelling strtod reads ("nan", "NaN", "-inf", "Infinity"): 1 NaN, 2 +inf, 3 -inf. */
+static int nonfinite(const char *s)
+{
+    const char *t = s + (*s == '+' || *s == '-');
+    if (!strchr("nNiI", *t)) return 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) return 0;
+    return isnan(v) ? 1 : isinf(v) ? (v > 0 ? 2 : 3) : 0;
+}
+
+/* A missing value: listed in na, or a nan/inf spelling of a listed one ("nan" covers NaN and
+ * -nan, "inf" both infinities, "-inf" / "+inf" one). */
 static int is_na(const char *s, const char *const *na, size_t n_na)
 {
-    for (size_t k = 0; k < n_na; k++)
+    int nf = -1;
+    for (size_t k = 0; k < n_na; k++) {
         if (strcmp(s, na[k]) == 0) return 1;
+        int kind = nonfinite(na[k]);
+        if (!kind) continue;
+        if (nf < 0) nf = nonfinite(s);
+        int inf_both = kind == 2 && na[k][0] != '+';
+        if (nf && (nf == kind || (kind == 1 && nf == 1) || (inf_both && nf >= 2))) return 1;
+    }
     return 0;
 }
 
-/* Parses all data rows into out->x / out->label, dropping NA rows when asked. */
-static int load_rows(csv_reader *r, char *const *names, size_t ncol, const ae_csv_opts *o,
-                     col_info *cols, ae_dataset *out, ae_err *err)
+/* Which rows stay (no missing value in a kept column); a missing value without dropna is an error. */
+static int mark_rows(const csv_reader *r, char *const *names, size_t ncol, const ae_csv_opts *o,
+                     col_info *cols, const csv_table *t, unsigned char *keep, size_t *kept, ae_err *err)
 {
     const char *const *na = o->na_values ? o->na_values : default_na;
-    size_t n_na = o->na_values ? o->n_na : 2, d = out->d, max_rows = 1, total = 0, kept = 0;
-    for (const char *q = r->p; (q = memchr(q, '\n', (size_t)(r->end - q))); q++) max_rows++;
-    if (max_rows > SIZE_MAX / sizeof(float) / d)
-        return ae_errf(err, AE_EINTERNAL, "%s: too many rows", r->path);
-    out->x = malloc(max_rows * d * sizeof *out->x);
-    if (o->label) out->label = malloc(max_rows * sizeof *out->label);
-    if (!out->x || (o->label && !out->label))
-        return ae_errf(err, AE_EINTERNAL, "%s: out of memory for %zu rows", r->path, max_rows);
-    long nf, line = r->line;
-    int max_label = -1;
-    while ((nf = next_record(r, &line, err)) > 0) {
-        if ((size_t)nf != ncol)
-            return ae_errf(err, AE_EINPUT, "%s:%ld: row has %ld field%s, header has %zu", r->path,
-                           line, nf, nf == 1 ? "" : "s", ncol);
-        float *row = out->x + kept * d;
-        int has_na = 0, label = 0;
+    size_t n_na = o->na_values ? o->n_na : 2;
+    *kept = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        keep[i] = 1;
         for (size_t j = 0; j < ncol; j++) {
-            const char *s = r->fields[j];
+            const char *s = t->cell[i * ncol + j];
             if (cols[j].role == ROLE_DROP) continue;
-            if (is_na(s, na, n_na)) {
-                if (!o->dropna_any)
-                    return ae_errf(err, AE_EINPUT,
-                                   "%s:%ld: column '%s': missing value %s%s%s (enable dropna or "
-                                   "fill it in)", r->path, line, names[j], *s ? "'" : "",
-                                   *s ? s : "(empty cell)", *s ? "'" : "");
-                has_na = 1;
+            if (!is_na(s, na, n_na)) {
+                cols[j].n_values++;
                 continue;
             }
-            cols[j].n_values++;
+            if (!o->dropna_any)
+                return ae_errf(err, AE_EINPUT, "%s:%ld: column '%s': missing value %s%s%s (enable dropna "
+                               "or fill it in)", r->path, t->line[i], names[j], *s ? "'" : "",
+                               *s ? s : "(empty cell)", *s ? "'" : "");
+            keep[i] = 0;
+        }
+        for (size_t j = 0; !keep[i] && j < ncol; j++) { /* a dropped row's cells are checked too */
+            const char *s = t->cell[i * ncol + j];
+            double v;
+            if (cols[j].role == ROLE_DROP || (cols[j].map && cols[j].map->onehot) || is_na(s, na, n_na)) continue;
+            if (cell_value(r, t->line[i], names[j], &cols[j], s, &v, err)) return err->code;
+            if (cols[j].role == ROLE_LABEL && !(v >= 0 && v <= MAX_LABEL && v == floor(v)))
+                return ae_errf(err, AE_EINPUT, "%s:%ld: label column '%s': '%s' is not a class index (labels "
+                               "must be integers in [0, %d])", r->path, t->line[i], names[j], s, MAX_LABEL);
+        }
+        *kept += keep[i];
+    }
+    if (t->n == 0) return ae_errf(err, AE_EINPUT, "%s:2: no data rows (header only)", r->path);
+    for (size_t j = 0; j < ncol; j++)
+        if (cols[j].role != ROLE_DROP && cols[j].n_values == 0)
+            return ae_errf(err, AE_EINPUT, "%s: column '%s' has no values (all NA)", r->path, names[j]);
+    if (*kept == 0)
+        return ae_errf(err, AE_EINPUT, "%s: no rows left after dropna (all %zu rows have a missing value)",
+                       r->path, t->n);
+    return AE_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One-hot columns: the map's list, or the sorted distinct texts of the kept rows; then the feature
+ * layout (each one-hot column as wide as its list) into *d. */
+static int layout(const csv_reader *r, size_t ncol, col_info *cols, const csv_table *t,
+                  const unsigned char *keep, size_t kept, size_t *d, ae_err *err)
+{
+    *d = 0;
+    for (size_t j = 0; j < ncol; j++) {
+        col_info *c = &cols[j];
+        if (c->role != ROLE_FEATURE) continue;
+        c->out = *d;
+        if (!c->map || !c->map->onehot) {
+            (*d)++;
+            continue;
+        }
+        if (c->map->n) {
+            c->cats = (const char **)c->map->keys;
+            c->ncat = c->map->n;
+        } else {
+            if (!(c->cats = malloc(kept * sizeof *c->cats)))
+                return ae_errf(err, AE_EINTERNAL, "%s: out of memory", r->path);
+            c->own = 1;
+            for (size_t i = 0; i < t->n; i++)
+                if (keep[i]) c->cats[c->ncat++] = t->cell[i * ncol + j];
+            qsort(c->cats, c->ncat, sizeof *c->cats, cmp_str);
+            size_t u = 0;
+            for (size_t i = 0; i < c->ncat; i++)
+                if (!u || strcmp(c->cats[u - 1], c->cats[i])) c->cats[u++] = c->cats[i];
+            c->ncat = u;
+        }
+        *d += c->ncat;
+    }
+    if (*d == 0) return ae_errf(err, AE_EINPUT, "%s: no feature columns left", r->path);
+    return AE_OK;
+}
+
+/* A one-hot cell: 1 in its category's column; a text not in the list is an error. */
+static int onehot_cell(const csv_reader *r, long line, const char *name, const col_info *c, const char *s,
+                       float *row, ae_err *err)
+{
+    for (size_t k = 0; k < c->ncat; k++) row[c->out + k] = 0;
+    for (size_t k = 0; k < c->ncat; k++)
+        if (strcmp(c->cats[k], s) == 0) {
+            row[c->out + k] = 1;
+            return AE_OK;
+        }
+    char keys[512] = "";
+    for (size_t k = 0; k < c->ncat; k++) data_append(keys, sizeof keys, ", ", c->cats[k]);
+    return ae_errf(err, AE_EINPUT, "%s:%ld: column '%s': unknown category '%s' for its one-hot columns "
+                   "(data.categorical.%s.onehot lists %zu: %s)", r->path, line, name, s, name, c->ncat, keys);
+}
+
+/* The kept rows into out->x / out->label. */
+static int fill_rows(const csv_reader *r, char *const *names, size_t ncol, const ae_csv_opts *o,
+                     const col_info *cols, const csv_table *t, const unsigned char *keep, ae_dataset *out,
+                     ae_err *err)
+{
+    size_t d = out->d, kept = 0;
+    int max_label = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!keep[i]) continue;
+        float *row = out->x + kept * d;
+        int label = 0;
+        for (size_t j = 0; j < ncol; j++) {
+            const char *s = t->cell[i * ncol + j];
             double v = 0;
-            if (cell_value(r, line, names[j], &cols[j], s, &v, err)) return err->code;
+            if (cols[j].role == ROLE_DROP) continue;
+            if (cols[j].cats) {
+                if (onehot_cell(r, t->line[i], names[j], &cols[j], s, row, err)) return err->code;
+                continue;
+            }
+            if (cell_value(r, t->line[i], names[j], &cols[j], s, &v, err)) return err->code;
             if (cols[j].role == ROLE_FEATURE) {
                 row[cols[j].out] = (float)v;
             } else if (v >= 0 && v <= MAX_LABEL && v == floor(v)) {
                 label = (int)v;
             } else {
-                return ae_errf(err, AE_EINPUT,
-                               "%s:%ld: label column '%s': '%s' is not a class index (labels must "
-                               "be integers in [0, %d])", r->path, line, names[j], s, MAX_LABEL);
+                return ae_errf(err, AE_EINPUT, "%s:%ld: label column '%s': '%s' is not a class index (labels "
+                               "must be integers in [0, %d])", r->path, t->line[i], names[j], s, MAX_LABEL);
             }
         }
-        total++;
-        if (has_na) continue;
-        if (out->label) {
+        if (o->label) {
             out->label[kept] = label;
             if (label > max_label) max_label = label;
         }
         kept++;
     }
-    if (nf < 0) return err->code;
-    if (total == 0) return ae_errf(err, AE_EINPUT, "%s:2: no data rows (header only)", r->path);
-    for (size_t j = 0; j < ncol; j++)
-        if (cols[j].role != ROLE_DROP && cols[j].n_values == 0)
-            return ae_errf(err, AE_EINPUT, "%s: column '%s' has no values (all NA)", r->path,
-                           names[j]);
-    if (kept == 0)
-        return ae_errf(err, AE_EINPUT,
-                       "%s: no rows left after dropna (all %zu rows have a missing value)",
-                       r->path, total);
     out->n = kept;
-    out->n_classes = out->label ? max_label + 1 : 0;
-    float *x = realloc(out->x, kept * d * sizeof *x); /* shrink; failure keeps the old block */
-    if (x) out->x = x;
-    if (out->label) {
-        int *lb = realloc(out->label, kept * sizeof *lb);
-        if (lb) out->label = lb;
-    }
+    out->n_classes = o->label ? max_label + 1 : 0;
     return AE_OK;
 }
 
@@ -356,13 +317,53 @@ static int set_names(char *const *names, size_t ncol, const col_info *cols, ae_d
 {
     if (!(out->columns = calloc(out->d, sizeof *out->columns))) goto oom;
     for (size_t j = 0; j < ncol; j++) {
-        if (cols[j].role == ROLE_FEATURE && !(out->columns[cols[j].out] = strdup(names[j])))
-            goto oom;
-        if (cols[j].role == ROLE_LABEL && !(out->label_name = strdup(names[j]))) goto oom;
+        const col_info *c = &cols[j];
+        for (size_t k = 0; c->role == ROLE_FEATURE && k < c->ncat; k++) { /* "Location=Albury" */
+            size_t len = strlen(names[j]) + strlen(c->cats[k]) + 2;
+            if (!(out->columns[c->out + k] = malloc(len))) goto oom;
+            snprintf(out->columns[c->out + k], len, "%s=%s", names[j], c->cats[k]);
+        }
+        if (c->role == ROLE_FEATURE && !c->cats && !(out->columns[c->out] = strdup(names[j]))) goto oom;
+        if (c->role == ROLE_LABEL && !(out->label_name = strdup(names[j]))) goto oom;
     }
     return AE_OK;
 oom:
     return ae_errf(err, AE_EINTERNAL, "out of memory for column names");
+}
+
+/* The header (delimiter guessed first for `auto`), then the rows. */
+static int load_table(csv_reader *r, const ae_csv_opts *o, char ***names, size_t *ncol, col_info **cols,
+                      csv_table *t, ae_err *err)
+{
+    if (o->delimiter_auto) {
+        size_t count;
+        r->delim = csv_detect_delimiter(r, &count);
+        char shown[8];
+        snprintf(shown, sizeof shown, r->delim == '\t' ? "tab" : "'%c'", r->delim);
+        fprintf(stderr, "aelab: %s: data.delimiter auto: %s (%zu in the header line)\n", r->path, shown,
+                count);
+    }
+    long line, nf = csv_next_record(r, &line, err);
+    if (nf < 0) return err->code;
+    if (nf == 0) return ae_errf(err, AE_EINPUT, "%s:1: empty file (expected a header row)", r->path);
+    *ncol = (size_t)nf;
+    *names = malloc(*ncol * sizeof **names);
+    *cols = calloc(*ncol, sizeof **cols);
+    if (!*names || !*cols) return ae_errf(err, AE_EINTERNAL, "%s: out of memory", r->path);
+    memcpy(*names, r->fields, *ncol * sizeof **names); /* point into buf, stay valid */
+    if (plan_columns(r, *names, *ncol, o, *cols, err)) return err->code;
+    return csv_read_table(r, *ncol, t, err);
+}
+
+static int alloc_rows(const csv_reader *r, size_t kept, int labels, ae_dataset *out, ae_err *err)
+{
+    if (kept > SIZE_MAX / sizeof(float) / out->d)
+        return ae_errf(err, AE_EINTERNAL, "%s: too many rows", r->path);
+    out->x = malloc(kept * out->d * sizeof *out->x);
+    if (labels) out->label = malloc(kept * sizeof *out->label);
+    if (!out->x || (labels && !out->label))
+        return ae_errf(err, AE_EINTERNAL, "%s: out of memory for %zu rows", r->path, kept);
+    return AE_OK;
 }
 
 int ae_csv_load(const char *path, const ae_csv_opts *opts, ae_dataset *out, ae_err *err)
@@ -375,36 +376,36 @@ int ae_csv_load(const char *path, const ae_csv_opts *opts, ae_dataset *out, ae_e
     csv_reader r = {.path = path, .line = 1, .delim = o->delimiter ? o->delimiter : ','};
     char **names = NULL;
     col_info *cols = NULL;
-    size_t len = 0, ncol = 0;
-    int rc = read_all(path, &r.buf, &len, err);
+    csv_table t = {0};
+    unsigned char *keep = NULL;
+    size_t len = 0, ncol = 0, kept = 0;
+    int rc = csv_read_all(path, &r.buf, &len, err);
     if (rc) return rc;
     r.end = r.buf + len;
     r.p = r.buf;
     if (len >= 3 && memcmp(r.buf, "\xEF\xBB\xBF", 3) == 0) r.p += 3; /* UTF-8 byte order mark */
-    long line, nf = next_record(&r, &line, err);
-    if (nf < 0) goto fail;
-    if (nf == 0) {
-        rc = ae_errf(err, AE_EINPUT, "%s:1: empty file (expected a header row)", path);
-        goto done;
-    }
-    ncol = (size_t)nf;
-    names = malloc(ncol * sizeof *names);
-    cols = calloc(ncol, sizeof *cols);
-    if (!names || !cols) {
+    if (load_table(&r, o, &names, &ncol, &cols, &t, err)) goto fail;
+    if (!(keep = malloc(t.n ? t.n : 1))) {
         rc = ae_errf(err, AE_EINTERNAL, "%s: out of memory", path);
         goto done;
     }
-    memcpy(names, r.fields, ncol * sizeof *names); /* point into buf, stay valid */
-    if (plan_columns(&r, names, ncol, o, cols, &out->d, err)) goto fail;
+    if (mark_rows(&r, names, ncol, o, cols, &t, keep, &kept, err) ||
+        layout(&r, ncol, cols, &t, keep, kept, &out->d, err))
+        goto fail;
     out->c = out->h = 1;
     out->w = (int)out->d;
-    if (load_rows(&r, names, ncol, o, cols, out, err)) goto fail;
-    if (set_names(names, ncol, cols, out, err)) goto fail;
+    if (alloc_rows(&r, kept, o->label != NULL, out, err) || fill_rows(&r, names, ncol, o, cols, &t, keep, out, err) ||
+        set_names(names, ncol, cols, out, err))
+        goto fail;
     goto done;
 fail:
     rc = err->code ? err->code : AE_EINTERNAL;
 done:
     if (rc) ae_dataset_free(out);
+    for (size_t j = 0; cols && j < ncol; j++)
+        if (cols[j].own) free(cols[j].cats);
+    free(keep);
+    csv_table_free(&t);
     free(names);
     free(cols);
     free(r.fields);

@@ -3,6 +3,7 @@
 #include "ae_data.h"
 #include "data_internal.h"
 
+#include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -231,4 +232,43 @@ int ae_data_resolve(const char *name, const char *data_dir, char *out, size_t ou
                    "data file '%s' not found; tried: %s; put the file in one of these places, "
                    "pass --data-dir DIR, or set AELAB_DATA (colon-separated directories)",
                    name, tried);
+}
+
+/* Found next to the config or in the working directory: the key becomes the absolute path. */
+static int keep_found(ae_cfg *d, const char *key, const char *path, char *out, size_t outlen, ae_err *err)
+{
+    char abs[4096];
+    if (strlen(path) >= outlen) return ae_errf(err, AE_EINPUT, "data file path too long: '%s'", path);
+    memmove(out, path, strlen(path) + 1);
+    if (!realpath(out, abs)) return ae_errf(err, AE_EIO, "%s: cannot resolve the path: %s", out, strerror(errno));
+    if (ae_cfg_set_scalar(d, key, abs)) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_cfg_mark_string(ae_cfg_get(d, key));
+    return AE_OK;
+}
+
+int ae_data_resolve_key(ae_cfg *d, const char *key, const char *data_dir, char *out, size_t outlen, ae_err *err)
+{
+    ae_cfg *n = ae_cfg_get(d, key);
+    const char *name = ae_cfg_scalar(n), *file = ae_cfg_file(n), *slash = file ? strrchr(file, '/') : NULL;
+    char w[256], tried[2048] = "", near[4096];
+    ae_cfg_where(n, w, sizeof w);
+    if (!name || !*name || name[0] == '/') {
+        if (!ae_data_resolve(name, data_dir, out, outlen, err)) return AE_OK;
+        return ae_err_prefix(err, "%s: data.%s", w, key);
+    }
+    if (slash) { /* the folder of the file that set the key (the working directory is tried next) */
+        int m = snprintf(near, sizeof near, "%.*s/%s", (int)(slash - file), file, name);
+        if (m > 0 && (size_t)m < sizeof near) {
+            data_append(tried, sizeof tried, ", ", near);
+            if (data_is_file(near)) return keep_found(d, key, near, out, outlen, err);
+        }
+    }
+    snprintf(near, sizeof near, "./%s", name); /* the working directory */
+    data_append(tried, sizeof tried, ", ", near);
+    if (data_is_file(name)) return keep_found(d, key, name, out, outlen, err);
+    const char *rels[] = {name};
+    if (data_search(rels, 1, data_dir, NULL, out, outlen, tried, sizeof tried)) return AE_OK;
+    return ae_errf(err, AE_EINPUT, "%s: data.%s: data file '%s' not found; tried, in order: %s; put the file "
+                   "next to the config, pass --data-dir DIR, or set AELAB_DATA (colon-separated directories)",
+                   w, key, name, tried);
 }

@@ -49,6 +49,8 @@ ae_cfg *ae_cfg_value_at(const ae_cfg *map, size_t i);
  * ae_cfg_load_text); nodes made by defaults or --set say "<default>" or "--set key=value".
  * Returns buf. */
 const char *ae_cfg_where(const ae_cfg *n, char *buf, size_t len);
+/* The file the node was read from, or NULL (defaults, --set, text not from a file). */
+const char *ae_cfg_file(const ae_cfg *n);
 /* Dotted path of the node from the root, e.g. "model.encoder[1].units". Returns buf. */
 const char *ae_cfg_path(const ae_cfg *n, char *buf, size_t len);
 

@@ -64,6 +64,13 @@ uint64_t ae_data_draw_key(unsigned long seed, int split);
  * out gets the path found. Not found: AE_EINPUT listing every place tried and saying how to set
  * --data-dir / AELAB_DATA. */
 int ae_data_resolve(const char *name, const char *data_dir, char *out, size_t outlen, ae_err *err);
+/* Resolves the file named by data.<key> (map d): an absolute path as is; a relative one in the
+ * folder of the config file that set the key, then the working directory, then data_dir, then each
+ * AELAB_DATA folder. Found next to the config or in the working directory, the key is rewritten to
+ * the file's absolute path (so the resolved config runs again from any folder); found on the search
+ * path, it is kept as written (it travels with the search path). out gets the path found. Not
+ * found: AE_EINPUT at the key, listing every place tried, in order. */
+int ae_data_resolve_key(ae_cfg *d, const char *key, const char *data_dir, char *out, size_t outlen, ae_err *err);
 
 /* --- CSV ---------------------------------------------------------------------------------- */
 typedef struct ae_csv_map {     /* categorical mapping for one column, e.g. RainToday: No->0, Yes->1 */
@@ -71,6 +78,9 @@ typedef struct ae_csv_map {     /* categorical mapping for one column, e.g. Rain
     size_t n;
     const char *const *keys;
     const double *values;
+    int onehot;                 /* one column per category, in the order of keys (values unused);
+                                   n == 0: the sorted distinct texts of the kept rows (the columns
+                                   come back named "column=text") */
 } ae_csv_map;
 
 typedef struct ae_csv_opts {
@@ -81,10 +91,13 @@ typedef struct ae_csv_opts {
     const char *label;         /* column kept apart as the label (mapped through maps if listed,
                                   must be integral >= 0 afterwards); NULL = none */
     char delimiter;            /* default ',' when 0 */
+    int delimiter_auto;        /* guess it from the header line (, ; tab |), said on stderr */
 } ae_csv_opts;
 
 /* Loads a CSV with a header row (.gz read through zlib, detected by magic bytes). Quoted fields
- * ("a,b", "" escapes) are supported. Errors are AE_EINPUT "file:line: ..." for: missing/unreadable
+ * ("a,b", "" escapes) are supported. A na_values entry spelling a non-finite number also covers
+ * that number's other spellings ("nan": NaN, -nan; "inf": inf, -inf, Infinity; "-inf": one sign);
+ * unlisted, they are "not a number" errors. A one-hot cell outside its list is an error. Errors are AE_EINPUT "file:line: ..." for: missing/unreadable
  * file, empty file, ragged row (says how many fields vs header), non-numeric cell (names the column
  * and the text), unknown column in drop_columns/maps/label, NA-only column, no rows left.
  * The result is a table: c=1, h=1, w=d, columns set. */

@@ -50,10 +50,12 @@ expect 2 "missing the config file" -- "$aelab" run
 expect 2 "unknown or incomplete option '--bogus'" -- "$aelab" run "$tmp/ok.yaml" --bogus
 expect 2 "cannot open" -- "$aelab" check "$tmp/none.yaml"
 
-# check: resolved config, data found through --data-dir
-expect 0 "decoder:" -- "$aelab" check "$tmp/ok.yaml" --data-dir "$tmp"
-expect 2 "not found" -- "$aelab" check "$tmp/ok.yaml"
-AELAB_DATA="/nowhere:$tmp" expect 0 "units: 4" -- env AELAB_DATA="/nowhere:$tmp" "$aelab" check "$tmp/ok.yaml"
+# check: resolved config, data found next to the config, else through --data-dir / AELAB_DATA
+expect 0 "decoder:" -- "$aelab" check "$tmp/ok.yaml"
+mkdir -p "$tmp/cfg" && cp "$tmp/ok.yaml" "$tmp/cfg/ok.yaml"
+expect 0 "decoder:" -- "$aelab" check "$tmp/cfg/ok.yaml" --data-dir "$tmp"
+expect 2 "not found" -- "$aelab" check "$tmp/cfg/ok.yaml"
+AELAB_DATA="/nowhere:$tmp" expect 0 "units: 4" -- env AELAB_DATA="/nowhere:$tmp" "$aelab" check "$tmp/cfg/ok.yaml"
 
 # typos: file:line:col and the nearest key
 sed 's/batch_size/batch_sise/' "$tmp/ok.yaml" > "$tmp/typo.yaml"

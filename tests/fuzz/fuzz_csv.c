@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const yn_keys[] = {"No", "Yes", "NA2"};
     static const double yn_vals[] = {0, 1, 2};
     static const char *const drops[] = {"a"}, *const nas[] = {"?", "NA", "nan"};
-    ae_csv_map maps[2] = {{"y", 3, yn_keys, yn_vals}, {"b", 2, yn_keys, yn_vals}};
+    ae_csv_map maps[2] = {{"y", 3, yn_keys, yn_vals, 0}, {"b", 2, yn_keys, yn_vals, 0}};
 
     ae_csv_opts o;
     memset(&o, 0, sizeof o);

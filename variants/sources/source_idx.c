@@ -31,11 +31,11 @@ static int idx_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_d
         return ae_errf(err, AE_EINPUT, "%s: data: an idx source needs 'name' (fashion-mnist, "
                        "mnist) or 'images' (+ 'labels')", ae_cfg_where(d, w, sizeof w));
     char ip[4096], lp[4096];
-    if (ae_data_resolve(images, req->data_dir, ip, sizeof ip, err))
-        return ae_err_prefix(err, "%s: data.images", ae_cfg_where(ae_cfg_get(d, "images"), w, sizeof w));
-    if (*labels && ae_data_resolve(labels, req->data_dir, lp, sizeof lp, err))
-        return ae_err_prefix(err, "%s: data.labels", ae_cfg_where(ae_cfg_get(d, "labels"), w, sizeof w));
-    return ae_idx_load(ip, *labels ? lp : NULL, req->limit, train, err);
+    int has_labels = *labels != '\0'; /* resolving may rewrite the keys (then the texts are gone) */
+    if (ae_data_resolve_key(d, "images", req->data_dir, ip, sizeof ip, err) ||
+        (has_labels && ae_data_resolve_key(d, "labels", req->data_dir, lp, sizeof lp, err)))
+        return err->code;
+    return ae_idx_load(ip, has_labels ? lp : NULL, req->limit, train, err);
 }
 
 const ae_source_ops ae_source_idx = {

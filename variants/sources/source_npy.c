@@ -316,12 +316,13 @@ static int npy_load(ae_cfg *d, const ae_source_req *req, ae_dataset *train, ae_d
     if (*v[3] && !*v[2])
         return ae_errf(err, AE_EINPUT, "%s: data.test_labels: needs test_path (the test features)",
                        ae_cfg_where(ae_cfg_get(d, "test_labels"), w, sizeof w));
+    int has[4]; /* resolving may rewrite a key (then v[i] is gone) */
     for (int i = 0; i < 4; i++)
-        if (*v[i] && ae_data_resolve(v[i], req->data_dir, full[i], sizeof full[i], err))
-            return ae_err_prefix(err, "%s: data.%s", ae_cfg_where(ae_cfg_get(d, npy_key_table[i].name), w, sizeof w),
-                                 npy_key_table[i].name);
-    if (load_pair(full[0], *v[1] ? full[1] : NULL, req->limit, train, err)) return err->code;
-    if (*v[2] && load_pair(full[2], *v[3] ? full[3] : NULL, req->test_limit, test, err)) return err->code;
+        if ((has[i] = *v[i] != '\0') &&
+            ae_data_resolve_key(d, npy_key_table[i].name, req->data_dir, full[i], sizeof full[i], err))
+            return err->code;
+    if (load_pair(full[0], has[1] ? full[1] : NULL, req->limit, train, err)) return err->code;
+    if (has[2] && load_pair(full[2], has[3] ? full[3] : NULL, req->test_limit, test, err)) return err->code;
     return AE_OK;
 }
 

@@ -74,7 +74,7 @@ START_TEST(csv_clean_maps_label)
                        "d3,2.5,,No\n"
                        "d4,3.5,Yes,No\n";
     const char *drop[] = {"Date"};
-    ae_csv_map maps[] = {{"RainToday", 2, yn_keys, yn_vals}, {"Rain", 2, yn_keys, yn_vals}};
+    ae_csv_map maps[] = {{"RainToday", 2, yn_keys, yn_vals, 0}, {"Rain", 2, yn_keys, yn_vals, 0}};
     ae_csv_opts o = {.drop_columns = drop, .n_drop = 1, .dropna_any = 1, .maps = maps,
                      .n_maps = 2, .label = "Rain"};
     ae_dataset ds;
@@ -143,7 +143,7 @@ START_TEST(csv_errors)
     csv_error("Temp,b\n1,2\n", &ol, "t.csv:1: label: unknown column 'Lab'", NULL);
     ae_csv_opts old = {.drop_columns = drop3, .n_drop = 1, .label = "b"};
     csv_error("Temp,b\n1,2\n", &old, "label column 'b' is also in drop_columns", NULL);
-    ae_csv_map m = {"RainToday", 2, yn_keys, yn_vals};
+    ae_csv_map m = {"RainToday", 2, yn_keys, yn_vals, 0};
     ae_csv_opts om = {.maps = &m, .n_maps = 1};
     csv_error("RainToday\nYes\nMaybe\n", &om,
               "t.csv:3: column 'RainToday': unknown category 'Maybe' (expected one of: No, Yes)",
@@ -337,7 +337,7 @@ START_TEST(weather_aus)
         return;
     }
     const char *drop[] = {"Date", "Location", "WindGustDir", "WindDir9am", "WindDir3pm"};
-    ae_csv_map maps[] = {{"RainToday", 2, yn_keys, yn_vals}, {"RainTomorrow", 2, yn_keys, yn_vals}};
+    ae_csv_map maps[] = {{"RainToday", 2, yn_keys, yn_vals, 0}, {"RainTomorrow", 2, yn_keys, yn_vals, 0}};
     ae_csv_opts o = {.drop_columns = drop, .n_drop = 5, .dropna_any = 1, .maps = maps,
                      .n_maps = 2, .label = "RainTomorrow"};
     ae_dataset ds;
