@@ -211,6 +211,28 @@ static int read_seeds(const ae_cfg *seeds_cfg, long **seeds, size_t *nseeds, ae_
     return AE_OK;
 }
 
+/* experiment.baseline names one of the runs (a run's own name, or the name a grid suffix extends). */
+static int check_baseline(ae_experiment *e, ae_cfg *root, const char *baseline, ae_err *err)
+{
+    const char *names[256];
+    char w[256];
+    size_t k = 0;
+    int found = 0;
+    for (; k < e->nruns && k < 255; k++) {
+        names[k] = e->runs[k];
+        found |= !strcmp(e->runs[k], baseline) ||
+                 (strlen(baseline) == e->suffix[k] && !strncmp(e->runs[k], baseline, e->suffix[k]));
+    }
+    if (!found) {
+        const char *near = ae_nearest(baseline, names, k);
+        return ae_errf(err, AE_EINPUT, "%s: baseline '%s' is not a run%s%s%s",
+                       ae_cfg_where(ae_cfg_get(root, "baseline"), w, sizeof w), baseline,
+                       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    }
+    snprintf(e->baseline, sizeof e->baseline, "%s", baseline);
+    return AE_OK;
+}
+
 int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const char *out_dir, ae_err *err)
 {
     memset(e, 0, sizeof *e);
@@ -263,24 +285,7 @@ int ae_experiment_load(ae_experiment *e, ae_cfg *root, const char *path, const c
         }
         if ((rc = expand(&L, base, ae_cfg_get(r, "name"), sets, seeds, nseeds, err))) goto out;
     }
-    if (*baseline) {
-        const char *names[256];
-        size_t k = 0;
-        int found = 0;
-        for (; k < e->nruns && k < 255; k++) {
-            names[k] = e->runs[k];
-            found |= !strcmp(e->runs[k], baseline) ||
-                     (strlen(baseline) == e->suffix[k] && !strncmp(e->runs[k], baseline, e->suffix[k]));
-        }
-        if (!found) {
-            const char *near = ae_nearest(baseline, names, k);
-            rc = ae_errf(err, AE_EINPUT, "%s: baseline '%s' is not a run%s%s%s",
-                         ae_cfg_where(ae_cfg_get(root, "baseline"), w, sizeof w), baseline,
-                         near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
-            goto out;
-        }
-        snprintf(e->baseline, sizeof e->baseline, "%s", baseline);
-    }
+    if (*baseline && (rc = check_baseline(e, root, baseline, err))) goto out;
     rc = ae_exp_table_read(e, root, err);
 out:
     free(L.orig);
