@@ -4,16 +4,19 @@
 # resumes from the checkpoints when called again. `--smoke DATA_DIR OUT` runs each file for a few
 # batches instead (the common --set below plus the paper's smoke.sets): what `make test` does. A paper's
 # figures.sh RUNS OUT, when there is one, then draws its figures from the runs into the paper's folder.
-# Usage: scripts/papers.sh [--aelab BIN] [--jobs N] [NAME...] | scripts/papers.sh --smoke DATA_DIR OUT
+# --out DIR puts the runs elsewhere (e.g. outside a work tree that a new session lays anew: the runs
+# resume from DIR/<name>/... when called again with the same DIR; default runs/papers, or $AELAB_PAPERS_OUT).
+# Usage: scripts/papers.sh [--aelab BIN] [--jobs N] [--out DIR] [NAME...] | scripts/papers.sh --smoke DATA_DIR OUT
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-aelab=$here/build/aelab jobs=2 smoke="" out=$here/runs/papers
+aelab=$here/build/aelab jobs=2 smoke="" out=${AELAB_PAPERS_OUT:-$here/runs/papers}
 while [ $# -gt 0 ]; do
   case $1 in
     --aelab) aelab=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
     --smoke) smoke=$2 out=$3; shift 3 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
