@@ -198,6 +198,12 @@ static int eval_split(epoch_ctx *c, ae_dataset *ds, long epoch, const char *spli
     ae_json_num(j, (snprintf(k, sizeof k, "%s_mse", split), k), ev.mse);
     ae_json_num(j, (snprintf(k, sizeof k, "%s_sse", split), k), ev.mse * (double)ds->d);
     if (isfinite(ev.bce)) ae_json_num(j, (snprintf(k, sizeof k, "%s_bce", split), k), ev.bce);
+    if (!c->r->epoch_elbo || !ae_model_has_posterior(c->r->model)) return AE_OK;
+    /* outputs.epoch_elbo: the -ELBO with sampled codes (final.json's neg_elbo, every epoch) */
+    if (ae_evaluate(c->r->model, ds, AE_MODE_EVAL_SAMPLE, c->r->eval_batch, &ev, err)) return err->code;
+    double kl = NAN, rec = ae_model_loss_bernoulli(c->r->model) ? ev.bce : ev.mse;
+    for (int q = 0; q < ev.nterms; q++) if (!strcmp(ev.term_name[q], "kl")) kl = ev.term[q];
+    ae_json_num(j, (snprintf(k, sizeof k, "%s_neg_elbo", split), k), rec * (double)ds->d + kl);
     return AE_OK;
 }
 

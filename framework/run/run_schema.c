@@ -83,6 +83,10 @@ static const ae_key outputs_keys[] = {
     AE_KEY_BOOL_(ae_run, probe, "probe", "true", "linear probe on the codes (labelled data)"),
     AE_KEY_INT_(ae_run, probe_folds, "probe_folds", "5", 2, 100, "cross-validation folds of the probe"),
     AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "training rows for the probe (0 = all)"),
+    AE_KEY_BOOL_(ae_run, epoch_elbo, "epoch_elbo", AE_KEY_OPTIONAL,
+                 "gaussian latent: also write test_neg_elbo (and val_neg_elbo) every epoch: the -ELBO with "
+                 "sampled codes (test_loss uses the posterior mean); its draws come from the run's stream, so "
+                 "turning it on changes the training draws (off by default)"),
     AE_KEY_INT_(ae_run, nll_samples, "nll_samples", "0", 0, 100000,
                 "gaussian latent: importance samples per test input for nll_is, the k-sample bound on "
                 "-log p(x) (0 = off; Burda et al. 2016 use 5000)"),

@@ -42,6 +42,7 @@ typedef struct ae_run {
                                     anomaly_auroc, anomaly_auprc); oneclass.n == 0: none */
     long probe_train;            /* training rows used to fit the probe (0 = all) */
     long nll_samples;            /* gaussian latent: importance samples for the NLL estimate (0 = off) */
+    int epoch_elbo;              /* gaussian latent: <split>_neg_elbo (sampled codes) every epoch */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
     long filters;                /* images: at most this many first-layer filters (0 = off) */
     ae_rng *rng;

@@ -2,7 +2,8 @@
 # The IWAE objective end to end on generated binary data: `loss: {type: iwae, k}` trains (its bound
 # falls; metrics.jsonl has train_iwae and no train_kl), repeats bit for bit, and final.json has the
 # k-sample NLL (below the one-sample -ELBO), active_units within the code size, and sse = mse·d;
-# a VAE (bce sum + kl) gets the same keys. Usage: tests/e2e/iwae.sh path/to/aelab SOURCE_DIR
+# a VAE (bce sum + kl) gets the same keys; outputs.epoch_elbo adds test_neg_elbo to every metrics
+# line. Usage: tests/e2e/iwae.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/../lib/harness.sh" "$@"
 
 # 600 rows of 16 bits: two prototypes, each bit flipped with probability 0.1
@@ -43,5 +44,15 @@ awk -v a="$first" -v b="$last" 'BEGIN{exit !(b < a - 1)}' && ok || bad "iwae: th
 for f in final.json metrics.jsonl; do
   cmp -s <(strip "$tmp/iw/$f") <(strip "$tmp/iw2/$f") && ok || bad "iwae: $f differs between two runs of one config"
 done
+# outputs.epoch_elbo: every epoch's test_neg_elbo (sampled codes) is at or above test_loss's KL-plus-
+# reconstruction at the posterior mean on average, and its last value is final.json's kind of number;
+# without the key there is no such column.
+grep -q '"test_neg_elbo":' "$tmp/vae/metrics.jsonl" && bad "test_neg_elbo written without outputs.epoch_elbo" || ok
+"$aelab" run "$tmp/vae.yaml" --out "$tmp/vae_e" --quiet --set outputs.epoch_elbo=true > "$tmp/vae_e.log" 2>&1 || bad "epoch_elbo run failed: $(tail -2 "$tmp/vae_e.log")"
+n=$(grep -c '"test_neg_elbo":' "$tmp/vae_e/metrics.jsonl")
+[ "$n" -eq 30 ] && ok || bad "epoch_elbo: $n of 30 lines have test_neg_elbo"
+awk '{ e = $0; sub(/.*"test_neg_elbo":/, "", e); sub(/[,}].*/, "", e); l = $0; sub(/.*"test_loss":/, "", l); sub(/[,}].*/, "", l)
+       se += e; sl += l } END { exit !(NR == 30 && se / NR >= sl / NR) }' "$tmp/vae_e/metrics.jsonl" && ok ||
+  bad "epoch_elbo: the sampled -ELBO averages below the posterior-mean loss"
 echo "iwae: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fig. 2 of Kingma & Welling 2014 from our runs: the lower bound per datapoint (−loss, nats) of the
-# training set (mean over the epoch's batches) and of the test set (after each epoch) against the
+# training set (mean over the epoch's batches) and of the test set (test_neg_elbo after each epoch:
+# sampled codes, outputs.epoch_elbo; test_loss, at the posterior mean, when a run lacks it) against the
 # number of training samples evaluated, log axis, one panel per latent size. Writes fig2.dat, fig2.gp
 # and fig2.png into OUT. Usage: figures.sh RUNS OUT (RUNS: the paper's runs, runs/papers/kingma2014)
 set -euo pipefail
@@ -16,7 +17,8 @@ for nz in 3 5 10 20 200; do
   echo "# N_z = $nz: samples_evaluated train_bound test_bound" >> "$dat"
   awk -v n="$n" '{ e = $0; sub(/.*"epoch":/, "", e); sub(/,.*/, "", e)
                    tr = $0; sub(/.*"train_loss":/, "", tr); sub(/[,}].*/, "", tr)
-                   te = $0; sub(/.*"test_loss":/, "", te); sub(/[,}].*/, "", te)
+                   te = $0; k = index(te, "\"test_neg_elbo\":") ? "test_neg_elbo" : "test_loss"
+                   sub(".*\"" k "\":", "", te); sub(/[,}].*/, "", te)
                    printf "%.0f %.4f %.4f\n", e * n, -tr, -te }' "$m" >> "$dat"
   printf '\n\n' >> "$dat"
   panels+=("$nz")
