@@ -46,7 +46,8 @@ static const char usage[] =
     "  --threads N       threads for oneDNN and aelab, 0..512 (default: the config's; 0 = all cores)\n"
     "  --quiet           no progress line\n"
     "  --jobs N          experiments: N runs at once (1..256), threads split between them\n"
-    "  --shard I/N       experiments: run the I-th of N deterministic slices, 1 <= I <= N (array jobs)\n"
+    "  --shard I/N       experiments: run (check: list) the I-th of N deterministic slices,\n"
+    "                    1 <= I <= N (array jobs)\n"
     "  --help, --version\n";
 
 static const char usage_sample[] =

@@ -312,12 +312,19 @@ static int any_finished(const ae_experiment *e)
 
 int ae_experiment_is(const ae_cfg *root) { return ae_cfg_has(root, "runs") || ae_cfg_has(root, "experiment"); }
 
-/* aelab check EXP.yaml: every expanded run validated as a single config, and listed. */
+/* aelab check EXP.yaml: every expanded run validated as a single config, and listed; with
+ * --shard I/N only the jobs of that slice (those `aelab run --shard I/N` would run). */
 static int check_jobs(const ae_experiment *e, const ae_experiment_opts *o, ae_err *err)
 {
     int rc = AE_OK;
     printf("experiment %s: %zu runs x seeds = %zu jobs -> %s\n", e->name, e->nruns, e->njobs, e->dir);
+    if (o->nshards > 1) {
+        size_t n = 0;
+        for (size_t i = 0; i < e->njobs; i++) n += (size_t)ae_experiment_in_shard(o, i);
+        printf("shard %d/%d: %zu of them\n", o->shard, o->nshards, n);
+    }
     for (size_t i = 0; i < e->njobs && rc == AE_OK; i++) {
+        if (!ae_experiment_in_shard(o, i)) continue;
         ae_run r;
         ae_run_opts jo = o->run;
         jo.out_dir = e->jobs[i].out;

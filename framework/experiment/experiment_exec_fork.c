@@ -10,6 +10,7 @@
 
 #include "ae_dnnl.h"
 #include "ae_experiment.h"
+#include "ae_report.h"
 #include "experiment_internal.h"
 
 /* A worker process: default signal handling, the job, its message, its code as exit status. */
@@ -22,6 +23,9 @@ static void worker(const ae_experiment *e, const ae_experiment_opts *o, size_t i
     sigaction(SIGTERM, &dfl, NULL);
     ae_exp_track_workers(NULL, 0);
     sigprocmask(SIG_SETMASK, mask, NULL);
+    char label[160]; /* progress lines of parallel jobs interleave: each names its run */
+    snprintf(label, sizeof label, "%s seed %ld", e->jobs[i].run, e->jobs[i].seed);
+    ae_progress_set_label(label);
     ae_err ce = {0};
     int rc = ae_experiment_run_job(e, i, o, threads, &ce);
     if (rc) fprintf(stderr, "aelab: error: %s\n", ce.msg);

@@ -8,8 +8,17 @@
 
 #define REDRAW_EVERY 0.1 /* seconds between terminal redraws */
 
+static char g_label[160]; /* ae_progress_set_label: "LABEL: " or "" */
+
+void ae_progress_set_label(const char *label)
+{
+    if (label && *label) snprintf(g_label, sizeof g_label, "%s: ", label);
+    else g_label[0] = 0;
+}
+
 void ae_progress_init(ae_progress *p, long epochs, long batches_per_epoch, int enabled)
 {
+    snprintf(p->label, sizeof p->label, "%s", g_label);
     p->tty = isatty(STDERR_FILENO);
     p->enabled = enabled;
     p->epochs = epochs;
@@ -54,8 +63,8 @@ void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size
     char rate[32], eta[32];
     fmt_rate(rate, sizeof rate, now > p->t_epoch ? p->epoch_samples / (now - p->t_epoch) : NAN);
     fmt_duration(eta, sizeof eta, done > 0 && elapsed > 0 ? elapsed / done * (total - done) : NAN);
-    fprintf(stderr, "\r\033[Kepoch %ld/%ld  batch %ld/%ld  loss %.5g  %s samples/s  ETA %s", epoch, p->epochs,
-            batch, p->batches, loss, rate, eta);
+    fprintf(stderr, "\r\033[K%sepoch %ld/%ld  batch %ld/%ld  loss %.5g  %s samples/s  ETA %s", p->label, epoch,
+            p->epochs, batch, p->batches, loss, rate, eta);
     fflush(stderr);
     p->drawn = 1;
 }
@@ -70,8 +79,8 @@ void ae_progress_epoch(ae_progress *p, long epoch, double loss, double samples_p
     }
     char rate[32];
     fmt_rate(rate, sizeof rate, samples_per_s);
-    fprintf(stderr, "%sepoch %ld/%ld  loss %.5g  %s samples/s  %.1f s%s%s\n", p->tty ? "\r\033[K" : "", epoch,
-            p->epochs, loss, rate, now - p->t_epoch, extra && *extra ? "  " : "", extra ? extra : "");
+    fprintf(stderr, "%s%sepoch %ld/%ld  loss %.5g  %s samples/s  %.1f s%s%s\n", p->tty ? "\r\033[K" : "", p->label,
+            epoch, p->epochs, loss, rate, now - p->t_epoch, extra && *extra ? "  " : "", extra ? extra : "");
     fflush(stderr);
     p->t_epoch = now;
     p->drawn = 0;

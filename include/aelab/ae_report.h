@@ -134,7 +134,12 @@ typedef struct ae_progress {
     double samples;     /* seen since start */
     double epoch_samples; /* seen in the current epoch (the redrawn line's samples/s) */
     int drawn;
+    char label[160];    /* "" or the prefix of every line, e.g. "masked seed 2: " */
 } ae_progress;
+/* Every progress line begun after this call starts with "LABEL: " (NULL or "": no prefix, the
+ * default). Process-wide: a --jobs worker process names its run so interleaved lines can be told
+ * apart. */
+void ae_progress_set_label(const char *label);
 void ae_progress_init(ae_progress *p, long epochs, long batches_per_epoch, int enabled);
 void ae_progress_batch(ae_progress *p, long epoch, long batch, double loss, size_t batch_samples);
 /* Ends an epoch: the terminal line is finished with '\n'; extra is appended (e.g. "test_mse 0.21").

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Comparative experiments end to end: expansion and validation (aelab check), a full run's table
-# (results.csv/.md, plots), --jobs 2, --shard 1/2 + 2/2 + `aelab report` giving the same table as one
-# process, re-runs skipping finished runs, and SIGKILL mid-experiment + re-run ending with the same
-# table. Usage: tests/e2e/experiment.sh path/to/aelab SOURCE_DIR
+# (results.csv/.md, plots), --jobs 2 (progress lines named by run), --shard 1/2 + 2/2 + `aelab report`
+# giving the same table as one process, `check --shard` listing that slice, re-runs skipping finished
+# runs, and SIGKILL mid-experiment + re-run ending with the same table.
+# Usage: tests/e2e/experiment.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/../lib/harness.sh" "$@"
 export OMP_NUM_THREADS=1
 
@@ -45,12 +46,18 @@ grep -q "| masked | 2 |" "$tmp/A/results.md" && grep -q "PCA-2" "$tmp/A/results.
 # a second run skips everything and reproduces the table
 "$aelab" run "$tmp/exp.yaml" --out "$tmp/A" --quiet > "$tmp/A2.out" 2>&1
 [ "$(grep -c "finished already" "$tmp/A2.out")" -eq 6 ] && ok || bad "re-run did not skip all 6 runs"
-# --jobs 2 (one thread each, as above): the same numbers
-"$aelab" run "$tmp/exp.yaml" --out "$tmp/B" --jobs 2 --threads 2 --quiet > /dev/null 2>&1 && ok || bad "--jobs 2 failed"
+# --jobs 2 (one thread each, as above): the same numbers; each progress line names its run and seed
+"$aelab" run "$tmp/exp.yaml" --out "$tmp/B" --jobs 2 --threads 2 > /dev/null 2> "$tmp/B.err" && ok || bad "--jobs 2 failed"
+grep -q "^masked seed 2: epoch 40/40  loss " "$tmp/B.err" && [ "$(grep -c "^[a-z]* seed [12]: epoch " "$tmp/B.err")" -eq 240 ] &&
+  ok || bad "--jobs 2 progress lines without their run: $(grep epoch "$tmp/B.err" | head -3)"
 cmp -s <(strip "$tmp/A/results.csv") <(strip "$tmp/B/results.csv") && ok || bad "--jobs 2 table differs"
 # shards, then report
 "$aelab" run "$tmp/exp.yaml" --out "$tmp/C" --shard 1/2 --quiet > "$tmp/C1.out" 2>&1 && ok || bad "shard 1/2 failed"
 grep -q "not finished yet" "$tmp/C/results.md" && ok || bad "partial table should say runs are missing"
+# check --shard 1/2 lists exactly the jobs run --shard 1/2 ran
+listed=$("$aelab" check "$tmp/exp.yaml" --out "$tmp/C" --shard 1/2 2>&1 | awk '$2 == "seed" {print $4}' | sort | tr '\n' ' ')
+ran=$(find "$tmp/C" -name final.json | sed 's,/final.json$,,' | sort | tr '\n' ' ')
+[ "$listed" = "$ran" ] && [ "$(echo $listed | wc -w)" -eq 3 ] && ok || bad "check --shard 1/2 listed '$listed', run ran '$ran'"
 "$aelab" run "$tmp/exp.yaml" --out "$tmp/C" --shard 2/2 --quiet > /dev/null 2>&1 && ok || bad "shard 2/2 failed"
 "$aelab" report "$tmp/exp.yaml" --out "$tmp/C" > /dev/null 2>&1 && ok || bad "report failed"
 cmp -s <(strip "$tmp/A/results.csv") <(strip "$tmp/C/results.csv") && ok || bad "sharded table differs"
