@@ -8,6 +8,7 @@
 #include "ae_dnnl.h"
 #include "ae_latent.h"
 #include "ae_par.h"
+#include "logits_internal.h"
 
 static int64_t rows(const ae_node *x) { return x->shape.nd ? x->shape.d[0] : 1; }
 
@@ -53,8 +54,7 @@ ae_node *ae_repeat_rows(ae_graph *g, const char *name, ae_node *x, int k, ae_err
 /* --- per-row Bernoulli log-likelihood on logits: Σ_j x·l - softplus(l) ------------------------
  * softplus and sigmoid run vectorised in oneDNN into scratch buffers. */
 typedef struct bern_state {
-    ae_eltwise softplus, sigmoid;
-    float *sp, *sg;
+    logit_aux lx; /* softplus and sigmoid of the logits */
 } bern_state;
 
 typedef struct bern_job {
@@ -79,23 +79,14 @@ static int bern_prepare(ae_graph *g, ae_node *n, ae_err *err)
     bern_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
     n->state = s;
-    size_t k = n->in[0]->numel;
-    if (!(s->sp = ae_graph_scratch(g, k, err)) ||
-        ae_eltwise_init(&s->softplus, dnnl_eltwise_soft_relu, 0.0f, 0.0f, n->in[0]->val, s->sp, k, err))
-        return err->code;
-    if (n->in[0]->needs_grad && (!(s->sg = ae_graph_scratch(g, k, err)) ||
-                                 ae_eltwise_init(&s->sigmoid, dnnl_eltwise_logistic, 0.0f, 0.0f,
-                                                 n->in[0]->val, s->sg, k, err)))
-        return err->code;
-    return AE_OK;
+    return logit_aux_init(&s->lx, g, n->in[0], err);
 }
 
 static void bern_destroy(ae_node *n)
 {
     bern_state *s = n->state;
     if (!s) return;
-    ae_eltwise_destroy(&s->softplus);
-    ae_eltwise_destroy(&s->sigmoid);
+    logit_aux_destroy(&s->lx);
     free(s);
     n->state = NULL;
 }
@@ -122,8 +113,8 @@ static void bern_rows(size_t lo, size_t hi, void *ctx)
 static void bern_forward(ae_node *n)
 {
     bern_state *s = n->state;
-    ae_eltwise_run(&s->softplus);
-    bern_job j = {n->in[0]->val, n->in[1]->val, s->sp, NULL, NULL, n->in[0]->numel / n->numel, 0, 0, n->val};
+    ae_eltwise_run(&s->lx.softplus);
+    bern_job j = {n->in[0]->val, n->in[1]->val, s->lx.sp, NULL, NULL, n->in[0]->numel / n->numel, 0, 0, n->val};
     ae_par_for(n->numel, bern_rows, &j);
 }
 
@@ -145,10 +136,10 @@ static void bern_grad_rows(size_t lo, size_t hi, void *ctx)
 static void bern_backward(ae_node *n)
 {
     bern_state *s = n->state;
-    if (n->in[0]->needs_grad) ae_eltwise_run(&s->sigmoid);
+    if (n->in[0]->needs_grad) ae_eltwise_run(&s->lx.sigmoid);
     for (int k = 0; k < 2; k++) {
         if (!n->in[k]->needs_grad) continue;
-        bern_job j = {n->in[0]->val, n->in[1]->val, s->sg, n->grad, n->in[k]->grad,
+        bern_job j = {n->in[0]->val, n->in[1]->val, s->lx.sg, n->grad, n->in[k]->grad,
                       n->in[0]->numel / n->numel, n->accum[k], k, NULL};
         ae_par_for(n->numel, bern_grad_rows, &j);
     }

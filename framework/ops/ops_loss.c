@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ae_ops.h"
+#include "logits_internal.h"
 #include "ae_par.h"
 
 /* The pair losses' integer attributes (ae_node.iattr); the weighted sum's float attributes are its
@@ -163,8 +164,7 @@ static void grad_chunk(size_t lo, size_t hi, void *ctx)
  * of 1 (a loss on its own or with weight 1; backward redoes it for any other): one pass over
  * prediction and target, not two. */
 typedef struct loss_state {
-    ae_eltwise softplus, sigmoid;
-    float *sp, *sg;
+    logit_aux lx; /* softplus and sigmoid of the logits */
     int grad_in_fwd, sig;
 } loss_state;
 
@@ -178,23 +178,14 @@ static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->grad_in_fwd = fuse;
     s->sig = fuse && n->fuse.sig_dz;
     if (fuse) return AE_OK;
-    size_t k = n->in[0]->numel;
-    if (!(s->sp = ae_graph_scratch(g, k, err)) ||
-        ae_eltwise_init(&s->softplus, dnnl_eltwise_soft_relu, 0.0f, 0.0f, n->in[0]->val, s->sp, k, err))
-        return err->code;
-    if (n->in[0]->needs_grad && (!(s->sg = ae_graph_scratch(g, k, err)) ||
-                                 ae_eltwise_init(&s->sigmoid, dnnl_eltwise_logistic, 0.0f, 0.0f,
-                                                 n->in[0]->val, s->sg, k, err)))
-        return err->code;
-    return AE_OK;
+    return logit_aux_init(&s->lx, g, n->in[0], err);
 }
 
 static void loss_destroy(ae_node *n)
 {
     loss_state *s = n->state;
     if (!s) return;
-    ae_eltwise_destroy(&s->softplus);
-    ae_eltwise_destroy(&s->sigmoid);
+    logit_aux_destroy(&s->lx);
     free(s);
     n->state = NULL;
 }
@@ -202,9 +193,9 @@ static void loss_destroy(ae_node *n)
 static void loss_forward(ae_node *n)
 {
     loss_state *s = n->state;
-    if (s && s->softplus.prim) ae_eltwise_run(&s->softplus);
+    if (s && s->lx.softplus.prim) ae_eltwise_run(&s->lx.softplus);
     int fused = s && s->grad_in_fwd;
-    loss_job j = {n->iattr[LOSS_KIND], 0, n->in[0]->val, n->in[1]->val, s ? s->sp : NULL,
+    loss_job j = {n->iattr[LOSS_KIND], 0, n->in[0]->val, n->in[1]->val, s ? s->lx.sp : NULL,
                   fused ? n->in[0]->grad : NULL, fused ? (float)(1.0 * norm(n)) : 0.0f, 0, fused && s->sig};
     n->val[0] = (float)(ae_par_sum(n->in[0]->numel, loss_chunk, &j) * norm(n));
 }
@@ -212,11 +203,11 @@ static void loss_forward(ae_node *n)
 static void loss_backward(ae_node *n)
 {
     loss_state *s = n->state;
-    if (s && s->sg && n->in[0]->needs_grad) ae_eltwise_run(&s->sigmoid);
+    if (s && s->lx.sg && n->in[0]->needs_grad) ae_eltwise_run(&s->lx.sigmoid);
     for (int k = 0; k < 2; k++) {
         ae_node *p = n->in[k];
         if (!p->needs_grad || (k == 0 && s && s->grad_in_fwd && n->grad[0] == 1.0f)) continue;
-        loss_job j = {n->iattr[LOSS_KIND], k, n->in[0]->val, n->in[1]->val, s ? s->sg : NULL, p->grad,
+        loss_job j = {n->iattr[LOSS_KIND], k, n->in[0]->val, n->in[1]->val, s ? s->lx.sg : NULL, p->grad,
                       (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f, k == 0 && s && s->sig};
         ae_par_for(p->numel, grad_chunk, &j);
     }
@@ -330,4 +321,23 @@ float ae_weighted_sum_weight(const ae_node *n, int i)
 {
     const wsum_state *st = n->state;
     return i >= 0 && i < n->nin && st ? *st->w[i] : NAN;
+}
+
+int logit_aux_init(logit_aux *a, ae_graph *g, const ae_node *logits, ae_err *err)
+{
+    size_t k = logits->numel;
+    if (!(a->sp = ae_graph_scratch(g, k, err)) ||
+        ae_eltwise_init(&a->softplus, dnnl_eltwise_soft_relu, 0.0f, 0.0f, logits->val, a->sp, k, err))
+        return err->code;
+    if (logits->needs_grad && (!(a->sg = ae_graph_scratch(g, k, err)) ||
+                               ae_eltwise_init(&a->sigmoid, dnnl_eltwise_logistic, 0.0f, 0.0f, logits->val,
+                                               a->sg, k, err)))
+        return err->code;
+    return AE_OK;
+}
+
+void logit_aux_destroy(logit_aux *a)
+{
+    ae_eltwise_destroy(&a->softplus);
+    ae_eltwise_destroy(&a->sigmoid);
 }
