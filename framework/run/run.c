@@ -318,6 +318,10 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
     int rc = resumed ? AE_OK : ae_pretrain_run(r->pretrain, r->model, &r->train, r->rng, &pio, err);
     int pre = rc != AE_OK; /* stopped in pretraining: its own checkpoint holds the progress */
     if (rc == AE_OK) rc = ae_train(tr, on_epoch, ctx, err);
+    /* train.epochs: 0, the untrained (or pretrained) model: its checkpoint at epoch 0 makes a re-run skip
+     * it and lets a longer run start from it */
+    if (rc == AE_OK && r->tc.epochs == 0 && r->checkpoint_every > 0)
+        rc = ae_checkpoint_save(ctx->ckpt, ctx->hash, tr, ctx->losses, 0, err);
     if (rc == AE_EINTERRUPTED && pre) {
         if (r->checkpoint_every > 0)
             ae_err_prefix(err, "progress saved in pretrain.aelab; run the same command again to resume");

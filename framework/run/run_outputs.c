@@ -330,7 +330,7 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     }
 #undef LINE
     fprintf(stderr, "%s\n", line);
-    if (!rc && r->plots) rc = loss_plot(r, losses, nepochs, err);
+    if (!rc && r->plots && nepochs > 0) rc = loss_plot(r, losses, nepochs, err); /* epochs: 0, no curve */
     if (!rc) rc = codes_out(r, ev, codes, cs, err);
     if (!rc && r->plots) rc = grids(r, ev, err);
     if (!rc) rc = ae_run_figures(r, ev, codes, cs, err); /* run_figures.c */

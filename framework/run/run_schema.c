@@ -48,7 +48,9 @@ static const ae_schema optimizer = AE_SCHEMA_CASES("train.optimizer", opt_keys, 
 
 /* --- train ------------------------------------------------------------------------------------------ */
 static const ae_key train_keys[] = {
-    AE_KEY_INT_(ae_run, tc.epochs, "epochs", "10", 1, 100000000, "passes over the training data"),
+    AE_KEY_INT_(ae_run, tc.epochs, "epochs", "10", 0, 100000000,
+                "passes over the training data (0: no training, the untrained model (after `pretrain`, when "
+                "given) evaluated: final.json and the figures; more epochs later resume from it)"),
     AE_KEY_INT_(ae_run, tc.batch_size, "batch_size", "128", 0, 1L << 30, "samples per step (0 = full batch)"),
     AE_KEY_BOOL_(ae_run, tc.shuffle, "shuffle", "true", "reshuffle the training data every epoch"),
     AE_KEY_BOOL_(ae_run, tc.progress, "progress", "true",

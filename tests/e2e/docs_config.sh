@@ -12,7 +12,7 @@ if cmp -s "$tmp/config.md" "$src/docs/config.md"; then ok; else
   diff "$src/docs/config.md" "$tmp/config.md" | head -20
 fi
 # the same tables: a default, a required key, an optimizer case, a nested section, a unit's key
-for want in '| `epochs` | integer | `10` | [1, 100000000] |' '| `units` | integer | required |' \
+for want in '| `epochs` | integer | `10` | [0, 100000000] |' '| `units` | integer | required |' \
             'With `name: sgd`:' '`train.optimizer`:' '| `rho` | number | `0.05` |' '| `dir` | value | `runs/<name>` |' \
             '| `exclude_label` | integer | `-1` | [-1, 1048576] |' '#### `csv`' '| `path` | string | required |' \
             '| `dropna` | string | `none` | any \| none |' '| `test_path` | string | `""` |'; do
