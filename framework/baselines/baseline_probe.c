@@ -32,6 +32,8 @@ typedef struct probe {
     double lambda;   /* 1/C */
     double *mu, *isd; /* standardization */
     double *xs;      /* n x d: the training rows standardized once (the same doubles as on the fly) */
+    double *xt;      /* d x n: the same, transposed (the logits of all rows at once, below) */
+    double *zall;    /* n x kc: the logits of every training row */
     double *z, *e;   /* kc scratch */
 } probe;
 
@@ -53,6 +55,26 @@ static void logits(const probe *pb, const double *w, const double *xs, double *z
     }
 }
 
+/* logits() of every training row into zall: the same sums in the same order (b, then + w_c·x_c for
+ * c ascending) for each row, the rows side by side in the inner loop (vectorised: the same bits). */
+static void logits_all(const probe *pb, const double *w)
+{
+    const size_t n = pb->n, kc = (size_t)pb->kc;
+    const double *b = w + kc * pb->d;
+    double *zk = pb->zall; /* kc x n while summing: row k holds the logit k of every row */
+    for (size_t k = 0; k < kc; k++) {
+        double *zr = zk + k * n;
+        const double *wk = w + k * pb->d;
+        for (size_t i = 0; i < n; i++)
+            zr[i] = b[k];
+        for (size_t c = 0; c < pb->d; c++) {
+            const double wc = wk[c], *xc = pb->xt + c * n;
+            for (size_t i = 0; i < n; i++)
+                zr[i] += wc * xc[i];
+        }
+    }
+}
+
 /* Objective and gradient (either may be NULL). */
 static void eval(const gsl_vector *v, void *params, double *f, gsl_vector *g)
 {
@@ -63,11 +85,13 @@ static void eval(const gsl_vector *v, void *params, double *f, gsl_vector *g)
     if (gr)
         memset(gr, 0, np * sizeof *gr);
     double loss = 0.0;
+    logits_all(pb, w);
     for (size_t i = 0; i < pb->n; i++) {
         const double *xr = pb->xs + i * pb->d;
         int y = pb->y[row_of(pb, i)];
         double *z = pb->z;
-        logits(pb, w, xr, z);
+        for (int k = 0; k < pb->kc; k++)
+            z[k] = pb->zall[(size_t)k * pb->n + i];
         if (pb->kc == 1) {
             double m = y == 1 ? -z[0] : z[0]; /* loss = softplus(m) */
             loss += m > 0.0 ? m + log1p(exp(-m)) : log1p(exp(m));
@@ -143,6 +167,9 @@ static void standardize_fit(probe *pb)
     }
     for (size_t i = 0; i < pb->n; i++)
         standardize(pb, pb->x + row_of(pb, i) * pb->d, pb->xs + i * pb->d);
+    for (size_t i = 0; i < pb->n; i++)
+        for (size_t c = 0; c < pb->d; c++)
+            pb->xt[c * pb->n + i] = pb->xs[i * pb->d + c];
 }
 
 static int predict(const probe *pb, const double *w, const float *xr, double *xs)
@@ -177,9 +204,11 @@ static int fit_score(const float *x, const int *y, const size_t *idx, size_t ntr
     pb.z = malloc((size_t)pb.kc * sizeof *pb.z);
     pb.e = malloc((size_t)pb.kc * sizeof *pb.e);
     pb.xs = malloc((ntr ? ntr : 1) * d * sizeof *pb.xs);
+    pb.xt = malloc((ntr ? ntr : 1) * d * sizeof *pb.xt);
+    pb.zall = malloc((ntr ? ntr : 1) * (size_t)pb.kc * sizeof *pb.zall);
     w0 = gsl_vector_calloc(np);
     s = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, np);
-    if (!pb.mu || !pb.isd || !pb.z || !pb.e || !pb.xs || !w0 || !s) {
+    if (!pb.mu || !pb.isd || !pb.z || !pb.e || !pb.xs || !pb.xt || !pb.zall || !w0 || !s) {
         rc = ae_errf(err, AE_EINTERNAL, "probe: out of memory (%zu parameters)", np);
         goto done;
     }
@@ -210,6 +239,8 @@ done:
     free(pb.z);
     free(pb.e);
     free(pb.xs);
+    free(pb.xt);
+    free(pb.zall);
     free(pb.isd);
     free(pb.mu);
     return rc;

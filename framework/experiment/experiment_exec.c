@@ -80,6 +80,9 @@ int ae_experiment_run_job(const ae_experiment *e, size_t i, const ae_experiment_
     ae_run_opts jo = o->run;
     jo.out_dir = j->out;
     jo.threads = threads;
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/baseline_cache", e->dir); /* the PCA baseline's, shared by the runs */
+    jo.baseline_cache = cache;
     ae_cfg *cfg = ae_cfg_clone(j->cfg);
     if (!cfg) return ae_errf(err, AE_EINTERNAL, "out of memory");
     int rc = ae_run_cfg(cfg, e->path, &jo, err);

@@ -126,6 +126,7 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     memset(r, 0, sizeof *r);
     r->path = path;
     r->root = root;
+    r->baseline_cache = o->baseline_cache;
     gsl_set_error_handler_off();
     ae_registry *reg = o->registry;
     if (!reg) return ae_errf(err, AE_EINTERNAL, "%s: ae_run_opts.registry is not set", path);

@@ -125,43 +125,6 @@ static void train_speed(const ae_run *r, double *secs, double *sps)
     }
 }
 
-/* Linear-probe accuracy of codes: with a test split, fit on (up to probe_train) training codes and
- * score the test codes; without one, stratified k-fold on the evaluation codes. `enc` maps rows to
- * codes (the model's encoder or a PCA). */
-typedef int (*encode_fn)(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_err *err);
-
-static int probe(ae_run *r, encode_fn enc, void *ctx, size_t cs, const float *ev_codes, double *acc,
-                 ae_err *err)
-{
-    const ae_dataset *ev = r->test.n ? &r->test : &r->train;
-    *acc = NAN;
-    if (!r->probe || !ev->label) return AE_OK;
-    if (!r->test.n || !r->train.label)
-        return ae_probe_cv(ev_codes, ev->label, ev->n, cs, ev->n_classes, (int)r->probe_folds, r->seed, NULL,
-                           acc, err);
-    size_t ntr = r->probe_train > 0 && (size_t)r->probe_train < r->train.n ? (size_t)r->probe_train : r->train.n;
-    float *tc = malloc(ntr * cs * sizeof *tc);
-    if (!tc) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    int k = r->train.n_classes > ev->n_classes ? r->train.n_classes : ev->n_classes;
-    int rc = enc(ctx, &r->train, ntr, tc, err);
-    if (!rc) rc = ae_probe_accuracy(tc, r->train.label, ntr, ev_codes, ev->label, ev->n, cs, k, NULL, acc, err);
-    free(tc);
-    return rc;
-}
-
-static int enc_model(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_err *err)
-{
-    ae_run *r = ctx;
-    return ae_encode(r->model, ds, n, AE_MODE_EVAL, r->eval_batch, codes, NULL, err);
-}
-
-static int enc_pca(void *ctx, const ae_dataset *ds, size_t n, float *codes, ae_err *err)
-{
-    (void)err;
-    ae_pca_transform(ctx, ds->x, n, codes);
-    return AE_OK;
-}
-
 static int file_exists(const char *p)
 {
     struct stat st;
@@ -216,27 +179,6 @@ static int denoising_metrics(ae_run *r, const ae_dataset *ev, ae_json *j, ae_err
         ae_json_num(j, "denoised_psnr", en.mse > 0 ? 10.0 * log10(1.0 / en.mse) : INFINITY);
         ae_json_num(j, "noisy_input_mse", en.noisy_mse);
     }
-    return rc;
-}
-
-/* PCA at the code size: its test MSE (*mse) and its codes' probe accuracy. */
-static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, ae_json *j, double *mse, ae_err *err)
-{
-    ae_pca pca;
-    int rc = ae_pca_fit(&pca, r->train.x, r->train.n, r->train.d, cs, err);
-    if (rc) return rc;
-    double acc = NAN;
-    *mse = ae_pca_mse(&pca, ev->x, ev->n);
-    ae_json_num(j, "pca_mse", *mse);
-    float *pc = malloc(ev->n * cs * sizeof *pc);
-    if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
-    if (!rc) {
-        ae_pca_transform(&pca, ev->x, ev->n, pc);
-        rc = probe(r, enc_pca, &pca, cs, pc, &acc, err);
-    }
-    if (isfinite(acc)) ae_json_num(j, "pca_probe_accuracy", acc);
-    free(pc);
-    ae_pca_free(&pca);
     return rc;
 }
 
@@ -310,14 +252,17 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     size_t ll = (size_t)snprintf(line, sizeof line, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
 #define LINE(...) (ll += ll < sizeof line ? (size_t)snprintf(line + ll, sizeof line - ll, __VA_ARGS__) : 0)
     if (isfinite(e.bce)) LINE("  bce %.6g", e.bce);
-    double pm = NAN;
-    if (!rc && r->pca && cs < ev->d) rc = pca_baseline(r, ev, cs, &j, &pm, err);
-    if (isfinite(pm)) LINE("  | PCA-%zu mse %.6g", cs, pm);
-    double acc = NAN, auroc = NAN, auprc = NAN;
-    if (!rc) rc = probe(r, enc_model, r, cs, codes, &acc, err);
-    if (!rc && isfinite(acc)) {
-        ae_json_num(&j, "probe_accuracy", acc);
-        LINE("  | probe accuracy %.4f", acc);
+    ae_run_baseline bl = {NAN, NAN, NAN}; /* run_baselines.c */
+    if (!rc) rc = ae_run_baselines(r, ev, cs, codes, &bl, err);
+    if (isfinite(bl.pca_mse)) {
+        ae_json_num(&j, "pca_mse", bl.pca_mse);
+        LINE("  | PCA-%zu mse %.6g", cs, bl.pca_mse);
+    }
+    if (isfinite(bl.pca_acc)) ae_json_num(&j, "pca_probe_accuracy", bl.pca_acc);
+    double auroc = NAN, auprc = NAN;
+    if (!rc && isfinite(bl.acc)) {
+        ae_json_num(&j, "probe_accuracy", bl.acc);
+        LINE("  | probe accuracy %.4f", bl.acc);
     }
     if (!rc && r->oneclass.n) rc = ae_run_anomaly(r, &auroc, &auprc, err); /* run_anomaly.c */
     if (!rc && isfinite(auroc)) {

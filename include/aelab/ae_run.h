@@ -20,6 +20,8 @@ typedef struct ae_run_opts {
     int check_only;              /* validate and print the resolved config, train nothing */
     int progress;                /* -1 auto (terminal), 0 off, 1 on */
     int threads;                 /* > 0 overrides the config's `threads` */
+    const char *baseline_cache;  /* a folder for the PCA baseline's results, shared by the runs of an
+                                    experiment (NULL: none; ae_run_baselines) */
 } ae_run_opts;
 
 /* Everything a run reads from its config, after validation. */
@@ -45,6 +47,7 @@ typedef struct ae_run {
     int epoch_elbo;              /* gaussian latent: <split>_neg_elbo (sampled codes) every epoch */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
     long filters;                /* images: at most this many first-layer filters (0 = off) */
+    const char *baseline_cache;  /* ae_run_opts.baseline_cache (NULL: none) */
     ae_rng *rng;
     ae_model *model;
     struct ae_pretrain *pretrain; /* `pretrain:`, the stage before training (ae_pretrain.h); NULL: none */
@@ -89,6 +92,15 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err);
  * classes positive (NaN when the test split lacks either kind). exclude_label ranks by the score
  * over the feature count, the mean it always used. */
 int ae_run_anomaly(ae_run *r, double *auroc, double *auprc, ae_err *err);
+/* The baselines of a finished run (run_baselines.c): with outputs.pca_baseline and a code smaller than
+ * the input, the PCA at the code size (pca_mse on the evaluation set, pca_acc: the probe on its codes);
+ * with outputs.probe and labels, the linear probe on the model's codes (acc); NaN where not computed.
+ * With r->baseline_cache, the PCA's numbers are read from / saved to a file there named by a hash of
+ * the rows and labels read, the code size and the probe's settings (the same numbers either way).
+ * What each cost is said on stderr. */
+typedef struct ae_run_baseline { double pca_mse, pca_acc, acc; } ae_run_baseline;
+int ae_run_baselines(ae_run *r, const ae_dataset *ev, size_t cs, const float *codes, ae_run_baseline *b,
+                     ae_err *err);
 /* The figures of a finished run that need the model or a baseline (run_figures.c; outputs.plots
  * off: none): manifold.png (a gaussian latent of size 2 on images: decoder outputs over the
  * latent plane), codes_pca.png (2-D codes next to PCA-2 of the same data; outputs.pca_baseline

@@ -30,5 +30,33 @@ out=$("$aelab" run "$tmp/c.yaml" --out "$tmp/e0" --set train.epochs=3 2>&1)
 "$aelab" run "$tmp/c.yaml" --out "$tmp/e3" --set train.epochs=3 --quiet 2>/dev/null || bad "fresh 3 epochs failed"
 cmp -s <(strip "$tmp/e0/final.json") <(strip "$tmp/e3/final.json") && ok || bad "epochs 0 then 3 != 3: $(strip "$tmp/e0/final.json")"
 cmp -s <(strip "$tmp/e0/metrics.jsonl") <(strip "$tmp/e3/metrics.jsonl") && ok || bad "metrics of 0 then 3 != 3"
+# --- the PCA baseline cached across an experiment's runs, and what the baselines cost --------------
+cat > "$tmp/exp.yaml" <<YAML
+experiment: cache
+base: c.yaml
+seeds: [1, 2]
+runs:
+  - {name: plain, set: {train.epochs: 2}}
+  - {name: masked, set: {train.epochs: 2, corruption: {type: masking, p: 0.3}}}
+  - {name: wide, set: {train.epochs: 2, model.encoder: [{type: dense, units: 8, activation: relu}, {type: dense, units: 3}]}}
+  - {name: untrained}
+YAML
+out=$("$aelab" run "$tmp/exp.yaml" --out "$tmp/x" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok || bad "experiment: exit $rc: $out"
+saved=$(grep -c "PCA-[0-9]* baseline .*saved for the experiment" <<< "$out")
+cached=$(grep -c "PCA-[0-9]* baseline .*(cached: " <<< "$out")
+files=$(ls "$tmp/x/baseline_cache" | wc -l)
+# 8 jobs; the same data and code size share one file: at most 2 sizes x 2 seeds of them
+[ "$saved" -eq "$files" ] && [ "$files" -ge 2 ] && [ "$files" -le 4 ] && [ $((saved + cached)) -eq 8 ] && ok ||
+  bad "cache: $saved saved, $cached cached, $files files: $out"
+grep -q "probe [0-9.]* s (fitted on 300 codes" <<< "$out" && ok || bad "probe cost not said: $out"
+# every job's PCA numbers are those a run without the cache computes
+pca() { grep -oE '"pca_(mse|probe_accuracy)":[^,]*' "$1"; }
+for j in plain/seed-1 wide/seed-2 untrained/seed-2; do
+  "$aelab" run "$tmp/x/$j/config.yaml" --out "$tmp/alone_${j//\//_}" --quiet 2>/dev/null || bad "$j alone failed"
+  [ -n "$(pca "$tmp/x/$j/final.json")" ] && cmp -s <(pca "$tmp/x/$j/final.json") <(pca "$tmp/alone_${j//\//_}/final.json") && ok ||
+    bad "$j: cached PCA numbers $(pca "$tmp/x/$j/final.json") vs $(pca "$tmp/alone_${j//\//_}/final.json")"
+done
+
 echo "run_folder: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
