@@ -21,13 +21,15 @@ typedef struct shared_keys {
     double val_frac; /* data.validation as a fraction (0: a count or none) */
     long val_n;      /* data.validation as a count */
     int with_val;    /* the caller takes a validation split */
+    ae_cfg *col_scaling; /* data.column_scaling: {column: kind} (NULL: none) */
 } shared_keys;
 
 static int read_validation(const ae_key *key, ae_cfg *d, void *out, ae_err *err);
 
 /* The keys, in the order they are read: exclude_label and source by ae_data_head; the rest by
  * ae_data_from_config, with the source's defaults (read_shared, read_limits). */
-enum { EXCLUDE, SOURCE, SCALING, TEST_FRACTION, LIMIT, TEST_LIMIT, BINARIZE, VALIDATION, NORMAL_LABELS, NKEYS };
+enum { EXCLUDE, SOURCE, SCALING, TEST_FRACTION, LIMIT, TEST_LIMIT, BINARIZE, VALIDATION, NORMAL_LABELS, COLUMN_SCALING,
+       NKEYS };
 static const ae_key data_keys[NKEYS] = {
     AE_KEY_INT_(shared_keys, exclude_label, "exclude_label", "-1", -1, 1048576, "a class left out of training "
                 "and scored as the anomaly on the test set (-1 = none; the rows are dropped after the scaling is fit)"),
@@ -55,6 +57,9 @@ static const ae_key data_keys[NKEYS] = {
      "validation hold-out and the scaling fit; the test split keeps every row); every other class is the anomaly, "
      "scored per test sample (scores.csv: reconstruction error summed over the features) into anomaly_auroc and "
      "anomaly_auprc; not with exclude_label", NULL, NULL},
+    {"column_scaling", AE_KEY_MAP, offsetof(shared_keys, col_scaling), AE_KEY_OPTIONAL, 0, 0, NULL, "tables: "
+     "`scaling` overridden for some columns, {column: standard | minmax | none} (a one-hot column's name "
+     "covers all its 0/1 columns), each fit on the training rows like `scaling`; not with gcn_l1", NULL, NULL},
 };
 const ae_schema ae_data_schema = AE_SCHEMA("data", data_keys);
 
@@ -198,14 +203,66 @@ static int binarize(ae_cfg *d, int kind, const char *scaling, unsigned long seed
     return AE_OK;
 }
 
-static int scale(const char *scaling, ae_dataset *train, ae_dataset *test, ae_dataset *val, ae_err *err)
+static ae_scaling scaling_kind(const char *t)
 {
-    if (!strcmp(scaling, "gcn_l1")) return ae_scale_gcn_l1(train, test->n ? test : NULL, val, err);
-    ae_scaling kind = !strcmp(scaling, "standard") ? AE_SCALE_STANDARD
-                      : !strcmp(scaling, "minmax") ? AE_SCALE_MINMAX : AE_SCALE_NONE;
-    if (kind == AE_SCALE_NONE) return AE_OK;
+    return !strcmp(t, "standard") ? AE_SCALE_STANDARD : !strcmp(t, "minmax") ? AE_SCALE_MINMAX : AE_SCALE_NONE;
+}
+
+/* Column j is named `name`, or is one of the one-hot columns `name=text`. */
+static int names_column(const char *col, const char *name)
+{
+    size_t l = strlen(name);
+    return !strcmp(col, name) || (!strncmp(col, name, l) && col[l] == '=');
+}
+
+/* data.column_scaling over data.scaling: every column's kind into kinds[0..d). */
+static int column_kinds(const shared_keys *k, const ae_dataset *train, ae_scaling *kinds, ae_err *err)
+{
+    static const char *const kinds_ok[] = {"standard", "minmax", "none", NULL};
+    char w[256];
+    ae_cfg *m = k->col_scaling;
+    if (!strcmp(k->scaling, "gcn_l1"))
+        return ae_errf(err, AE_EINPUT, "%s: data.column_scaling: not with `scaling: gcn_l1` (a per-row "
+                       "normalization)", ae_cfg_where(m, w, sizeof w));
+    if (!train->columns)
+        return ae_errf(err, AE_EINPUT, "%s: data.column_scaling: this source's rows have no column names "
+                       "(a csv table has)", ae_cfg_where(m, w, sizeof w));
+    for (size_t j = 0; j < train->d; j++) kinds[j] = scaling_kind(k->scaling);
+    for (size_t i = 0; i < ae_cfg_len(m); i++) {
+        const char *name = ae_cfg_key_at(m, i), *kind;
+        if (ae_cfg_str(m, name, NULL, kinds_ok, &kind, err)) return err->code;
+        size_t hits = 0;
+        for (size_t j = 0; j < train->d; j++)
+            if (names_column(train->columns[j], name)) kinds[j] = scaling_kind(kind), hits++;
+        if (hits) continue;
+        char list[512];
+        size_t used = 0;
+        for (size_t j = 0; j < train->d && used < sizeof list; j++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "", train->columns[j]);
+        return ae_errf(err, AE_EINPUT, "%s: data.column_scaling: no column '%s' among the features (%s)",
+                       ae_cfg_where(ae_cfg_value_at(m, i), w, sizeof w), name, list);
+    }
+    return AE_OK;
+}
+
+static int scale(const shared_keys *k, ae_dataset *train, ae_dataset *test, ae_dataset *val,
+                 ae_err *err)
+{
+    const char *scaling = k->scaling;
     ae_scaler sc;
+    if (k->col_scaling) { /* per column */
+        ae_scaling *kinds = malloc((train->d ? train->d : 1) * sizeof *kinds);
+        int rc = kinds ? column_kinds(k, train, kinds, err) : ae_errf(err, AE_EINTERNAL, "out of memory");
+        if (!rc) rc = ae_scaler_fit_columns(&sc, kinds, train, err);
+        free(kinds);
+        if (rc) return rc;
+        goto apply;
+    }
+    if (!strcmp(scaling, "gcn_l1")) return ae_scale_gcn_l1(train, test->n ? test : NULL, val, err);
+    ae_scaling kind = scaling_kind(scaling);
+    if (kind == AE_SCALE_NONE) return AE_OK;
     if (ae_scaler_fit(&sc, kind, train, err)) return err->code;
+apply:
     ae_scaler_apply(&sc, train);
     if (test->n) ae_scaler_apply(&sc, test);
     if (val && val->n) ae_scaler_apply(&sc, val);
@@ -239,7 +296,7 @@ static int shared(ae_cfg *d, const ae_source_ops *src, const shared_keys *k, con
                        ae_cfg_where(d, w, sizeof w), src->name, train->c, train->h, train->w, test->c,
                        test->h, test->w);
     ae_dataset *sets[3] = {train, test, val};
-    if (scale(scaling, train, test, val, err)) return err->code;
+    if (scale(k, train, test, val, err)) return err->code;
     return binarize(d, k->binarize, scaling, seed, sets, err);
 }
 

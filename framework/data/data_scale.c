@@ -79,6 +79,24 @@ int ae_scaler_fit(ae_scaler *s, ae_scaling kind, const ae_dataset *fit, ae_err *
     return AE_OK;
 }
 
+int ae_scaler_fit_columns(ae_scaler *s, const ae_scaling *kinds, const ae_dataset *fit, ae_err *err)
+{
+    ae_scaler st, mm;
+    memset(s, 0, sizeof *s);
+    if (ae_scaler_fit(&st, AE_SCALE_STANDARD, fit, err)) return err->code;
+    if (ae_scaler_fit(&mm, AE_SCALE_MINMAX, fit, err)) {
+        ae_scaler_free(&st);
+        return err->code;
+    }
+    *s = st; /* its arrays, rewritten per column: none is (x - 0) / 1, the value itself */
+    for (size_t j = 0; j < fit->d; j++) {
+        if (kinds[j] == AE_SCALE_MINMAX) s->shift[j] = mm.shift[j], s->scale[j] = mm.scale[j];
+        else if (kinds[j] == AE_SCALE_NONE) s->shift[j] = 0.0, s->scale[j] = 1.0;
+    }
+    ae_scaler_free(&mm);
+    return AE_OK;
+}
+
 /* x' = (x - shift) / scale in double, rounded to float once. Does nothing for AE_SCALE_NONE, a
  * NULL dataset, or a dataset whose width differs from the fitted one. */
 void ae_scaler_apply(const ae_scaler *s, ae_dataset *ds)

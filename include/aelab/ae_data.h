@@ -131,6 +131,9 @@ typedef struct ae_scaler {
  * over the rows; then applies to each of the datasets given (NULL entries skipped). Values are
  * computed in double and rounded to float once. */
 int ae_scaler_fit(ae_scaler *s, ae_scaling kind, const ae_dataset *fit, ae_err *err);
+/* One kind per column (kinds[0..fit->d)): each column's shift and scale as ae_scaler_fit of its kind
+ * computes them (none: 0 and 1, the value unchanged). */
+int ae_scaler_fit_columns(ae_scaler *s, const ae_scaling *kinds, const ae_dataset *fit, ae_err *err);
 void ae_scaler_apply(const ae_scaler *s, ae_dataset *ds);
 void ae_scaler_free(ae_scaler *s);
 /* Global contrast normalization with the L1 norm, per row: x' = (x - mean) / (mean |x - mean|)

@@ -1,11 +1,14 @@
 /* Tests for the csv source's tabular options through the registry and ae_data_from_config: one-hot
  * columns (names, sorted list from the kept rows, saved into the resolved config, unknown category),
- * delimiter (given, auto, bad), nan/inf cells as missing values, data.limit, and the path rules
- * (next to the config first, the key rewritten to an absolute path, every place tried listed). */
+ * delimiter (given, auto, bad), nan/inf cells as missing values, data.limit, the path rules
+ * (next to the config first, the key rewritten to an absolute path, every place tried listed), and
+ * data.column_scaling. */
 #include "ae_data.h"
 #include "ae_registry.h"
 #include "ae_test.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +229,53 @@ START_TEST(paths_next_to_config)
 }
 END_TEST
 
+/* data.column_scaling: minmax / none / standard per column (a one-hot name covers its columns), each fit
+ * on the training rows and applied to the test rows with the training rows' numbers. */
+START_TEST(column_scaling_per_column)
+{
+    ae_cfg *root;
+    ae_dataset raw, rawt, tr, te;
+    ae_err e = {0};
+    put("s.csv", "Town,t,u,v\nSyd,1,10,3\nAlb,2,20,5\nMel,4,30,4\nSyd,8,40,9\nAlb,16,50,1\nSyd,3,60,2\n"
+                 "Mel,5,70,7\nAlb,6,80,8\n");
+    const char *common = "source: csv, path: s.csv, test_fraction: 0.25, categorical: {Town: onehot}";
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "{%s, scaling: none}", common);
+    ck_assert_int_eq(run(cfg, &root, &raw, &rawt, &e), AE_OK);
+    ae_cfg_free(root);
+    snprintf(cfg, sizeof cfg, "{%s, scaling: standard, column_scaling: {t: minmax, u: none, Town: none}}", common);
+    ck_assert_msg(run(cfg, &root, &tr, &te, &e) == AE_OK, "%s", e.msg);
+    ck_assert_uint_eq(tr.d, 6); /* Town=Alb, Town=Mel, Town=Syd, t, u, v */
+    ck_assert_uint_eq(te.n, rawt.n);
+    double lo = INFINITY, hi = -INFINITY, mean = 0, var = 0;
+    for (size_t i = 0; i < raw.n; i++) {
+        lo = fmin(lo, raw.x[i * 6 + 3]);
+        hi = fmax(hi, raw.x[i * 6 + 3]);
+        mean += raw.x[i * 6 + 5];
+    }
+    mean /= (double)raw.n;
+    for (size_t i = 0; i < raw.n; i++) var += (raw.x[i * 6 + 5] - mean) * (raw.x[i * 6 + 5] - mean);
+    double sd = sqrt(var / (double)raw.n);
+    const ae_dataset *got[2] = {&tr, &te}, *src[2] = {&raw, &rawt};
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < got[s]->n; i++) {
+            const float *g = got[s]->x + i * 6, *r = src[s]->x + i * 6;
+            for (int j = 0; j < 3; j++) ck_assert_float_eq(g[j], r[j]); /* one-hot: none */
+            ck_assert_float_eq(g[4], r[4]);                              /* u: none */
+            /* t: minmax and v: standard, with the training rows' numbers (the test rows too); a
+             * difference of a few float roundings of values below 10 */
+            ck_assert_float_eq_tol(g[3], (float)((r[3] - lo) / (hi - lo)), 4 * FLT_EPSILON * 10);
+            ck_assert_float_eq_tol(g[5], (float)((r[5] - mean) / sd), 4 * FLT_EPSILON * 10);
+        }
+    char *text = ae_cfg_emit_string(root);
+    ck_assert_msg(strstr(text, "column_scaling:") && strstr(text, "Town: none"), "%s", text);
+    free(text);
+    done(root, &tr, &te);
+    ae_dataset_free(&raw);
+    ae_dataset_free(&rawt);
+}
+END_TEST
+
 int main(void)
 {
     unsetenv("AELAB_DATA");
@@ -233,7 +283,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     const TTest *tests[] = {onehot_columns_and_saved_list, onehot_errors, delimiters, nan_inf_as_missing,
-                            limit_keeps_first_rows, paths_next_to_config};
+                            limit_keeps_first_rows, paths_next_to_config, column_scaling_per_column};
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) tcase_add_test(tc, tests[i]);
     suite_add_tcase(s, tc);
     return ae_test_run(s);
