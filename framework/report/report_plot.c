@@ -273,7 +273,7 @@ static void log_tics(FILE *f, const ae_series *s, size_t ns)
 
 /* x values that are all whole numbers (epochs): integer tics, every 1, 2, 5, 10, 20, ... so that
  * at most 10 are drawn (never 1.5); a single x value gets a range of one either side. */
-static void whole_x_tics(FILE *f, const ae_series *s, size_t ns)
+void ae_gp_whole_x_tics(FILE *f, const ae_series *s, size_t ns)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < ns; i++)
@@ -327,7 +327,7 @@ int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const
     if (usable) fputs("set autoscale xfix\nset autoscale yfix\n"
                       "set offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n", f);
     else fprintf(f, "set xrange [0:1]\nset yrange [%s:1]\n", logy ? "0.1" : "0");
-    whole_x_tics(f, s, ns);
+    ae_gp_whole_x_tics(f, s, ns);
     fputs("set key below center horizontal samplen 3 spacing 1.2\n", f);
     fputs("plot", f);
     int first = 1;

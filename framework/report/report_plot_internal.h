@@ -29,6 +29,9 @@ void ae_gp_label(FILE *f, const char *axis, const char *text, const char *extra)
 /* Distinct values of label[0..n) ascending into cls (AE_GP_MAX_CLASSES slots); returns their
  * count, or AE_GP_MAX_CLASSES + 1 when there are more. */
 int ae_gp_find_classes(const int *label, size_t n, int *cls);
+/* x values that are all whole numbers (epochs): integer tics, at most 10 of them. */
+struct ae_series;
+void ae_gp_whole_x_tics(FILE *f, const struct ae_series *s, size_t ns);
 /* Runs gnuplot on <stem>.gp in its folder and moves <stem>.png into place atomically; a missing
  * gnuplot is a warning (AE_OK). */
 int ae_gp_run(const ae_gp_paths *pp, const char *stem, ae_err *err);

@@ -12,16 +12,95 @@
 #include "ae_run.h"
 #include "ae_vae.h"
 
+/* --- loss.png: metrics.jsonl's train and test (and validation) loss per epoch on one panel and, for
+ * a loss of several terms, each term's per-epoch value (train_<term>) on a panel of its own --------- */
+enum { LOSS_SERIES = 16 };
+typedef struct loss_cols {
+    size_t n;                       /* columns */
+    char name[LOSS_SERIES][64];     /* the metrics key */
+    double *y[LOSS_SERIES];         /* per epoch (NaN where a line lacks it) */
+} loss_cols;
+
+static int wanted(const char *k)
+{
+    return !strcmp(k, "train_loss") || !strcmp(k, "test_loss") || !strcmp(k, "val_loss") || !strncmp(k, "train_", 6);
+}
+
+/* The numbers of one metrics line into column row `e`. */
+static void loss_line(loss_cols *c, const char *line, long e, long n)
+{
+    for (const char *p = strchr(line, '"'); p; p = strchr(p, '"')) {
+        const char *k = p + 1, *ke = strchr(k, '"');
+        if (!ke) return;
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(ke - k), k);
+        const char *v = ke + 1 + (ke[1] == ':');
+        char *end;
+        double x = strtod(v, &end);
+        p = end > v ? end : ke + 1;
+        if (end == v || !wanted(key)) continue;
+        size_t j = 0;
+        while (j < c->n && strcmp(c->name[j], key)) j++;
+        if (j == c->n) {
+            if (c->n == LOSS_SERIES || !(c->y[j] = malloc((size_t)n * sizeof(double)))) continue;
+            for (long t = 0; t < n; t++) c->y[j][t] = NAN;
+            snprintf(c->name[j], sizeof c->name[j], "%s", key);
+            c->n++;
+        }
+        c->y[j][e] = x;
+    }
+}
+
+static size_t col_of(const loss_cols *c, const char *name)
+{
+    size_t j = 0;
+    while (j < c->n && strcmp(c->name[j], name)) j++;
+    return j;
+}
+
+/* The panels: loss (train, test, val), then each term but when the loss has one term only. */
+static int loss_panels(ae_run *r, loss_cols *c, const double *x, long n, ae_err *err)
+{
+    ae_series s[LOSS_SERIES];
+    ae_panel p[LOSS_SERIES];
+    size_t ns = 0, np = 0, terms = 0;
+    static const char *const main_keys[] = {"train_loss", "test_loss", "val_loss"};
+    static const char *const main_titles[] = {"train", "test", "validation"};
+    for (int i = 0; i < 3; i++) {
+        size_t j = col_of(c, main_keys[i]);
+        if (j < c->n) s[ns++] = (ae_series){main_titles[i], (size_t)n, x, c->y[j], NULL, NULL};
+    }
+    p[np++] = (ae_panel){"loss (the objective minimised)", "loss", s, ns};
+    for (size_t j = 0; j < c->n; j++) terms += strncmp(c->name[j], "train_", 6) == 0 && strcmp(c->name[j], "train_loss");
+    for (size_t j = 0; terms > 1 && j < c->n; j++) {
+        if (strncmp(c->name[j], "train_", 6) || !strcmp(c->name[j], "train_loss")) continue;
+        s[ns] = (ae_series){"train", (size_t)n, x, c->y[j], NULL, NULL};
+        p[np++] = (ae_panel){c->name[j] + 6, c->name[j] + 6, &s[ns++], 1};
+    }
+    char stem[4096], title[256];
+    snprintf(title, sizeof title, np > 1 ? "%s: loss and its terms per epoch" : "%s: loss per epoch", r->name);
+    return ae_plot_panels(ae_path_join(stem, sizeof stem, r->out_dir, "loss"), title, "epoch", p, np, err);
+}
+
 static int loss_plot(ae_run *r, const double *losses, long n, ae_err *err)
 {
-    double *x = malloc((size_t)(n ? n : 1) * sizeof *x);
+    loss_cols c;
+    memset(&c, 0, sizeof c);
+    double *x = malloc((size_t)n * sizeof *x);
     if (!x) return ae_errf(err, AE_EINTERNAL, "out of memory");
     for (long i = 0; i < n; i++) x[i] = (double)(i + 1);
-    ae_series s = {"train loss", (size_t)n, x, losses, NULL, NULL};
-    char stem[4096], title[256];
-    snprintf(title, sizeof title, "%s: training loss", r->name);
-    int rc = ae_plot_lines(ae_path_join(stem, sizeof stem, r->out_dir, "loss"), title, "epoch", "loss",
-                           &s, 1, 0, err);
+    char p[4200], *line = NULL;
+    size_t cap = 0;
+    FILE *f = fopen(ae_path_join(p, sizeof p, r->out_dir, "metrics.jsonl"), "r");
+    for (long e = 0; f && e < n && getline(&line, &cap, f) > 0; e++) loss_line(&c, line, e, n);
+    free(line);
+    if (f) fclose(f);
+    if (col_of(&c, "train_loss") == c.n && c.n < LOSS_SERIES && (c.y[c.n] = malloc((size_t)n * sizeof(double)))) {
+        memcpy(c.y[c.n], losses, (size_t)n * sizeof(double)); /* no metrics file: the checkpoint's losses */
+        snprintf(c.name[c.n++], sizeof c.name[0], "train_loss");
+    }
+    int rc = loss_panels(r, &c, x, n, err);
+    for (size_t j = 0; j < c.n; j++) free(c.y[j]);
     free(x);
     return rc;
 }

@@ -67,6 +67,15 @@ typedef struct ae_series {
 } ae_series;
 int ae_plot_lines(const char *stem, const char *title, const char *xlabel, const char *ylabel,
                   const ae_series *s, size_t ns, int logy, ae_err *err);
+/* Line figures in panels sharing the x axis (gnuplot multiplot, two columns): one title and y label
+ * and its series per panel, colours in the order of each panel's series. One panel: ae_plot_lines. */
+typedef struct ae_panel {
+    const char *title, *ylabel;
+    const ae_series *s;
+    size_t ns;
+} ae_panel;
+int ae_plot_panels(const char *stem, const char *title, const char *xlabel, const ae_panel *p, size_t np,
+                   ae_err *err);
 /* Scatter of points coloured by an integer label (palette, legend per class when <= 10 classes);
  * dims = 2 or 3 (3 = splot with a fixed view). label may be NULL (one colour). */
 int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_t n, int dims,

@@ -30,6 +30,20 @@ out=$("$aelab" run "$tmp/c.yaml" --out "$tmp/e0" --set train.epochs=3 2>&1)
 "$aelab" run "$tmp/c.yaml" --out "$tmp/e3" --set train.epochs=3 --quiet 2>/dev/null || bad "fresh 3 epochs failed"
 cmp -s <(strip "$tmp/e0/final.json") <(strip "$tmp/e3/final.json") && ok || bad "epochs 0 then 3 != 3: $(strip "$tmp/e0/final.json")"
 cmp -s <(strip "$tmp/e0/metrics.jsonl") <(strip "$tmp/e3/metrics.jsonl") && ok || bad "metrics of 0 then 3 != 3"
+# --- loss.png: train and test loss per epoch; each term of a several-term loss on its own panel --------
+"$aelab" run "$tmp/c.yaml" --out "$tmp/l1" --set train.epochs=3 --quiet 2>/dev/null || bad "loss run failed"
+grep -q "index 0 using 1:2 .* title 'train'" "$tmp/l1/loss.gp" && grep -q "index 1 using 1:2 .* title 'test'" "$tmp/l1/loss.gp" &&
+  ! grep -q multiplot "$tmp/l1/loss.gp" && [ -s "$tmp/l1/loss.png" ] && ok || bad "loss.gp (one term): $(grep -A3 ^plot "$tmp/l1/loss.gp")"
+"$aelab" run "$tmp/c.yaml" --out "$tmp/l2" --set train.epochs=3 --set variant=variational --set model.latent.size=2 \
+  --set 'model.encoder=[{type: dense, units: 8, activation: relu}]' --quiet 2>/dev/null || bad "VAE run failed"
+for want in "set multiplot layout 2,2" "set title 'recon'" "set title 'kl'" "index 3 using 1:2"; do
+  grep -qF "$want" "$tmp/l2/loss.gp" && ok || bad "VAE loss.gp lacks: $want"
+done
+# the kl panel's numbers are metrics.jsonl's train_kl
+kl=$(grep -o '"train_kl":[^,]*' "$tmp/l2/metrics.jsonl" | cut -d: -f2 | tr '\n' ' ')
+dat=$(awk '/^# series 3/{on=1; next} on && NF==2 {printf "%s ", $2}' "$tmp/l2/loss.dat")
+[ -n "$kl" ] && [ "$kl" = "$dat" ] && ok || bad "kl panel: '$dat' vs metrics '$kl'"
+
 # --- the PCA baseline cached across an experiment's runs, and what the baselines cost --------------
 cat > "$tmp/exp.yaml" <<YAML
 experiment: cache
