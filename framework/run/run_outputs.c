@@ -317,6 +317,13 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     for (int q = 0; q < nl; q++) ae_json_num(&j, lname[q], lval[q]); /* the latent's own (code usage) */
     if (!rc && ae_model_has_corruption(r->model)) rc = denoising_metrics(r, ev, &j, err);
     ae_json_num(&j, "mean_code_activation", e.mean_code_act);
+    char sl[64] = "";
+    double sm = NAN;
+    if (!rc) rc = ae_run_sparsity(r, ev, sl, sizeof sl, &sm, err); /* run_sparsity.c */
+    if (!rc && *sl && strcmp(sl, "code")) { /* another layer than the code: its own numbers */
+        ae_json_str(&j, "kl_sparsity_layer", sl);
+        ae_json_num(&j, "kl_sparsity_mean_activation", sm);
+    }
     ae_json_int(&j, "params", (long long)ae_params_count(ae_model_params(r->model)));
     double secs = 0, sps = 0;
     train_speed(r, &secs, &sps);
@@ -331,6 +338,7 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
     size_t ll = (size_t)snprintf(line, sizeof line, "aelab: %s: %s mse %.6g", r->name, split, e.mse);
 #define LINE(...) (ll += ll < sizeof line ? (size_t)snprintf(line + ll, sizeof line - ll, __VA_ARGS__) : 0)
     if (isfinite(e.bce)) LINE("  bce %.6g", e.bce);
+    if (!rc && *sl) LINE("  | kl_sparsity layer %s: mean activation %.4g", sl, sm);
     ae_run_baseline bl = {NAN, NAN, NAN}; /* run_baselines.c */
     if (!rc) rc = ae_run_baselines(r, ev, cs, codes, &bl, err);
     if (isfinite(bl.pca_mse)) {

@@ -101,6 +101,10 @@ int ae_run_anomaly(ae_run *r, double *auroc, double *auprc, ae_err *err);
 typedef struct ae_run_baseline { double pca_mse, pca_acc, acc; } ae_run_baseline;
 int ae_run_baselines(ae_run *r, const ae_dataset *ev, size_t cs, const float *codes, ae_run_baseline *b,
                      ae_err *err);
+/* kl_sparsity's layer (run_sparsity.c): the `layer:` of the config's first kl_sparsity regularizer into
+ * layer ("" when there is none) and the mean activation of that layer over ev (its units and rows):
+ * the rho-hat the penalty pulls towards rho. final.json's mean_code_activation is the code's. */
+int ae_run_sparsity(ae_run *r, const ae_dataset *ev, char *layer, size_t len, double *mean, ae_err *err);
 /* The figures of a finished run that need the model or a baseline (run_figures.c; outputs.plots
  * off: none): manifold.png (a gaussian latent of size 2 on images: decoder outputs over the
  * latent plane), codes_pca.png (2-D codes next to PCA-2 of the same data; outputs.pca_baseline

@@ -44,6 +44,21 @@ kl=$(grep -o '"train_kl":[^,]*' "$tmp/l2/metrics.jsonl" | cut -d: -f2 | tr '\n' 
 dat=$(awk '/^# series 3/{on=1; next} on && NF==2 {printf "%s ", $2}' "$tmp/l2/loss.dat")
 [ -n "$kl" ] && [ "$kl" = "$dat" ] && ok || bad "kl panel: '$dat' vs metrics '$kl'"
 
+# --- kl_sparsity: the layer it acts on is reported, with that layer's mean activation -------------------
+"$aelab" run "$tmp/c.yaml" --out "$tmp/k1" --set train.epochs=2 --quiet \
+  --set 'model.encoder=[{type: dense, units: 8, activation: sigmoid}, {type: dense, units: 2}]' \
+  --set 'regularizers=[{type: kl_sparsity, layer: "encoder[0]"}]' 2>/dev/null || bad "kl_sparsity run failed"
+num() { grep -o "\"$2\":[^,}]*" "$1" | cut -d: -f2; }
+grep -q '"kl_sparsity_layer":"encoder\[0\]"' "$tmp/k1/final.json" &&
+  awk -v a="$(num "$tmp/k1/final.json" kl_sparsity_mean_activation)" -v c="$(num "$tmp/k1/final.json" mean_code_activation)" \
+    'BEGIN{exit !(a > 0 && a < 1 && a != c)}' && ok || bad "kl_sparsity layer: $(cat "$tmp/k1/final.json")"
+# on the code (the default): the log's number is final.json's mean_code_activation
+out=$("$aelab" run "$tmp/c.yaml" --out "$tmp/k2" --set train.epochs=2 --set 'regularizers=[{type: kl_sparsity}]' \
+  --set 'model.encoder=[{type: dense, units: 8, activation: relu}, {type: dense, units: 2, activation: sigmoid}]' 2>&1)
+m=$(num "$tmp/k2/final.json" mean_code_activation)
+[[ $out == *"kl_sparsity layer code: mean activation $(printf %.4g "$m")"* ]] && ! grep -q kl_sparsity_layer "$tmp/k2/final.json" &&
+  ok || bad "kl_sparsity on the code: $m vs $out"
+
 # --- the PCA baseline cached across an experiment's runs, and what the baselines cost --------------
 cat > "$tmp/exp.yaml" <<YAML
 experiment: cache

@@ -45,5 +45,7 @@ static ae_node *kls_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_kl_sparsity = {
-    "kl_sparsity", "weight * sum_j KL(rho || mean activation of unit j), on a sigmoid layer",
+    "kl_sparsity", "weight * sum_j KL(rho || mean activation of unit j), on a sigmoid layer; a run reports "
+    "that layer's mean activation on stderr, and in final.json as kl_sparsity_layer and "
+    "kl_sparsity_mean_activation when it is not the code (the code's: mean_code_activation)",
     kls_configure, kls_penalty, free, &kls_schema};
