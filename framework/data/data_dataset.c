@@ -32,6 +32,8 @@ void ae_dataset_free(ae_dataset *ds)
     free(ds->x);
     free(ds->label);
     free(ds->label_name);
+    for (int j = 0; ds->own_class_names && j < ds->n_class_names; j++) free(ds->own_class_names[j]);
+    free(ds->own_class_names);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -45,6 +47,12 @@ static int copy_meta(const ae_dataset *src, ae_dataset *dst, ae_err *err)
     dst->n_classes = src->n_classes;
     dst->class_names = src->class_names;
     dst->n_class_names = src->n_class_names;
+    if (src->own_class_names) {
+        if (!(dst->own_class_names = calloc((size_t)src->n_class_names, sizeof *dst->own_class_names))) goto oom;
+        dst->class_names = (const char *const *)dst->own_class_names;
+        for (int j = 0; j < src->n_class_names; j++)
+            if (src->own_class_names[j] && !(dst->own_class_names[j] = strdup(src->own_class_names[j]))) goto oom;
+    }
     dst->binarize = src->binarize;
     dst->draw_key = src->draw_key;
     dst->pass = src->pass;

@@ -378,6 +378,13 @@ int ae_gp_find_classes(const int *label, size_t n, int *cls)
 int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_t n, int dims,
                     const int *label, const char *const *axis_names, ae_err *err)
 {
+    return ae_plot_scatter_named(stem, title, pts, n, dims, label, NULL, 0, axis_names, err);
+}
+
+int ae_plot_scatter_named(const char *stem, const char *title, const float *pts, size_t n, int dims,
+                          const int *label, const char *const *class_names, int n_names,
+                          const char *const *axis_names, ae_err *err)
+{
     if (dims != 2 && dims != 3) return ae_errf(err, AE_EINPUT, "scatter plot '%s': dims must be 2 or 3, not %d",
                                                stem ? stem : "", dims);
     ae_gp_paths pp;
@@ -438,8 +445,14 @@ int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_
         fputs("set key outside right top vertical title 'label' samplen 1 spacing 1.1\n", f);
         fprintf(f, "%s '%s.dat' using %s:%d with points pt 7 ps %.1f lc variable notitle", cmd, pp.base,
                 xyz, dims + 2, ps);
-        for (int j = 0; j < ncls; j++)
-            fprintf(f, ", \\\n  keyentry with points pt 7 ps 1.2 lc %d title '%d'", j + 1, cls[j]);
+        for (int j = 0; j < ncls; j++) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", cls[j]);
+            int named = class_names && cls[j] >= 0 && cls[j] < n_names && class_names[cls[j]];
+            fprintf(f, ", \\\n  keyentry with points pt 7 ps 1.2 lc %d title ", j + 1);
+            ae_gp_str(f, named ? class_names[cls[j]] : num);
+            fputs(" noenhanced", f);
+        }
         fputc('\n', f);
     } else if (label) {
         fputs("unset key\nset cblabel 'label'\n"

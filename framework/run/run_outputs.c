@@ -131,8 +131,8 @@ static int codes_out(ae_run *r, const ae_dataset *ds, float *codes, size_t cs, a
         snprintf(title, sizeof title, "%s: codes (coloured by %s)", r->name, ds->label_name ? ds->label_name : "label");
     else
         snprintf(title, sizeof title, "%s: codes (no label)", r->name);
-    rc = ae_plot_scatter(ae_path_join(p, sizeof p, r->out_dir, "codes"), title, pts, ds->n, dims,
-                         ds->label, cs > 3 ? pc3 : axes3, err);
+    rc = ae_plot_scatter_named(ae_path_join(p, sizeof p, r->out_dir, "codes"), title, pts, ds->n, dims, ds->label,
+                               ds->class_names, ds->n_class_names, cs > 3 ? pc3 : axes3, err);
     if (pts != codes) free(pts);
     return rc;
 }

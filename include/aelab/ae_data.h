@@ -21,8 +21,10 @@ typedef struct ae_dataset {
     char **columns;    /* d feature names (tables) or NULL; owned */
     char *label_name;  /* name of the label column or NULL */
     const char *const *class_names; /* names of label values 0..n_class_names-1 (static, not owned:
-                                       fashion-mnist's), or NULL */
+                                       fashion-mnist's; or own_class_names), or NULL */
     int n_class_names;
+    char **own_class_names; /* n_class_names names (entries may be NULL) owned by the dataset (a csv
+                               label's categories), class_names pointing here; or NULL */
     int binarize;      /* AE_BINARIZE_DYNAMIC: x holds probabilities in [0, 1] and each read through
                           ae_dataset_gather is a fresh Bernoulli draw (a static binarization writes its
                           bits into x once and leaves AE_BINARIZE_NONE here) */

@@ -80,6 +80,10 @@ int ae_plot_panels(const char *stem, const char *title, const char *xlabel, cons
  * dims = 2 or 3 (3 = splot with a fixed view). label may be NULL (one colour). */
 int ae_plot_scatter(const char *stem, const char *title, const float *pts, size_t n, int dims,
                     const int *label, const char *const *axis_names, ae_err *err);
+/* The same with the legend naming label value v class_names[v] (0 <= v < n_names, not NULL), else v. */
+int ae_plot_scatter_named(const char *stem, const char *title, const float *pts, size_t n, int dims,
+                          const int *label, const char *const *class_names, int n_names,
+                          const char *const *axis_names, ae_err *err);
 /* Bars with error whiskers: one bar per name, value v[i], whisker [lo[i], hi[i]] (may be NULL). */
 int ae_plot_bars(const char *stem, const char *title, const char *ylabel, const char *const *names,
                  const double *v, const double *lo, const double *hi, size_t n, ae_err *err);

@@ -30,6 +30,11 @@ out=$("$aelab" run "$tmp/c.yaml" --out "$tmp/e0" --set train.epochs=3 2>&1)
 "$aelab" run "$tmp/c.yaml" --out "$tmp/e3" --set train.epochs=3 --quiet 2>/dev/null || bad "fresh 3 epochs failed"
 cmp -s <(strip "$tmp/e0/final.json") <(strip "$tmp/e3/final.json") && ok || bad "epochs 0 then 3 != 3: $(strip "$tmp/e0/final.json")"
 cmp -s <(strip "$tmp/e0/metrics.jsonl") <(strip "$tmp/e3/metrics.jsonl") && ok || bad "metrics of 0 then 3 != 3"
+# --- legends name the classes: a csv label's categories (data.categorical) -------------------------------
+for f in codes.gp codes_pca.gp; do
+  grep -q "title 'No'" "$tmp/e3/$f" && grep -q "title 'Yes'" "$tmp/e3/$f" && ok || bad "$f legend: $(grep keyentry "$tmp/e3/$f")"
+done
+
 # --- loss.png: train and test loss per epoch; each term of a several-term loss on its own panel --------
 "$aelab" run "$tmp/c.yaml" --out "$tmp/l1" --set train.epochs=3 --quiet 2>/dev/null || bad "loss run failed"
 grep -q "index 0 using 1:2 .* title 'train'" "$tmp/l1/loss.gp" && grep -q "index 1 using 1:2 .* title 'test'" "$tmp/l1/loss.gp" &&

@@ -156,6 +156,30 @@ static int save_onehot(ae_cfg *cat, const ae_csv_opts *o, const ae_dataset *ds, 
     return AE_OK;
 }
 
+/* A label column mapped by data.categorical ({"No": 0, "Yes": 1}): its texts name the classes in the
+ * figures' legends (a value given two texts keeps the first). */
+static int label_names(const ae_csv_opts *o, ae_dataset *ds, ae_err *err)
+{
+    for (size_t i = 0; o->label && ds->label && i < o->n_maps; i++) {
+        const ae_csv_map *m = &o->maps[i];
+        if (m->onehot || strcmp(m->column, o->label) || !m->n) continue;
+        int k = 0;
+        for (size_t j = 0; j < m->n; j++)
+            if (m->values[j] >= 0 && m->values[j] < 1024 && m->values[j] == (int)m->values[j] && m->values[j] + 1 > k)
+                k = (int)m->values[j] + 1;
+        if (!k || !(ds->own_class_names = calloc((size_t)k, sizeof *ds->own_class_names)))
+            return k ? ae_errf(err, AE_EINTERNAL, "out of memory") : AE_OK;
+        ds->n_class_names = k;
+        ds->class_names = (const char *const *)ds->own_class_names;
+        for (size_t j = 0; j < m->n; j++) {
+            double v = m->values[j];
+            if (v < 0 || v >= k || v != (int)v || ds->own_class_names[(int)v]) continue;
+            if (!(ds->own_class_names[(int)v] = strdup(m->keys[j]))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        }
+    }
+    return AE_OK;
+}
+
 static int csv_load(ae_cfg *d, const ae_source_req *req, ae_dataset *all, ae_dataset *test, ae_err *err)
 {
     csv_keys c = {0};
@@ -201,6 +225,7 @@ static int csv_load(ae_cfg *d, const ae_source_req *req, ae_dataset *all, ae_dat
     if (!(rc = ae_data_resolve_key(d, "path", req->data_dir, full, sizeof full, err)) &&
         !(rc = ae_csv_load(full, &o, all, err)))
         rc = save_onehot(cat, &o, all, err);
+    if (!rc) rc = label_names(&o, all, err);
 out:
     csv_maps_free(&s);
     return rc ? rc : err->code;

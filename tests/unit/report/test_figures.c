@@ -127,6 +127,13 @@ START_TEST(plot_scatter_2d_3d)
     snprintf(stem, sizeof stem, "%s/latent2d", tmp);
     ck_assert_int_eq(ae_plot_scatter(stem, "Latent space 2-D", p2, N, 2, lab, NULL, &err), AE_OK);
     check_figure(stem);
+    /* named classes: the legend gives a value's name, a value past the names its number */
+    static const char *const five[5] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"};
+    snprintf(stem, sizeof stem, "%s/latent_named", tmp);
+    ck_assert_int_eq(ae_plot_scatter_named(stem, "named", p2, N, 2, lab, five, 5, NULL, &err), AE_OK);
+    check_figure(stem);
+    check_has(in_tmp("latent_named.gp"), "title 'Dress' noenhanced");
+    check_has(in_tmp("latent_named.gp"), "title '7' noenhanced");
     snprintf(stem, sizeof stem, "%s/latent_many", tmp);
     ck_assert_int_eq(ae_plot_scatter(stem, "12 classes", p2, N, 2, many, NULL, &err), AE_OK);
     check_figure(stem);
