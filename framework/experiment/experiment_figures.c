@@ -127,9 +127,10 @@ int ae_exp_loss_curves(const ae_experiment *e, const int *summed, ae_err *err)
 int ae_exp_recon_stack(const ae_experiment *e, ae_err *err)
 {
     const char **img = calloc(e->nruns, sizeof *img), **lab = calloc(e->nruns, sizeof *lab);
+    const char **rows = calloc(e->nruns, sizeof *rows);
     char (*rel)[300] = calloc(e->nruns, sizeof *rel);
     size_t k = 0;
-    int rc = img && lab && rel ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
+    int rc = img && lab && rel && rows ? AE_OK : ae_errf(err, AE_EINTERNAL, "out of memory");
     for (size_t r = 0; !rc && r < e->nruns; r++)
         for (size_t j = 0; j < e->njobs; j++) {
             if (strcmp(e->jobs[j].run, e->runs[r])) continue;
@@ -140,13 +141,20 @@ int ae_exp_recon_stack(const ae_experiment *e, ae_err *err)
             fclose(f);
             snprintf(rel[k], sizeof rel[k], "%s/seed-%ld/reconstructions.png", e->runs[r], e->jobs[j].seed);
             img[k] = rel[k];
+            /* a denoising run's grid has the corrupted input between (final.json: noisy_input_mse) */
+            snprintf(p, sizeof p, "%s/final.json", e->jobs[j].out);
+            char *fin = ae_exp_slurp(p);
+            rows[k] = fin && strstr(fin, "\"noisy_input_mse\"") ? "input|noisy input|reconstruction"
+                                                                 : "input|reconstruction";
+            free(fin);
             lab[k++] = e->runs[r];
             break;
         }
     char stem[4200], title[256];
     snprintf(stem, sizeof stem, "%s/reconstructions", e->dir);
-    snprintf(title, sizeof title, "%s: inputs (top) and reconstructions per run", e->name);
-    if (!rc && k) rc = ae_plot_image_stack(stem, title, img, lab, k, 760, 230, err);
+    snprintf(title, sizeof title, "%s: inputs and reconstructions per run (one scale)", e->name);
+    if (!rc && k) rc = ae_plot_image_stack(stem, title, img, lab, rows, k, 860, err);
+    free(rows);
     free(img);
     free(lab);
     free(rel);

@@ -117,44 +117,109 @@ int ae_plot_bars(const char *stem, const char *title, const char *ylabel, const 
     return ae_gp_run(&pp, stem, err);
 }
 
-int ae_plot_image_stack(const char *stem, const char *title, const char *const *images,
-                        const char *const *labels, size_t n, int width, int row_height, ae_err *err)
+/* A PNG's width and height from its IHDR chunk (0 when unreadable). */
+static void png_size(const char *dir, const char *rel, long *w, long *h)
+{
+    char p[8400];
+    unsigned char b[24];
+    if (rel[0] == '/') snprintf(p, sizeof p, "%s", rel);
+    else snprintf(p, sizeof p, "%s/%s", dir, rel);
+    FILE *f = fopen(p, "rb");
+    *w = *h = 0;
+    if (f && fread(b, 1, 24, f) == 24 && !memcmp(b + 12, "IHDR", 4)) {
+        *w = (long)b[16] << 24 | (long)b[17] << 16 | (long)b[18] << 8 | b[19];
+        *h = (long)b[20] << 24 | (long)b[21] << 16 | (long)b[22] << 8 | b[23];
+    }
+    if (f) fclose(f);
+}
+
+/* One image's panel at exact screen fractions [l, r] x [b, t], pixel for pixel to the axes, and its
+ * rows' names at the left (rows: "a|b|c", top row first; NULL: none). */
+static void stack_panel(FILE *f, const char *label, const char *image, const char *rows, long iw, long ih, double l,
+                        double r, double b, double t)
+{
+    fprintf(f, "unset label\nset lmargin at screen %.6f\nset rmargin at screen %.6f\nset bmargin at screen %.6f\n"
+               "set tmargin at screen %.6f\nset xrange [-0.5:%ld.5]\nset yrange [-0.5:%ld.5]\n",
+            l, r, b, t, iw > 0 ? iw - 1 : 0, ih > 0 ? ih - 1 : 0);
+    int nrows = 0;
+    for (const char *c = rows; c && *c; c++) nrows += *c == '|';
+    nrows += rows && *rows;
+    char name[128];
+    for (int k = 0; rows && k < nrows; k++) {
+        const char *c = rows;
+        for (int q = 0; q < k; q++) c = strchr(c, '|') + 1;
+        size_t len = strcspn(c, "|");
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), c);
+        fputs("set label ", f);
+        ae_gp_str(f, name);
+        fprintf(f, " at screen %.6f, screen %.6f right noenhanced\n", l - 0.01, t - (t - b) * (k + 0.5) / nrows);
+    }
+    fputs("set title ", f);
+    ae_gp_str(f, label);
+    fputs(" noenhanced offset 0,-0.6\nplot ", f);
+    ae_gp_str(f, image);
+    fputs(" binary filetype=png with rgbimage\n", f);
+}
+
+int ae_plot_image_stack(const char *stem, const char *title, const char *const *images, const char *const *labels,
+                        const char *const *rows, size_t n, int width, ae_err *err)
 {
     ae_gp_paths pp;
     int rc = ae_gp_split_stem(stem, &pp, err);
     if (rc) return rc;
     ae_afile af;
     if ((rc = ae_afile_open(&af, pp.dat, err))) return rc;
-    fputs("# \"label\" \"image\"\n", af.f);
+    fputs("# \"label\" \"image\" \"rows (top first)\"\n", af.f);
     for (size_t i = 0; i < n; i++) {
         fputc('"', af.f);
         ae_gp_plain(af.f, labels[i], '"');
         fputs("\" \"", af.f);
         ae_gp_plain(af.f, images[i], '"');
+        fputs("\" \"", af.f);
+        ae_gp_plain(af.f, rows && rows[i] ? rows[i] : "", '"');
         fputs("\"\n", af.f);
     }
     if ((rc = ae_afile_commit(&af, err))) return rc;
-    if ((rc = ae_afile_open(&af, pp.gp, err))) return rc;
+    /* one scale for all: every image as wide as the widest one would be at `plot` pixels */
+    long *iw = calloc(n ? n : 1, sizeof *iw), *ih = calloc(n ? n : 1, sizeof *ih), wmax = 1;
+    if (!iw || !ih) {
+        free(iw);
+        free(ih);
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        png_size(pp.dir, images[i], &iw[i], &ih[i]);
+        if (iw[i] > wmax) wmax = iw[i];
+    }
+    const double left = 130, right = 20, head = 45, gap = 28, plot = width - left - right, sc = plot / (double)wmax;
+    double total = head;
+    for (size_t i = 0; i < n; i++) total += gap + (ih[i] > 0 ? (double)ih[i] * sc : 150);
+    if ((rc = ae_afile_open(&af, pp.gp, err))) {
+        free(iw);
+        free(ih);
+        return rc;
+    }
     FILE *f = af.f;
     fputs("# ", f);
     ae_gp_plain(f, title, 0);
-    fprintf(f, "\n# Written by aelab: the images listed in %s.dat, one row each. Run `gnuplot %s.gp` in "
-               "this folder to redraw %s.png.\nif (!exists(\"outfile\")) outfile = '%s.png'\n",
+    fprintf(f, "\n# Written by aelab: the images listed in %s.dat, one row each, all at one scale. Run `gnuplot %s.gp` "
+               "in this folder to redraw %s.png.\nif (!exists(\"outfile\")) outfile = '%s.png'\n",
             pp.base, pp.base, pp.base, pp.base);
-    fprintf(f, "set terminal pngcairo size %d,%zu enhanced font 'sans,10'\nset output outfile\n", width,
-            (size_t)row_height * (n ? n : 1) + 40);
+    fprintf(f, "set terminal pngcairo size %d,%.0f enhanced font 'sans,10'\nset output outfile\n", width, ceil(total));
     fputs("set multiplot title ", f);
     ae_gp_str(f, title);
-    fprintf(f, " noenhanced font 'sans,13' layout %zu,1\n", n ? n : 1);
-    fputs("unset border\nunset tics\nunset key\nset size ratio -1\n", f);
+    fputs(" noenhanced font 'sans,13'\nunset border\nunset tics\nunset key\n", f);
+    double y = total - head; /* pixels from the bottom to the current panel's top (its title above) */
     for (size_t i = 0; i < n; i++) {
-        fputs("set title ", f);
-        ae_gp_str(f, labels[i]);
-        fputs(" noenhanced offset 0,-0.5\nplot ", f);
-        ae_gp_str(f, images[i]);
-        fputs(" binary filetype=png with rgbimage\n", f);
+        double h = ih[i] > 0 ? (double)ih[i] * sc : 150, w = iw[i] > 0 ? (double)iw[i] * sc : plot;
+        double t = (y - gap) / total, b = fmax(0.0, (y - gap - h) / total);
+        stack_panel(f, labels[i], images[i], rows ? rows[i] : NULL, iw[i], ih[i], left / width, (left + w) / width,
+                    b, t);
+        y -= gap + h;
     }
     fputs("unset multiplot\nset output\n", f);
+    free(iw);
+    free(ih);
     if ((rc = ae_afile_commit(&af, err))) return rc;
     return ae_gp_run(&pp, stem, err);
 }

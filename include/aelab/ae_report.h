@@ -96,10 +96,13 @@ int ae_plot_scatter_pair(const char *stem, const char *title, const float *a, co
                          const int *label, const char *const *class_names, int n_names,
                          const char *const *panel, const char *const *axes, ae_err *err);
 
-/* Existing PNG images (paths relative to the stem's folder) stacked in one figure, one row each
- * with its label above (e.g. every run's reconstruction grid side by side). */
-int ae_plot_image_stack(const char *stem, const char *title, const char *const *images,
-                        const char *const *labels, size_t n, int width, int row_height, ae_err *err);
+/* Existing PNG images (paths relative to the stem's folder) stacked in one figure `width` pixels
+ * wide, one panel each with its label above, all at one scale (the widest image fills the panel
+ * width; the canvas grows with the images' heights): every run's reconstruction grid, a denoising
+ * run's three rows as large as the others' two. rows[i] (may be NULL, as may rows): image i's rows'
+ * names, "a|b|c" from the top, written at their left. */
+int ae_plot_image_stack(const char *stem, const char *title, const char *const *images, const char *const *labels,
+                        const char *const *rows, size_t n, int width, ae_err *err);
 
 /* --- image grids ------------------------------------------------------------------------------
  * Writes a grayscale (c=1) or RGB (c=3) PNG of rows x cols tiles; tile k is img + k*c*h*w (CHW

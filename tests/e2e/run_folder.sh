@@ -92,5 +92,34 @@ for j in plain/seed-1 wide/seed-2 untrained/seed-2; do
     bad "$j: cached PCA numbers $(pca "$tmp/x/$j/final.json") vs $(pca "$tmp/alone_${j//\//_}/final.json")"
 done
 
+# --- the experiment's reconstruction figure: one scale, a denoising run's noisy row named ---------------
+python3 - "$tmp" <<'PY'
+import random, struct, sys
+d = "{'descr': '|u1', 'fortran_order': False, 'shape': (64, 1, 8, 8), }"
+d += " " * ((64 - (10 + len(d) + 1) % 64) % 64) + "\n"
+rnd = random.Random(5)
+px = bytes(rnd.randrange(256) for _ in range(64 * 64))
+open(sys.argv[1] + "/X.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode() + px)
+PY
+cat > "$tmp/img.yaml" <<YAML
+experiment: img
+base:
+  data: {source: npy, path: $tmp/X.npy, test_fraction: 0.25}
+  model: {encoder: [{type: dense, units: 4}]}
+  train: {epochs: 1, batch_size: 16}
+  outputs: {probe: false, pca_baseline: false}
+runs:
+  - {name: plain}
+  - {name: masked, set: {corruption: {type: masking, p: 0.3}}}
+YAML
+"$aelab" run "$tmp/img.yaml" --out "$tmp/img" --quiet >/dev/null 2>&1 || bad "image experiment failed"
+gp="$tmp/img/reconstructions.gp"
+[ "$(grep -c "set label 'noisy input'" "$gp")" -eq 1 ] && [ "$(grep -c "set label 'reconstruction'" "$gp")" -eq 2 ] &&
+  [ -s "$tmp/img/reconstructions.png" ] && ok || bad "reconstruction stack: $(grep -E 'label|title' "$gp")"
+# the same scale: both panels as wide (lmargin/rmargin), the masked one 3/2 as tall
+awk 'BEGIN{n=0} /lmargin/{l[n]=$5} /rmargin/{r[n]=$5} /bmargin/{b[n]=$5} /tmargin/{t[n]=$5; n++}
+     END{w0=r[0]-l[0]; w1=r[1]-l[1]; q=(t[1]-b[1])/(t[0]-b[0]); exit !(n==2 && w0-w1<1e-5 && w1-w0<1e-5 && q>1.45 && q<1.55)}' "$gp" &&
+  ok || bad "reconstruction stack scale: $(grep margin "$gp")"
+
 echo "run_folder: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -303,6 +303,52 @@ START_TEST(plot_bars_long_names)
 }
 END_TEST
 
+/* The margins "set Xmargin at screen V" of the k-th panel of a stack's script. */
+static double margin(const char *gp, const char *which, int k)
+{
+    char key[64];
+    snprintf(key, sizeof key, "set %smargin at screen ", which);
+    const char *q = gp;
+    for (int i = 0; i <= k; i++) {
+        q = strstr(q, key);
+        ck_assert_ptr_nonnull(q);
+        q += strlen(key);
+    }
+    return strtod(q, NULL);
+}
+
+/* An image stack shows every image at one scale: a 3-row grid (a denoising run's) is as wide as a
+ * 2-row one and 3/2 as tall, and its rows are named at the left. */
+START_TEST(plot_image_stack_one_scale)
+{
+    enum { T = 8, COLS = 4 };
+    float tiles[3 * COLS * T * T];
+    for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++) tiles[i] = (float)(i % 7) / 6.0f;
+    ae_err err = {0};
+    ck_assert_int_eq(ae_png_grid(in_tmp("two.png"), tiles, 2 * COLS, 1, T, T, 2, COLS, 3, &err), AE_OK);
+    ck_assert_int_eq(ae_png_grid(in_tmp("three.png"), tiles, 3 * COLS, 1, T, T, 3, COLS, 3, &err), AE_OK);
+    const char *img[2] = {"two.png", "three.png"}, *lab[2] = {"plain", "denoising"};
+    const char *rows[2] = {"input|reconstruction", "input|noisy input|reconstruction"};
+    char stem[4096];
+    snprintf(stem, sizeof stem, "%s/stack", tmp);
+    ck_assert_int_eq(ae_plot_image_stack(stem, "stack", img, lab, rows, 2, 860, &err), AE_OK);
+    char *gp = ae_test_slurp(in_tmp("stack.gp"), NULL);
+    double w0 = margin(gp, "r", 0) - margin(gp, "l", 0), w1 = margin(gp, "r", 1) - margin(gp, "l", 1);
+    double h0 = margin(gp, "t", 0) - margin(gp, "b", 0), h1 = margin(gp, "t", 1) - margin(gp, "b", 1);
+    /* image heights 2*(3*8+1)-1 = 49 and 74 pixels, the same width: the margins are printed with 6 decimals */
+    ck_assert_double_eq_tol(w0, w1, 2e-6);
+    ck_assert_double_eq_tol(h1 / h0, 74.0 / 49.0, 1e-4);
+    ck_assert_ptr_nonnull(strstr(gp, "set label 'noisy input' at screen"));
+    ck_assert_ptr_nonnull(strstr(gp, "set title 'denoising'"));
+    free(gp);
+    unsigned char *pix;
+    int w, h, c;
+    ck_assert_int_eq(ae_png_read(in_tmp("stack.png"), &pix, &w, &h, &c, &err), AE_OK);
+    ck_assert_int_eq(w, 860);
+    free(pix);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("figures");
@@ -316,6 +362,7 @@ int main(void)
     tcase_add_test(tc, plot_gnuplot_missing_or_failing);
     tcase_add_test(tc, plot_epoch_tics);
     tcase_add_test(tc, plot_bars_long_names);
+    tcase_add_test(tc, plot_image_stack_one_scale);
     suite_add_tcase(s, tc);
     return ae_test_run(s);
 }
