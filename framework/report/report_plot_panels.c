@@ -41,7 +41,8 @@ static void panel_plot(FILE *f, const ae_gp_paths *pp, const ae_panel *p, size_t
     ae_gp_str(f, p->title);
     fputs(" noenhanced font 'sans,11'\n", f);
     ae_gp_label(f, "y", p->ylabel, "");
-    if (usable) fputs("set autoscale xfix\nset autoscale yfix\nset offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n", f);
+    if (usable)
+        fputs("set autoscale xfix\nset autoscale yfix\nset offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n", f);
     else fputs("set xrange [0:1]\nset yrange [0:1]\n", f);
     ae_gp_whole_x_tics(f, p->s, p->ns);
     fputs("plot", f);

@@ -71,7 +71,8 @@ static int loss_panels(ae_run *r, loss_cols *c, const double *x, long n, ae_err 
         if (j < c->n) s[ns++] = (ae_series){main_titles[i], (size_t)n, x, c->y[j], NULL, NULL};
     }
     p[np++] = (ae_panel){"loss (the objective minimised)", "loss", s, ns};
-    for (size_t j = 0; j < c->n; j++) terms += strncmp(c->name[j], "train_", 6) == 0 && strcmp(c->name[j], "train_loss");
+    for (size_t j = 0; j < c->n; j++)
+        terms += strncmp(c->name[j], "train_", 6) == 0 && strcmp(c->name[j], "train_loss");
     for (size_t j = 0; terms > 1 && j < c->n; j++) {
         if (strncmp(c->name[j], "train_", 6) || !strcmp(c->name[j], "train_loss")) continue;
         s[ns] = (ae_series){"train", (size_t)n, x, c->y[j], NULL, NULL};

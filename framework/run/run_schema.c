@@ -81,10 +81,13 @@ static const ae_key outputs_keys[] = {
     AE_KEY_CUSTOM_(ae_run, out_dir, "dir", "runs/<name>", read_dir, "the run folder (--out overrides it)"),
     AE_KEY_BOOL_(ae_run, plots, "plots", "true", "loss curve, reconstructions, code scatter and the figures below (PNG)"),
     AE_KEY_BOOL_(ae_run, save_codes, "codes", "true", "write the test codes (codes.csv)"),
-    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size (2-D codes: codes_pca.png, the codes next to PCA-2)"),
+    AE_KEY_BOOL_(ae_run, pca, "pca_baseline", "true", "compare with PCA of the same size (2-D codes: codes_pca.png, "
+                 "the codes next to PCA-2); in an experiment its numbers are computed once per data set and code "
+                 "size (<experiment>/baseline_cache)"),
     AE_KEY_BOOL_(ae_run, probe, "probe", "true", "linear probe on the codes (labelled data)"),
     AE_KEY_INT_(ae_run, probe_folds, "probe_folds", "5", 2, 100, "cross-validation folds of the probe"),
-    AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "training rows for the probe (0 = all)"),
+    AE_KEY_INT_(ae_run, probe_train, "probe_train", "10000", 0, 1L << 40, "at most this many training codes (the "
+                "first ones) fit the probe, whose cost grows with them; its seconds are said on stderr (0 = all)"),
     AE_KEY_BOOL_(ae_run, epoch_elbo, "epoch_elbo", AE_KEY_OPTIONAL,
                  "gaussian latent: also write test_neg_elbo (and val_neg_elbo) every epoch: the -ELBO with "
                  "sampled codes (test_loss uses the posterior mean); its draws come from the run's stream, so "
