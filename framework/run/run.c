@@ -126,7 +126,8 @@ int ae_run_prepare_cfg(ae_run *r, ae_cfg *root, const char *path, const ae_run_o
     memset(r, 0, sizeof *r);
     r->path = path;
     r->root = root;
-    r->baseline_cache = o->baseline_cache;
+    r->baseline_cache = o->baseline_cache; /* an experiment's; else AELAB_BASELINE_CACHE (opt-in, any run) */
+    if (!r->baseline_cache || !*r->baseline_cache) r->baseline_cache = getenv("AELAB_BASELINE_CACHE");
     gsl_set_error_handler_off();
     ae_registry *reg = o->registry;
     if (!reg) return ae_errf(err, AE_EINTERNAL, "%s: ae_run_opts.registry is not set", path);

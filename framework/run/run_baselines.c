@@ -148,7 +148,7 @@ static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, double *mse,
     int rc = pca_fit_probe(r, ev, cs, mse, acc, err);
     if (!rc && r->baseline_cache && *r->baseline_cache) {
         cache_write(r->baseline_cache, path, *mse, *acc);
-        snprintf(how, howlen, " (saved for the experiment's other runs: %s)", name);
+        snprintf(how, howlen, " (saved for the next runs on these data: %s)", path);
     }
     return rc;
 }

@@ -47,7 +47,7 @@ typedef struct ae_run {
     int epoch_elbo;              /* gaussian latent: <split>_neg_elbo (sampled codes) every epoch */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
     long filters;                /* images: at most this many first-layer filters (0 = off) */
-    const char *baseline_cache;  /* ae_run_opts.baseline_cache (NULL: none) */
+    const char *baseline_cache;  /* ae_run_opts.baseline_cache, else $AELAB_BASELINE_CACHE (NULL: none) */
     ae_rng *rng;
     ae_model *model;
     struct ae_pretrain *pretrain; /* `pretrain:`, the stage before training (ae_pretrain.h); NULL: none */

@@ -49,6 +49,15 @@ kl=$(grep -o '"train_kl":[^,]*' "$tmp/l2/metrics.jsonl" | cut -d: -f2 | tr '\n' 
 dat=$(awk '/^# series 3/{on=1; next} on && NF==2 {printf "%s ", $2}' "$tmp/l2/loss.dat")
 [ -n "$kl" ] && [ "$kl" = "$dat" ] && ok || bad "kl panel: '$dat' vs metrics '$kl'"
 
+# AELAB_BASELINE_CACHE: single runs share the cache too (opt-in); the same numbers as without it
+AELAB_BASELINE_CACHE="$tmp/bc" "$aelab" run "$tmp/c.yaml" --out "$tmp/s1" --set train.epochs=1 2>"$tmp/s1.err" &&
+  AELAB_BASELINE_CACHE="$tmp/bc" "$aelab" run "$tmp/c.yaml" --out "$tmp/s2" --set train.epochs=2 2>"$tmp/s2.err" || bad "cached single runs failed"
+grep -q "saved for the next runs on these data: $tmp/bc/pca-" "$tmp/s1.err" && grep -q "(cached: $tmp/bc/pca-" "$tmp/s2.err" && ok ||
+  bad "single-run cache: $(cat "$tmp/s1.err" "$tmp/s2.err")"
+pcax() { grep -oE '"pca_(mse|probe_accuracy)":[^,]*' "$1"; }
+cmp -s <(pcax "$tmp/s2/final.json") <(pcax "$tmp/e3/final.json") && [ -n "$(pcax "$tmp/s2/final.json")" ] && ok ||
+  bad "cached single run: $(pcax "$tmp/s2/final.json") vs $(pcax "$tmp/e3/final.json")"
+
 # --- kl_sparsity: the layer it acts on is reported, with that layer's mean activation -------------------
 "$aelab" run "$tmp/c.yaml" --out "$tmp/k1" --set train.epochs=2 --quiet \
   --set 'model.encoder=[{type: dense, units: 8, activation: sigmoid}, {type: dense, units: 2}]' \
@@ -77,7 +86,7 @@ runs:
 YAML
 out=$("$aelab" run "$tmp/exp.yaml" --out "$tmp/x" 2>&1); rc=$?
 [ $rc -eq 0 ] && ok || bad "experiment: exit $rc: $out"
-saved=$(grep -c "PCA-[0-9]* baseline .*saved for the experiment" <<< "$out")
+saved=$(grep -c "PCA-[0-9]* baseline .*saved for the next runs" <<< "$out")
 cached=$(grep -c "PCA-[0-9]* baseline .*(cached: " <<< "$out")
 files=$(ls "$tmp/x/baseline_cache" | wc -l)
 # 8 jobs; the same data and code size share one file: at most 2 sizes x 2 seeds of them
