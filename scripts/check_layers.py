@@ -28,7 +28,7 @@ MODULES = {
 
 # Public headers (include/aelab/) and the module that owns each.
 HEADERS = {
-    "core": "ae_error.h ae_rng.h ae_par.h ae_dnnl.h ae_sysmem.h ae_clock.h",
+    "core": "ae_error.h ae_rng.h ae_philox.h ae_par.h ae_dnnl.h ae_sysmem.h ae_clock.h",
     "config": "ae_config.h ae_schema.h",
     "report": "ae_report.h",
     "baselines": "ae_baseline.h",

@@ -9,7 +9,9 @@ shift || true
 here=$(cd "$(dirname "$0")/.." && pwd)
 extra=("$@")
 [ ${#extra[@]} -eq 0 ] && extra=(--jobs 2)
-for w in w2 w3 w4 w5 w6 w6_l1 w7; do
+# MNIST (W9, W10): ../shared/data next to the checkout unless AELAB_DATA says otherwise
+export AELAB_DATA=${AELAB_DATA:-$here/../shared/data}
+for w in w2 w3 w4 w5 w6 w6_l1 w7 w9 w10; do
   "$aelab" run "$here/experiments/peer/$w.yaml" --out "$here/runs/peer_$w" --quiet "${extra[@]}" > /dev/null
 done
 python3 - "$here" <<'PY'
@@ -29,11 +31,14 @@ rows = [
     ("W6", "mean activation", lambda f: f["mean_code_activation"], 0.0517), ("W6", "test BCE", lambda f: f["bce"], 0.4176),
     ("W6-L1", "test BCE", lambda f: f["bce"], 0.27559),
     ("W7", "denoised MSE", lambda f: f["denoised_mse"], 0.016190), ("W7", "noisy input MSE", lambda f: f["noisy_input_mse"], 0.052757),
+    ("W9", "test -ELBO, 2 epochs (nats)", lambda f: f["neg_elbo"], 116.3),
+    ("W10", "test squared error per image, 2 epochs", lambda f: f["sse"], 40.87),
 ]
-key = {"W2": "w2", "W3": "w3", "W4": "w4", "W5": "w5", "W6": "w6", "W6-L1": "w6_l1", "W7": "w7"}
-out = ["# aelab vs the PyTorch peer: test figures of W2-W7", "",
+key = {"W2": "w2", "W3": "w3", "W4": "w4", "W5": "w5", "W6": "w6", "W6-L1": "w6_l1", "W7": "w7", "W9": "w9", "W10": "w10"}
+out = ["# aelab vs the PyTorch peer: test figures of W2-W10", "",
        "aelab: mean ± sd over seeds 1, 2, 3 (configs/peer/w*.yaml via experiments/peer/w*.yaml); peer: "
-       "`/usr/bin/python3 ../shared/peers/torch_ref.py Wn`, seed 42 (figures from ../shared/peers/README.md). "
+       "`/usr/bin/python3 ../shared/peers/torch_ref.py Wn`, seed 42 (figures from ../shared/peers/README.md; "
+       "W9 and W10 after 2 epochs on both sides, the W9 peer's std head is log std, ours log variance). "
        "Measured %s with `scripts/peer_quality.sh`." % time.strftime("%Y-%m-%d"), "",
        "| workload | metric | aelab | peer | difference |", "|---|---|---|---|---|"]
 for wl, label, get, peer in rows:

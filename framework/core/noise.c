@@ -1,9 +1,11 @@
 /* Block-parallel noise for the stochastic ops: a tensor is cut into AE_RNG_BLOCK-sized blocks, each
- * drawn from its own GSL taus2 generator seeded from (seed, block index), blocks filled in parallel. */
+ * drawn from its own GSL taus2 generator seeded from (seed, block index) or, for AE_RNG_NORMAL, from
+ * the block's counter range of the Philox stream keyed by seed; blocks filled in parallel. */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
 
+#include "ae_philox.h"
 #include "ae_rng.h"
 
 #ifdef _OPENMP
@@ -57,8 +59,12 @@ static void run_blocks(size_t b0, size_t b1, size_t n, ae_rng_dist dist, uint64_
     g.r.state = g.st;
     for (size_t b = b0; b < b1; b++) {
         size_t lo = b * AE_RNG_BLOCK, hi = lo + AE_RNG_BLOCK < n ? lo + AE_RNG_BLOCK : n;
-        gsl_rng_set(&g.r, block_seed(seed, b));
-        draw(&g.r, dist, buf, hi - lo);
+        if (dist == AE_RNG_NORMAL) {
+            ae_philox_normal(seed, 0, lo, buf, hi - lo);
+        } else {
+            gsl_rng_set(&g.r, block_seed(seed, b));
+            draw(&g.r, dist, buf, hi - lo);
+        }
         fn(lo, hi, buf, ctx);
     }
 }

@@ -15,8 +15,9 @@ static int same_infer(ae_node *n, ae_err *err)
     return AE_OK;
 }
 
-/* Noise comes from ae_rng_blocks: a fresh 64-bit seed from the run's stream per forward, then
- * per-block GSL generators in parallel; the per-block loops below are plain (vectorisable) maps. */
+/* Noise comes from ae_rng_blocks: a fresh 64-bit seed from the run's stream per forward, then per-block
+ * generators in parallel (gaussian: the Philox stream, or GSL's ziggurat with AE_NOISE_GAUSSIAN_GSL);
+ * the per-block loops below are plain (vectorisable) maps. */
 typedef struct {
     const float *x;
     float *y;
@@ -64,7 +65,8 @@ static void corrupt_forward(ae_node *n)
     const float *fa = n->fattr;
     const int kind = n->iattr[CORRUPT_KIND];
     corrupt_ctx c = {n->in[0]->val, n->val, fa[CORRUPT_P], fa[CORRUPT_LO], fa[CORRUPT_HI]};
-    ae_rng_block_fn fn = kind == AE_NOISE_GAUSSIAN      ? gauss_block
+    const int gsl = kind == AE_NOISE_GAUSSIAN_GSL;
+    ae_rng_block_fn fn = kind == AE_NOISE_GAUSSIAN || gsl ? gauss_block
                          : kind == AE_NOISE_MASKING     ? masking_block
                          : kind == AE_NOISE_SALT_PEPPER ? salt_pepper_block
                                                         : NULL;
@@ -73,7 +75,7 @@ static void corrupt_forward(ae_node *n)
         return;
     }
     uint64_t seed = ae_rng_seed64((ae_rng *)n->pattr);
-    ae_rng_blocks(n->numel, fn == gauss_block ? AE_RNG_GAUSS : AE_RNG_UNIFORM, seed, fn, &c);
+    ae_rng_blocks(n->numel, fn != gauss_block ? AE_RNG_UNIFORM : gsl ? AE_RNG_GAUSS : AE_RNG_NORMAL, seed, fn, &c);
 }
 
 const ae_op ae_op_corrupt = {.name = "corrupt", .infer = same_infer, .forward = corrupt_forward};

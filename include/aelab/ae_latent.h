@@ -6,9 +6,16 @@
 #include "ae_graph.h"
 #include "ae_rng.h"
 
-typedef enum { AE_NOISE_NONE, AE_NOISE_GAUSSIAN, AE_NOISE_MASKING, AE_NOISE_SALT_PEPPER } ae_noise;
+typedef enum {
+    AE_NOISE_NONE,
+    AE_NOISE_GAUSSIAN,
+    AE_NOISE_MASKING,
+    AE_NOISE_SALT_PEPPER,
+    AE_NOISE_GAUSSIAN_GSL
+} ae_noise;
 
-/* y = corrupt(x): gaussian: x + p·N(0,1) clipped to [lo, hi]; masking: each entry zeroed with
+/* y = corrupt(x): gaussian: x + p·N(0,1) clipped to [lo, hi], N(0,1) from the Philox stream
+ * (AE_RNG_NORMAL; AE_NOISE_GAUSSIAN_GSL: GSL's ziggurat, AE_RNG_GAUSS); masking: each entry zeroed with
  * probability p; salt_pepper: each entry set to lo or hi (half each) with probability p. New noise
  * every forward: a 64-bit seed from `rng`, then ae_rng_blocks (the same values for any thread
  * count). No gradient flows to x (x is data). */

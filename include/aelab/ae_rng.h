@@ -25,13 +25,15 @@ int ae_rng_set_state(ae_rng *r, const void *buf, size_t len);
 void ae_rng_torch_uniform(ae_rng *r, float *out, size_t n, float lo, float hi);
 
 /* Block-parallel noise (noise.c). n values are cut into blocks of AE_RNG_BLOCK; block b is drawn
- * from a GSL taus2 generator seeded from (seed, b), blocks run in parallel on the OpenMP threads,
+ * from a GSL taus2 generator seeded from (seed, b) (AE_RNG_NORMAL: values lo..hi of the counter-based
+ * Philox stream keyed by seed, ae_philox.h), blocks run in parallel on the OpenMP threads,
  * so the values depend on `seed` alone, never on the thread count. Take `seed` from the run's
  * stream with ae_rng_seed64 (two 32-bit draws), so checkpoints that save that stream resume
  * bit-identically. fn(lo, hi, noise, ctx) gets each block's hi - lo values (noise[0] is value lo)
  * and consumes them, e.g. y[lo..hi) = x + sigma·noise; it may run on any thread, once per block. */
 #define AE_RNG_BLOCK 1024
-typedef enum { AE_RNG_GAUSS, AE_RNG_UNIFORM } ae_rng_dist; /* N(0,1) | [0,1) with 24 bits */
+/* N(0,1) by GSL's ziggurat | [0,1) with 24 bits | N(0,1) by Philox4x32-10 + Box–Muller (vectorised) */
+typedef enum { AE_RNG_GAUSS, AE_RNG_UNIFORM, AE_RNG_NORMAL } ae_rng_dist;
 typedef void (*ae_rng_block_fn)(size_t lo, size_t hi, const float *noise, void *ctx);
 uint64_t ae_rng_seed64(ae_rng *r);
 void ae_rng_blocks(size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn, void *ctx);

@@ -60,8 +60,9 @@ expect "sample " "sub"
 expect "run a.yaml --out " "sub"
 expect "sample sub --out " "a.yaml b.txt c.yml sub"
 
-# every key=value line of `aelab list --keys` is a value a config takes (nesterov: with sgd)
-printf 'data: {source: csv, path: %s/d.csv}\nmodel: {encoder: [{type: dense, units: 2}]}\ntrain: {optimizer: {name: sgd}}\n' "$tmp" > "$tmp/c.yaml"
+# every key=value line of `aelab list --keys` is a value a config takes (nesterov: with sgd; sampler:
+# with the gaussian corruption)
+printf 'data: {source: csv, path: %s/d.csv}\nmodel: {encoder: [{type: dense, units: 2}]}\ntrain: {optimizer: {name: sgd}}\ncorruption: {type: gaussian}\n' "$tmp" > "$tmp/c.yaml"
 printf 'a,b,c\n1,2,3\n4,5,6\n' > "$tmp/d.csv"
 keys=$("$aelab" list --keys)
 [ "$(grep -c . <<< "$keys")" -gt 50 ] && ok || bad "list --keys: $(head -3 <<< "$keys")"

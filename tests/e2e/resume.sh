@@ -54,6 +54,14 @@ if cmp -s <(strip "$tmp/ref/metrics.jsonl") <(strip "$tmp/int/metrics.jsonl"); t
 "$aelab" run "$tmp/c.yaml" --out "$tmp/ref" --quiet 2>"$tmp/skip.err" && grep -q "finished already" "$tmp/skip.err" && ok || bad "finished run not skipped"
 # more epochs extend a finished run
 "$aelab" run "$tmp/c.yaml" --out "$tmp/int" --quiet --set train.epochs=152 2>"$tmp/ext.err" && grep -q resumed "$tmp/ext.err" && [ "$(wc -l < "$tmp/int/metrics.jsonl")" -eq 152 ] && ok || bad "extending a finished run"
+# gaussian corruption (Philox noise, a seed per step from the checkpointed run stream): 3 epochs
+# extended to 6 end like 6 epochs straight
+sed 's/{type: masking, p: 0.1}/{type: gaussian, sigma: 0.3, clip: [0, 1]}/; s/epochs: 150/epochs: 6/' "$tmp/c.yaml" > "$tmp/g.yaml"
+"$aelab" run "$tmp/g.yaml" --out "$tmp/g6" --quiet 2>/dev/null || bad "gaussian reference run failed"
+"$aelab" run "$tmp/g.yaml" --out "$tmp/g3" --quiet --set train.epochs=3 2>/dev/null &&
+  "$aelab" run "$tmp/g.yaml" --out "$tmp/g3" --quiet 2>"$tmp/g.err" && grep -q resumed "$tmp/g.err" || bad "gaussian resume failed"
+if cmp -s <(strip "$tmp/g6/metrics.jsonl") <(strip "$tmp/g3/metrics.jsonl") &&
+   cmp -s <(strip "$tmp/g6/final.json") <(strip "$tmp/g3/final.json"); then ok; else bad "gaussian corruption: resumed run differs"; fi
 # another config in the same folder is refused
 "$aelab" run "$tmp/c.yaml" --out "$tmp/ref" --quiet --set train.optimizer.lr=0.01 2>"$tmp/h.err"; rc=$?
 [ "$rc" -eq 2 ] && grep -q "different configuration" "$tmp/h.err" && ok || bad "config change not detected (exit $rc)"

@@ -1,12 +1,16 @@
 /* The `gaussian` corruption: x + sigma·N(0, 1), clipped to the training data's range or to `clip`
  * (fresh noise every forward; the op is ae_corrupt, framework/ops/ops_latent.c). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ae_latent.h"
 #include "ae_registry.h"
 
+static const char *const samplers[] = {"philox", "gsl", NULL};
+
 typedef struct gauss_state {
     double sigma;
+    const char *sampler;
     ae_cfg *clip;
     float lo, hi;
 } gauss_state;
@@ -15,6 +19,9 @@ static const ae_key gauss_keys[] = {
     AE_KEY_NUM_(gauss_state, sigma, "sigma", "0.1", 0.0, 1e6, "the noise's standard deviation"),
     AE_KEY_SEQ_(gauss_state, clip, "clip", AE_KEY_OPTIONAL,
                 "[low, high]: the corrupted values are clipped to it (default: the training data's range)"),
+    AE_KEY_STR_(gauss_state, sampler, "sampler", "philox", samplers,
+                "the N(0, 1) generator: philox (counter-based Philox4x32-10 + Box–Muller, vectorised) or gsl "
+                "(GSL's ziggurat, the sampler before 2026-12-03: reproduces older runs)"),
 };
 static const ae_schema gauss_schema = AE_SCHEMA("corruption gaussian", gauss_keys);
 
@@ -42,7 +49,8 @@ static int gauss_configure(ae_cfg *spec, const ae_dataset *data, void **state, a
 static ae_node *gauss_build(void *state, ae_build *b, ae_node *x)
 {
     const gauss_state *s = state;
-    return ae_corrupt(b->g, "corruption", x, AE_NOISE_GAUSSIAN, (float)s->sigma, s->lo, s->hi, b->rng, b->err);
+    ae_noise kind = strcmp(s->sampler, "gsl") ? AE_NOISE_GAUSSIAN : AE_NOISE_GAUSSIAN_GSL;
+    return ae_corrupt(b->g, "corruption", x, kind, (float)s->sigma, s->lo, s->hi, b->rng, b->err);
 }
 
 const ae_corruption_ops ae_corruption_gaussian = {
