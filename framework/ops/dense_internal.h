@@ -51,4 +51,12 @@ int dense_permuted(const dense_state *s);
 void dense_permute_params(ae_node *n);
 void dense_unpermute_grads(ae_node *n);
 
+/* Rows per block of n's chain (n alone when not chained): a function of the layer widths alone;
+ * the batch runs as one block when it has no more rows (ops_dense.c). */
+int64_t dense_chain_rows(const ae_node *n);
+
+/* plan_threads.c: ae_node.threads of the dense and conv layers (from their FLOPs), run by fuse.c's
+ * compile pass once the chains are known. */
+void ops_plan_threads(ae_graph *g);
+
 #endif

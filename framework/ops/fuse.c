@@ -142,5 +142,6 @@ int ae_ops_plan(ae_graph *g, ae_err *err)
         else if (is_conv(n) && plan_conv(n, err)) return err->code;
         else if (n->op == &ae_op_reshape) n->blk = n->in[0]->blk; /* a view keeps its input's layout */
     }
+    ops_plan_threads(g);
     return AE_OK;
 }

@@ -53,6 +53,17 @@ static int64_t block_rows(const ae_node *n)
     return rows < 256 ? 256 : rows;
 }
 
+int64_t dense_chain_rows(const ae_node *n)
+{
+    /* the block size depends on the layer (its chain) alone, never on the thread count */
+    const ae_node *h = n, *c;
+    while ((c = h->fuse.chain_prev)) h = c;
+    int64_t rows = block_rows(h);
+    for (c = h->fuse.chain_next; c; c = c->fuse.chain_next)
+        if (block_rows(c) < rows) rows = block_rows(c);
+    return rows;
+}
+
 /* Operands of one product for blocks of r rows (block 0, thread 0; rebound at each run). */
 typedef struct mm_ops {
     ae_mat a, b, c;
@@ -187,12 +198,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->k = w->shape.d[1];
     const double mm = 2.0 * (double)s->n * (double)s->k * (double)s->m;
     n->flops = mm * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
-    /* the block size depends on the layer (its chain) alone, never on the thread count */
-    const ae_node *h = n, *c;
-    while ((c = h->fuse.chain_prev)) h = c;
-    int64_t rows = block_rows(h);
-    for (c = h->fuse.chain_next; c; c = c->fuse.chain_next)
-        if (block_rows(c) < rows) rows = block_rows(c);
+    int64_t rows = dense_chain_rows(n);
     s->nb = (int)((s->n + rows - 1) / rows);
     if (s->nb < 2) { s->nb = 1; rows = s->n; }
     s->rows = rows;

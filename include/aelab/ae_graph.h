@@ -106,6 +106,9 @@ struct ae_node {
                                   leaves it out) */
     double flops;              /* floating-point operations of one forward + backward (set by
                                   heavy ops at prepare; for throughput reports) */
+    int threads;               /* threads its prepare, forward and backward run on: 1 when its work
+                                  is too small to pay for a parallel region, 0 = the graph's (all);
+                                  decided at compile (ae_graph_plan_threads, then the ops' plan) */
 };
 
 typedef struct ae_params ae_params;
@@ -128,6 +131,10 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err);
  * overwrite/accumulate per edge, runs the ops' plan passes, allocates values/grads, runs every
  * prepare. `loss` is the scalar node backward starts from (NULL for inference graphs). */
 int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err);
+/* Compile step (run by ae_graph_compile before the ops' plan passes, which may refine it for their
+ * nodes): n->threads = 1 for every node whose largest operand (its value or an input) has fewer
+ * than AE_PAR_TEAM_MIN elements, else 0 (framework/graph/graph_threads.c). */
+void ae_graph_plan_threads(ae_graph *g);
 /* Forward walk over every node. */
 void ae_graph_forward(ae_graph *g);
 /* A training step's forward: only the nodes the loss needs (not, say, the sigmoid of logits). */
