@@ -20,6 +20,11 @@ typedef struct dense_state {
     int64_t n, k, m;
     int64_t rows;     /* per block (the last block may have fewer) */
     int nb, nthr;     /* blocks; threads with their own primitives and scratch (ae_par_blocks cap) */
+    int split;        /* a small batch in row blocks (dense_chain_rows): no per-block dW partials,
+                         every dZ kept whole in n->grad, dW by row slices (dense_split.c) */
+    int64_t srows;    /* split: rows of dW per slice (the last may have fewer) */
+    int ns;           /* split: slices */
+    ae_matmul *dws;   /* split: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
     int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
     bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
     bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
@@ -51,9 +56,20 @@ int dense_permuted(const dense_state *s);
 void dense_permute_params(ae_node *n);
 void dense_unpermute_grads(ae_node *n);
 
-/* Rows per block of n's chain (n alone when not chained): a function of the layer widths alone;
- * the batch runs as one block when it has no more rows (ops_dense.c). */
-int64_t dense_chain_rows(const ae_node *n);
+/* Rows per block of n's chain (n alone when not chained): a function of the layer widths and the
+ * batch alone; the batch runs as one block when it has no more rows. *split: a batch that would fit
+ * one block, split in row blocks because the chain's products are worth a second thread (ops_dense.c). */
+int64_t dense_chain_rows(const ae_node *n, int *split);
+/* One product (forward, dX or dW) of the layer: 2·batch·k·m. */
+double dense_product_flops(const ae_node *n);
+/* out[j] = Σ_i z[i·m + j] over `rows` rows, in a fixed order (ops_dense.c). */
+void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out);
+
+/* dense_split.c: a split chain's dW and db over the whole batch, after its row blocks' backward:
+ * fixed slices of dW's rows and one db task per layer, in one region. */
+int dense_split_prepare(ae_node *n, ae_err *err);
+void dense_split_dw(ae_node *last);
+void dense_split_destroy(dense_state *s);
 
 /* plan_threads.c: ae_node.threads of the dense and conv layers (from their FLOPs), run by fuse.c's
  * compile pass once the chains are known. */

@@ -10,7 +10,7 @@
 static double product_flops(const ae_node *n)
 {
     const ae_node *x = n->in[0], *w = n->in[1];
-    if (n->op == &ae_op_dense) return 2.0 * (double)n->numel * (double)w->shape.d[1];
+    if (n->op == &ae_op_dense) return dense_product_flops(n);
     double k = (double)w->shape.d[1] * (double)w->shape.d[2] * (double)w->shape.d[3];
     return 2.0 * (double)(n->op == &ae_op_conv2d ? n->numel : x->numel) * k;
 }
@@ -26,13 +26,14 @@ void ops_plan_threads(ae_graph *g)
         ae_node *n = ae_graph_node(g, i);
         if (is_heavy(n)) n->threads = product_flops(n) < AE_PAR_TEAM_FLOPS ? 1 : 0;
     }
-    /* a chain that runs in row blocks (more rows than one block): its first layer runs every
-     * member's forward and its last every backward (ops_dense.c), inside one region whose
+    /* a chain that runs in row blocks (more rows than one block, or split): its first layer runs
+     * every member's forward and its last every backward (ops_dense.c), inside one region whose
      * primitives run single-threaded: all members follow the decision for the biggest */
     for (size_t i = 0; i < ae_graph_size(g); i++) {
         ae_node *h = ae_graph_node(g, i), *c;
+        int split;
         if (h->op != &ae_op_dense || h->fuse.chain_prev || !h->fuse.chain_next ||
-            h->shape.d[0] <= dense_chain_rows(h))
+            h->shape.d[0] <= dense_chain_rows(h, &split))
             continue;
         int t = 1;
         for (c = h; c; c = c->fuse.chain_next)

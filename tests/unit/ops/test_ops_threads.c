@@ -31,9 +31,9 @@ static void decide(int64_t batch, int64_t k, const int64_t *units, int nl, int *
 }
 
 /* 1 = one thread, 0 = the graph's. A product of 2·20·784·200 = 6.3 MFLOP stays on one thread,
- * 2·128·784·512 = 103 MFLOP does not; in a chain that fits one block (200 rows) every layer decides
- * alone (the 3- and 1-wide layers: one thread); in a chain run in row blocks (1000 rows) all follow
- * the biggest. */
+ * 2·128·784·512 = 103 MFLOP does not; in a chain run as one block (60 rows: too few to split) every
+ * layer decides alone (the 3- and 1-wide layers: one thread); in a chain split in row blocks (200
+ * rows) or run in row blocks (1000 rows) all follow the biggest. */
 START_TEST(dense_thread_decision)
 {
     int t[3];
@@ -42,8 +42,10 @@ START_TEST(dense_thread_decision)
     decide(128, 784, (int64_t[]){512}, 1, t);
     ck_assert_int_eq(t[0], 0);
     const int64_t chain[3] = {512, 3, 1};
+    decide(60, 784, chain, 3, t);
+    ck_assert_msg(t[0] == 0 && t[1] == 1 && t[2] == 1, "60 rows: %d %d %d", t[0], t[1], t[2]);
     decide(200, 784, chain, 3, t);
-    ck_assert_msg(t[0] == 0 && t[1] == 1 && t[2] == 1, "200 rows: %d %d %d", t[0], t[1], t[2]);
+    ck_assert_msg(t[0] == 0 && t[1] == 0 && t[2] == 0, "200 rows: %d %d %d", t[0], t[1], t[2]);
     decide(1000, 784, chain, 3, t);
     ck_assert_msg(t[0] == 0 && t[1] == 0 && t[2] == 0, "1000 rows: %d %d %d", t[0], t[1], t[2]);
 }
