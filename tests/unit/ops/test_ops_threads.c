@@ -1,7 +1,8 @@
 /* Threads per node (issue 17): which dense layers the compile pass puts on one thread (plan_threads.c),
  * and a dense layer's forward and backward at batch 20 (one thread) and 128 (the graph's threads):
  * within float reassociation of a double reference, the same bytes on every run, and for the
- * one-thread layer the same bytes whether the graph has 1 or 2 threads. */
+ * one-thread layer the same bytes whether the graph has 1 or 2 threads; a chain split in row blocks
+ * likewise (the same bytes at 1 and 2 threads by construction). */
 #include "ops_fixture.h"
 
 /* A graph of dense layers x -> units[0] -> units[1] -> ... (ReLU between, identity last) on `batch`
@@ -136,6 +137,102 @@ START_TEST(dense_bits_across_threads)
 }
 END_TEST
 
+/* A chain split in row blocks (dense_split.c): 128 rows of 784 -> 256 (identity) -> 784 (sigmoid),
+ * MSE: 2·128·784·256 = 51 MFLOP per product, so 2 blocks of 64 rows and dW in slices. Loss and
+ * every gradient against a double reference (within 1e-4 of each parameter's largest entry, as
+ * dense_chain_blocks_match_reference), and the same bytes at 1 and 2 threads. */
+enum { SN = 128, SK = 784, SH = 256 };
+
+static double split_ref(const ae_params *ps, const int *idx, double *gr)
+{
+    const float *X = ps->val + ps->p[idx[0]].off, *W1 = ps->val + ps->p[idx[1]].off, *B1 = ps->val + ps->p[idx[2]].off;
+    const float *W2 = ps->val + ps->p[idx[3]].off, *B2 = ps->val + ps->p[idx[4]].off, *T = ps->val + ps->p[idx[5]].off;
+    double loss = 0, h[SH], dz[SK], dh[SH];
+    memset(gr, 0, ps->total * sizeof *gr);
+    for (int r = 0; r < SN; r++) {
+        const float *x = X + r * SK;
+        for (int j = 0; j < SH; j++) {
+            h[j] = B1[j];
+            for (int i = 0; i < SK; i++) h[j] += (double)W1[j * SK + i] * x[i];
+        }
+        for (int o = 0; o < SK; o++) {
+            double z = B2[o];
+            for (int j = 0; j < SH; j++) z += (double)W2[o * SH + j] * h[j];
+            double y = 1.0 / (1.0 + exp(-z)), d = y - T[r * SK + o];
+            loss += d * d;
+            dz[o] = 2.0 * d / ((double)SN * SK) * y * (1.0 - y);
+            gr[ps->p[idx[5]].off + r * SK + o] = -2.0 * d / ((double)SN * SK);
+            gr[ps->p[idx[4]].off + o] += dz[o];
+            for (int j = 0; j < SH; j++) gr[ps->p[idx[3]].off + o * SH + j] += dz[o] * h[j];
+        }
+        for (int j = 0; j < SH; j++) {
+            dh[j] = 0;
+            for (int o = 0; o < SK; o++) dh[j] += dz[o] * W2[o * SH + j];
+            gr[ps->p[idx[2]].off + j] += dh[j];
+            for (int i = 0; i < SK; i++) gr[ps->p[idx[1]].off + j * SK + i] += dh[j] * x[i];
+        }
+        for (int i = 0; i < SK; i++) {
+            double s = 0;
+            for (int j = 0; j < SH; j++) s += dh[j] * W1[j * SK + i];
+            gr[ps->p[idx[0]].off + r * SK + i] = s;
+        }
+    }
+    return loss / ((double)SN * SK);
+}
+
+static float *split_step(int threads, float *loss_out, int check)
+{
+    ae_set_threads(threads);
+    fx f;
+    fx_init(&f);
+    int idx[6] = {decl(&f, "x", ae_shape2(SN, SK)), decl(&f, "w1", ae_shape2(SH, SK)),
+                  decl(&f, "b1", ae_shape_make(1, (int64_t[]){SH})), decl(&f, "w2", ae_shape2(SK, SH)),
+                  decl(&f, "b2", ae_shape_make(1, (int64_t[]){SK})), decl(&f, "t", ae_shape2(SN, SK))};
+    fx_alloc(&f, SN, -1, 1);
+    for (int p = 1; p <= 3; p += 2) /* W1, W2 scaled so that the sigmoid is not saturated */
+        for (size_t i = 0; i < f.ps->p[idx[p]].n; i++) f.ps->val[f.ps->p[idx[p]].off + i] *= 0.05f;
+    ae_node *h = ae_dense(f.g, "d1", ae_graph_param(f.g, idx[0], &f.err), ae_graph_param(f.g, idx[1], &f.err),
+                          ae_graph_param(f.g, idx[2], &f.err), AE_ACT_IDENTITY, &f.err);
+    ae_node *y = ae_dense(f.g, "d2", h, ae_graph_param(f.g, idx[3], &f.err), ae_graph_param(f.g, idx[4], &f.err),
+                          AE_ACT_SIGMOID, &f.err);
+    ae_node *loss = sq_loss(&f, y, idx[5]);
+    ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+    ck_assert_int_eq(h->threads, 0);
+    ae_graph_forward_loss(f.g);
+    ae_graph_backward(f.g);
+    *loss_out = loss->val[0];
+    float *g = malloc(f.ps->total * sizeof *g);
+    memcpy(g, f.ps->grad, f.ps->total * sizeof *g);
+    if (check) {
+        double *gr = malloc(f.ps->total * sizeof *gr), lr = split_ref(f.ps, idx, gr);
+        ck_assert_msg(fabs(loss->val[0] - lr) < 1e-5 * lr, "loss %.8g, reference %.8g", loss->val[0], lr);
+        for (int p = 0; p < 6; p++) {
+            const ae_param_info *pi = &f.ps->p[idx[p]];
+            double big = 0, worst = 0;
+            for (size_t i = 0; i < pi->n; i++) big = fmax(big, fabs(gr[pi->off + i]));
+            for (size_t i = 0; i < pi->n; i++) worst = fmax(worst, fabs(g[pi->off + i] - gr[pi->off + i]));
+            ck_assert_msg(big > 0 && worst <= 1e-4 * big, "%s: gradient off by %g, largest %g", pi->name, worst, big);
+        }
+        free(gr);
+    }
+    fx_free(&f);
+    return g;
+}
+
+START_TEST(split_chain_matches_reference)
+{
+    int threads = ae_get_threads();
+    float l2, l1;
+    float *g2 = split_step(2, &l2, 1), *g1 = split_step(1, &l1, 0);
+    const size_t total = (size_t)(SN * SK * 2 + SH * SK * 2 + SH + SK);
+    ck_assert(memcmp(&l1, &l2, sizeof l1) == 0);
+    ck_assert_msg(memcmp(g1, g2, total * sizeof *g1) == 0, "gradients differ between 1 and 2 threads");
+    free(g1);
+    free(g2);
+    ae_set_threads(threads);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_threads");
@@ -143,6 +240,7 @@ int main(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, dense_thread_decision);
     tcase_add_test(t, dense_bits_across_threads);
+    tcase_add_test(t, split_chain_matches_reference);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
