@@ -32,14 +32,16 @@ void ae_par_for(size_t n, ae_chunk_fn f, void *ctx)
     f(0, n, ctx);
 }
 
-double ae_par_sum(size_t n, ae_chunk_sum_fn f, void *ctx)
+double ae_par_sum(size_t n, ae_chunk_sum_fn f, void *ctx) { return ae_par_sum_w(n, 1.0, f, ctx); }
+
+double ae_par_sum_w(size_t n, double weight, ae_chunk_sum_fn f, void *ctx)
 {
     size_t nc = n < AE_PAR_MIN ? 1 : n / SUM_CHUNK;
     if (nc > MAX_CHUNKS) nc = MAX_CHUNKS;
     if (nc < 2) return f(0, n, ctx);
     double part[MAX_CHUNKS];
 #ifdef _OPENMP
-    if (n >= AE_PAR_TEAM_MIN && team_size() > 1) { /* no region at all otherwise (not even a team of 1) */
+    if ((double)n * weight >= AE_PAR_TEAM_MIN && team_size() > 1) { /* else no region (not even a team of 1) */
         long ncl = (long)nc;
 #pragma omp parallel for schedule(static)
         for (long c = 0; c < ncl; c++) part[c] = f(n * (size_t)c / nc, n * (size_t)(c + 1) / nc, ctx);

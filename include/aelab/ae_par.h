@@ -28,6 +28,10 @@ void ae_par_for(size_t n, ae_chunk_fn f, void *ctx);
  * 1024 of them) summed by f (in parallel from AE_PAR_TEAM_MIN elements on), then added in chunk
  * order: the partition depends on n alone, so the result does not depend on the thread count. */
 double ae_par_sum(size_t n, ae_chunk_sum_fn f, void *ctx);
+/* The same sum (the same partition, the same bits) for loops that do `weight` times the work per
+ * element of a one-array streaming loop (an optimizer update reads and writes 4 arrays: 4): in
+ * parallel from n·weight >= AE_PAR_TEAM_MIN on. */
+double ae_par_sum_w(size_t n, double weight, ae_chunk_sum_fn f, void *ctx);
 /* Runs what follows (oneDNN primitives created or executed, aelab's loops) on at most `threads`
  * threads (0: no limit) until ae_par_restore(the value returned): sets OpenMP's thread-count ICV of
  * the calling thread, which oneDNN reads when it creates and executes a primitive. */
