@@ -7,6 +7,10 @@
 
 #include "ae_ops.h"
 
+/* Row blocks of a big batch have at least this many rows (ops_dense.c): a batch of no more rows
+ * runs as one block, or split (dense_chain_rows). */
+#define DENSE_MIN_BLOCK_ROWS 256
+
 /* The dense op's integer attributes (ae_node.iattr). */
 enum { DENSE_ACT, DENSE_NATTR };
 

@@ -54,7 +54,7 @@ static int64_t block_rows(const ae_node *n)
 {
     int64_t k = (int64_t)(n->in[0]->numel / (size_t)n->shape.d[0]), m = n->shape.d[1];
     int64_t rows = BLOCK_FLOATS / (k > m ? k : m);
-    return rows < 256 ? 256 : rows;
+    return rows < DENSE_MIN_BLOCK_ROWS ? DENSE_MIN_BLOCK_ROWS : rows;
 }
 
 double dense_product_flops(const ae_node *n)

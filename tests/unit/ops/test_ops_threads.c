@@ -137,7 +137,8 @@ START_TEST(dense_bits_across_threads)
 }
 END_TEST
 
-/* A chain split in row blocks (dense_split.c): 128 rows of 784 -> 256 (identity) -> 784 (sigmoid),
+/* A chain split in row blocks (dense_split.c): 128 rows of 784 -> 256 (tanh: a member that is not
+ * ReLU links only in a batch that fits one block) -> 784 (sigmoid),
  * MSE: 2·128·784·256 = 51 MFLOP per product, so 2 blocks of 64 rows and dW in slices. Loss and
  * every gradient against a double reference (within 1e-4 of each parameter's largest entry, as
  * dense_chain_blocks_match_reference), and the same bytes at 1 and 2 threads. */
@@ -154,6 +155,7 @@ static double split_ref(const ae_params *ps, const int *idx, double *gr)
         for (int j = 0; j < SH; j++) {
             h[j] = B1[j];
             for (int i = 0; i < SK; i++) h[j] += (double)W1[j * SK + i] * x[i];
+            h[j] = tanh(h[j]);
         }
         for (int o = 0; o < SK; o++) {
             double z = B2[o];
@@ -168,6 +170,7 @@ static double split_ref(const ae_params *ps, const int *idx, double *gr)
         for (int j = 0; j < SH; j++) {
             dh[j] = 0;
             for (int o = 0; o < SK; o++) dh[j] += dz[o] * W2[o * SH + j];
+            dh[j] *= 1.0 - h[j] * h[j];
             gr[ps->p[idx[2]].off + j] += dh[j];
             for (int i = 0; i < SK; i++) gr[ps->p[idx[1]].off + j * SK + i] += dh[j] * x[i];
         }
@@ -192,11 +195,12 @@ static float *split_step(int threads, float *loss_out, int check)
     for (int p = 1; p <= 3; p += 2) /* W1, W2 scaled so that the sigmoid is not saturated */
         for (size_t i = 0; i < f.ps->p[idx[p]].n; i++) f.ps->val[f.ps->p[idx[p]].off + i] *= 0.05f;
     ae_node *h = ae_dense(f.g, "d1", ae_graph_param(f.g, idx[0], &f.err), ae_graph_param(f.g, idx[1], &f.err),
-                          ae_graph_param(f.g, idx[2], &f.err), AE_ACT_IDENTITY, &f.err);
+                          ae_graph_param(f.g, idx[2], &f.err), AE_ACT_TANH, &f.err);
     ae_node *y = ae_dense(f.g, "d2", h, ae_graph_param(f.g, idx[3], &f.err), ae_graph_param(f.g, idx[4], &f.err),
                           AE_ACT_SIGMOID, &f.err);
     ae_node *loss = sq_loss(&f, y, idx[5]);
     ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+    ck_assert_ptr_eq(h->fuse.chain_next, y);
     ck_assert_int_eq(h->threads, 0);
     ae_graph_forward_loss(f.g);
     ae_graph_backward(f.g);
