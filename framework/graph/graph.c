@@ -30,6 +30,7 @@ struct ae_graph {
     size_t nzero;
     int failed;
     int compiled;
+    int threads;               /* OpenMP threads at compile */
 };
 
 ae_shape ae_shape_make(int nd, const int64_t *d)
@@ -120,6 +121,7 @@ void ae_graph_free(ae_graph *g)
 
 int64_t ae_graph_batch(const ae_graph *g) { return g->batch; }
 int ae_graph_training(const ae_graph *g) { return g->training; }
+int ae_graph_threads(const ae_graph *g) { return g->threads; }
 ae_params *ae_graph_params(const ae_graph *g) { return g->params; }
 size_t ae_graph_size(const ae_graph *g) { return g->n; }
 ae_node *ae_graph_node(const ae_graph *g, size_t i) { return i < g->n ? g->nodes[i] : NULL; }
@@ -393,6 +395,7 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
     if (loss && loss->numel != 1)
         return ae_errf(err, AE_EINTERNAL, "%s: the loss must be a scalar", loss->name);
     g->loss = g->training ? loss : NULL;
+    g->threads = ae_par_threads();
     if (mark_reach(g, err) || list_consumers(g, err) || plan_edges(g, err))
         return err->code;
     ae_graph_plan_threads(g);
@@ -477,4 +480,5 @@ void ae_graph_backward(ae_graph *g)
         node_backward(n);
         g->prof[2 * i + 1] += ae_now() - t;
     }
+    ae_graph_run_tasks(g);
 }

@@ -29,6 +29,8 @@ typedef struct dense_state {
     int64_t srows;    /* split: rows of dW per slice (the last may have fewer) */
     int ns;           /* split: slices */
     ae_matmul *dws;   /* split: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
+    int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
+                         backward walk (dense_defers) */
     int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
     bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
     bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
@@ -74,6 +76,12 @@ void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restr
 int dense_split_prepare(ae_node *n, ae_err *err);
 void dense_split_dw(ae_node *last);
 void dense_split_destroy(dense_state *s);
+/* dense_split.c: whether a layer defers its dW and db (ae_op.tasks): one block, one thread, sole
+ * writer of its parameters' gradients in the plain layout; the tasks are the same product and
+ * column sums its backward would run, so the bits do not change. */
+int dense_defers(const ae_node *n);
+int dense_tasks(const ae_node *n);
+void dense_task(ae_node *n, int i, int thread);
 
 /* plan_threads.c: ae_node.threads of the dense and conv layers (from their FLOPs), run by fuse.c's
  * compile pass once the chains are known. */

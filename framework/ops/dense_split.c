@@ -1,9 +1,12 @@
-/* A split chain's weight and bias gradients (ops_dense.c, dense_state.split): after the chain's row
+/* Weight and bias gradients run apart from a dense layer's backward walk. A split chain's
+ * (ops_dense.c, dense_state.split): after the chain's row
  * blocks have run the backward (dZ of every layer kept whole in its gradient buffer), one region
  * runs fixed tasks, handed out dynamically: each a slice of a layer's dW rows over the whole batch,
  * dW[j0:j1] = dZ[:, j0:j1]ᵀ·X (a one-thread product with the same reduction over the batch as the
  * unsplit layer's), or a layer's db (its column sums, in the order of the unsplit layer). What each
- * task computes does not depend on the thread that runs it. */
+ * task computes does not depend on the thread that runs it. A small one-block layer's (dense_defers):
+ * its dW product and db column sums as the graph's deferred tasks (ae_op.tasks), all layers' in one
+ * region after the walk, off the path of the dX chain. */
 #include <stdlib.h>
 
 #include "ae_par.h"
@@ -84,4 +87,37 @@ void dense_split_destroy(dense_state *s)
     for (int t = 0; s->dws && t < 2 * s->nthr; t++) ae_matmul_destroy(&s->dws[t]);
     free(s->dws);
     s->dws = NULL;
+}
+
+/* p's gradient is written by one node's backward alone (no other layer sharing the parameter adds
+ * to it while the walk goes on), or p needs none. */
+static int sole_writer(const ae_node *p)
+{
+    int writers = 0;
+    for (int i = 0; p && i < p->ncons; i++) writers += p->cons[i].node->needs_grad && p->cons[i].node->op->backward;
+    return !p || !p->needs_grad || writers == 1;
+}
+
+int dense_defers(const ae_node *n)
+{
+    const dense_state *s = n->state;
+    const ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    return n->needs_grad && s->nb == 1 && n->threads == 1 && !dense_permuted(s) &&
+           (w->needs_grad || (b && b->needs_grad)) && sole_writer(w) && sole_writer(b) &&
+           !(w->needs_grad && n->accum[1]) && !(b && b->needs_grad && n->accum[2]);
+}
+
+int dense_tasks(const ae_node *n)
+{
+    const dense_state *s = n->state;
+    const ae_node *b = n->nin > 2 ? n->in[2] : NULL;
+    return s && s->defer ? (s->dw.mm != NULL) + (b && b->needs_grad) : 0;
+}
+
+void dense_task(ae_node *n, int i, int thread)
+{
+    (void)thread; /* one task per product: its primitive and operands are the layer's own */
+    dense_state *s = n->state;
+    if (i == 0 && s->dw.mm) ae_matmul_run(&s->dw.mm[0]); /* dW = dZᵀ·X, bound at prepare */
+    else dense_colsum(n->grad, s->n, s->m, s->bg);
 }

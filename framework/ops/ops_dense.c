@@ -233,11 +233,12 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
         if (w->needs_grad && s->nb > 1 && !s->split &&
             !(s->dwp = ae_graph_scratch(g, (size_t)(s->nb * s->m * s->k), err)))
             return err->code;
-        if (n->nin > 2 && n->in[2]->needs_grad &&
-            !(s->dbp = ae_graph_scratch(g, (size_t)((s->split ? 1 : s->nb) * s->m), err)))
-            return err->code;
     }
     if (dense_blocked_io(g, n, err)) return err->code;
+    s->defer = dense_defers(n);
+    if (n->needs_grad && n->nin > 2 && n->in[2]->needs_grad && !s->defer &&
+        !(s->dbp = ae_graph_scratch(g, (size_t)((s->split ? 1 : s->nb) * s->m), err)))
+        return err->code;
     /* split blocks run inside one region of the chain: their primitives are one-thread ones */
     int saved = ae_par_limit(s->split ? 1 : 0);
     int rc = prepare_products(g, n, err) || (s->split && dense_split_prepare(n, err));
@@ -357,7 +358,7 @@ static void member_bwd(ae_node *n, size_t b, int t)
         ae_act_backward_slope(act, ae_act_slope(n), n->val + r0 * m, n->grad + r0 * m, dz, (size_t)(r * m), 0);
     if (s->dbp && !s->split) dense_colsum(dz, r, m, s->dbp + b * m); /* split: dense_split_dw */
     const float *x = n->in[0]->val + r0 * k;
-    if (s->dw.mm)
+    if (s->dw.mm && !s->defer) /* else a task after the walk (dense_task) */
         bmm_run(&s->dw, t, last, s->dw_t ? x : dz, s->dw_t ? dz : x, s->dwp ? s->dwp + b * m * k : NULL);
     if (!n->in[0]->needs_grad) return;
     float *dx = dx_of(n, r0, t);
@@ -431,7 +432,8 @@ static void dense_destroy(ae_node *n)
 }
 
 const ae_op ae_op_dense = {.name = "dense", .infer = dense_infer, .plan = ae_ops_plan, .prepare = dense_prepare,
-                           .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy};
+                           .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy,
+                           .tasks = dense_tasks, .task = dense_task};
 
 ae_node *ae_dense(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, ae_act act,
                   ae_err *err)

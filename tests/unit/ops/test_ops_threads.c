@@ -237,6 +237,33 @@ START_TEST(split_chain_matches_reference)
 }
 END_TEST
 
+/* Small one-block layers leave dW and db as tasks after the backward walk (ae_op.tasks): 2 each
+ * here; a weight two layers share is written by both, so neither defers it (the second's
+ * accumulation must not race or precede the first's overwrite); the gradients pass a finite-
+ * difference check either way. */
+START_TEST(deferred_param_grads)
+{
+    for (int shared = 0; shared < 2; shared++) {
+        fx f;
+        fx_init(&f);
+        int x1 = decl(&f, "x1", ae_shape2(6, 5)), x2 = decl(&f, "x2", ae_shape2(6, 5));
+        int w1 = decl(&f, "w1", ae_shape2(4, 5)), w2 = decl(&f, "w2", ae_shape2(4, 5));
+        int b1 = decl(&f, "b1", ae_shape_make(1, (int64_t[]){4})), ti = decl(&f, "t", ae_shape2(6, 4));
+        fx_alloc(&f, 6, -1, 1);
+        ae_node *a = ae_dense(f.g, "a", ae_graph_param(f.g, x1, &f.err), ae_graph_param(f.g, w1, &f.err),
+                              ae_graph_param(f.g, b1, &f.err), AE_ACT_TANH, &f.err);
+        ae_node *b = ae_dense(f.g, "b", ae_graph_param(f.g, x2, &f.err), ae_graph_param(f.g, shared ? w1 : w2, &f.err),
+                              NULL, AE_ACT_SIGMOID, &f.err);
+        ae_node *terms[2] = {sq_loss(&f, a, ti), sq_loss(&f, b, ti)};
+        double e = check(&f, ae_weighted_sum(f.g, "sum", terms, (float[]){0.7f, 1.3f}, 2, &f.err), NULL);
+        ck_assert_msg(e < 2e-2, "shared=%d: gradient error %g", shared, e);
+        ck_assert_int_eq(a->op->tasks(a), shared ? 0 : 2);
+        ck_assert_int_eq(b->op->tasks(b), shared ? 0 : 1);
+        fx_free(&f);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_threads");
@@ -245,6 +272,7 @@ int main(void)
     tcase_add_test(t, dense_thread_decision);
     tcase_add_test(t, dense_bits_across_threads);
     tcase_add_test(t, split_chain_matches_reference);
+    tcase_add_test(t, deferred_param_grads);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
