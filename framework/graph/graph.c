@@ -469,6 +469,7 @@ void ae_graph_backward(ae_graph *g)
     for (size_t i = 0; i < g->nzero; i++)
         memset(g->zero_on_backward[i]->grad, 0, g->zero_on_backward[i]->numel * sizeof(float));
     g->loss->grad[0] = 1.0f;
+    if (!g->prof && ae_graph_backward_lanes(g)) return; /* the walk and the tasks side by side */
     for (size_t i = g->n; i-- > 0;) {
         ae_node *n = g->nodes[i];
         if (!n->needs_grad || !n->op->backward) continue;

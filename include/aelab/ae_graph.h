@@ -146,6 +146,10 @@ int ae_graph_threads(const ae_graph *g);
 /* The deferred parameter-gradient tasks (ae_op.tasks) of every node, in one region (backward order,
  * handed out dynamically); called by ae_graph_backward after its walk. */
 void ae_graph_run_tasks(ae_graph *g);
+/* The backward walk on one thread while the others run the deferred tasks as their nodes finish
+ * (then the walker joins them), in one region; same tasks, same bits. Only when every node on the
+ * walk runs on one thread, there are tasks and threads: returns 0 (nothing done) otherwise. */
+int ae_graph_backward_lanes(ae_graph *g);
 /* Forward walk over every node. */
 void ae_graph_forward(ae_graph *g);
 /* A training step's forward: only the nodes the loss needs (not, say, the sigmoid of logits). */

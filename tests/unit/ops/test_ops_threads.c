@@ -240,10 +240,13 @@ END_TEST
 /* Small one-block layers leave dW and db as tasks after the backward walk (ae_op.tasks): 2 each
  * here; a weight two layers share is written by both, so neither defers it (the second's
  * accumulation must not race or precede the first's overwrite); the gradients pass a finite-
- * difference check either way. */
+ * difference check either way, on 2 threads: the walk and the tasks side by side
+ * (ae_graph_backward_lanes), and give the same bytes on 1 thread (tasks after the walk). */
 START_TEST(deferred_param_grads)
 {
+    int threads = ae_get_threads();
     for (int shared = 0; shared < 2; shared++) {
+        ae_set_threads(2);
         fx f;
         fx_init(&f);
         int x1 = decl(&f, "x1", ae_shape2(6, 5)), x2 = decl(&f, "x2", ae_shape2(6, 5));
@@ -259,8 +262,18 @@ START_TEST(deferred_param_grads)
         ck_assert_msg(e < 2e-2, "shared=%d: gradient error %g", shared, e);
         ck_assert_int_eq(a->op->tasks(a), shared ? 0 : 2);
         ck_assert_int_eq(b->op->tasks(b), shared ? 0 : 1);
+        ae_graph_forward_loss(f.g);
+        ae_graph_backward(f.g);
+        float *g2 = malloc(f.ps->total * sizeof *g2);
+        memcpy(g2, f.ps->grad, f.ps->total * sizeof *g2);
+        ae_set_threads(1);
+        ae_graph_forward_loss(f.g);
+        ae_graph_backward(f.g);
+        ck_assert_msg(memcmp(g2, f.ps->grad, f.ps->total * sizeof *g2) == 0, "shared=%d: 1 vs 2 threads", shared);
+        free(g2);
         fx_free(&f);
     }
+    ae_set_threads(threads);
 }
 END_TEST
 
