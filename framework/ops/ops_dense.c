@@ -62,7 +62,7 @@ double dense_product_flops(const ae_node *n)
     return 2.0 * (double)n->numel * (double)n->in[1]->shape.d[1];
 }
 
-int64_t dense_chain_rows(const ae_node *n, int *split)
+int64_t dense_chain_rows(const ae_node *n, int threads, int *split)
 {
     /* the block size depends on the layer (its chain) alone, never on the thread count */
     const ae_node *h = n, *c;
@@ -74,7 +74,7 @@ int64_t dense_chain_rows(const ae_node *n, int *split)
         if (dense_product_flops(c) > flops) flops = dense_product_flops(c);
     }
     const int64_t batch = h->shape.d[0], nb = batch / SPLIT_MIN_ROWS;
-    *split = batch <= rows && h->fuse.chain_next && flops >= AE_PAR_TEAM_FLOPS && nb >= 2;
+    *split = threads > 1 && batch <= rows && h->fuse.chain_next && flops >= AE_PAR_TEAM_FLOPS && nb >= 2;
     if (*split) rows = (batch + (nb < SPLIT_BLOCKS ? nb : SPLIT_BLOCKS) - 1) / (nb < SPLIT_BLOCKS ? nb : SPLIT_BLOCKS);
     return rows;
 }
@@ -213,7 +213,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->k = w->shape.d[1];
     const double mm = 2.0 * (double)s->n * (double)s->k * (double)s->m;
     n->flops = mm * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
-    int64_t rows = dense_chain_rows(n, &s->split);
+    int64_t rows = dense_chain_rows(n, ae_graph_threads(g), &s->split);
     s->nb = (int)((s->n + rows - 1) / rows);
     if (s->nb < 2) { s->nb = 1; rows = s->n; }
     s->rows = rows;

@@ -33,7 +33,7 @@ void ops_plan_threads(ae_graph *g)
         ae_node *h = ae_graph_node(g, i), *c;
         int split;
         if (h->op != &ae_op_dense || h->fuse.chain_prev || !h->fuse.chain_next ||
-            h->shape.d[0] <= dense_chain_rows(h, &split))
+            h->shape.d[0] <= dense_chain_rows(h, ae_graph_threads(g), &split))
             continue;
         int t = 1;
         for (c = h; c; c = c->fuse.chain_next)

@@ -2,13 +2,15 @@
  * and a dense layer's forward and backward at batch 20 (one thread) and 128 (the graph's threads):
  * within float reassociation of a double reference, the same bytes on every run, and for the
  * one-thread layer the same bytes whether the graph has 1 or 2 threads; a chain split in row blocks
- * likewise (the same bytes at 1 and 2 threads by construction). */
+ * against a reference, and its bytes the same whichever number of threads runs its fixed blocks. */
 #include "ops_fixture.h"
 
 /* A graph of dense layers x -> units[0] -> units[1] -> ... (ReLU between, identity last) on `batch`
  * rows of `k` features: the nodes' thread decisions, into out[]. */
-static void decide(int64_t batch, int64_t k, const int64_t *units, int nl, int *out)
+static void decide(int threads, int64_t batch, int64_t k, const int64_t *units, int nl, int *out)
 {
+    int saved = ae_get_threads();
+    ae_set_threads(threads);
     fx f;
     fx_init(&f);
     int xi = decl(&f, "x", ae_shape2(batch, k)), wi[4], bi[4];
@@ -29,25 +31,29 @@ static void decide(int64_t batch, int64_t k, const int64_t *units, int nl, int *
     ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
     for (int l = 0; l < nl; l++) out[l] = d[l]->threads;
     fx_free(&f);
+    ae_set_threads(saved);
 }
 
 /* 1 = one thread, 0 = the graph's. A product of 2·20·784·200 = 6.3 MFLOP stays on one thread,
  * 2·128·784·512 = 103 MFLOP does not; in a chain run as one block (60 rows: too few to split) every
  * layer decides alone (the 3- and 1-wide layers: one thread); in a chain split in row blocks (200
- * rows) or run in row blocks (1000 rows) all follow the biggest. */
+ * rows, on 2 threads: one thread keeps the batch whole) or run in row blocks (1000 rows) all follow
+ * the biggest. */
 START_TEST(dense_thread_decision)
 {
     int t[3];
-    decide(20, 784, (int64_t[]){200}, 1, t);
+    decide(2, 20, 784, (int64_t[]){200}, 1, t);
     ck_assert_int_eq(t[0], 1);
-    decide(128, 784, (int64_t[]){512}, 1, t);
+    decide(2, 128, 784, (int64_t[]){512}, 1, t);
     ck_assert_int_eq(t[0], 0);
     const int64_t chain[3] = {512, 3, 1};
-    decide(60, 784, chain, 3, t);
+    decide(2, 60, 784, chain, 3, t);
     ck_assert_msg(t[0] == 0 && t[1] == 1 && t[2] == 1, "60 rows: %d %d %d", t[0], t[1], t[2]);
-    decide(200, 784, chain, 3, t);
+    decide(2, 200, 784, chain, 3, t);
     ck_assert_msg(t[0] == 0 && t[1] == 0 && t[2] == 0, "200 rows: %d %d %d", t[0], t[1], t[2]);
-    decide(1000, 784, chain, 3, t);
+    decide(1, 200, 784, chain, 3, t);
+    ck_assert_msg(t[0] == 0 && t[1] == 1 && t[2] == 1, "200 rows, 1 thread: %d %d %d", t[0], t[1], t[2]);
+    decide(2, 1000, 784, chain, 3, t);
     ck_assert_msg(t[0] == 0 && t[1] == 0 && t[2] == 0, "1000 rows: %d %d %d", t[0], t[1], t[2]);
 }
 END_TEST
@@ -139,9 +145,10 @@ END_TEST
 
 /* A chain split in row blocks (dense_split.c): 128 rows of 784 -> 256 (tanh: a member that is not
  * ReLU links only in a batch that fits one block) -> 784 (sigmoid),
- * MSE: 2·128·784·256 = 51 MFLOP per product, so 2 blocks of 64 rows and dW in slices. Loss and
- * every gradient against a double reference (within 1e-4 of each parameter's largest entry, as
- * dense_chain_blocks_match_reference), and the same bytes at 1 and 2 threads. */
+ * MSE: 2·128·784·256 = 51 MFLOP per product, so on 2 threads 2 blocks of 64 rows and dW in slices
+ * (on 1 thread the whole batch). Loss and every gradient against a double reference (within 1e-4 of
+ * each parameter's largest entry, as dense_chain_blocks_match_reference) on 2 and on 1 thread, and
+ * the same bytes when the 2-thread graph runs on 1 thread (the partition is the graph's). */
 enum { SN = 128, SK = 784, SH = 256 };
 
 static double split_ref(const ae_params *ps, const int *idx, double *gr)
@@ -183,7 +190,7 @@ static double split_ref(const ae_params *ps, const int *idx, double *gr)
     return loss / ((double)SN * SK);
 }
 
-static float *split_step(int threads, float *loss_out, int check)
+static float *split_step(int threads, int run_threads, float *loss_out, int check)
 {
     ae_set_threads(threads);
     fx f;
@@ -202,6 +209,7 @@ static float *split_step(int threads, float *loss_out, int check)
     ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
     ck_assert_ptr_eq(h->fuse.chain_next, y);
     ck_assert_int_eq(h->threads, 0);
+    ae_set_threads(run_threads);
     ae_graph_forward_loss(f.g);
     ae_graph_backward(f.g);
     *loss_out = loss->val[0];
@@ -226,11 +234,12 @@ static float *split_step(int threads, float *loss_out, int check)
 START_TEST(split_chain_matches_reference)
 {
     int threads = ae_get_threads();
-    float l2, l1;
-    float *g2 = split_step(2, &l2, 1), *g1 = split_step(1, &l1, 0);
+    float l2, l1, lu;
+    float *g2 = split_step(2, 2, &l2, 1), *g1 = split_step(2, 1, &l1, 0);
+    free(split_step(1, 1, &lu, 1)); /* unsplit, on 1 thread: against the reference too */
     const size_t total = (size_t)(SN * SK * 2 + SH * SK * 2 + SH + SK);
     ck_assert(memcmp(&l1, &l2, sizeof l1) == 0);
-    ck_assert_msg(memcmp(g1, g2, total * sizeof *g1) == 0, "gradients differ between 1 and 2 threads");
+    ck_assert_msg(memcmp(g1, g2, total * sizeof *g1) == 0, "a split graph's gradients differ on 1 and 2 threads");
     free(g1);
     free(g2);
     ae_set_threads(threads);
