@@ -8,6 +8,7 @@
 
 #include "ae_params.h"
 #include "ae_clock.h"
+#include "ae_par.h"
 
 struct ae_graph {
     double *prof;              /* AELAB_PROFILE=1: seconds per node, forward and backward */
@@ -29,6 +30,7 @@ struct ae_graph {
     size_t nzero;
     int failed;
     int compiled;
+    int threads;               /* OpenMP threads at compile */
 };
 
 ae_shape ae_shape_make(int nd, const int64_t *d)
@@ -119,6 +121,7 @@ void ae_graph_free(ae_graph *g)
 
 int64_t ae_graph_batch(const ae_graph *g) { return g->batch; }
 int ae_graph_training(const ae_graph *g) { return g->training; }
+int ae_graph_threads(const ae_graph *g) { return g->threads; }
 ae_params *ae_graph_params(const ae_graph *g) { return g->params; }
 size_t ae_graph_size(const ae_graph *g) { return g->n; }
 ae_node *ae_graph_node(const ae_graph *g, size_t i) { return i < g->n ? g->nodes[i] : NULL; }
@@ -392,12 +395,18 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
     if (loss && loss->numel != 1)
         return ae_errf(err, AE_EINTERNAL, "%s: the loss must be a scalar", loss->name);
     g->loss = g->training ? loss : NULL;
-    if (mark_reach(g, err) || list_consumers(g, err) || plan_edges(g, err) || run_plans(g, err) ||
-        allocate(g, err))
+    g->threads = ae_par_threads();
+    if (mark_reach(g, err) || list_consumers(g, err) || plan_edges(g, err))
         return err->code;
+    ae_graph_plan_threads(g);
+    if (run_plans(g, err) || allocate(g, err)) return err->code;
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->prepare && n->op->prepare(g, n, err) != AE_OK) return err->code;
+        if (!n->op->prepare) continue;
+        int saved = ae_par_limit(n->threads); /* oneDNN keeps the thread count its primitives see here */
+        int rc = n->op->prepare(g, n, err);
+        ae_par_restore(saved);
+        if (rc != AE_OK) return err->code;
     }
     const char *prof = getenv("AELAB_PROFILE");
     if (prof && *prof == '1' && !(g->prof = calloc(2 * g->n + 1, sizeof *g->prof)))
@@ -406,11 +415,26 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
     return AE_OK;
 }
 
+/* A node's forward and backward run on the threads decided for it at compile (ae_node.threads). */
+static void node_forward(ae_node *n)
+{
+    int saved = ae_par_limit(n->threads);
+    n->op->forward(n);
+    ae_par_restore(saved);
+}
+
+static void node_backward(ae_node *n)
+{
+    int saved = ae_par_limit(n->threads);
+    n->op->backward(n);
+    ae_par_restore(saved);
+}
+
 void ae_graph_forward(ae_graph *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->forward) n->op->forward(n);
+        if (n->op->forward) node_forward(n);
     }
 }
 
@@ -420,11 +444,11 @@ void ae_graph_forward_loss(ae_graph *g)
         ae_node *n = g->nodes[i];
         if (!n->op->forward || n->skip) continue;
         if (!g->prof) {
-            n->op->forward(n);
+            node_forward(n);
             continue;
         }
         double t = ae_now();
-        n->op->forward(n);
+        node_forward(n);
         g->prof[2 * i] += ae_now() - t;
     }
     g->steps++;
@@ -434,7 +458,7 @@ void ae_graph_forward_to(ae_graph *g, const ae_node *upto)
 {
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->forward) n->op->forward(n);
+        if (n->op->forward) node_forward(n);
         if (n == upto) break;
     }
 }
@@ -445,15 +469,17 @@ void ae_graph_backward(ae_graph *g)
     for (size_t i = 0; i < g->nzero; i++)
         memset(g->zero_on_backward[i]->grad, 0, g->zero_on_backward[i]->numel * sizeof(float));
     g->loss->grad[0] = 1.0f;
+    if (!g->prof && ae_graph_backward_lanes(g)) return; /* the walk and the tasks side by side */
     for (size_t i = g->n; i-- > 0;) {
         ae_node *n = g->nodes[i];
         if (!n->needs_grad || !n->op->backward) continue;
         if (!g->prof) {
-            n->op->backward(n);
+            node_backward(n);
             continue;
         }
         double t = ae_now();
-        n->op->backward(n);
+        node_backward(n);
         g->prof[2 * i + 1] += ae_now() - t;
     }
+    ae_graph_run_tasks(g);
 }

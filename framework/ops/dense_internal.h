@@ -7,6 +7,10 @@
 
 #include "ae_ops.h"
 
+/* Row blocks of a big batch have at least this many rows (ops_dense.c): a batch of no more rows
+ * runs as one block, or split (dense_chain_rows). */
+#define DENSE_MIN_BLOCK_ROWS 256
+
 /* The dense op's integer attributes (ae_node.iattr). */
 enum { DENSE_ACT, DENSE_NATTR };
 
@@ -20,6 +24,13 @@ typedef struct dense_state {
     int64_t n, k, m;
     int64_t rows;     /* per block (the last block may have fewer) */
     int nb, nthr;     /* blocks; threads with their own primitives and scratch (ae_par_blocks cap) */
+    int split;        /* a small batch in row blocks (dense_chain_rows): no per-block dW partials,
+                         every dZ kept whole in n->grad, dW by row slices (dense_split.c) */
+    int64_t srows;    /* split: rows of dW per slice (the last may have fewer) */
+    int ns;           /* split: slices */
+    ae_matmul *dws;   /* split: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
+    int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
+                         backward walk (dense_defers) */
     int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
     bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
     bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
@@ -50,5 +61,32 @@ int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err);
 int dense_permuted(const dense_state *s);
 void dense_permute_params(ae_node *n);
 void dense_unpermute_grads(ae_node *n);
+
+/* Rows per block of n's chain (n alone when not chained): a function of the layer widths and the
+ * batch alone; the batch runs as one block when it has no more rows. *split: a batch that would fit
+ * one block, split in row blocks because the graph has threads (> 1) and the chain's products are
+ * worth a second one (ops_dense.c). One thread keeps the whole batch: row blocks of 50-64 rows cost
+ * 4-11% more per product on one core (measured, Zen 5). */
+int64_t dense_chain_rows(const ae_node *n, int threads, int *split);
+/* One product (forward, dX or dW) of the layer: 2·batch·k·m. */
+double dense_product_flops(const ae_node *n);
+/* out[j] = Σ_i z[i·m + j] over `rows` rows, in a fixed order (ops_dense.c). */
+void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out);
+
+/* dense_split.c: a split chain's dW and db over the whole batch, after its row blocks' backward:
+ * fixed slices of dW's rows and one db task per layer, in one region. */
+int dense_split_prepare(ae_node *n, ae_err *err);
+void dense_split_dw(ae_node *last);
+void dense_split_destroy(dense_state *s);
+/* dense_split.c: whether a layer defers its dW and db (ae_op.tasks): one block, one thread, sole
+ * writer of its parameters' gradients in the plain layout; the tasks are the same product and
+ * column sums its backward would run, so the bits do not change. */
+int dense_defers(const ae_node *n);
+int dense_tasks(const ae_node *n);
+void dense_task(ae_node *n, int i, int thread);
+
+/* plan_threads.c: ae_node.threads of the dense and conv layers (from their FLOPs), run by fuse.c's
+ * compile pass once the chains are known. */
+void ops_plan_threads(ae_graph *g);
 
 #endif

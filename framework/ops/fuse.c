@@ -25,10 +25,16 @@ static int grad_writers(const ae_node *x)
  * block products are the same; what moves is when each layer's gradients are written (all at the
  * last layer's turn), which changes nothing when every layer's input gradient comes from the next
  * layer alone and no member has a parameter or input gradient that a node running its backward
- * earlier writes too (no accumulate flag set). The link p -> c, or NULL: */
+ * earlier writes too (no accumulate flag set). A member other than the last needs a ReLU or no
+ * activation when the chain may run in blocks of a big batch (a block's dZ then lives in a per-thread
+ * buffer that only the next layer's masked dX fills); a batch that fits one block runs either unsplit
+ * (each layer alone, as without a chain) or split, where every dZ stays in its layer's gradient
+ * buffer, so any activation links there. The link p -> c, or NULL: */
 static ae_node *chain_next(const ae_node *p)
 {
-    if (!is_dense(p) || (dense_act(p) != AE_ACT_RELU && dense_act(p) != AE_ACT_IDENTITY)) return NULL;
+    if (!is_dense(p)) return NULL;
+    if (dense_act(p) != AE_ACT_RELU && dense_act(p) != AE_ACT_IDENTITY && p->shape.d[0] > DENSE_MIN_BLOCK_ROWS)
+        return NULL;
     ae_node *c = NULL;
     for (int i = 0; i < p->ncons; i++) {
         ae_node *q = p->cons[i].node;
@@ -142,5 +148,6 @@ int ae_ops_plan(ae_graph *g, ae_err *err)
         else if (is_conv(n) && plan_conv(n, err)) return err->code;
         else if (n->op == &ae_op_reshape) n->blk = n->in[0]->blk; /* a view keeps its input's layout */
     }
+    ops_plan_threads(g);
     return AE_OK;
 }

@@ -16,6 +16,10 @@
 
 /* Rows per block: about this many floats of the wider side (input or output). */
 #define BLOCK_FLOATS 65536
+/* A chain whose batch fits one block but whose products are worth a second thread (AE_PAR_TEAM_FLOPS)
+ * is split into up to SPLIT_BLOCKS row blocks of SPLIT_MIN_ROWS rows or more (dense_split.c). */
+#define SPLIT_MIN_ROWS 48
+#define SPLIT_BLOCKS 4
 
 static int dense_infer(ae_node *n, ae_err *err)
 {
@@ -50,7 +54,29 @@ static int64_t block_rows(const ae_node *n)
 {
     int64_t k = (int64_t)(n->in[0]->numel / (size_t)n->shape.d[0]), m = n->shape.d[1];
     int64_t rows = BLOCK_FLOATS / (k > m ? k : m);
-    return rows < 256 ? 256 : rows;
+    return rows < DENSE_MIN_BLOCK_ROWS ? DENSE_MIN_BLOCK_ROWS : rows;
+}
+
+double dense_product_flops(const ae_node *n)
+{
+    return 2.0 * (double)n->numel * (double)n->in[1]->shape.d[1];
+}
+
+int64_t dense_chain_rows(const ae_node *n, int threads, int *split)
+{
+    /* the block size depends on the layer (its chain) alone, never on the thread count */
+    const ae_node *h = n, *c;
+    while ((c = h->fuse.chain_prev)) h = c;
+    int64_t rows = block_rows(h);
+    double flops = dense_product_flops(h);
+    for (c = h->fuse.chain_next; c; c = c->fuse.chain_next) {
+        if (block_rows(c) < rows) rows = block_rows(c);
+        if (dense_product_flops(c) > flops) flops = dense_product_flops(c);
+    }
+    const int64_t batch = h->shape.d[0], nb = batch / SPLIT_MIN_ROWS;
+    *split = threads > 1 && batch <= rows && h->fuse.chain_next && flops >= AE_PAR_TEAM_FLOPS && nb >= 2;
+    if (*split) rows = (batch + (nb < SPLIT_BLOCKS ? nb : SPLIT_BLOCKS) - 1) / (nb < SPLIT_BLOCKS ? nb : SPLIT_BLOCKS);
+    return rows;
 }
 
 /* Operands of one product for blocks of r rows (block 0, thread 0; rebound at each run). */
@@ -171,7 +197,7 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
         bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev ? 0 : n->accum[0], err))
         return err->code;
     const int dw_acc = s->dwp || dense_permuted(s) ? 0 : n->accum[1]; /* else added up afterwards */
-    if (w->needs_grad && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
+    if (w->needs_grad && !s->split && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
         return err->code;
     return AE_OK;
 }
@@ -187,12 +213,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->k = w->shape.d[1];
     const double mm = 2.0 * (double)s->n * (double)s->k * (double)s->m;
     n->flops = mm * (1 + (n->needs_grad && x->needs_grad) + (n->needs_grad && w->needs_grad));
-    /* the block size depends on the layer (its chain) alone, never on the thread count */
-    const ae_node *h = n, *c;
-    while ((c = h->fuse.chain_prev)) h = c;
-    int64_t rows = block_rows(h);
-    for (c = h->fuse.chain_next; c; c = c->fuse.chain_next)
-        if (block_rows(c) < rows) rows = block_rows(c);
+    int64_t rows = dense_chain_rows(n, ae_graph_threads(g), &s->split);
     s->nb = (int)((s->n + rows - 1) / rows);
     if (s->nb < 2) { s->nb = 1; rows = s->n; }
     s->rows = rows;
@@ -200,21 +221,29 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->prev = n->fuse.chain_prev; /* the chain, and the dZ hand-overs below: fuse.c */
     s->next = n->fuse.chain_next;
     s->fused = s->nb > 1 && (s->prev || s->next);
-    s->dw_t = s->nb > 1 && dw_transposed(s->k, s->m);
+    s->dw_t = s->nb > 1 && !s->split && dw_transposed(s->k, s->m);
     if (x->op == &ae_op_dense && x->state) s->depth = ((dense_state *)x->state)->depth + 1;
     s->dz_ready = n->fuse.dz_ready;
     s->mask_dx = n->fuse.mask_dx;
     if (n->needs_grad) {
-        if (s->fused && s->next && !(s->gbuf = ae_graph_scratch(g, (size_t)(s->nthr * rows * s->m), err)))
+        /* split: each layer's dZ stays whole in its gradient buffer for the dW phase */
+        if (s->fused && s->next && !s->split &&
+            !(s->gbuf = ae_graph_scratch(g, (size_t)(s->nthr * rows * s->m), err)))
             return err->code;
-        if (w->needs_grad && s->nb > 1 && !(s->dwp = ae_graph_scratch(g, (size_t)(s->nb * s->m * s->k), err)))
-            return err->code;
-        if (n->nin > 2 && n->in[2]->needs_grad &&
-            !(s->dbp = ae_graph_scratch(g, (size_t)(s->nb * s->m), err)))
+        if (w->needs_grad && s->nb > 1 && !s->split &&
+            !(s->dwp = ae_graph_scratch(g, (size_t)(s->nb * s->m * s->k), err)))
             return err->code;
     }
     if (dense_blocked_io(g, n, err)) return err->code;
-    return prepare_products(g, n, err);
+    s->defer = dense_defers(n);
+    if (n->needs_grad && n->nin > 2 && n->in[2]->needs_grad && !s->defer &&
+        !(s->dbp = ae_graph_scratch(g, (size_t)((s->split ? 1 : s->nb) * s->m), err)))
+        return err->code;
+    /* split blocks run inside one region of the chain: their primitives are one-thread ones */
+    int saved = ae_par_limit(s->split ? 1 : 0);
+    int rc = prepare_products(g, n, err) || (s->split && dense_split_prepare(n, err));
+    ae_par_restore(saved);
+    return rc ? err->code : AE_OK;
 }
 
 /* Rows of the block starting at row r0. */
@@ -289,7 +318,7 @@ static void dense_forward(ae_node *n)
 
 /* out[j] = Σ_i z[i·m + j] over `rows` rows. Narrow rows go through a flat accumulator of
  * COLSUM_ROWS rows (independent vector lanes instead of one dependent add chain per column). */
-static void colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out)
+void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out)
 {
     for (int64_t j = 0; j < m; j++) out[j] = 0.0f;
     if (m > 64) {
@@ -327,9 +356,9 @@ static void member_bwd(ae_node *n, size_t b, int t)
     float *dz = dz_of(n, r0, t);
     if (act != AE_ACT_IDENTITY && !s->dz_ready)
         ae_act_backward_slope(act, ae_act_slope(n), n->val + r0 * m, n->grad + r0 * m, dz, (size_t)(r * m), 0);
-    if (s->dbp) colsum(dz, r, m, s->dbp + b * m);
+    if (s->dbp && !s->split) dense_colsum(dz, r, m, s->dbp + b * m); /* split: dense_split_dw */
     const float *x = n->in[0]->val + r0 * k;
-    if (s->dw.mm)
+    if (s->dw.mm && !s->defer) /* else a task after the walk (dense_task) */
         bmm_run(&s->dw, t, last, s->dw_t ? x : dz, s->dw_t ? dz : x, s->dwp ? s->dwp + b * m * k : NULL);
     if (!n->in[0]->needs_grad) return;
     float *dx = dx_of(n, r0, t);
@@ -375,10 +404,11 @@ static void dense_backward(ae_node *n)
     dense_state *s = n->state;
     if (s->fused && s->next) return; /* done by the chain's last layer */
     ae_par_blocks((size_t)s->nb, s->nthr, bwd_block, n);
+    if (s->split) dense_split_dw(n);
     for (; n; n = s->fused ? s->prev : NULL) {
         s = n->state;
         if (s->dwp) reduce(s->wg, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1] && !dense_permuted(s));
-        if (s->dbp) reduce(s->bg, s->dbp, s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
+        if (s->dbp) reduce(s->bg, s->dbp, s->split ? 1 : s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
         dense_unpermute_grads(n);
     }
 }
@@ -393,6 +423,7 @@ static void dense_destroy(ae_node *n)
     bmm_destroy(&s->dxnar, s->nthr);
     bmm_destroy(&s->dw, s->nthr);
     for (int t = 0; s->tanh && t < 2 * s->nthr; t++) ae_eltwise_destroy(&s->tanh[t]);
+    dense_split_destroy(s);
     free(s->tanh);
     free(s->kperm);
     free(s->mperm);
@@ -401,7 +432,8 @@ static void dense_destroy(ae_node *n)
 }
 
 const ae_op ae_op_dense = {.name = "dense", .infer = dense_infer, .plan = ae_ops_plan, .prepare = dense_prepare,
-                           .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy};
+                           .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy,
+                           .tasks = dense_tasks, .task = dense_task};
 
 ae_node *ae_dense(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, ae_act act,
                   ae_err *err)

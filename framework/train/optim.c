@@ -172,7 +172,7 @@ double ae_optim_step(ae_optim *o)
         jr.g = j.g + off[r];
         jr.m = j.m + off[r];
         jr.v = j.v + off[r];
-        bad += ae_par_sum(len[r], chunk, &jr);
+        bad += ae_par_sum_w(len[r], 4.0, chunk, &jr); /* p, g and up to two moments per element */
     }
     if (off != soff) free(off);
     return norm + bad;

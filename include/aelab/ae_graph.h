@@ -50,6 +50,12 @@ typedef struct ae_op {
     ae_graph_plan_fn plan;
     int view; /* 1: the node is a view of input 0 (shares its value, and its gradient when input 0
                  has no other consumer): forward and backward have nothing to copy */
+    /* Parameter-gradient work the node's backward leaves for later (a small dense layer's dW and
+     * db: nothing on the walk waits for them), run by ae_graph_backward after the walk as fixed
+     * tasks of every such node in one parallel region: tasks(n) how many (0: none), task(n, i,
+     * thread) the i-th, on a thread < ae_graph_threads(g). NULL: none. */
+    int (*tasks)(const ae_node *n);
+    void (*task)(ae_node *n, int i, int thread);
 } ae_op;
 
 /* A consumer edge: node->in[slot] is the node it is listed on. */
@@ -106,6 +112,9 @@ struct ae_node {
                                   leaves it out) */
     double flops;              /* floating-point operations of one forward + backward (set by
                                   heavy ops at prepare; for throughput reports) */
+    int threads;               /* threads its prepare, forward and backward run on: 1 when its work
+                                  is too small to pay for a parallel region, 0 = the graph's (all);
+                                  decided at compile (ae_graph_plan_threads, then the ops' plan) */
 };
 
 typedef struct ae_params ae_params;
@@ -128,6 +137,19 @@ ae_node *ae_graph_param(ae_graph *g, int index, ae_err *err);
  * overwrite/accumulate per edge, runs the ops' plan passes, allocates values/grads, runs every
  * prepare. `loss` is the scalar node backward starts from (NULL for inference graphs). */
 int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err);
+/* Compile step (run by ae_graph_compile before the ops' plan passes, which may refine it for their
+ * nodes): n->threads = 1 for every node whose largest operand (its value or an input) has fewer
+ * than AE_PAR_TEAM_MIN elements, else 0 (framework/graph/graph_threads.c). */
+void ae_graph_plan_threads(ae_graph *g);
+/* OpenMP threads when the graph was compiled (the most a region of its deferred tasks uses). */
+int ae_graph_threads(const ae_graph *g);
+/* The deferred parameter-gradient tasks (ae_op.tasks) of every node, in one region (backward order,
+ * handed out dynamically); called by ae_graph_backward after its walk. */
+void ae_graph_run_tasks(ae_graph *g);
+/* The backward walk on one thread while the others run the deferred tasks as their nodes finish
+ * (then the walker joins them), in one region; same tasks, same bits. Only when every node on the
+ * walk runs on one thread, there are tasks and threads: returns 0 (nothing done) otherwise. */
+int ae_graph_backward_lanes(ae_graph *g);
 /* Forward walk over every node. */
 void ae_graph_forward(ae_graph *g);
 /* A training step's forward: only the nodes the loss needs (not, say, the sigmoid of logits). */

@@ -1,0 +1,122 @@
+/* Threads of the graph's nodes: the compile step that puts every node whose operands are all small
+ * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
+ * and the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
+ * after the backward walk or beside it. */
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "ae_graph.h"
+#include "ae_par.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void ae_graph_plan_threads(ae_graph *g)
+{
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *n = ae_graph_node(g, i);
+        size_t elems = n->numel;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k]->numel > elems) elems = n->in[k]->numel;
+        n->threads = elems < AE_PAR_TEAM_MIN ? 1 : 0;
+    }
+}
+
+/* The node whose deferred tasks include task *b of the backward order (nodes last to first);
+ * *b becomes the index within that node's. */
+static ae_node *task_node(ae_graph *g, size_t *b)
+{
+    for (size_t i = ae_graph_size(g); i-- > 0;) {
+        ae_node *n = ae_graph_node(g, i);
+        size_t k = n->needs_grad && n->op->tasks ? (size_t)n->op->tasks(n) : 0;
+        if (*b < k) return n;
+        *b -= k;
+    }
+    return NULL;
+}
+
+static void run_task(size_t b, int thread, void *ctx)
+{
+    ae_node *n = task_node(ctx, &b);
+    if (n) n->op->task(n, (int)b, thread);
+}
+
+void ae_graph_run_tasks(ae_graph *g)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *n = ae_graph_node(g, i);
+        if (n->needs_grad && n->op->tasks) total += (size_t)n->op->tasks(n);
+    }
+    if (total) ae_par_blocks(total, ae_graph_threads(g), run_task, g);
+}
+
+static size_t node_tasks(const ae_node *n)
+{
+    return n->needs_grad && n->op->tasks ? (size_t)n->op->tasks(n) : 0;
+}
+
+/* Tasks of the whole walk, or 0 when a node on it may use more than one thread. */
+static size_t lane_tasks(ae_graph *g)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        const ae_node *n = ae_graph_node(g, i);
+        if (n->needs_grad && n->op->backward && n->threads != 1) return 0;
+        total += node_tasks(n);
+    }
+    return total;
+}
+
+typedef struct lanes {
+    ae_graph *g;
+    size_t total;
+    atomic_size_t ready, next; /* tasks whose node's backward is done; the next task to claim */
+} lanes;
+
+static void walk(lanes *l)
+{
+    ae_graph *g = l->g;
+    for (size_t i = ae_graph_size(g); i-- > 0;) {
+        ae_node *n = ae_graph_node(g, i);
+        if (!n->needs_grad || !n->op->backward) continue;
+        int saved = ae_par_limit(n->threads);
+        n->op->backward(n);
+        ae_par_restore(saved);
+        size_t k = node_tasks(n);
+        if (k) atomic_fetch_add_explicit(&l->ready, k, memory_order_release);
+    }
+}
+
+/* Claims tasks in walk order, waiting (yielding the core) for the walk to reach each. */
+static void serve(lanes *l, int thread)
+{
+    for (size_t b; (b = atomic_fetch_add(&l->next, 1)) < l->total;) {
+        while (atomic_load_explicit(&l->ready, memory_order_acquire) <= b) sched_yield();
+        size_t i = b;
+        ae_node *n = task_node(l->g, &i);
+        n->op->task(n, (int)i, thread);
+    }
+}
+
+int ae_graph_backward_lanes(ae_graph *g)
+{
+#ifdef _OPENMP
+    int nt = ae_graph_threads(g) < ae_par_threads() ? ae_graph_threads(g) : ae_par_threads();
+    size_t total = nt > 1 ? lane_tasks(g) : 0;
+    if (!total) return 0;
+    lanes l = {.g = g, .total = total};
+    atomic_init(&l.ready, 0);
+    atomic_init(&l.next, 0);
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num();
+        if (t == 0) walk(&l);
+        serve(&l, t);
+    }
+    return 1;
+#else
+    (void)g;
+    return 0;
+#endif
+}

@@ -1,0 +1,123 @@
+/* Weight and bias gradients run apart from a dense layer's backward walk. A split chain's
+ * (ops_dense.c, dense_state.split): after the chain's row
+ * blocks have run the backward (dZ of every layer kept whole in its gradient buffer), one region
+ * runs fixed tasks, handed out dynamically: each a slice of a layer's dW rows over the whole batch,
+ * dW[j0:j1] = dZ[:, j0:j1]ᵀ·X (a one-thread product with the same reduction over the batch as the
+ * unsplit layer's), or a layer's db (its column sums, in the order of the unsplit layer). What each
+ * task computes does not depend on the thread that runs it. A small one-block layer's (dense_defers):
+ * its dW product and db column sums as the graph's deferred tasks (ae_op.tasks), all layers' in one
+ * region after the walk, off the path of the dX chain. */
+#include <stdlib.h>
+
+#include "ae_par.h"
+#include "dense_internal.h"
+
+/* dW rows per slice: at most this many, as even as possible (a function of m alone). */
+#define SLICE_ROWS 128
+
+static ae_mat slice_a(const ae_node *n, int64_t j0, int64_t r)
+{
+    const dense_state *s = n->state;
+    return (ae_mat){n->grad + j0, r, s->n, 1, s->m};
+}
+
+int dense_split_prepare(ae_node *n, ae_err *err)
+{
+    dense_state *s = n->state;
+    if (!n->in[1]->needs_grad) return AE_OK;
+    int ns = (int)((s->m + SLICE_ROWS - 1) / SLICE_ROWS);
+    s->srows = (s->m + ns - 1) / ns;
+    s->ns = (int)((s->m + s->srows - 1) / s->srows);
+    const int64_t last = s->m - (int64_t)(s->ns - 1) * s->srows;
+    if (!(s->dws = calloc((size_t)s->nthr * 2, sizeof *s->dws))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    ae_mat x = {n->in[0]->val, s->n, s->k, s->k, 1};
+    for (int t = 0; t < s->nthr; t++)
+        for (int v = 0; v < 1 + (last != s->srows); v++) {
+            int64_t r = v ? last : s->srows;
+            if (ae_matmul_init(&s->dws[2 * t + v], slice_a(n, 0, r), x, NULL, (ae_mat){s->wg, r, s->k, s->k, 1},
+                               AE_ACT_IDENTITY, 0, err))
+                return err->code;
+        }
+    return AE_OK;
+}
+
+/* Tasks of one layer: its dW slices, then its db. */
+static int tasks_of(const ae_node *n)
+{
+    const dense_state *s = n->state;
+    return s->ns + (s->dbp != NULL);
+}
+
+static void run_task(const ae_node *n, int task, int t)
+{
+    const dense_state *s = n->state;
+    if (task == s->ns) {
+        dense_colsum(n->grad, s->n, s->m, s->dbp);
+        return;
+    }
+    const int64_t j0 = (int64_t)task * s->srows;
+    ae_matmul *mm = &s->dws[2 * t + (task == s->ns - 1 && s->m - j0 != s->srows)];
+    dnnl_memory_set_data_handle(mm->a, n->grad + j0);
+    dnnl_memory_set_data_handle(mm->c, s->wg + j0 * s->k);
+    ae_matmul_run(mm);
+}
+
+/* Task b of the chain ending at ctx (its last layer first, as its gradients are ready first). */
+static void task_block(size_t b, int t, void *ctx)
+{
+    int task = (int)b;
+    for (const ae_node *n = ctx; n; n = ((const dense_state *)n->state)->prev) {
+        if (task < tasks_of(n)) {
+            run_task(n, task, t);
+            return;
+        }
+        task -= tasks_of(n);
+    }
+}
+
+void dense_split_dw(ae_node *last)
+{
+    size_t ntasks = 0;
+    for (const ae_node *n = last; n; n = ((const dense_state *)n->state)->prev) ntasks += (size_t)tasks_of(n);
+    ae_par_blocks(ntasks, ((dense_state *)last->state)->nthr, task_block, last);
+}
+
+void dense_split_destroy(dense_state *s)
+{
+    for (int t = 0; s->dws && t < 2 * s->nthr; t++) ae_matmul_destroy(&s->dws[t]);
+    free(s->dws);
+    s->dws = NULL;
+}
+
+/* p's gradient is written by one node's backward alone (no other layer sharing the parameter adds
+ * to it while the walk goes on), or p needs none. */
+static int sole_writer(const ae_node *p)
+{
+    int writers = 0;
+    for (int i = 0; p && i < p->ncons; i++) writers += p->cons[i].node->needs_grad && p->cons[i].node->op->backward;
+    return !p || !p->needs_grad || writers == 1;
+}
+
+int dense_defers(const ae_node *n)
+{
+    const dense_state *s = n->state;
+    const ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    return n->needs_grad && s->nb == 1 && n->threads == 1 && !dense_permuted(s) &&
+           (w->needs_grad || (b && b->needs_grad)) && sole_writer(w) && sole_writer(b) &&
+           !(w->needs_grad && n->accum[1]) && !(b && b->needs_grad && n->accum[2]);
+}
+
+int dense_tasks(const ae_node *n)
+{
+    const dense_state *s = n->state;
+    const ae_node *b = n->nin > 2 ? n->in[2] : NULL;
+    return s && s->defer ? (s->dw.mm != NULL) + (b && b->needs_grad) : 0;
+}
+
+void dense_task(ae_node *n, int i, int thread)
+{
+    (void)thread; /* one task per product: its primitive and operands are the layer's own */
+    dense_state *s = n->state;
+    if (i == 0 && s->dw.mm) ae_matmul_run(&s->dw.mm[0]); /* dW = dZᵀ·X, bound at prepare */
+    else dense_colsum(n->grad, s->n, s->m, s->bg);
+}
