@@ -12,11 +12,12 @@ printf '| masking noise | linear-probe accuracy (test) | test cross-entropy per 
 for level in 0 25 50; do
   run=$runs/noise$level/seed-1
   [ -f "$run/final.json" ] || continue
-  acc=$(grep -o '"probe_accuracy":[0-9.e-]*' "$run/final.json" | cut -d: -f2)
-  ce=$(grep -o '"loss":[0-9.e-]*' "$run/final.json" | head -1 | cut -d: -f2)
-  printf '| %s%% | %.4f | %.2f |\n' "$level" "$acc" "$ce" >> "$md"
+  acc=$(grep -o '"probe_accuracy":[0-9.e-]*' "$run/final.json" | cut -d: -f2 || true)
+  ce=$(grep -o '"loss":[0-9.e-]*' "$run/final.json" | head -1 | cut -d: -f2 || true)
+  acc=$(printf %.4f "${acc:-nan}") ce=$(printf %.2f "${ce:-nan}")
+  printf '| %s%% | %s | %s |\n' "$level" "$acc" "$ce" >> "$md"
   cp "$run/filters.dat" "$out/filters_noise$level.dat"
-  plots+=("set title '$level% masking noise (probe accuracy $(printf %.4f "$acc"))'; plot 'filters_noise$level.dat' matrix with image pixels notitle")
+  plots+=("set title '$level% masking noise (probe accuracy $acc)'; plot 'filters_noise$level.dat' matrix with image pixels notitle")
   n=$((n + 1))
 done
 [ $n -gt 0 ] || { echo "figures.sh: no finished runs under $runs" >&2; exit 1; }
