@@ -50,6 +50,11 @@ typedef struct ae_run {
     struct ae_pretrain *pretrain; /* `pretrain:`, the stage before training (ae_pretrain.h); NULL: none */
 } ae_run;
 
+/* model.init.from (framework/run/run_warm.c): loads the encoder parameters of the finished run it
+ * names into r's model by name (shapes checked; every encoder parameter must be there), opening that
+ * run with o's registry and data directory; nothing when the key is absent. Called once before a new
+ * run's first epoch (not on resume: the checkpoint holds the parameters). */
+int ae_run_warm_start(ae_run *r, const ae_run_opts *o, ae_err *err);
 /* Loads and resolves the config, the data and the model (no training). */
 int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err);
 /* The same from a config tree (owned by r from here); path names the config in messages and
