@@ -28,8 +28,9 @@ static const ae_key init_keys[] = {
     AE_KEY_STR_(ae_init_cfg, from, "from", AE_KEY_OPTIONAL, NULL,
                 "warm start: a finished run's folder (or its checkpoint.aelab) whose encoder parameters "
                 "(encoder[*], batch-norm statistics included) replace the scheme's draws by name, shapes "
-                "checked, before a new run's first epoch (Deep SVDD after its DCAE); {name} and {seed} "
-                "become this run's name and seed; a relative path starts at this run's output folder"),
+                "checked, before a new run's first epoch (Deep SVDD after its DCAE); {name}, {seed} and {KEY} "
+                "(a dotted config key with one value, e.g. {data.normal_labels}) become this run's values; a "
+                "relative path starts at this run's output folder"),
 };
 const ae_schema ae_model_init_schema = AE_SCHEMA_CASES("model.init", init_keys, "scheme", init_cases);
 

@@ -219,7 +219,28 @@ static int denoising_metrics(ae_run *r, const ae_dataset *ev, ae_json *j, ae_err
     return rc;
 }
 
-/* PCA at the code size: its test MSE (*mse) and its codes' probe accuracy. */
+/* The one-class protocol's classical baseline: the AUROC of PCA's reconstruction error summed over each
+ * test row's features (anomalies positive). */
+static int pca_anomaly(const ae_run *r, const ae_pca *pca, double *auroc, ae_err *err)
+{
+    const ae_dataset *t = &r->test;
+    double *score = malloc((t->n ? t->n : 1) * sizeof *score);
+    int *pos = malloc((t->n ? t->n : 1) * sizeof *pos);
+    if (!score || !pos) {
+        free(score), free(pos);
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        score[i] = ae_pca_mse(pca, t->x + i * t->d, 1) * (double)t->d;
+        pos[i] = ae_oneclass_is_anomaly(&r->oneclass, t->label[i]);
+    }
+    *auroc = ae_auroc(score, pos, t->n);
+    free(score), free(pos);
+    return AE_OK;
+}
+
+/* PCA at the code size: its test MSE (*mse), its codes' probe accuracy and, one-class, the AUROC of its
+ * reconstruction error (pca_anomaly_auroc). */
 static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, ae_json *j, double *mse, ae_err *err)
 {
     ae_pca pca;
@@ -235,6 +256,9 @@ static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, ae_json *j, 
         rc = probe(r, enc_pca, &pca, cs, pc, &acc, err);
     }
     if (isfinite(acc)) ae_json_num(j, "pca_probe_accuracy", acc);
+    double pa = NAN;
+    if (!rc && r->oneclass.n && !r->oneclass.excluded && ev == &r->test) rc = pca_anomaly(r, &pca, &pa, err);
+    if (isfinite(pa)) ae_json_num(j, "pca_anomaly_auroc", pa);
     free(pc);
     ae_pca_free(&pca);
     return rc;

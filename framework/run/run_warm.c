@@ -8,18 +8,37 @@
 #include "ae_report.h"
 #include "ae_run.h"
 
-/* `from` with {name} and {seed} replaced, relative to the run's output folder; a checkpoint file
+/* The text of placeholder {key} in `from`: the run's name, its seed, or the scalar at a dotted config
+ * key (a one-element list gives its element); NULL when there is none. */
+static const char *placeholder(const ae_run *r, const char *key, char *buf, size_t len)
+{
+    if (!strcmp(key, "name")) return r->name;
+    if (!strcmp(key, "seed")) return snprintf(buf, len, "%lu", r->seed), buf;
+    const ae_cfg *n = ae_cfg_lookup(r->root, key);
+    if (n && ae_cfg_len(n) == 1 && ae_cfg_at(n, 0)) n = ae_cfg_at(n, 0);
+    return n ? ae_cfg_scalar(n) : NULL;
+}
+
+/* `from` with its {placeholders} replaced, relative to the run's output folder; a checkpoint file
  * stands for its folder. */
 static int source_dir(const ae_run *r, const char *from, char *out, size_t len, const char *w, ae_err *err)
 {
     char exp[4096] = "";
     size_t k = 0;
     for (const char *p = from; *p && k + 1 < sizeof exp; p++) {
-        char sub[160] = "";
-        if (!strncmp(p, "{name}", 6)) snprintf(sub, sizeof sub, "%s", r->name), p += 5;
-        else if (!strncmp(p, "{seed}", 6)) snprintf(sub, sizeof sub, "%lu", r->seed), p += 5;
-        else sub[0] = *p, sub[1] = 0;
-        k += (size_t)snprintf(exp + k, sizeof exp - k, "%s", sub);
+        const char *end = *p == '{' ? strchr(p, '}') : NULL;
+        if (!end) {
+            exp[k++] = *p, exp[k] = 0;
+            continue;
+        }
+        char key[256], buf[64];
+        snprintf(key, sizeof key, "%.*s", (int)(end - p - 1), p + 1);
+        const char *v = placeholder(r, key, buf, sizeof buf);
+        if (!v)
+            return ae_errf(err, AE_EINPUT, "%s: model.init.from: {%s} is not {name}, {seed} or a config key with "
+                           "one value", w, key);
+        k += (size_t)snprintf(exp + k, sizeof exp - k, "%s", v);
+        p = end;
     }
     if (k + 1 >= sizeof exp) return ae_errf(err, AE_EINPUT, "%s: model.init.from: path too long", w);
     size_t n = strlen(exp);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deep SVDD end to end on generated labelled images (3 classes of 8x8 patterns, class 0 normal): an
 # autoencoder run, then `loss: svdd` warm-started from it (model.init.from, {name}/{seed} and a path
-# relative to the run folder): the encoder parameters are loaded, the scores are squared distances
+# {KEY}, relative to the run folder): the encoder parameters are loaded, the scores are squared distances
 # (>= 0) and AUROC is written; a run stopped and extended ends bit-identical to an uninterrupted one
 # (the centre lives in the checkpoint); a missing source run and another encoder are clear errors.
 # Usage: tests/e2e/svdd.sh path/to/aelab SOURCE_DIR
@@ -60,6 +60,12 @@ grep -q "(resumed)" "$tmp/ext.err" && ! grep -q "encoder loaded" "$tmp/ext.err" 
 if cmp -s <(strip "$tmp/ref/metrics.jsonl") <(strip "$tmp/ext/metrics.jsonl"); then ok; else bad "metrics differ after resume"; fi
 if cmp -s <(strip "$tmp/ref/final.json") <(strip "$tmp/ext/final.json"); then ok; else bad "final.json differs after resume"; fi
 cmp -s "$tmp/ref/scores.csv" "$tmp/ext/scores.csv" && ok || bad "scores.csv differs after resume"
+
+# {KEY} placeholders: a config key's one value ({data.normal_labels} is [0]) picks the same source
+cp -r "$tmp/oc-ae-3" "$tmp/oc-ae-0"
+"$aelab" run "$tmp/svdd.yaml" --out "$tmp/key" --quiet --set 'model.init.from=../{name}-ae-{data.normal_labels}' 2>"$tmp/key.err" ||
+  bad "{data.normal_labels} placeholder: $(cat "$tmp/key.err")"
+if cmp -s <(strip "$tmp/ref/final.json") <(strip "$tmp/key/final.json"); then ok; else bad "{KEY} placeholder: another result"; fi
 
 # warm-start errors: no such run; another encoder (shapes named)
 "$aelab" run "$tmp/svdd.yaml" --out "$tmp/e1" --quiet --set 'model.init.from=/nonexistent/run' 2>"$tmp/e1.err"; rc=$?
