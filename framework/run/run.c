@@ -101,6 +101,12 @@ static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
     if (ae_cfg_map(r->root, "outputs", 1, &out, err) || ae_schema_read(&ae_outputs_schema, out, r, 1, err))
         return err->code;
     if (o->out_dir) snprintf(r->out_dir, sizeof r->out_dir, "%s", o->out_dir);
+    const ae_cfg *k = ae_cfg_get(out, "anomaly_elbo_samples");
+    char w[256];
+    if (r->anomaly_elbo > 0 && !ae_model_has_posterior(r->model))
+        return ae_errf(err, AE_EINPUT, "%s: outputs.anomaly_elbo_samples: the -ELBO score needs a latent with a "
+                       "posterior density (model.latent.kind: gaussian); the %s latent has none",
+                       ae_cfg_where(k, w, sizeof w), ae_model_latent_kind(r->model));
     return AE_OK;
 }
 

@@ -42,6 +42,8 @@ typedef struct ae_run {
                                     anomaly_auroc, anomaly_auprc); oneclass.n == 0: none */
     long probe_train;            /* training rows used to fit the probe (0 = all) */
     long nll_samples;            /* gaussian latent: importance samples for the NLL estimate (0 = off) */
+    long anomaly_elbo;           /* one-class, gaussian latent: codes per test sample of the -ELBO score
+                                    (0: the objective's score or the reconstruction error) */
     int epoch_elbo;              /* gaussian latent: <split>_neg_elbo (sampled codes) every epoch */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
     long filters;                /* images: at most this many first-layer filters (0 = off) */
