@@ -22,6 +22,7 @@ units=(
   test_export
   test_ops_norm test_ops_pool
   test_ops_iwae
+  test_objective_svdd
 )
 for t in "${units[@]}"; do
   if [ ! -x "$bin/$t" ]; then echo "FAIL: $bin/$t missing"; fail=$((fail + 1)); continue; fi
