@@ -28,6 +28,7 @@ extern const ae_variant ae_variant_undercomplete, ae_variant_sparse, ae_variant_
     X(ae_objective_mse)           \
     X(ae_objective_bce)           \
     X(ae_objective_iwae)          \
+    X(ae_objective_svdd)          \
     /* end of the objectives */
 
 /* The corruptions of `corruption:` (variants/corruptions/); `none` first (the default). */

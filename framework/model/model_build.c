@@ -316,3 +316,17 @@ int ae_model_loss_sum(const ae_model *m)
 {
     return m->obj->sum_per_sample ? m->obj->sum_per_sample(m->obj_state) : 0;
 }
+
+int ae_model_has_objective_prepare(const ae_model *m) { return m->obj->prepare != NULL; }
+int ae_model_has_objective_score(const ae_model *m) { return m->obj->score != NULL; }
+
+int ae_model_objective_prepare(ae_model *m, const float *codes, size_t n, ae_err *err)
+{
+    if (!m->obj->prepare) return AE_OK;
+    return m->obj->prepare(m->obj_state, m->ps, codes, n, m->code_size, err);
+}
+
+int ae_model_objective_score(ae_model *m, const ae_mgraph *mg, size_t k, double *out)
+{
+    return m->obj->score ? m->obj->score(m->obj_state, m->ps, &mg->taps, k, out) : 0;
+}

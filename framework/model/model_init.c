@@ -25,6 +25,12 @@ static const ae_key init_keys[] = {
                    "logit_mean: the decoder's last bias is logit(p) of the training data's mean p per "
                    "feature (or per channel for a convolution), p clipped to [0.001, 0.999] as in Burda "
                    "et al.'s code; absent or none: the scheme's bias"),
+    AE_KEY_STR_(ae_init_cfg, from, "from", AE_KEY_OPTIONAL, NULL,
+                "warm start: a finished run's folder (or its checkpoint.aelab) whose encoder parameters "
+                "(encoder[*], batch-norm statistics included) replace the scheme's draws by name, shapes "
+                "checked, before a new run's first epoch (Deep SVDD after its DCAE); {name}, {seed} and {KEY} "
+                "(a dotted config key with one value, e.g. {data.normal_labels}) become this run's values; a "
+                "relative path starts at this run's output folder"),
 };
 const ae_schema ae_model_init_schema = AE_SCHEMA_CASES("model.init", init_keys, "scheme", init_cases);
 
@@ -86,7 +92,7 @@ static int logit_mean_bias(ae_model *m, const ae_dataset *data, const ae_cfg *no
 int ae_model_read_init(ae_cfg *model, ae_init_cfg *ic, ae_err *err)
 {
     ae_cfg *init;
-    *ic = (ae_init_cfg){"auto", 0, 0.01, NULL};
+    *ic = (ae_init_cfg){"auto", 0, 0.01, NULL, NULL};
     if (ae_cfg_map(model, "init", 1, &init, err) || ae_schema_read(&ae_model_init_schema, init, ic, 1, err))
         return err->code;
     ic->output_bias_at = ae_cfg_lookup(init, "output_bias");

@@ -54,6 +54,7 @@ typedef struct ae_init_cfg {
     int output_bias;              /* 0 none (or absent), 1 logit_mean */
     double std;                   /* normal */
     const ae_cfg *output_bias_at; /* the key's node (messages) */
+    const char *from;             /* a finished run whose encoder parameters are loaded (run layer) */
 } ae_init_cfg;
 struct ae_dataset;
 int ae_model_read_init(ae_cfg *model, ae_init_cfg *ic, ae_err *err);

@@ -101,6 +101,12 @@ static int read_outputs(ae_run *r, const ae_run_opts *o, ae_err *err)
     if (ae_cfg_map(r->root, "outputs", 1, &out, err) || ae_schema_read(&ae_outputs_schema, out, r, 1, err))
         return err->code;
     if (o->out_dir) snprintf(r->out_dir, sizeof r->out_dir, "%s", o->out_dir);
+    const ae_cfg *k = ae_cfg_get(out, "anomaly_elbo_samples");
+    char w[256];
+    if (r->anomaly_elbo > 0 && !ae_model_has_posterior(r->model))
+        return ae_errf(err, AE_EINPUT, "%s: outputs.anomaly_elbo_samples: the -ELBO score needs a latent with a "
+                       "posterior density (model.latent.kind: gaussian); the %s latent has none",
+                       ae_cfg_where(k, w, sizeof w), ae_model_latent_kind(r->model));
     return AE_OK;
 }
 
@@ -304,7 +310,8 @@ static int lock_folder(const char *dir, int *fd_out, ae_err *err)
 }
 
 /* Trains with SIGINT/SIGTERM turned into a clean stop (checkpoint written, AE_EINTERRUPTED). */
-static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int resumed, ae_err *err)
+static int train_interruptible(ae_run *r, const ae_run_opts *o, ae_trainer *tr, epoch_ctx *ctx, int resumed,
+                               ae_err *err)
 {
     g_stop = 0;
     struct sigaction sa, old_int, old_term;
@@ -317,8 +324,11 @@ static int train_interruptible(ae_run *r, ae_trainer *tr, epoch_ctx *ctx, int re
             r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs,
             r->tc.epochs == 1 ? "" : "s", r->out_dir, resumed ? " (resumed)" : "");
     ae_pretrain_io pio = {r->out_dir, r->checkpoint_every, ctx->hash, r->tc.progress, r->name, tr->stop};
-    int rc = resumed ? AE_OK : ae_pretrain_run(r->pretrain, r->model, &r->train, r->rng, &pio, err);
-    int pre = rc != AE_OK; /* stopped in pretraining: its own checkpoint holds the progress */
+    /* a new run: warm start, pretraining, the objective's preparation (Deep SVDD's centre) */
+    int rc = resumed ? AE_OK : ae_run_warm_start(r, o, err), pre = 0;
+    if (rc == AE_OK && !resumed) /* stopped in pretraining: its own checkpoint holds the progress */
+        pre = (rc = ae_pretrain_run(r->pretrain, r->model, &r->train, r->rng, &pio, err)) != AE_OK;
+    if (rc == AE_OK && !resumed) rc = ae_objective_prepare(r->model, &r->train, r->eval_batch, err);
     if (rc == AE_OK) rc = ae_train(tr, on_epoch, ctx, err);
     /* train.epochs: 0, the untrained (or pretrained) model: its checkpoint at epoch 0 makes a re-run skip
      * it and lets a longer run start from it */
@@ -348,7 +358,7 @@ static int remove_file(const char *path, ae_err *err)
 /* The folder is locked. Everything is checked (the checkpoint against this config) before the
  * first write, so a refused re-run leaves the folder as it was. final.json is the completion
  * marker: removed before anything else is rewritten, written last by ae_run_outputs. */
-static int run_locked(ae_run *r, ae_err *err)
+static int run_locked(ae_run *r, const ae_run_opts *o, ae_err *err)
 {
     char p[4200];
     ae_optim opt;
@@ -389,7 +399,7 @@ static int run_locked(ae_run *r, ae_err *err)
         fprintf(stderr, "aelab: %s: trained already (%ld epoch%s); writing the missing outputs to %s\n", r->name,
                 tr.epoch, tr.epoch == 1 ? "" : "s", r->out_dir);
     else if (rc == AE_OK)
-        rc = train_interruptible(r, &tr, &ctx, resumed, err);
+        rc = train_interruptible(r, o, &tr, &ctx, resumed, err);
     if (rc == AE_OK) rc = ae_run_outputs(r, ctx.losses, ctx.n, err);
 done:
     free(ctx.losses);
@@ -413,7 +423,7 @@ int ae_run_cfg(ae_cfg *root, const char *path, const ae_run_opts *o, ae_err *err
     if (rc == AE_OK) rc = lock_folder(r.out_dir, &lock, err);
     if (rc == AE_OK) {
         remove_stale_temps(r.out_dir);
-        rc = run_locked(&r, err);
+        rc = run_locked(&r, o, err);
     }
     if (lock >= 0) close(lock); /* releases the lock */
     ae_run_free(&r);

@@ -1,4 +1,5 @@
-/* A finished run's baselines: the PCA at the code size (test MSE, its codes' probe accuracy; cached
+/* A finished run's baselines: the PCA at the code size (test MSE, its codes' probe accuracy, one-class:
+ * the AUROC of its reconstruction error; cached
  * across an experiment's runs by a hash of the data) and the linear probe on the model's codes, each
  * one's cost said on stderr. */
 #include <math.h>
@@ -79,9 +80,10 @@ static uint64_t data_hash(const ae_run *r, const ae_dataset *ev, size_t cs)
 {
     const ae_dataset *s[2] = {&r->train, ev};
     int cv = !r->test.n || !r->train.label; /* the probe's folds are drawn from the seed */
-    long knobs[6] = {2 /* the cache's format */, (long)cs, r->probe, r->probe_train, r->probe_folds,
-                     cv ? (long)r->seed : -1};
+    long knobs[8] = {3 /* the cache's format */, (long)cs, r->probe, r->probe_train, r->probe_folds,
+                     cv ? (long)r->seed : -1, (long)r->oneclass.n, r->oneclass.excluded};
     uint64_t h = mix(1469598103934665603ULL, knobs, sizeof knobs);
+    if (r->oneclass.n) h = mix(h, r->oneclass.classes, r->oneclass.n * sizeof *r->oneclass.classes);
     for (int i = 0; i < 2; i++) {
         size_t shape[3] = {s[i]->n, s[i]->d, (size_t)s[i]->n_classes};
         h = mix(h, shape, sizeof shape);
@@ -91,63 +93,85 @@ static uint64_t data_hash(const ae_run *r, const ae_dataset *ev, size_t cs)
     return h;
 }
 
-static int cache_read(const char *path, double *mse, double *acc)
+static double num(const char *s) { return strcmp(s, "nan") ? strtod(s, NULL) : NAN; }
+
+static int cache_read(const char *path, ae_run_baseline *b)
 {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    char a[64] = "", b[64] = "";
-    int ok = fscanf(f, "pca_mse %63s pca_probe_accuracy %63s", a, b) == 2;
+    char a[64] = "", c[64] = "", d[64] = "";
+    int ok = fscanf(f, "pca_mse %63s pca_probe_accuracy %63s pca_anomaly_auroc %63s", a, c, d) == 3;
     fclose(f);
     if (!ok) return 0;
-    *mse = strcmp(a, "nan") ? strtod(a, NULL) : NAN;
-    *acc = strcmp(b, "nan") ? strtod(b, NULL) : NAN;
+    b->pca_mse = num(a), b->pca_acc = num(c), b->pca_auroc = num(d);
     return 1;
 }
 
 /* A cache that cannot be written is no error: the numbers are in final.json all the same. */
-static void cache_write(const char *dir, const char *path, double mse, double acc)
+static void cache_write(const char *dir, const char *path, const ae_run_baseline *b)
 {
-    char text[128];
-    int n = snprintf(text, sizeof text, "pca_mse %.17g pca_probe_accuracy %.17g\n", mse, acc);
+    char text[192];
+    int n = snprintf(text, sizeof text, "pca_mse %.17g pca_probe_accuracy %.17g pca_anomaly_auroc %.17g\n",
+                     b->pca_mse, b->pca_acc, b->pca_auroc);
     ae_err e = {0};
     if (ae_mkdirs(dir, &e) || ae_write_file_atomic(path, text, (size_t)n, &e))
         fprintf(stderr, "aelab: warning: PCA baseline cache: %s\n", e.msg);
 }
 
-/* PCA at the code size: its test MSE (*mse) and its codes' probe accuracy (*acc). */
-static int pca_fit_probe(ae_run *r, const ae_dataset *ev, size_t cs, double *mse, double *acc, ae_err *err)
+/* The one-class protocol's classical baseline: the AUROC of PCA's reconstruction error summed over each
+ * test row's features (anomalies positive). */
+static int pca_anomaly(const ae_run *r, const ae_pca *pca, double *auroc, ae_err *err)
+{
+    const ae_dataset *t = &r->test;
+    double *score = malloc((t->n ? t->n : 1) * sizeof *score);
+    int *pos = malloc((t->n ? t->n : 1) * sizeof *pos);
+    if (!score || !pos) {
+        free(score), free(pos);
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        score[i] = ae_pca_mse(pca, t->x + i * t->d, 1) * (double)t->d;
+        pos[i] = ae_oneclass_is_anomaly(&r->oneclass, t->label[i]);
+    }
+    *auroc = ae_auroc(score, pos, t->n);
+    free(score), free(pos);
+    return AE_OK;
+}
+
+/* PCA at the code size: its test MSE, its codes' probe accuracy and, one-class, its AUROC. */
+static int pca_fit_probe(ae_run *r, const ae_dataset *ev, size_t cs, ae_run_baseline *b, ae_err *err)
 {
     ae_pca pca;
     int rc = ae_pca_fit(&pca, r->train.x, r->train.n, r->train.d, cs, err);
     if (rc) return rc;
-    *mse = ae_pca_mse(&pca, ev->x, ev->n);
+    b->pca_mse = ae_pca_mse(&pca, ev->x, ev->n);
     float *pc = malloc(ev->n * cs * sizeof *pc);
     if (!pc) rc = ae_errf(err, AE_EINTERNAL, "out of memory");
     if (!rc) {
         ae_pca_transform(&pca, ev->x, ev->n, pc);
-        rc = probe(r, enc_pca, &pca, cs, pc, acc, err);
+        rc = probe(r, enc_pca, &pca, cs, pc, &b->pca_acc, err);
     }
+    if (!rc && r->oneclass.n && !r->oneclass.excluded && ev == &r->test) rc = pca_anomaly(r, &pca, &b->pca_auroc, err);
     free(pc);
     ae_pca_free(&pca);
     return rc;
 }
 
-static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, double *mse, double *acc, char *how,
+static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, ae_run_baseline *b, char *how,
                         size_t howlen, ae_err *err)
 {
     char path[4200], name[64];
-    *acc = NAN;
     if (r->baseline_cache && *r->baseline_cache) {
         snprintf(name, sizeof name, "pca-%016llx.txt", (unsigned long long)data_hash(r, ev, cs));
         ae_path_join(path, sizeof path, r->baseline_cache, name);
-        if (cache_read(path, mse, acc)) {
+        if (cache_read(path, b)) {
             snprintf(how, howlen, " (cached: %s)", path);
             return AE_OK;
         }
     }
-    int rc = pca_fit_probe(r, ev, cs, mse, acc, err);
+    int rc = pca_fit_probe(r, ev, cs, b, err);
     if (!rc && r->baseline_cache && *r->baseline_cache) {
-        cache_write(r->baseline_cache, path, *mse, *acc);
+        cache_write(r->baseline_cache, path, b);
         snprintf(how, howlen, " (saved for the next runs on these data: %s)", path);
     }
     return rc;
@@ -155,11 +179,11 @@ static int pca_baseline(ae_run *r, const ae_dataset *ev, size_t cs, double *mse,
 
 int ae_run_baselines(ae_run *r, const ae_dataset *ev, size_t cs, const float *codes, ae_run_baseline *b, ae_err *err)
 {
-    b->pca_mse = b->pca_acc = b->acc = NAN;
+    b->pca_mse = b->pca_acc = b->pca_auroc = b->acc = NAN;
     char how[4400] = "", line[4800];
     double t0 = ae_now();
     int rc = AE_OK, pca = r->pca && cs < ev->d;
-    if (pca) rc = pca_baseline(r, ev, cs, &b->pca_mse, &b->pca_acc, how, sizeof how, err);
+    if (pca) rc = pca_baseline(r, ev, cs, b, how, sizeof how, err);
     double t1 = ae_now();
     if (!rc) rc = probe(r, enc_model, r, cs, codes, &b->acc, err);
     double t2 = ae_now();

@@ -340,13 +340,14 @@ int ae_run_outputs(ae_run *r, const double *losses, long nepochs, ae_err *err)
 #define LINE(...) (ll += ll < sizeof line ? (size_t)snprintf(line + ll, sizeof line - ll, __VA_ARGS__) : 0)
     if (isfinite(e.bce)) LINE("  bce %.6g", e.bce);
     if (!rc && *sl) LINE("  | kl_sparsity layer %s: mean activation %.4g", sl, sm);
-    ae_run_baseline bl = {NAN, NAN, NAN}; /* run_baselines.c */
+    ae_run_baseline bl = {NAN, NAN, NAN, NAN}; /* run_baselines.c */
     if (!rc) rc = ae_run_baselines(r, ev, cs, codes, &bl, err);
     if (isfinite(bl.pca_mse)) {
         ae_json_num(&j, "pca_mse", bl.pca_mse);
         LINE("  | PCA-%zu mse %.6g", cs, bl.pca_mse);
     }
     if (isfinite(bl.pca_acc)) ae_json_num(&j, "pca_probe_accuracy", bl.pca_acc);
+    if (isfinite(bl.pca_auroc)) ae_json_num(&j, "pca_anomaly_auroc", bl.pca_auroc);
     double auroc = NAN, auprc = NAN;
     if (!rc && isfinite(bl.acc)) {
         ae_json_num(&j, "probe_accuracy", bl.acc);

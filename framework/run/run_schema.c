@@ -95,6 +95,10 @@ static const ae_key outputs_keys[] = {
     AE_KEY_INT_(ae_run, nll_samples, "nll_samples", "0", 0, 100000,
                 "gaussian latent: importance samples per test input for nll_is, the k-sample bound on "
                 "-log p(x) (0 = off; Burda et al. 2016 use 5000)"),
+    AE_KEY_INT_(ae_run, anomaly_elbo, "anomaly_elbo_samples", AE_KEY_OPTIONAL, 0, 100000,
+                "one-class runs with a gaussian latent: score each test sample by its -ELBO, the mean over this "
+                "many sampled codes (draws from the run's stream, after training); else the objective's own score "
+                "or the reconstruction error (absent or 0)"),
     AE_KEY_INT_(ae_run, eval_batch, "eval_batch", "1000", 1, 1L << 30, "samples per evaluation batch"),
     AE_KEY_INT_(ae_run, grid, "grid", "8", 0, 64, "reconstruction grid: NxN images (0 = none)"),
     AE_KEY_INT_(ae_run, manifold, "manifold", "20", 0, 50,

@@ -60,7 +60,7 @@ static void weights_chunk(size_t lo, size_t hi, void *ctx)
 /* The NLL's working state: the log-weights of a pass, softplus of its logits (a oneDNN primitive bound
  * to the graph it was made for) and the running log-sum-exp of each input row. */
 typedef struct nll_work {
-    double *lw, *mx, *acc;
+    double *lw, *mx, *acc, *sum; /* sum: Σ of each input row's log-weights (its -ELBO estimate) */
     float *sp, *x; /* x: the inputs of a pass, as ae_dataset_gather draws them */
     ae_eltwise softplus;
     const ae_mgraph *bound;
@@ -68,7 +68,7 @@ typedef struct nll_work {
 
 static void work_free(nll_work *w)
 {
-    free(w->lw), free(w->mx), free(w->acc), free(w->sp), free(w->x);
+    free(w->lw), free(w->mx), free(w->acc), free(w->sum), free(w->sp), free(w->x);
     ae_eltwise_destroy(&w->softplus);
 }
 
@@ -93,6 +93,7 @@ static int nll_pass_run(ae_model *m, ae_mgraph *mg, const float *x, size_t nb, s
     for (size_t r = 0; r < rows; r++) { /* running log-sum-exp per input row, in sample order */
         size_t b = r % nb;
         double v = w->lw[r];
+        w->sum[b] += v;
         if (v > w->mx[b]) {
             w->acc[b] = w->acc[b] * exp(w->mx[b] - v) + 1.0;
             w->mx[b] = v;
@@ -103,7 +104,10 @@ static int nll_pass_run(ae_model *m, ae_mgraph *mg, const float *x, size_t nb, s
     return AE_OK;
 }
 
-int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll, ae_err *err)
+/* The k-sample passes over ds: the mean NLL bound into *nll, and per row (when not NULL) the bound
+ * into nll_rows and the mean of the k single-sample -ELBO estimates into elbo_rows. */
+static int nll_rows(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll, double *nll_row,
+                    double *elbo_row, ae_err *err)
 {
     if (!ae_model_has_posterior(m))
         return ae_errf(err, AE_EINPUT, "the NLL estimate needs a latent with a posterior density (the %s "
@@ -117,8 +121,8 @@ int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll
     spp = spp < 1 ? 1 : spp > (size_t)k ? (size_t)k : spp;
     nll_work w = {0};
     w.lw = malloc(spp * nb0 * sizeof *w.lw), w.mx = malloc(nb0 * sizeof *w.mx), w.acc = malloc(nb0 * sizeof *w.acc);
-    w.sp = malloc(spp * nb0 * d * sizeof *w.sp), w.x = malloc(nb0 * d * sizeof *w.x);
-    if (!w.lw || !w.mx || !w.acc || !w.sp || !w.x) {
+    w.sp = malloc(spp * nb0 * d * sizeof *w.sp), w.x = malloc(nb0 * d * sizeof *w.x), w.sum = malloc(nb0 * sizeof *w.sum);
+    if (!w.lw || !w.mx || !w.acc || !w.sp || !w.x || !w.sum) {
         work_free(&w);
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     }
@@ -126,7 +130,7 @@ int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll
     int rc = AE_OK;
     for (size_t off = 0; off < ds->n && !rc; off += nb0) {
         size_t nb = off + nb0 <= ds->n ? nb0 : ds->n - off;
-        for (size_t b = 0; b < nb; b++) w.mx[b] = -INFINITY, w.acc[b] = 0;
+        for (size_t b = 0; b < nb; b++) w.mx[b] = -INFINITY, w.acc[b] = 0, w.sum[b] = 0;
         ae_dataset_gather(ds, NULL, off, nb, ds->pass, w.x); /* one draw of the inputs for all k samples */
         for (size_t done = 0; done < (size_t)k && !rc; done += spp) {
             int s = (int)((size_t)k - done < spp ? (size_t)k - done : spp);
@@ -134,11 +138,27 @@ int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll
             int lik = !ae_model_loss_bernoulli(m) ? LIK_GAUSS : mg && mg->taps.logits ? LIK_LOGITS : LIK_PROBS;
             rc = mg ? nll_pass_run(m, mg, w.x, nb, d, lik, &w, err) : err->code;
         }
-        for (size_t b = 0; b < nb && !rc; b++) total -= w.mx[b] + log(w.acc[b] / (double)k);
+        for (size_t b = 0; b < nb && !rc; b++) {
+            double v = -(w.mx[b] + log(w.acc[b] / (double)k));
+            total += v;
+            if (nll_row) nll_row[off + b] = v;
+            if (elbo_row) elbo_row[off + b] = -w.sum[b] / (double)k;
+        }
     }
     work_free(&w);
     if (!rc) *nll = total / (double)ds->n;
     return rc;
+}
+
+int ae_vae_nll(ae_model *m, const ae_dataset *ds, int k, long batch, double *nll, ae_err *err)
+{
+    return nll_rows(m, ds, k, batch, nll, NULL, NULL, err);
+}
+
+int ae_vae_neg_elbo_rows(ae_model *m, const ae_dataset *ds, int k, long batch, double *out, ae_err *err)
+{
+    double mean;
+    return nll_rows(m, ds, k, batch, &mean, NULL, out, err);
 }
 
 int ae_vae_sample(ae_model *m, ae_rng *rng, size_t n, float *out, ae_err *err)

@@ -85,6 +85,14 @@ int ae_model_loss_sum(const ae_model *m);          /* its terms sum per sample (
 /* The objective's likelihood is Bernoulli (it trains on logits: bce, iwae), else a unit gaussian (mse):
  * what the ELBO and NLL evaluate. */
 int ae_model_loss_bernoulli(const ae_model *m);
+/* The objective's optional hooks (ae_objective_ops.prepare / score): whether it has them; prepare with
+ * the codes of n training rows (n x code size) before a new run's first epoch; score the k rows of
+ * mg (an evaluation graph forwarded to its code) into out: 1 when the objective scored them, 0 when
+ * it has no score of its own (the reconstruction error is the score then). */
+int ae_model_has_objective_prepare(const ae_model *m);
+int ae_model_has_objective_score(const ae_model *m);
+int ae_model_objective_prepare(ae_model *m, const float *codes, size_t n, ae_err *err);
+int ae_model_objective_score(ae_model *m, const ae_mgraph *mg, size_t k, double *out);
 /* Latent prior sampling for generative models: decodes n codes (n x code_size) into images. */
 int ae_model_decode(ae_model *m, const float *codes, size_t n, float *out, ae_err *err);
 

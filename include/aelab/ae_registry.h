@@ -152,8 +152,8 @@ typedef struct ae_objective_io {
  * (the latent's and the regularizers' terms follow them). configure reads its keys (besides type)
  * from `spec`; root is the whole config (for messages that name other keys, e.g. data.scaling) and
  * data the training set (to refuse targets the objective cannot compare). build adds its terms from
- * b->taps through io->add_term (AE_OK, or b->err's code). Later objectives fit the same shape: a
- * Deep SVDD distance reads taps->code and a centre it keeps in its state; an IWAE bound reads
+ * b->taps through io->add_term (AE_OK, or b->err's code). The Deep SVDD distance (`svdd`) reads
+ * taps->code and a centre it keeps in a STATE parameter set by prepare; the IWAE bound reads
  * taps->mu/logvar, draws its k codes with ae_reparam (ae_latent.h) and decodes each with io->decode. */
 typedef struct ae_objective_ops {
     const char *name;
@@ -167,6 +167,14 @@ typedef struct ae_objective_ops {
                                       added as an op after it, and taps->logits is its input */
     const char *output_activation; /* the default `model.output_activation` of a mirrored decoder
                                       (NULL: identity) */
+    /* Optional (NULL: none). prepare: called once before the first training epoch of a new run (not on
+     * resume) with the codes of the n training rows (n x code_size, evaluation mode) of the model as
+     * it starts (after any warm start): state it keeps in parameters (a STATE kind, saved in the
+     * checkpoint) is set here (Deep SVDD's centre). score: the anomaly score of each of the k rows of
+     * an evaluation graph forwarded to its code (taps->code) into out[0..k), higher = more anomalous;
+     * returns 1 when it scored, 0 to leave it to the reconstruction error. */
+    int (*prepare)(void *state, ae_params *ps, const float *codes, size_t n, size_t code_size, ae_err *err);
+    int (*score)(void *state, const ae_params *ps, const ae_taps *t, size_t k, double *out);
 } ae_objective_ops;
 
 /* A variant preset: YAML merged under the user's config (the user's keys win). */
@@ -222,10 +230,11 @@ void ae_registry_print(const ae_registry *r, FILE *f);
  * (ae_config.h, ae_schema.h, ae_data.h, ae_graph.h, ae_rng.h, ae_error.h), and ae_taps.h; a plug-in
  * includes only these (installed: pkg-config --cflags aelab, or CMake's aelab::aelab). The other
  * public headers serve programs built on libaelab and are not covered. */
-#define AE_PLUGIN_ABI 5 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema`; 3: AE_MAX_IN 16
+#define AE_PLUGIN_ABI 6 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema`; 3: AE_MAX_IN 16
                           (ae_node's input arrays); 4: ae_dataset gained class names and the
                           binarization draw, ae_act gained leaky ReLU; 5: ae_source_ops ends with
-                          `schema` (an older plug-in's source would be read past its end) */
+                          `schema` (an older plug-in's source would be read past its end); 6:
+                          ae_objective_ops ends with `prepare` and `score` */
 #define AE_PLUGIN_EXPORT_ABI                                                                       \
     extern const int aelab_plugin_abi;                                                             \
     const int aelab_plugin_abi = AE_PLUGIN_ABI

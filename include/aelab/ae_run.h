@@ -44,6 +44,8 @@ typedef struct ae_run {
                                     anomaly_auroc, anomaly_auprc); oneclass.n == 0: none */
     long probe_train;            /* training rows used to fit the probe (0 = all) */
     long nll_samples;            /* gaussian latent: importance samples for the NLL estimate (0 = off) */
+    long anomaly_elbo;           /* one-class, gaussian latent: codes per test sample of the -ELBO score
+                                    (0: the objective's score or the reconstruction error) */
     int epoch_elbo;              /* gaussian latent: <split>_neg_elbo (sampled codes) every epoch */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
     long filters;                /* images: at most this many first-layer filters (0 = off) */
@@ -53,6 +55,11 @@ typedef struct ae_run {
     struct ae_pretrain *pretrain; /* `pretrain:`, the stage before training (ae_pretrain.h); NULL: none */
 } ae_run;
 
+/* model.init.from (framework/run/run_warm.c): loads the encoder parameters of the finished run it
+ * names into r's model by name (shapes checked; every encoder parameter must be there), opening that
+ * run with o's registry and data directory; nothing when the key is absent. Called once before a new
+ * run's first epoch (not on resume: the checkpoint holds the parameters). */
+int ae_run_warm_start(ae_run *r, const ae_run_opts *o, ae_err *err);
 /* Loads and resolves the config, the data and the model (no training). */
 int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err);
 /* The same from a config tree (owned by r from here); path names the config in messages and
@@ -98,7 +105,8 @@ int ae_run_anomaly(ae_run *r, double *auroc, double *auprc, ae_err *err);
  * With r->baseline_cache, the PCA's numbers are read from / saved to a file there named by a hash of
  * the rows and labels read, the code size and the probe's settings (the same numbers either way).
  * What each cost is said on stderr. */
-typedef struct ae_run_baseline { double pca_mse, pca_acc, acc; } ae_run_baseline;
+/* pca_auroc: one-class runs (data.normal_labels), the AUROC of PCA's reconstruction error. */
+typedef struct ae_run_baseline { double pca_mse, pca_acc, pca_auroc, acc; } ae_run_baseline;
 int ae_run_baselines(ae_run *r, const ae_dataset *ev, size_t cs, const float *codes, ae_run_baseline *b,
                      ae_err *err);
 /* kl_sparsity's layer (run_sparsity.c): the `layer:` of the config's first kl_sparsity regularizer into

@@ -72,10 +72,14 @@ int ae_evaluate(ae_model *m, const ae_dataset *ds, ae_mode mode, long batch, ae_
 int ae_encode(ae_model *m, const ae_dataset *ds, size_t n, ae_mode mode, long batch, float *codes,
               float *recon, ae_err *err);
 /* Per-sample anomaly scores of ds's rows into out[0..ds->n) (higher = more anomalous), computed
- * batch rows at a time on the evaluation graph (rows read at ds->pass): the reconstruction error
- * summed over the row's features, sum_j (recon_j - x_j)^2 in double (Ruff et al. 2018's DCAE
- * baseline). Where an objective's own score (Deep SVDD's distance to its centre) would plug in is
- * marked in framework/train/anomaly.c. */
+ * batch rows at a time on the evaluation graph (rows read at ds->pass): the objective's own score
+ * when it has one (ae_objective_ops.score: Deep SVDD's ||code - c||^2), else the reconstruction
+ * error summed over the row's features, sum_j (recon_j - x_j)^2 in double (Ruff et al. 2018's DCAE
+ * baseline). */
 int ae_anomaly_scores(ae_model *m, const ae_dataset *ds, long batch, double *out, ae_err *err);
+/* The objective's preparation before a new run's first epoch (ae_objective_ops.prepare; nothing when
+ * it has none): the codes of ds's rows in evaluation mode (batch rows at a time), handed to it once
+ * (Deep SVDD places its centre at their mean). */
+int ae_objective_prepare(ae_model *m, const ae_dataset *ds, long batch, ae_err *err);
 
 #endif

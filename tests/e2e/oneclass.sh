@@ -3,7 +3,7 @@
 # data.normal_labels trains on the normal class only, scores.csv holds every test sample's score and
 # whether it is an anomaly, final.json's anomaly_auroc / anomaly_auprc equal the brute-force values
 # from scores.csv, a deleted scores.csv is rewritten bit for bit without training, exclude_label
-# marks its class; and a per-class experiment ends in the per-class table (results.md,
+# marks its class; a VAE's -ELBO score and PCA's AUROC; and a per-class experiment ends in the per-class table (results.md,
 # results_table.csv) whose mean row is the mean of the class rows.
 # Usage: tests/e2e/oneclass.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/../lib/harness.sh" "$@"
@@ -70,6 +70,30 @@ sed 's/normal_labels: \[0\]/exclude_label: 2/' "$tmp/c.yaml" > "$tmp/x.yaml"
 "$aelab" run "$tmp/x.yaml" --out "$tmp/x" --quiet 2>"$tmp/x.err" || bad "exclude_label run failed: $(cat "$tmp/x.err")"
 awk -F, 'NR > 1 && ($4 == 1) != ($2 == 2) { b = 1 } END { exit b }' "$tmp/x/scores.csv" && grep -q anomaly_auprc "$tmp/x/final.json" &&
   ok || bad "exclude_label: scores.csv does not mark class 2"
+
+# a VAE scored by its -ELBO (outputs.anomaly_elbo_samples): scores.csv holds other values than the
+# reconstruction error of the same model,
+# and PCA's reconstruction error is the classical baseline (pca_anomaly_auroc)
+cat > "$tmp/v.yaml" <<YAML
+name: ocv
+seed: 4
+data: {source: idx, images: $tmp/img.idx, labels: $tmp/lab.idx, test_fraction: 0.4, normal_labels: [0], scaling: gcn_l1}
+model: {encoder: [{type: dense, units: 8, activation: relu}], latent: {kind: gaussian, size: 2}, output_activation: sigmoid}
+loss: {type: bce, reduction: sum}
+train: {epochs: 3, batch_size: 16, progress: false}
+outputs: {plots: false, probe: false, pca_baseline: true}
+YAML
+"$aelab" run "$tmp/v.yaml" --out "$tmp/v0" --quiet 2>/dev/null || bad "VAE one-class run failed"
+"$aelab" run "$tmp/v.yaml" --out "$tmp/v1" --quiet --set outputs.anomaly_elbo_samples=8 2>"$tmp/v1.err" ||
+  bad "VAE -ELBO run failed: $(cat "$tmp/v1.err")"
+python3 - "$tmp/v0/scores.csv" "$tmp/v1/scores.csv" "$tmp/v1/final.json" <<'PY' && ok || bad "VAE -ELBO scores"
+import json, sys
+r = [float(l.split(',')[2]) for l in open(sys.argv[1]).read().split()[1:]]
+e = [float(l.split(',')[2]) for l in open(sys.argv[2]).read().split()[1:]]
+f = json.load(open(sys.argv[3]))
+assert len(r) == len(e) and r != e, "the same scores"
+assert 0 <= f["pca_anomaly_auroc"] <= 1 and 0 <= f["anomaly_auroc"] <= 1, f
+PY
 
 # the per-class experiment: one row per normal class, mean ± sd over two seeds, the mean row
 cat > "$tmp/e.yaml" <<YAML

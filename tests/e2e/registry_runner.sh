@@ -53,7 +53,7 @@ fi
 
 # aelab list: the one table of built-ins (variants/builtin.c), in its order
 got=$("$aelab" list | awk '/^[a-z]/{k=$1} /^  [^ ]/{printf "%s:%s ", k, $1}')
-want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d layers:batch_norm layers:max_pool2d layers:upsample latents:deterministic latents:gaussian latents:vq objectives:mse objectives:bce objectives:iwae corruptions:none corruptions:gaussian corruptions:masking corruptions:salt_pepper regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay pretrainers:rbm pretrainers:autoencoder pretrainers:denoising sources:csv sources:idx sources:npy "
+want="variants:undercomplete variants:sparse variants:denoising variants:contractive variants:variational variants:convolutional layers:dense layers:activation layers:reshape layers:conv2d layers:conv_transpose2d layers:batch_norm layers:max_pool2d layers:upsample latents:deterministic latents:gaussian latents:vq objectives:mse objectives:bce objectives:iwae objectives:svdd corruptions:none corruptions:gaussian corruptions:masking corruptions:salt_pepper regularizers:l1 regularizers:kl_sparsity regularizers:contractive regularizers:weight_decay pretrainers:rbm pretrainers:autoencoder pretrainers:denoising sources:csv sources:idx sources:npy "
 [ "$got" = "$want" ] && ok || bad "aelab list: $got"
 # objectives and corruptions are listed with their keys
 out=$("$aelab" list)

@@ -23,6 +23,7 @@ units=(
   test_ops_norm test_ops_pool
   test_ops_iwae
   test_philox
+  test_objective_svdd
 )
 for t in "${units[@]}"; do
   if [ ! -x "$bin/$t" ]; then echo "FAIL: $bin/$t missing"; fail=$((fail + 1)); continue; fi

@@ -170,7 +170,7 @@ START_TEST(none_and_shorthand)
     m = configure(r, &ds, rng, "model: {encoder: [{type: dense, units: 2}]}\nloss: tow\n", &cfg, &err);
     ck_assert_ptr_null(m);
     ck_assert_int_eq(err.code, AE_EINPUT);
-    ck_assert_msg(strstr(err.msg, "test.yaml:2:7: loss: unknown value 'tow' (expected one of: mse, bce, iwae, two)"),
+    ck_assert_msg(strstr(err.msg, "test.yaml:2:7: loss: unknown value 'tow' (expected one of: mse, bce, iwae, svdd, two)"),
                   "%s", err.msg);
     ae_cfg_free(cfg);
     ae_rng_free(rng);

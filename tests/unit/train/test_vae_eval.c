@@ -140,6 +140,46 @@ START_TEST(nll_converges_off_the_prior)
 }
 END_TEST
 
+/* The per-row -ELBO (the one-class score of a VAE): with k = 1 and the same draws its mean is the
+ * k = 1 bound of ae_vae_nll; with many codes it converges to -log p(x) + KL(q || p) (the decoder
+ * ignores the code, the posterior is off the prior), and it is never below the k-sample bound. */
+START_TEST(neg_elbo_rows)
+{
+    ae_dataset ds = dataset(1);
+    ae_rng *rng = ae_rng_new(3);
+    ae_cfg *cfg;
+    ae_model *m = model(&ds, rng, yamls[0], &cfg);
+    code_blind(m, "decoder[1].bias");
+    float *mb = param(m, "latent.mu.bias", 3), *lb = param(m, "latent.logvar.bias", 3);
+    for (int j = 0; j < 3; j++) mb[j] = 0.5f, lb[j] = (float)log(0.64);
+    unsigned char st[8192];
+    ck_assert_uint_le(ae_rng_state_size(rng), sizeof st);
+    ae_rng_get_state(rng, st);
+    ae_err err = {0};
+    double k1, rows[N], mean = 0;
+    ck_assert_int_eq(ae_vae_nll(m, &ds, 1, 4, &k1, &err), AE_OK);
+    ck_assert_int_eq(ae_rng_set_state(rng, st, ae_rng_state_size(rng)), AE_OK);
+    ck_assert_int_eq(ae_vae_neg_elbo_rows(m, &ds, 1, 4, rows, &err), AE_OK);
+    for (int i = 0; i < N; i++) mean += rows[i] / N;
+    ck_assert_msg(fabs(mean - k1) <= 1e-9 * fabs(k1), "k = 1: rows' mean %.12g, bound %.12g", mean, k1);
+    /* 2,000 codes per row: the mean -ELBO within 0.05 of -log p(x) + KL (the sampled part's sd per
+     * code is about 1 here: 5 standard errors of the mean over N·2000 draws), above the 2,000-sample bound */
+    double kl = 3 * 0.5 * (0.64 + 0.25 - 1 - log(0.64)), ref = exact_nll(&ds, 0), bound;
+    ae_rng_get_state(rng, st);
+    ck_assert_int_eq(ae_vae_neg_elbo_rows(m, &ds, 2000, 4, rows, &err), AE_OK);
+    ck_assert_int_eq(ae_rng_set_state(rng, st, ae_rng_state_size(rng)), AE_OK);
+    ck_assert_int_eq(ae_vae_nll(m, &ds, 2000, 4, &bound, &err), AE_OK);
+    mean = 0;
+    for (int i = 0; i < N; i++) mean += rows[i] / N;
+    ck_assert_msg(fabs(mean - (ref + kl)) < 0.05, "-ELBO %.6g, -log p(x) + KL %.6g", mean, ref + kl);
+    ck_assert_msg(mean > bound + 0.5 * kl, "-ELBO %.6g not above the 2000-sample bound %.6g", mean, bound);
+    ae_model_free(m);
+    ae_cfg_free(cfg);
+    ae_rng_free(rng);
+    ae_dataset_free(&ds);
+}
+END_TEST
+
 /* mu_u = s_u·x_u (an identity encoder layer, a diagonal mu head): Var(mu_u) = s_u²·Var(x_u). */
 START_TEST(active_units_count_variances)
 {
@@ -194,6 +234,7 @@ int main(void)
     tcase_set_timeout(t, 300);
     tcase_add_loop_test(t, nll_exact_when_the_code_is_ignored, 0, 3);
     tcase_add_test(t, nll_converges_off_the_prior);
+    tcase_add_test(t, neg_elbo_rows);
     tcase_add_test(t, active_units_count_variances);
     suite_add_tcase(s, t);
     return ae_test_run(s);
