@@ -8,20 +8,7 @@
 # Usage: tests/e2e/oneclass.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/../lib/harness.sh" "$@"
 
-python3 - "$tmp" <<'PY'
-import random, struct, sys
-random.seed(3)
-imgs, labs = bytearray(), bytearray()
-for i in range(180):
-    c = i % 3
-    for y in range(8):
-        for x in range(8):
-            base = (200 if x < 4 else 30, 200 if y < 4 else 30, 200 if (x + y) % 2 else 30)[c]
-            imgs.append(max(0, min(255, base + random.randint(-40, 40))))
-    labs.append(c)
-open(sys.argv[1] + '/img.idx', 'wb').write(struct.pack('>IIII', 0x803, 180, 8, 8) + bytes(imgs))
-open(sys.argv[1] + '/lab.idx', 'wb').write(struct.pack('>II', 0x801, 180) + bytes(labs))
-PY
+python3 "$src/tests/lib/classes_idx.py" "$tmp" 180 3
 cat > "$tmp/c.yaml" <<YAML
 name: oc
 seed: 4

@@ -7,20 +7,7 @@
 # Usage: tests/e2e/svdd.sh path/to/aelab SOURCE_DIR
 . "$(dirname "$0")/../lib/harness.sh" "$@"
 
-python3 - "$tmp" <<'PY'
-import random, struct, sys
-random.seed(5)
-imgs, labs = bytearray(), bytearray()
-for i in range(240):
-    c = i % 3
-    for y in range(8):
-        for x in range(8):
-            base = (200 if x < 4 else 30, 200 if y < 4 else 30, 200 if (x + y) % 2 else 30)[c]
-            imgs.append(max(0, min(255, base + random.randint(-40, 40))))
-    labs.append(c)
-open(sys.argv[1] + '/img.idx', 'wb').write(struct.pack('>IIII', 0x803, 240, 8, 8) + bytes(imgs))
-open(sys.argv[1] + '/lab.idx', 'wb').write(struct.pack('>II', 0x801, 240) + bytes(labs))
-PY
+python3 "$src/tests/lib/classes_idx.py" "$tmp" 240 5
 enc='[{type: conv2d, filters: 3, kernel: 3, padding: 1, bias: false}, {type: batch_norm, affine: false},
     {type: activation, activation: leaky_relu}, {type: max_pool2d, kernel: 2, stride: 2},
     {type: dense, units: 4, bias: false}]'
