@@ -52,6 +52,18 @@ void ae_gp_str(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+void ae_gp_class_keys(FILE *f, const int *cls, int ncls, const char *const *class_names, int n_names)
+{
+    for (int j = 0; j < ncls; j++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", cls[j]);
+        int named = class_names && cls[j] >= 0 && cls[j] < n_names && class_names[cls[j]];
+        fprintf(f, ", \\\n  keyentry with points pt 7 ps 1.2 lc %d title ", j + 1);
+        ae_gp_str(f, named ? class_names[cls[j]] : num);
+        fputs(" noenhanced", f);
+    }
+}
+
 /* Writes s with control characters replaced, for '#' comments and quoted .dat fields. */
 void ae_gp_plain(FILE *f, const char *s, char bad_quote)
 {
@@ -445,14 +457,7 @@ int ae_plot_scatter_named(const char *stem, const char *title, const float *pts,
         fputs("set key outside right top vertical title 'label' samplen 1 spacing 1.1\n", f);
         fprintf(f, "%s '%s.dat' using %s:%d with points pt 7 ps %.1f lc variable notitle", cmd, pp.base,
                 xyz, dims + 2, ps);
-        for (int j = 0; j < ncls; j++) {
-            char num[16];
-            snprintf(num, sizeof num, "%d", cls[j]);
-            int named = class_names && cls[j] >= 0 && cls[j] < n_names && class_names[cls[j]];
-            fprintf(f, ", \\\n  keyentry with points pt 7 ps 1.2 lc %d title ", j + 1);
-            ae_gp_str(f, named ? class_names[cls[j]] : num);
-            fputs(" noenhanced", f);
-        }
+        ae_gp_class_keys(f, cls, ncls, class_names, n_names);
         fputc('\n', f);
     } else if (label) {
         fputs("unset key\nset cblabel 'label'\n"

@@ -26,6 +26,10 @@ void ae_gp_plain(FILE *f, const char *s, char bad_quote);
 void ae_gp_head(FILE *f, const ae_gp_paths *pp, const char *title, int three_d);
 void ae_gp_head_size(FILE *f, const ae_gp_paths *pp, const char *title, int three_d, int width, int height);
 void ae_gp_label(FILE *f, const char *axis, const char *text, const char *extra);
+/* One legend entry per class of cls[0..ncls) (colour j + 1), titled with class_names[class] when the
+ * data set names it (n_names of them; NULL: none), else the class number; each entry begins with a
+ * comma and a line continuation. */
+void ae_gp_class_keys(FILE *f, const int *cls, int ncls, const char *const *class_names, int n_names);
 /* Distinct values of label[0..n) ascending into cls (AE_GP_MAX_CLASSES slots); returns their
  * count, or AE_GP_MAX_CLASSES + 1 when there are more. */
 int ae_gp_find_classes(const int *label, size_t n, int *cls);

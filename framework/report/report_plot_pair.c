@@ -89,13 +89,7 @@ int ae_plot_scatter_pair(const char *stem, const char *title, const float *a, co
     if (by_class) fputs("set key at screen 0.87, screen 0.86 left top vertical title 'label' samplen 1 "
                         "spacing 1.1 noenhanced\n", f);
     panel_plot(f, &pp, panel[1], axes[2], axes[3], 3, b, n, label, by_class, ps);
-    for (int j = 0; by_class && j < ncls; j++) {
-        char num[16];
-        snprintf(num, sizeof num, "%d", cls[j]);
-        int named = class_names && cls[j] >= 0 && cls[j] < n_names && class_names[cls[j]];
-        fprintf(f, ", \\\n  keyentry with points pt 7 ps 1.2 lc %d title ", j + 1);
-        ae_gp_str(f, named ? class_names[cls[j]] : num);
-    }
+    if (by_class) ae_gp_class_keys(f, cls, ncls, class_names, n_names);
     fputs("\nunset multiplot\nset output\n", f);
     if ((rc = ae_afile_commit(&af, err))) return rc;
     return ae_gp_run(&pp, stem, err);
