@@ -231,8 +231,10 @@ static int on_epoch(void *vctx, const ae_epoch_stats *st, ae_err *err)
     }
     ae_json_num(&j, "seconds", st->seconds);
     ae_json_num(&j, "samples_per_s", st->samples_per_s);
-    if ((c->r->test.n && eval_split(c, &c->r->test, st->epoch, "test", &j, err)) ||
-        (c->r->val.n && eval_split(c, &c->r->val, st->epoch, "val", &j, err))) {
+    long ee = c->r->eval_every; /* outputs.eval_every: every N-th epoch and the last (0: every) */
+    int eval = ee <= 1 || st->epoch % ee == 0 || st->epoch == c->r->tc.epochs;
+    if (eval && ((c->r->test.n && eval_split(c, &c->r->test, st->epoch, "test", &j, err)) ||
+                 (c->r->val.n && eval_split(c, &c->r->val, st->epoch, "val", &j, err)))) {
         ae_json_free(&j);
         return err->code;
     }

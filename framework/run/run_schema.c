@@ -92,6 +92,10 @@ static const ae_key outputs_keys[] = {
                  "gaussian latent: also write test_neg_elbo (and val_neg_elbo) every epoch: the -ELBO with "
                  "sampled codes (test_loss uses the posterior mean); its draws come from the run's stream, so "
                  "turning it on changes the training draws (off by default)"),
+    AE_KEY_INT_(ae_run, eval_every, "eval_every", AE_KEY_OPTIONAL, 1, 100000000,
+                "evaluate the test (and validation) split into metrics.jsonl after every N-th epoch and after the "
+                "last one only (absent: every epoch); long runs spend less time evaluating (training is unchanged, "
+                "but with epoch_elbo the sampled evaluations draw from the run's stream)"),
     AE_KEY_INT_(ae_run, nll_samples, "nll_samples", "0", 0, 100000,
                 "gaussian latent: importance samples per test input for nll_is, the k-sample bound on "
                 "-log p(x) (0 = off; Burda et al. 2016 use 5000)"),

@@ -47,6 +47,7 @@ typedef struct ae_run {
     long anomaly_elbo;           /* one-class, gaussian latent: codes per test sample of the -ELBO score
                                     (0: the objective's score or the reconstruction error) */
     int epoch_elbo;              /* gaussian latent: <split>_neg_elbo (sampled codes) every epoch */
+    long eval_every;             /* test/validation metrics after every N-th epoch and the last (0: every) */
     long manifold;               /* gaussian 2-D latent, images: NxN decoded latent grid (0 = off) */
     long filters;                /* images: at most this many first-layer filters (0 = off) */
     const char *baseline_cache;  /* ae_run_opts.baseline_cache, else $AELAB_BASELINE_CACHE (NULL: none) */

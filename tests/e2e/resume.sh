@@ -62,6 +62,15 @@ sed 's/{type: masking, p: 0.1}/{type: gaussian, sigma: 0.3, clip: [0, 1]}/; s/ep
   "$aelab" run "$tmp/g.yaml" --out "$tmp/g3" --quiet 2>"$tmp/g.err" && grep -q resumed "$tmp/g.err" || bad "gaussian resume failed"
 if cmp -s <(strip "$tmp/g6/metrics.jsonl") <(strip "$tmp/g3/metrics.jsonl") &&
    cmp -s <(strip "$tmp/g6/final.json") <(strip "$tmp/g3/final.json"); then ok; else bad "gaussian corruption: resumed run differs"; fi
+# outputs.eval_every: the test metrics after every 4th epoch and the last (4 and 6) only; the training
+# (checkpoint, final.json) is the every-epoch run's, and the figure's gaps do not stop the run
+"$aelab" run "$tmp/g.yaml" --out "$tmp/ev" --quiet --set outputs.eval_every=4 --set outputs.plots=true 2>/dev/null ||
+  bad "eval_every run failed"
+[ "$(grep -c '"test_loss"' "$tmp/ev/metrics.jsonl")" -eq 2 ] && grep '"epoch":4,' "$tmp/ev/metrics.jsonl" | grep -q test_loss &&
+  grep '"epoch":6,' "$tmp/ev/metrics.jsonl" | grep -q test_loss && ok || bad "eval_every: test metrics not on epochs 4 and 6"
+nofiles() { strip "$1" | sed -E 's/,"files":"[^"]*"//'; }
+cmp -s "$tmp/g6/checkpoint.aelab" "$tmp/ev/checkpoint.aelab" && cmp -s <(nofiles "$tmp/g6/final.json") <(nofiles "$tmp/ev/final.json") &&
+  [ -s "$tmp/ev/loss.png" ] && ok || bad "eval_every changed the training or lost loss.png"
 # another config in the same folder is refused
 "$aelab" run "$tmp/c.yaml" --out "$tmp/ref" --quiet --set train.optimizer.lr=0.01 2>"$tmp/h.err"; rc=$?
 [ "$rc" -eq 2 ] && grep -q "different configuration" "$tmp/h.err" && ok || bad "config change not detected (exit $rc)"
