@@ -315,11 +315,9 @@ END_TEST
 /* --- contractive, exact ------------------------------------------------------------------------- */
 START_TEST(contractive_exact_value_and_grads)
 {
-    /* 4 units, 5 rows, 6 inputs; then 7 units, 9 rows, 11 inputs: the ops' sums run 4 lanes and 4
-     * rows or units side by side, so the second shape has partial lanes and partial groups. It runs
-     * the penalty alone: with recon its loss is ~3x larger and the float finite differences' noise
-     * (FLT_EPSILON·|loss|/step) reaches the check's absolute floor on the decoder's small gradients;
-     * adding to other writers' gradients is the same code for any shape (first shape, with recon). */
+    /* 4 units x 5 rows x 6 inputs, then 7 x 9 x 11: partial lanes and groups of the op's sums. The
+     * second runs alone: with recon its ~3x larger loss puts the float finite differences' noise
+     * (FLT_EPSILON·|loss|/step) at the check's floor; adding to other writers is shape-independent. */
     static const char *const acts[] = {"4:identity", "4:relu", "4:sigmoid", "4:tanh",
                                        "7:identity", "7:relu", "7:sigmoid", "7:tanh"};
     for (int a = 0; a < 8; a++)
