@@ -31,11 +31,19 @@ static int scalar_infer(ae_node *n, ae_err *err)
 static inline void put(float *d, size_t i, int accum, float v) { d[i] = accum ? d[i] + v : v; }
 
 /* --- activity L1 ------------------------------------------------------------------------------ */
+#define L1_LANES 16 /* independent double sums (element i in lane i % L1_LANES): the loop vectorises */
+
 static void l1_forward(ae_node *n)
 {
     const ae_node *h = n->in[0];
-    double s = 0;
-    for (size_t i = 0; i < h->numel; i++) s += fabs((double)h->val[i]);
+    const float *restrict v = h->val;
+    const size_t N = h->numel;
+    double acc[L1_LANES] = {0}, s = 0;
+    size_t i = 0;
+    for (; i + L1_LANES <= N; i += L1_LANES)
+        for (int l = 0; l < L1_LANES; l++) acc[l] += fabs((double)v[i + l]);
+    for (; i < N; i++) acc[i % L1_LANES] += fabs((double)v[i]);
+    for (int l = 0; l < L1_LANES; l++) s += acc[l];
     n->val[0] = (float)(n->fattr[PEN_WEIGHT] * s / (double)rows(h));
 }
 
@@ -44,10 +52,12 @@ static void l1_backward(ae_node *n)
     ae_node *h = n->in[0];
     if (!h->needs_grad) return;
     const float c = n->grad[0] * n->fattr[PEN_WEIGHT] / (float)rows(h);
-    for (size_t i = 0; i < h->numel; i++) {
-        float v = h->val[i];
-        put(h->grad, i, n->accum[0], v > 0.0f ? c : v < 0.0f ? -c : 0.0f);
-    }
+    const float *restrict v = h->val;
+    float *restrict g = h->grad;
+    if (n->accum[0])
+        for (size_t i = 0; i < h->numel; i++) g[i] += v[i] > 0.0f ? c : v[i] < 0.0f ? -c : 0.0f;
+    else
+        for (size_t i = 0; i < h->numel; i++) g[i] = v[i] > 0.0f ? c : v[i] < 0.0f ? -c : 0.0f;
 }
 
 const ae_op ae_op_l1_penalty = {.name = "l1_penalty", .infer = scalar_infer, .forward = l1_forward,
@@ -63,10 +73,23 @@ ae_node *ae_l1_penalty(ae_graph *g, const char *name, ae_node *h, float weight, 
 #define RHO_MIN 1e-6
 #define RHO_MAX (1.0 - 1e-6)
 
+/* state: ρ̂ per unit (M floats, padded to even), then the per-unit column sums in double (M) */
 static int per_unit_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
-    n->state = ae_graph_scratch(g, per_sample(n->in[0]), err);
+    const size_t m = per_sample(n->in[0]);
+    n->state = ae_graph_scratch(g, m + (m & 1) + 2 * m, err);
     return n->state ? AE_OK : err->code;
+}
+
+/* Column sums of the batch: rows in order for every unit (the sum a unit-by-unit walk of the
+ * columns gives), but along the rows, so the loop is contiguous and vectorises. */
+static void col_sums(const float *restrict h, size_t N, size_t M, double *restrict sum)
+{
+    for (size_t j = 0; j < M; j++) sum[j] = 0;
+    for (size_t r = 0; r < N; r++) {
+        const float *restrict hr = h + r * M;
+        for (size_t j = 0; j < M; j++) sum[j] += hr[j];
+    }
 }
 
 static void kl_forward(ae_node *n)
@@ -75,11 +98,10 @@ static void kl_forward(ae_node *n)
     const size_t N = rows(h), M = per_sample(h);
     const double rho = n->fattr[KL_RHO];
     float *mean = n->state;
-    double s = 0;
+    double *sum = (double *)(mean + M + (M & 1)), s = 0;
+    col_sums(h->val, N, M, sum);
     for (size_t j = 0; j < M; j++) {
-        double m = 0;
-        for (size_t r = 0; r < N; r++) m += h->val[r * M + j];
-        m /= (double)N;
+        double m = sum[j] / (double)N;
         mean[j] = (float)m;
         double q = fmin(fmax(m, RHO_MIN), RHO_MAX);
         s += rho * log(rho / q) + (1.0 - rho) * log((1.0 - rho) / (1.0 - q));
@@ -94,11 +116,17 @@ static void kl_backward(ae_node *n)
     const size_t N = rows(h), M = per_sample(h);
     const double rho = n->fattr[KL_RHO], c = (double)n->grad[0] * n->fattr[KL_WEIGHT] / (double)N;
     const float *mean = n->state;
+    float *restrict d = (float *)(mean + M + (M & 1)); /* the column sums' place: dKL/dh per unit */
     for (size_t j = 0; j < M; j++) {
-        double m = mean[j], d = 0;
-        if (m > RHO_MIN && m < RHO_MAX) d = c * (-rho / m + (1.0 - rho) / (1.0 - m));
-        for (size_t r = 0; r < N; r++) put(h->grad, r * M + j, n->accum[0], (float)d);
+        double m = mean[j];
+        d[j] = m > RHO_MIN && m < RHO_MAX ? (float)(c * (-rho / m + (1.0 - rho) / (1.0 - m))) : 0.0f;
     }
+    float *restrict g = h->grad;
+    for (size_t r = 0; r < N; r++, g += M)
+        if (n->accum[0])
+            for (size_t j = 0; j < M; j++) g[j] += d[j];
+        else
+            for (size_t j = 0; j < M; j++) g[j] = d[j];
 }
 
 const ae_op ae_op_kl_sparsity = {.name = "kl_sparsity", .infer = scalar_infer, .prepare = per_unit_prepare,
@@ -112,8 +140,9 @@ ae_node *ae_kl_sparsity_penalty(ae_graph *g, const char *name, ae_node *h, float
 }
 
 /* --- exact contractive norm of a dense layer: state = Σ_i W_ji² per unit ------------------------- */
-/* act'(a) from the output h, and d(act'²)/dh. */
-static float dact(int act, float h)
+/* act'(a) from the output h, and d(act'²)/dh; the loops below are written once per activation
+ * (FOR_ACT), so act is a constant in each and they vectorise. */
+static inline float dact(int act, float h)
 {
     switch (act) {
     case AE_ACT_RELU: return h > 0.0f ? 1.0f : 0.0f;
@@ -123,7 +152,7 @@ static float dact(int act, float h)
     }
 }
 
-static float ddact2(int act, float h)
+static inline float ddact2(int act, float h)
 {
     switch (act) {
     case AE_ACT_SIGMOID: return 2.0f * dact(act, h) * (1.0f - 2.0f * h);
@@ -131,6 +160,14 @@ static float ddact2(int act, float h)
     default: return 0.0f; /* identity and ReLU: act' is piecewise constant */
     }
 }
+
+#define FOR_ACT(act, call)                                                                               \
+    switch (act) {                                                                                       \
+    case AE_ACT_RELU: call(AE_ACT_RELU); break;                                                          \
+    case AE_ACT_SIGMOID: call(AE_ACT_SIGMOID); break;                                                    \
+    case AE_ACT_TANH: call(AE_ACT_TANH); break;                                                          \
+    default: call(AE_ACT_IDENTITY); break;                                                               \
+    }
 
 static int cae_infer(ae_node *n, ae_err *err)
 {
@@ -150,22 +187,62 @@ static int cae_prepare(ae_graph *g, ae_node *n, ae_err *err)
     return n->state ? AE_OK : err->code;
 }
 
-#define LANES 4 /* independent double accumulators: the sums vectorise, in a fixed order */
+#define LANES 4 /* independent double accumulators per sum: element i goes to lane i % LANES */
+#define GROUP 4 /* sums computed side by side (independent chains; each still in its own fixed order) */
 
-/* Σ_i a_i·b_i over n floats, in double. */
-static double dot_d(const float *restrict a, const float *restrict b, size_t n)
+/* out[q] = Σ_i a_q[i]² in double over n floats, a_q = a + q·n, for q < nq <= GROUP: lanes i % LANES
+ * in order, then (lane 0 + lane 1) + (lane 2 + lane 3). */
+static void sumsq_rows(const float *restrict a, size_t n, size_t nq, float *restrict out)
 {
-    double acc[LANES] = {0};
+    double acc[GROUP][LANES] = {{0}};
+    const float *aq[GROUP]; /* rows past nq repeat row 0; their sums are dropped */
+    for (size_t q = 0; q < GROUP; q++) aq[q] = a + (q < nq ? q * n : 0);
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
-    for (int l = 0; i < n; i++, l++) acc[l] += (double)a[i] * (double)b[i];
-    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (size_t q = 0; q < GROUP; q++)
+            for (int l = 0; l < LANES; l++) {
+                double v = aq[q][i + l];
+                acc[q][l] += v * v;
+            }
+    for (size_t q = 0; q < nq; q++) {
+        for (size_t k = i; k < n; k++) {
+            double v = aq[q][k];
+            acc[q][k - i] += v * v;
+        }
+        out[q] = (float)((acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3]));
+    }
+}
+
+/* part[r] = Σ_j act'(h_rj)² · wsq_j in double (lane j % LANES), rows r < nq <= GROUP of h. */
+#define ROW_SUMS(ACT)                                                                                    \
+    do {                                                                                                 \
+        double acc[GROUP][LANES] = {{0}};                                                                \
+        const float *hq[GROUP]; /* rows past nq repeat row 0; their sums are dropped */                  \
+        for (size_t q = 0; q < GROUP; q++) hq[q] = h + (q < nq ? q * M : 0);                             \
+        size_t j = 0;                                                                                    \
+        for (; j + LANES <= M; j += LANES)                                                               \
+            for (size_t q = 0; q < GROUP; q++)                                                           \
+                for (int l = 0; l < LANES; l++) {                                                        \
+                    double d = dact(ACT, hq[q][j + l]);                                                  \
+                    acc[q][l] += d * d * wsq[j + l];                                                     \
+                }                                                                                        \
+        for (size_t q = 0; q < nq; q++) {                                                                \
+            for (size_t k = j; k < M; k++) {                                                             \
+                double d = dact(ACT, hq[q][k]);                                                      \
+                acc[q][k - j] += d * d * wsq[k];                                                         \
+            }                                                                                            \
+            part[q] = (acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3]);                                 \
+        }                                                                                                \
+    } while (0)
+
+static void row_sums(int act, const float *restrict h, size_t nq, size_t M, const float *restrict wsq,
+                     double *restrict part)
+{
+    FOR_ACT(act, ROW_SUMS)
 }
 
 /* Work in parallel only when there is enough of it (an OpenMP region costs microseconds). */
 #define PAR_MIN 16384
-#define UNITS 32 /* units per block of the weight gradient */
 
 static void cae_forward(ae_node *n)
 {
@@ -174,22 +251,48 @@ static void cae_forward(ae_node *n)
     const int act = n->iattr[CAE_ACT];
     float *wsq = n->state;
     double *part = (double *)(wsq + M + (M & 1)); /* per-row sums (scratch sized in cae_prepare) */
-    const long lm = (long)M, ln = (long)N;
+    const long gm = (long)((M + GROUP - 1) / GROUP), gn = (long)((N + GROUP - 1) / GROUP);
 #pragma omp parallel for schedule(static) if (M * K >= PAR_MIN)
-    for (long j = 0; j < lm; j++) wsq[j] = (float)dot_d(w->val + j * K, w->val + j * K, K);
+    for (long b = 0; b < gm; b++) {
+        size_t j = (size_t)b * GROUP;
+        sumsq_rows(w->val + j * K, K, M - j < GROUP ? M - j : GROUP, wsq + j);
+    }
 #pragma omp parallel for schedule(static) if (N * M >= PAR_MIN)
-    for (long r = 0; r < ln; r++) {
-        double acc[LANES] = {0};
-        const float *hr = h->val + r * M;
-        for (size_t j = 0; j < M; j++) {
-            double d = dact(act, hr[j]);
-            acc[j % LANES] += d * d * wsq[j];
-        }
-        part[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (long b = 0; b < gn; b++) {
+        size_t r = (size_t)b * GROUP;
+        row_sums(act, h->val + r * M, N - r < GROUP ? N - r : GROUP, M, wsq, part + r);
     }
     double s = 0;
     for (size_t r = 0; r < N; r++) s += part[r];
     n->val[0] = (float)(n->fattr[PEN_WEIGHT] * s / (double)N);
+}
+
+/* dh = c·wsq_j·d(act'²)/dh, written or added (accum), rows [0, nr). */
+#define H_GRAD(ACT)                                                                                      \
+    for (size_t r = 0; r < nr; r++, g += M, hv += M)                                                     \
+        if (accum)                                                                                       \
+            for (size_t j = 0; j < M; j++) g[j] += c * wsq[j] * ddact2(ACT, hv[j]);                      \
+        else                                                                                             \
+            for (size_t j = 0; j < M; j++) g[j] = c * wsq[j] * ddact2(ACT, hv[j]);
+
+static void h_grad(int act, const float *restrict hv, size_t nr, size_t M, const float *restrict wsq,
+                   float c, int accum, float *restrict g)
+{
+    FOR_ACT(act, H_GRAD)
+}
+
+/* s_j = Σ_r act'(h_rj)² in double, rows in order for every unit, walked along the rows. */
+#define UNIT_SUMS(ACT)                                                                                   \
+    for (size_t r = 0; r < N; r++)                                                                       \
+        for (size_t j = 0; j < M; j++) {                                                                 \
+            double d = dact(ACT, hv[r * M + j]);                                                         \
+            s[j] += d * d;                                                                               \
+        }
+
+static void unit_sums(int act, const float *restrict hv, size_t N, size_t M, double *restrict s)
+{
+    for (size_t j = 0; j < M; j++) s[j] = 0;
+    FOR_ACT(act, UNIT_SUMS)
 }
 
 static void cae_backward(ae_node *n)
@@ -198,40 +301,29 @@ static void cae_backward(ae_node *n)
     const size_t N = rows(h), M = (size_t)w->shape.d[0], K = (size_t)w->shape.d[1];
     const int act = n->iattr[CAE_ACT];
     const float c = n->grad[0] * n->fattr[PEN_WEIGHT] / (float)N;
-    const float *wsq = n->state;
-    const long lm = (long)M, ln = (long)N;
+    float *wsq = n->state;
+    double *s = (double *)(wsq + M + (M & 1)); /* Σ_n act'(h_nj)² (the forward's part is done) */
+    const long gn = (long)((N + GROUP - 1) / GROUP), lm = (long)M;
     if (h->needs_grad) {
         const int acc = n->accum[0];
 #pragma omp parallel for schedule(static) if (N * M >= PAR_MIN)
-        for (long r = 0; r < ln; r++)
-            for (size_t j = 0; j < M; j++) {
-                size_t i = (size_t)r * M + j;
-                put(h->grad, i, acc, c * wsq[j] * ddact2(act, h->val[i]));
-            }
+        for (long b = 0; b < gn; b++) {
+            size_t r = (size_t)b * GROUP;
+            h_grad(act, h->val + r * M, N - r < GROUP ? N - r : GROUP, M, wsq, c, acc, h->grad + r * M);
+        }
     }
     if (w->needs_grad) {
         const int acc = n->accum[1];
-        const long nblk = (lm + UNITS - 1) / UNITS;
+        unit_sums(act, h->val, N, M, s);
 #pragma omp parallel for schedule(static) if (M * K >= PAR_MIN)
-        for (long b = 0; b < nblk; b++) {
-            const size_t j0 = (size_t)b * UNITS, nj = j0 + UNITS <= M ? UNITS : M - j0;
-            double s[UNITS] = {0}; /* Σ_n act'(h_nj)², rows in order, a block of units at once */
-            for (size_t r = 0; r < N; r++) {
-                const float *hr = h->val + r * M + j0;
-                for (size_t q = 0; q < nj; q++) {
-                    double d = dact(act, hr[q]);
-                    s[q] += d * d;
-                }
-            }
-            for (size_t q = 0; q < nj; q++) {
-                const float f = 2.0f * c * (float)s[q];
-                float *g = w->grad + (j0 + q) * K;
-                const float *wv = w->val + (j0 + q) * K;
-                if (acc)
-                    for (size_t i = 0; i < K; i++) g[i] += f * wv[i];
-                else
-                    for (size_t i = 0; i < K; i++) g[i] = f * wv[i];
-            }
+        for (long j = 0; j < lm; j++) {
+            const float f = 2.0f * c * (float)s[j];
+            float *restrict g = w->grad + j * K;
+            const float *restrict wv = w->val + j * K;
+            if (acc)
+                for (size_t i = 0; i < K; i++) g[i] += f * wv[i];
+            else
+                for (size_t i = 0; i < K; i++) g[i] = f * wv[i];
         }
     }
 }
