@@ -57,6 +57,13 @@ typedef struct conv_state {
      * block (every consumer is a conv that reads it as is), instead of nchw */
     int priv, blk;
     dnnl_memory_desc_t val_md;
+    /* batch blocks (conv_run.c): how many, the bias-gradient partials (nbk x C), the conv whose
+     * forward runs in this node's region (fnext) or whose backward does (bprev), and whether this
+     * node's forward / backward runs in another's */
+    int nbk;
+    float *dbp;
+    ae_node *fnext, *bprev;
+    int fchained, bchained;
 } conv_state;
 
 /* ops_conv.c, for the compile pass (fuse.c): the forward stage's layout (AE_CONV_STAGE_*); whether
@@ -93,6 +100,12 @@ void conv_blocks_after(const conv_blocks *k);
 int conv_blocks_count(const conv_blocks *k);
 int conv_blocks_threads(const conv_blocks *k);
 void conv_blocks_destroy(conv_blocks *k);
+
+/* conv_run.c: links and buffers at the end of a node's prepare; a node's forward / backward in
+ * batch blocks with its chain (0: the node has no blocks there, run it whole). */
+int conv_run_prepare(ae_graph *g, ae_node *n, ae_err *err);
+int conv_run_forward(ae_node *n);
+int conv_run_backward(ae_node *n);
 
 /* conv_bind.c */
 const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m);

@@ -350,7 +350,7 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
     if (!rc && blocks &&
         (conv_blocks_make(g, n, &s->fwd, 0, threads, err) || conv_blocks_make(g, n, &s->bwd_d, 1, threads, err) ||
-         conv_blocks_make(g, n, &s->bwd_w, 2, threads, err)))
+         conv_blocks_make(g, n, &s->bwd_w, 2, threads, err) || conv_run_prepare(g, n, err)))
         rc = err->code;
     ae_par_restore(saved);
     if (rc) return ae_err_prefix(err, "%s", n->name);
@@ -392,43 +392,19 @@ static void run_stage(const conv_stage *st)
 static void conv_forward(ae_node *n)
 {
     conv_state *s = n->state;
-    if (s->fwd.blocks) conv_blocks_run(s->fwd.blocks);
-    else run_stage(&s->fwd);
-}
-
-/* Block b of backward-data, then of backward-weights (which may read the copy of dZ the first made). */
-static void bwd_block(size_t b, int t, void *ctx)
-{
-    const conv_state *s = ctx;
-    if (s->bwd_d.blocks) conv_blocks_run_block(s->bwd_d.blocks, b, t);
-    if (s->bwd_w.blocks) conv_blocks_run_block(s->bwd_w.blocks, b, t);
-}
-
-static void run_backward(conv_state *s)
-{
-    const conv_blocks *kd = s->bwd_d.blocks, *kw = s->bwd_w.blocks, *k = kd ? kd : kw;
-    if (!k) {
-        run_stage(&s->bwd_d);
-        run_stage(&s->bwd_w);
-        return;
-    }
-    if (!kd) run_stage(&s->bwd_d);
-    if (kd) conv_blocks_before(kd);
-    if (kw) conv_blocks_before(kw);
-    ae_par_blocks((size_t)conv_blocks_count(k), conv_blocks_threads(k), bwd_block, s);
-    if (kd) conv_blocks_after(kd);
-    if (kw) conv_blocks_after(kw);
-    else run_stage(&s->bwd_w);
+    if (!conv_run_forward(n)) run_stage(&s->fwd);
 }
 
 static void conv_backward(ae_node *n)
 {
     conv_state *s = n->state;
+    if (conv_run_backward(n)) return;
     ae_act act = (ae_act)n->iattr[CONV_ACT];
     float slope = ae_act_slope(n);
     if (s->db) conv_act_bias_grad(act, slope, n->val, s->dz, n->shape, s->priv ? s->blk : 1, s->db, s->db_accum);
     else if (act != AE_ACT_IDENTITY) ae_act_backward_slope(act, slope, n->val, n->grad, s->dz, n->numel, 0);
-    run_backward(s);
+    run_stage(&s->bwd_d);
+    run_stage(&s->bwd_w);
 }
 
 static void stage_destroy(conv_stage *st)
