@@ -52,6 +52,9 @@ struct conv_blocks {
     int nslot;
     bprim main, pre[3], post[2], ba;
     int npre, npost, has_ba, ba_late;
+    struct { const conv_xfer *x; size_t per; } gpre[3], gpost[2]; /* table gathers, per block: the
+                                                    destination's floats per image */
+    int ngpre, ngpost;
     const conv_xfer *wpre[3], *wpost[2]; /* the weights' copies: once, before and after the blocks */
     int nwpre, nwpost;
     const conv_stage *st;
@@ -217,8 +220,8 @@ static int block_bias_act(conv_blocks *k, const ae_node *n, int a, ae_err *err)
     return AE_OK;
 }
 
-/* The stage's reorders: an activation's per block (0 when one is a table gather: not blocked), the
- * weights' whole. */
+/* The stage's copies: an activation's per block (a reorder primitive, or a range of the table
+ * gather), the weights' whole. */
 static int plan_xfers(conv_blocks *k, int post, ae_err *err)
 {
     const conv_stage *st = k->st;
@@ -234,7 +237,13 @@ static int plan_xfers(conv_blocks *k, int post, ae_err *err)
             continue;
         }
         int a = slot_of(k, x->from), b = slot_of(k, x->to);
-        if (!x->r || a < 0 || b < 0) return 0;
+        if (a < 0 || b < 0) return 0;
+        if (!x->r) {
+            int i = post ? k->ngpost++ : k->ngpre++;
+            if (post) k->gpost[i].x = x, k->gpost[i].per = k->slot[b].step / (size_t)k->rows / sizeof(float);
+            else k->gpre[i].x = x, k->gpre[i].per = k->slot[b].step / (size_t)k->rows / sizeof(float);
+            continue;
+        }
         if (block_reorder(k, post ? &k->post[k->npost++] : &k->pre[k->npre++], a, b, x->accumulate, err))
             return -1;
     }
@@ -339,6 +348,10 @@ void conv_blocks_run_block(const conv_blocks *k, size_t b, int t)
 {
     const conv_stage *st = k->st;
     int v = (int)b == k->nb - 1 && k->last != k->rows;
+    const int64_t rows = v ? k->last : k->rows;
+    for (int i = 0; i < k->ngpre; i++)
+        conv_run_gather(k->gpre[i].x, (int64_t)(b * (size_t)k->rows * k->gpre[i].per),
+                        (int64_t)((b * (size_t)k->rows + (size_t)rows) * k->gpre[i].per));
     for (int i = 0; i < k->npre; i++) run_prim(k, &k->pre[i], b, t, v);
     run_prim(k, &k->main, b, t, v);
     if (st->bias_c) {
@@ -350,6 +363,9 @@ void conv_blocks_run_block(const conv_blocks *k, size_t b, int t)
     }
     if (k->has_ba && !k->ba_late) run_prim(k, &k->ba, b, t, v);
     for (int i = 0; i < k->npost; i++) run_prim(k, &k->post[i], b, t, v);
+    for (int i = 0; i < k->ngpost; i++)
+        conv_run_gather(k->gpost[i].x, (int64_t)(b * (size_t)k->rows * k->gpost[i].per),
+                        (int64_t)((b * (size_t)k->rows + (size_t)rows) * k->gpost[i].per));
     if (k->has_ba && k->ba_late) run_prim(k, &k->ba, b, t, v);
 }
 

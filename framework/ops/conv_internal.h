@@ -120,6 +120,9 @@ int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnn
 /* The channel block of a dense nChw{8,16}c layout of `dims` (numel-sized, no padding), else 0. */
 int conv_channel_block(const dnnl_memory_desc_t *md);
 void conv_run_xfer(const conv_xfer *x);
+/* Entries [lo, hi) of a table gather's destination (a block of images when both layouts keep
+ * images outermost). */
+void conv_run_gather(const conv_xfer *x, int64_t lo, int64_t hi);
 void conv_xfer_destroy(conv_xfer *x);
 
 /* conv_bias.c: y[n, c, h, w] = act(y + b[c]) in place, y channel-blocked by blk; g = g·act'(y) in

@@ -37,9 +37,11 @@ int conv_run_prepare(ae_graph *g, ae_node *n, ae_err *err)
     ae_node *x = n->in[0];
     conv_state *ps = is_conv(x) ? x->state : NULL;
     const conv_blocks *pk = ps ? any_blocks(ps) : NULL;
-    if (!pk || !only_for(x, n, 0) || conv_blocks_count(pk) != s->nbk ||
-        conv_blocks_threads(pk) != conv_blocks_threads(k) || x->threads != n->threads)
+    if (!pk || !only_for(x, n, 0) || conv_blocks_count(pk) != s->nbk)
         return AE_OK;
+    /* one region runs both: on the graph's threads if either would (the blocks' per-thread
+     * buffers are sized for those; the thread count picks who runs a block, never what it computes) */
+    if (!x->threads || !n->threads) x->threads = n->threads = 0;
     if (s->fwd.blocks && ps->fwd.blocks) {
         ps->fnext = n;
         s->fchained = 1;

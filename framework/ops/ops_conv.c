@@ -344,7 +344,7 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
     dnnl_primitive_desc_t pds[3] = {NULL, NULL, NULL};
     /* in batch blocks every primitive is made on one thread: the layouts oneDNN picks (which the
      * blocks keep) then do not depend on the thread count either */
-    const int blocks = conv_blocks_on(), threads = ae_par_threads(), saved = blocks ? ae_par_limit(1) : 0;
+    const int blocks = conv_blocks_on(), threads = ae_graph_threads(g), saved = blocks ? ae_par_limit(1) : 0;
     int rc = conv_prepare_stages(g, n, s, pds, err);
     for (int i = 0; i < 3; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);

@@ -49,6 +49,9 @@ void ae_conv_set_gather_limit(size_t bytes);
  * Off: each stage is one primitive on the node's threads (oneDNN's own split, whose
  * backward-weights reduction order depends on the thread count). */
 void ae_conv_set_batch_blocks(int on);
+/* After compile: the number of batch blocks n's stages run in (0: whole); *fwd_chained / *bwd_chained
+ * (may be NULL) = 1 when n's forward runs in its input conv's region, its backward in its consumer's. */
+int ae_conv_node_batch_blocks(const ae_node *n, int *fwd_chained, int *bwd_chained);
 /* After compile: each primitive's AE_CONV_STAGE_* layout; -1 = not created. */
 /* After compile: 1 when n's value and gradient are kept in oneDNN's channel-blocked layout (every
  * consumer is a conv and n is not pinned), not nchw. */
