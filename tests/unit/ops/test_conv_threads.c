@@ -1,7 +1,9 @@
 /* Conv nodes in batch blocks (issue 17, P3): a W3-like conv stack (conv 1->32->64, transposed conv
  * 64->32->1, biases, ReLU and sigmoid) gives the same bytes (loss, output, every parameter gradient)
  * on 1, 2 and 3 threads, agrees with the unblocked stages within float reassociation, chains
- * neighbouring convs into one region, and passes the gradient check with uneven blocks. */
+ * neighbouring convs into one region, and passes the gradient check with uneven blocks; a LeNet-like
+ * stack with batch norm, max-pooling and upsampling gives the same bytes on 1 and 2 threads. */
+#include "ae_norm.h"
 #include "conv_fixture.h"
 
 typedef struct net {
@@ -119,6 +121,60 @@ START_TEST(gradients_with_uneven_blocks)
 }
 END_TEST
 
+static int decl_kind(fx *f, const char *name, int64_t c, ae_param_kind kind)
+{
+    int i = ae_params_declare(f->ps, name, ae_shape_make(1, &c), 1, 1, kind, 0, &f->err);
+    ck_assert_int_ge(i, 0);
+    return i;
+}
+
+/* conv(1->8, 5x5) -> BN -> leaky ReLU -> max-pool -> upsample -> conv(8->1), batch 100 (BN on
+ * 627,200 values: above the size that used to run on the graph's threads), after one step on
+ * `threads`: the output, the loss and every parameter (gradients and BN's running statistics) into
+ * out[] (caller frees). */
+static float *lenet_step(int threads, size_t *n)
+{
+    ae_set_threads(threads);
+    fx f;
+    fx_init(&f);
+    int w0 = decl(&f, "w0", ae_shape4(8, 1, 5, 5)), w1 = decl(&f, "w1", ae_shape4(1, 8, 5, 5));
+    int bn[4] = {decl_kind(&f, "g", 8, AE_PARAM_SCALE), decl_kind(&f, "b", 8, AE_PARAM_SHIFT),
+                 decl_kind(&f, "m", 8, AE_PARAM_STATE), decl_kind(&f, "v", 8, AE_PARAM_STATE_ONE)};
+    fx_alloc(&f, 100, 1);
+    ae_node *x = ae_graph_input(f.g, "x", ae_shape4(100, 1, 28, 28), &f.err);
+    ae_node *h = ae_conv2d(f.g, "c0", x, P(&f, w0), NULL, 1, 2, AE_ACT_IDENTITY, &f.err);
+    h = ae_batch_norm(f.g, "bn", h, P(&f, bn[0]), P(&f, bn[1]), P(&f, bn[2]), P(&f, bn[3]), 0.1f, 1e-4f, &f.err);
+    h = ae_max_pool2d(f.g, "pool", ae_activation(f.g, "act", h, AE_ACT_LEAKY_RELU, &f.err), 2, 2, 0, &f.err);
+    h = ae_upsample_nearest(f.g, "up", h, 2, &f.err);
+    ae_node *y = ae_conv2d(f.g, "c1", h, P(&f, w1), NULL, 1, 2, AE_ACT_SIGMOID, &f.err);
+    ae_node *loss = ae_mse(f.g, "loss", y, target(&f, y->shape), AE_MEAN, &f.err);
+    compile(&f, loss);
+    for (size_t i = 0; i < x->numel; i++) x->val[i] = (float)ae_rng_uniform(f.rng);
+    ae_graph_forward(f.g);
+    ae_graph_backward(f.g);
+    *n = y->numel + 1 + 2 * f.ps->total;
+    float *o = malloc(*n * sizeof *o);
+    memcpy(o, y->val, y->numel * sizeof *o);
+    o[y->numel] = loss->val[0];
+    memcpy(o + y->numel + 1, f.ps->grad, f.ps->total * sizeof *o);
+    memcpy(o + y->numel + 1 + f.ps->total, f.ps->val, f.ps->total * sizeof *o);
+    fx_free(&f);
+    ae_set_threads(1);
+    return o;
+}
+
+START_TEST(batch_norm_pool_upsample_same_bytes)
+{
+    size_t n1, n2;
+    float *a = lenet_step(1, &n1), *b = lenet_step(2, &n2);
+    ck_assert_uint_eq(n1, n2);
+    for (size_t i = 0; i < n1; i++)
+        ck_assert_msg(memcmp(&a[i], &b[i], sizeof *a) == 0, "value %zu of %zu: %.9g vs %.9g", i, n1, a[i], b[i]);
+    free(a);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_threads");
@@ -127,6 +183,7 @@ int main(void)
     tcase_add_test(t, same_bytes_on_1_2_3_threads);
     tcase_add_test(t, blocked_matches_whole);
     tcase_add_test(t, gradients_with_uneven_blocks);
+    tcase_add_test(t, batch_norm_pool_upsample_same_bytes);
     suite_add_tcase(s, t);
     int rc = ae_test_run(s);
     ae_dnnl_shutdown();
