@@ -127,16 +127,21 @@ void conv_run_xfer(const conv_xfer *x)
         dnnl_primitive_execute(x->r, ae_dnnl_stream(), 2, a);
         return;
     }
+    conv_run_gather(x, 0, x->n);
+}
+
+void conv_run_gather(const conv_xfer *x, int64_t lo, int64_t hi)
+{
     const float *src = NULL;
     float *dst = NULL;
     dnnl_memory_get_data_handle(x->from, (void **)&src);
     dnnl_memory_get_data_handle(x->to, (void **)&dst);
     const int32_t *restrict off = x->from_off;
     if (x->accumulate) {
-        for (int64_t i = 0; i < x->n; i++)
+        for (int64_t i = lo; i < hi; i++)
             if (off[i] >= 0) dst[i] += src[off[i]];
     } else {
-        for (int64_t i = 0; i < x->n; i++)
+        for (int64_t i = lo; i < hi; i++)
             if (off[i] >= 0) dst[i] = src[off[i]];
     }
 }

@@ -20,6 +20,8 @@ typedef struct conv_xfer {
     int accumulate;
 } conv_xfer;
 
+typedef struct conv_blocks conv_blocks;
+
 /* One primitive with the reorders that feed it and write its results back. */
 typedef struct conv_stage {
     dnnl_primitive_t p;
@@ -37,6 +39,7 @@ typedef struct conv_stage {
     float bias_slope;
     conv_xfer pre[3], post[2];
     int npre, npost;
+    conv_blocks *blocks;   /* the stage in fixed blocks of the mini-batch (conv_blocks.c), or NULL */
 } conv_stage;
 
 #define CONV_MAX_MEM 24
@@ -54,6 +57,13 @@ typedef struct conv_state {
      * block (every consumer is a conv that reads it as is), instead of nchw */
     int priv, blk;
     dnnl_memory_desc_t val_md;
+    /* batch blocks (conv_run.c): how many, the bias-gradient partials (nbk x C), the conv whose
+     * forward runs in this node's region (fnext) or whose backward does (bprev), and whether this
+     * node's forward / backward runs in another's */
+    int nbk;
+    float *dbp;
+    ae_node *fnext, *bprev;
+    int fchained, bchained;
 } conv_state;
 
 /* ops_conv.c, for the compile pass (fuse.c): the forward stage's layout (AE_CONV_STAGE_*); whether
@@ -62,6 +72,40 @@ typedef struct conv_state {
 int conv_fwd_layout(const ae_node *n);
 int conv_fuse_act(int transposed, int layout, ae_act act);
 int conv_out_block(const ae_node *n, int *blk, ae_err *err);
+
+/* conv_make.c: the output shape (ae_op.infer) of both conv ops. */
+int conv_infer(ae_node *n, ae_err *err);
+
+/* ops_conv.c: stage `which`'s primitive descriptor (0 forward, 1 backward-data, 2 backward-weights)
+ * for a block of x->dims[0] images, in the layouts given: x src (diff_src), w weights (diff_weights),
+ * y dst (diff_dst). */
+int conv_block_pd(const ae_node *n, int which, const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *w,
+                  const dnnl_memory_desc_t *y, dnnl_primitive_desc_t *pd, ae_err *err);
+
+/* conv_blocks.c: a prepared stage run in fixed blocks of the mini-batch (conv_block_rows images
+ * each, from the batch alone), one-thread primitives in the stage's layouts, the blocks of a stage
+ * in one region; backward-weights into per-block partials summed in block order. make sets
+ * st->blocks (left NULL when a tensor's layout cannot be cut by images: the stage runs whole), blocks
+ * run on up to `threads` threads;
+ * run = before, every block (ae_par_blocks), after. */
+int64_t conv_block_rows(int64_t batch);
+int conv_blocks_on(void);
+/* conv_make_attr's post-ops with a user-managed scratchpad (each thread passes its own). */
+dnnl_status_t conv_block_attr(int sum, ae_act act, float slope, dnnl_primitive_attr_t *attr);
+int conv_blocks_make(ae_graph *g, const ae_node *n, conv_stage *st, int which, int threads, ae_err *err);
+void conv_blocks_run(const conv_blocks *k);
+void conv_blocks_before(const conv_blocks *k);
+void conv_blocks_run_block(const conv_blocks *k, size_t b, int thread);
+void conv_blocks_after(const conv_blocks *k);
+int conv_blocks_count(const conv_blocks *k);
+int conv_blocks_threads(const conv_blocks *k);
+void conv_blocks_destroy(conv_blocks *k);
+
+/* conv_run.c: links and buffers at the end of a node's prepare; a node's forward / backward in
+ * batch blocks with its chain (0: the node has no blocks there, run it whole). */
+int conv_run_prepare(ae_graph *g, ae_node *n, ae_err *err);
+int conv_run_forward(ae_node *n);
+int conv_run_backward(ae_node *n);
 
 /* conv_bind.c */
 const dnnl_memory_desc_t *conv_md_of(dnnl_memory_t m);
@@ -76,6 +120,9 @@ int conv_bind_out(ae_graph *g, conv_state *s, conv_stage *st, int arg, const dnn
 /* The channel block of a dense nChw{8,16}c layout of `dims` (numel-sized, no padding), else 0. */
 int conv_channel_block(const dnnl_memory_desc_t *md);
 void conv_run_xfer(const conv_xfer *x);
+/* Entries [lo, hi) of a table gather's destination (a block of images when both layouts keep
+ * images outermost). */
+void conv_run_gather(const conv_xfer *x, int64_t lo, int64_t hi);
 void conv_xfer_destroy(conv_xfer *x);
 
 /* conv_bias.c: y[n, c, h, w] = act(y + b[c]) in place, y channel-blocked by blk; g = g·act'(y) in

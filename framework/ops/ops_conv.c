@@ -6,67 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ae_par.h"
 #include "conv_internal.h"
-
-static ae_conv_layout g_layout = AE_CONV_LAYOUT_AUTO;
-void ae_conv_set_layout(ae_conv_layout l) { g_layout = l; }
-ae_conv_layout ae_conv_get_layout(void) { return g_layout; }
-
-int64_t ae_conv_out_size(int64_t in, int64_t k, int stride, int pad)
-{
-    int64_t num = in + 2 * (int64_t)pad - k;
-    return num < 0 || stride < 1 ? 0 : num / stride + 1;
-}
-
-int64_t ae_conv_transpose_out_size(int64_t in, int64_t k, int stride, int pad, int output_padding)
-{ return (in - 1) * stride - 2 * (int64_t)pad + k + output_padding; }
-
-static const char *kernel_str(int64_t kh, int64_t kw, char *buf, size_t len)
-{
-    if (kh == kw) snprintf(buf, len, "%lld", (long long)kh);
-    else snprintf(buf, len, "%lldx%lld", (long long)kh, (long long)kw);
-    return buf;
-}
-
-static int conv_infer(ae_node *n, ae_err *err)
-{
-    ae_node *x = n->in[0], *w = n->in[1];
-    int tr = n->iattr[CONV_KIND], s = n->iattr[CONV_STRIDE], p = n->iattr[CONV_PAD], op = n->iattr[CONV_OPAD];
-    char a[64], k[32];
-    if (x->shape.nd != 4)
-        return ae_errf(err, AE_EINPUT, "%s: expects a 4-D input [N, C, H, W], got %s", n->name,
-                       ae_shape_str(x->shape, a, sizeof a));
-    if (w->shape.nd != 4)
-        return ae_errf(err, AE_EINTERNAL, "%s: the weight must be 4-D, got %s", n->name,
-                       ae_shape_str(w->shape, a, sizeof a));
-    int64_t cin = tr ? w->shape.d[0] : w->shape.d[1], cout = tr ? w->shape.d[1] : w->shape.d[0];
-    int64_t kh = w->shape.d[2], kw = w->shape.d[3];
-    const int64_t *d = x->shape.d;
-    kernel_str(kh, kw, k, sizeof k);
-    if (kh < 1 || kw < 1 || s < 1 || p < 0 || op < 0 || (tr ? op >= s : op != 0))
-        return ae_errf(err, AE_EINPUT, "%s: needs kernel >= 1, stride >= 1, padding >= 0%s "
-                       "(got kernel %s, stride %d, padding %d%s)", n->name,
-                       tr ? " and 0 <= output_padding < stride" : "", k, s, p,
-                       tr ? (snprintf(a, sizeof a, ", output_padding %d", op), a) : "");
-    if (d[1] != cin)
-        return ae_errf(err, AE_EINPUT, "%s: expects %lld input channels, got %lld (input %s)",
-                       n->name, (long long)cin, (long long)d[1], ae_shape_str(x->shape, a, sizeof a));
-    int64_t ho = tr ? ae_conv_transpose_out_size(d[2], kh, s, p, op) : ae_conv_out_size(d[2], kh, s, p);
-    int64_t wo = tr ? ae_conv_transpose_out_size(d[3], kw, s, p, op) : ae_conv_out_size(d[3], kw, s, p);
-    if (ho < 1 || wo < 1) {
-        char o[32] = "";
-        if (tr) snprintf(o, sizeof o, ", output_padding %d", op);
-        return ae_errf(err, AE_EINPUT, "%s: input %lldx%lldx%lld gives output %lldx%lld with kernel "
-                       "%s, stride %d, padding %d%s", n->name, (long long)d[1], (long long)d[2],
-                       (long long)d[3], (long long)(ho > 0 ? ho : 0), (long long)(wo > 0 ? wo : 0),
-                       k, s, p, o);
-    }
-    if (n->nin > 2 && n->in[2]->numel != (size_t)cout)
-        return ae_errf(err, AE_EINTERNAL, "%s: bias has %zu entries, expected %lld", n->name,
-                       n->in[2]->numel, (long long)cout);
-    n->shape = ae_shape4(d[0], cout, ho, wo);
-    return AE_OK;
-}
 
 static const dnnl_memory_desc_t *qmd(const_dnnl_primitive_desc_t pd, dnnl_query_t q)
 {
@@ -105,29 +46,34 @@ static dnnl_status_t offer(const geom *G, int layout, dnnl_memory_desc_t *ax, dn
 
 /* The bias never goes into the primitive (measured, oneDNN 2.6 AVX2, W3 shapes: a bias makes the
  * deconvolution 2.3x and the blocked convolution 1.45x slower); see the forward/backward below. */
+static dnnl_status_t desc_md(const geom *G, int which, dnnl_prop_kind_t prop, const dnnl_memory_desc_t *ax,
+                             const dnnl_memory_desc_t *aw, const dnnl_memory_desc_t *ay, dnnl_convolution_desc_t *d)
+{
+    if (G->tr) {
+        if (which == 0)
+            return dnnl_deconvolution_forward_desc_init(d, prop, dnnl_deconvolution_direct, ax, aw, NULL,
+                                                        ay, G->strides, G->pad_l, G->pad_r);
+        if (which == 1)
+            return dnnl_deconvolution_backward_data_desc_init(d, dnnl_deconvolution_direct, ax, aw, ay,
+                                                              G->strides, G->pad_l, G->pad_r);
+        return dnnl_deconvolution_backward_weights_desc_init(d, dnnl_deconvolution_direct, ax, aw, NULL,
+                                                             ay, G->strides, G->pad_l, G->pad_r);
+    }
+    if (which == 0)
+        return dnnl_convolution_forward_desc_init(d, prop, dnnl_convolution_direct, ax, aw, NULL, ay,
+                                                  G->strides, G->pad_l, G->pad_r);
+    if (which == 1)
+        return dnnl_convolution_backward_data_desc_init(d, dnnl_convolution_direct, ax, aw, ay,
+                                                        G->strides, G->pad_l, G->pad_r);
+    return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct, ax, aw, NULL, ay,
+                                                       G->strides, G->pad_l, G->pad_r);
+}
+
 static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, dnnl_convolution_desc_t *d)
 {
     dnnl_memory_desc_t ax, ay, aw;
     dnnl_status_t st = offer(G, G->layout[which], &ax, &ay, &aw);
-    if (st != dnnl_success) return st;
-    if (G->tr) {
-        if (which == 0)
-            return dnnl_deconvolution_forward_desc_init(d, prop, dnnl_deconvolution_direct, &ax, &aw, NULL,
-                                                        &ay, G->strides, G->pad_l, G->pad_r);
-        if (which == 1)
-            return dnnl_deconvolution_backward_data_desc_init(d, dnnl_deconvolution_direct, &ax, &aw, &ay,
-                                                              G->strides, G->pad_l, G->pad_r);
-        return dnnl_deconvolution_backward_weights_desc_init(d, dnnl_deconvolution_direct, &ax, &aw, NULL,
-                                                             &ay, G->strides, G->pad_l, G->pad_r);
-    }
-    if (which == 0)
-        return dnnl_convolution_forward_desc_init(d, prop, dnnl_convolution_direct, &ax, &aw, NULL, &ay,
-                                                  G->strides, G->pad_l, G->pad_r);
-    if (which == 1)
-        return dnnl_convolution_backward_data_desc_init(d, dnnl_convolution_direct, &ax, &aw, &ay,
-                                                        G->strides, G->pad_l, G->pad_r);
-    return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct, &ax, &aw, NULL, &ay,
-                                                       G->strides, G->pad_l, G->pad_r);
+    return st != dnnl_success ? st : desc_md(G, which, prop, &ax, &aw, &ay, d);
 }
 
 /* Per-stage layouts. AUTO, from measurements (oneDNN 2.6 jit:avx2, 2 threads, W3's shapes): blocked
@@ -217,6 +163,31 @@ static int fwd_pd(const ae_node *n, const geom *G, dnnl_primitive_desc_t *pd, ae
     ae_act act = (ae_act)n->iattr[CONV_ACT];
     return make_pd(G, 0, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference,
                    n->fuse.post_act ? act : AE_ACT_IDENTITY, NULL, pd, err);
+}
+
+/* Stage `which`'s primitive descriptor for a block of x->dims[0] images in the layouts given
+ * (conv_blocks.c): x src (diff_src), w weights (diff_weights), y dst (diff_dst). */
+int conv_block_pd(const ae_node *n, int which, const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *w,
+                  const dnnl_memory_desc_t *y, dnnl_primitive_desc_t *pd, ae_err *err)
+{
+    geom G;
+    dnnl_primitive_desc_t hint = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_convolution_desc_t d;
+    if (geom_init(n, &G, err)) return err->code;
+    G.dx[0] = G.dy[0] = x->dims[0];
+    G.xpriv = 0;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&G.xp, 4, G.dx, dnnl_f32, dnnl_nchw);
+    G.x = G.xp;
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&G.y, 4, G.dy, dnnl_f32, dnnl_nchw);
+    if (ae_dnnl_check(st, "conv block descriptors", err) || (which && fwd_pd(n, &G, &hint, err))) return err->code;
+    ae_act act = which == 0 && n->fuse.post_act ? (ae_act)n->iattr[CONV_ACT] : AE_ACT_IDENTITY;
+    st = desc_md(&G, which, n->needs_grad ? dnnl_forward_training : dnnl_forward_inference, x, w, y, &d);
+    if (st == dnnl_success) st = conv_block_attr(0, act, G.slope, &attr);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, ae_dnnl_engine(), hint);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    return ae_dnnl_check(st, "conv block primitive descriptor", err);
 }
 
 int conv_out_block(const ae_node *n, int *blk, ae_err *err)
@@ -371,9 +342,17 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
     n->state = s;
     if (!ae_dnnl_engine()) return ae_errf(err, AE_EINTERNAL, "oneDNN: no CPU engine");
     dnnl_primitive_desc_t pds[3] = {NULL, NULL, NULL};
+    /* in batch blocks every primitive is made on one thread: the layouts oneDNN picks (which the
+     * blocks keep) then do not depend on the thread count either */
+    const int blocks = conv_blocks_on(), threads = ae_graph_threads(g), saved = blocks ? ae_par_limit(1) : 0;
     int rc = conv_prepare_stages(g, n, s, pds, err);
     for (int i = 0; i < 3; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
+    if (!rc && blocks &&
+        (conv_blocks_make(g, n, &s->fwd, 0, threads, err) || conv_blocks_make(g, n, &s->bwd_d, 1, threads, err) ||
+         conv_blocks_make(g, n, &s->bwd_w, 2, threads, err) || conv_run_prepare(g, n, err)))
+        rc = err->code;
+    ae_par_restore(saved);
     if (rc) return ae_err_prefix(err, "%s", n->name);
     /* one pass's multiply-adds: every output pixel (conv) or input pixel (transposed) meets a
      * whole kernel; backward-data and backward-weights cost the same again each */
@@ -413,12 +392,13 @@ static void run_stage(const conv_stage *st)
 static void conv_forward(ae_node *n)
 {
     conv_state *s = n->state;
-    run_stage(&s->fwd);
+    if (!conv_run_forward(n)) run_stage(&s->fwd);
 }
 
 static void conv_backward(ae_node *n)
 {
     conv_state *s = n->state;
+    if (conv_run_backward(n)) return;
     ae_act act = (ae_act)n->iattr[CONV_ACT];
     float slope = ae_act_slope(n);
     if (s->db) conv_act_bias_grad(act, slope, n->val, s->dz, n->shape, s->priv ? s->blk : 1, s->db, s->db_accum);
@@ -429,6 +409,7 @@ static void conv_backward(ae_node *n)
 
 static void stage_destroy(conv_stage *st)
 {
+    conv_blocks_destroy(st->blocks);
     if (st->p) dnnl_primitive_destroy(st->p);
     if (st->act) dnnl_primitive_destroy(st->act);
     if (st->bias) dnnl_primitive_destroy(st->bias);
@@ -467,26 +448,3 @@ const ae_op ae_op_conv2d = {.name = "conv2d", .infer = conv_infer, .plan = ae_op
 const ae_op ae_op_conv_transpose2d = {.name = "conv_transpose2d", .infer = conv_infer, .plan = ae_ops_plan,
                                       .prepare = conv_prepare, .forward = conv_forward,
                                       .backward = conv_backward, .destroy = conv_destroy};
-
-static ae_node *add(ae_graph *g, const ae_op *op, const char *name, ae_node *x, ae_node *w, ae_node *b,
-                    int stride, int pad, int opad, ae_act act, ae_err *err)
-{
-    ae_node *in[3] = {x, w, b};
-    int ia[CONV_NATTR] = {[CONV_ACT] = (int)act, [CONV_KIND] = op == &ae_op_conv_transpose2d,
-                          [CONV_STRIDE] = stride, [CONV_PAD] = pad, [CONV_OPAD] = opad,
-                          [CONV_LAYOUT] = (int)g_layout};
-    float fa[AE_FATTR_SLOPE + 1] = {[AE_FATTR_SLOPE] = AE_LEAKY_SLOPE};
-    return ae_graph_add(g, op, name, in, b ? 3 : 2, ia, CONV_NATTR, fa, AE_FATTR_SLOPE + 1, err);
-}
-
-ae_node *ae_conv2d(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b, int stride,
-                   int pad, ae_act act, ae_err *err)
-{
-    return add(g, &ae_op_conv2d, name, x, w, b, stride, pad, 0, act, err);
-}
-
-ae_node *ae_conv_transpose2d(ae_graph *g, const char *name, ae_node *x, ae_node *w, ae_node *b,
-                             int stride, int pad, int output_padding, ae_act act, ae_err *err)
-{
-    return add(g, &ae_op_conv_transpose2d, name, x, w, b, stride, pad, output_padding, act, err);
-}

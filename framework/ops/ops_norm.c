@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ae_norm.h"
+#include "ae_par.h"
 
 enum { BN_TRAIN, BN_NATTR };                 /* ae_node.iattr */
 enum { BN_MOMENTUM, BN_EPS, BN_NFATTR };     /* ae_node.fattr */
@@ -103,7 +104,7 @@ static int first_reader(ae_graph *g, const ae_node *n)
     return 1;
 }
 
-static int bn_prepare(ae_graph *g, ae_node *n, ae_err *err)
+static int bn_prepare_one(ae_graph *g, ae_node *n, ae_err *err)
 {
     bn_state *s = calloc(1, sizeof *s);
     if (!s) return ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -155,6 +156,17 @@ static int bn_prepare(ae_graph *g, ae_node *n, ae_err *err)
     dnnl_primitive_desc_destroy(pd);
     n->flops = 8.0 * (double)n->numel * (n->needs_grad ? 2 : 1);
     return rc ? ae_err_prefix(err, "%s", n->name) : AE_OK;
+}
+
+/* On one thread (issue 17): oneDNN splits the statistics' and the scale/shift gradients' sums over
+ * the batch by its thread count; on one thread they are the same bytes for any count (a streaming
+ * op: a second thread gains little). The graph runs the node on n->threads. */
+static int bn_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    n->threads = 1;
+    int saved = ae_par_limit(1), rc = bn_prepare_one(g, n, err);
+    ae_par_restore(saved);
+    return rc;
 }
 
 static void bn_forward(ae_node *n)

@@ -41,6 +41,17 @@ ae_conv_layout ae_conv_get_layout(void);
  * (0: always reorders). For nodes compiled from now on; tests run both. */
 #define AE_CONV_GATHER_DEFAULT ((size_t)256 << 10)
 void ae_conv_set_gather_limit(size_t bytes);
+/* Batch blocks (issue 17, P3; on unless changed, for nodes compiled from now on): every stage of a
+ * conv node runs in fixed blocks of the mini-batch (up to 32 images, as even as possible; a batch
+ * under 64 in two), each block by one-thread primitives in the layouts the whole stage would use,
+ * the blocks of a stage in one parallel region; backward-weights sums per-block partial gradients
+ * in block order. The blocks follow from the batch alone: the same bytes for any thread count.
+ * Off: each stage is one primitive on the node's threads (oneDNN's own split, whose
+ * backward-weights reduction order depends on the thread count). */
+void ae_conv_set_batch_blocks(int on);
+/* After compile: the number of batch blocks n's stages run in (0: whole); *fwd_chained / *bwd_chained
+ * (may be NULL) = 1 when n's forward runs in its input conv's region, its backward in its consumer's. */
+int ae_conv_node_batch_blocks(const ae_node *n, int *fwd_chained, int *bwd_chained);
 /* After compile: each primitive's AE_CONV_STAGE_* layout; -1 = not created. */
 /* After compile: 1 when n's value and gradient are kept in oneDNN's channel-blocked layout (every
  * consumer is a conv and n is not pinned), not nchw. */
