@@ -20,6 +20,29 @@ static int grad_writers(const ae_node *x)
     return writers;
 }
 
+static ae_node *chain_next(const ae_node *p);
+
+/* Whether every writer of p's gradient other than its dense consumer c is a penalty on p
+ * (ae_op.row_grad) placed after the chain's last layer in graph order: backward runs the nodes in
+ * reverse, so each penalty writes p's gradient before the chain's backward (run at its last layer's
+ * turn) adds c's dX to it, as c alone would (c's accumulate flag; fl(pen + dX) = fl(dX + pen)). The
+ * penalties run first only in a batch of at most DENSE_MIN_BLOCK_ROWS rows: one block or split, where
+ * c's dX goes to p's gradient itself, not to a per-thread block buffer without the penalties' rows. */
+static int penalties_first(const ae_node *p, const ae_node *c)
+{
+    if (p->shape.d[0] > DENSE_MIN_BLOCK_ROWS) return 0;
+    const ae_node *last = c, *q;
+    while ((q = chain_next(last))) last = q;
+    int pen = 0;
+    for (int i = 0; i < p->ncons; i++) {
+        const ae_node *u = p->cons[i].node;
+        if (u == c || !u->needs_grad || !u->op->backward) continue;
+        if (!u->op->row_grad || p->cons[i].slot != 0 || u->id < last->id) return 0;
+        pen++;
+    }
+    return pen > 0;
+}
+
 /* A chain is dense layers each feeding the next one alone (W1's 17-16-3-16-17): its first layer runs
  * the forward of all of them block by block and its last layer the backward (ops_dense.c). The
  * block products are the same; what moves is when each layer's gradients are written (all at the
@@ -29,7 +52,8 @@ static int grad_writers(const ae_node *x)
  * activation when the chain may run in blocks of a big batch (a block's dZ then lives in a per-thread
  * buffer that only the next layer's masked dX fills); a batch that fits one block runs either unsplit
  * (each layer alone, as without a chain) or split, where every dZ stays in its layer's gradient
- * buffer, so any activation links there. The link p -> c, or NULL: */
+ * buffer, so any activation links there. Penalties on a member's output may write its gradient too
+ * (penalties_first). The link p -> c, or NULL: */
 static ae_node *chain_next(const ae_node *p)
 {
     if (!is_dense(p)) return NULL;
@@ -44,9 +68,10 @@ static ae_node *chain_next(const ae_node *p)
     }
     if (!c || c->needs_grad != p->needs_grad) return NULL;
     if (c->needs_grad) {
-        if (grad_writers(p) != 1) return NULL;
+        const int pen = grad_writers(p) != 1; /* then only penalties on p, written first */
+        if (pen && !penalties_first(p, c)) return NULL;
         for (int k = 0; k < AE_MAX_IN; k++)
-            if (c->accum[k] || p->accum[k]) return NULL;
+            if ((c->accum[k] && !(k == 0 && pen)) || p->accum[k]) return NULL;
     }
     return c;
 }
