@@ -1,23 +1,28 @@
-/* A dense chain through a penalized code layer (issue 17, fuse.c penalties_first): an L1 or KL
- * sparsity penalty on the encoder's output, placed after the decoder in graph order, lets encoder and
- * decoder link (split in row blocks on 2 threads) and gives the same bytes as the same net with the
- * penalty placed first (no link); the links it must refuse (a batch over one block, a penalty inside
- * a longer chain); a finite-difference check of the linked, split graph. */
+/* A dense chain through a penalized code layer (issue 17, fuse.c penalty_link): an L1, KL sparsity
+ * or contractive penalty on the encoder's output (the contractive's on its weight too), placed after
+ * the decoder in graph order, lets encoder and decoder link (split in row blocks on 2 threads) and
+ * gives the same bytes as the same net with the penalty placed first (no link); the links it must
+ * refuse (a batch over one block, a penalty before a later chain layer); a finite-difference check
+ * of the linked, split graph. */
 #include "ops_fixture.h"
 #include "ae_penalty.h"
 #include "../framework/ops/dense_internal.h"
 
 enum { PN = 128, PK = 784, PH = 256, PL = 3 };
 
-typedef enum { PEN_L1, PEN_KL } pen_kind;
+typedef enum { PEN_L1, PEN_KL, PEN_CAE } pen_kind;
 
 typedef struct net {
     fx f;
-    ae_node *d[PL], *loss;
+    ae_node *d[PL], *w[PL], *loss;
+    ae_act act[PL];
 } net;
 
-static ae_node *penalty(net *t, pen_kind kind, ae_node *h)
+/* A penalty on layer l's output (the contractive's reads its weight too). */
+static ae_node *penalty(net *t, pen_kind kind, int l)
 {
+    ae_node *h = t->d[l];
+    if (kind == PEN_CAE) return ae_contractive_exact(t->f.g, "cae", h, t->w[l], t->act[l], 0.1f, &t->f.err);
     return kind == PEN_L1 ? ae_l1_penalty(t->f.g, "l1", h, 0.05f, &t->f.err)
                           : ae_kl_sparsity_penalty(t->f.g, "kl", h, 0.3f, 0.05f, &t->f.err);
 }
@@ -47,11 +52,12 @@ static void build(net *t, int64_t n, int layers, ae_act act, pen_kind kind, int 
     }
     ae_node *h = ae_graph_param(f->g, xi, &f->err), *pen = NULL;
     for (int l = 0; l < layers; l++) {
-        if (l == pos) pen = penalty(t, kind, t->d[pl]);
-        h = t->d[l] = ae_dense(f->g, "d", h, ae_graph_param(f->g, wi[l], &f->err), ae_graph_param(f->g, bi[l], &f->err),
-                               l ? AE_ACT_SIGMOID : act, &f->err);
+        if (l == pos) pen = penalty(t, kind, pl);
+        t->w[l] = ae_graph_param(f->g, wi[l], &f->err);
+        t->act[l] = l ? AE_ACT_SIGMOID : act;
+        h = t->d[l] = ae_dense(f->g, "d", h, t->w[l], ae_graph_param(f->g, bi[l], &f->err), t->act[l], &f->err);
     }
-    if (!pen) pen = penalty(t, kind, t->d[pl]);
+    if (!pen) pen = penalty(t, kind, pl);
     ae_node *terms[2] = {sq_loss(f, h, ti), pen};
     t->loss = ae_weighted_sum(f->g, "sum", terms, (float[]){1.0f, 1.0f}, 2, &f->err);
     ck_assert_msg(t->loss && ae_graph_compile(f->g, t->loss, &f->err) == AE_OK, "%s", f->err.msg);
@@ -75,7 +81,8 @@ START_TEST(penalty_links_chain_same_bytes)
 {
     int saved = ae_get_threads();
     const struct { ae_act act; pen_kind kind; } cases[] = {
-        {AE_ACT_SIGMOID, PEN_KL}, {AE_ACT_SIGMOID, PEN_L1}, {AE_ACT_RELU, PEN_L1}, {AE_ACT_RELU, PEN_KL}};
+        {AE_ACT_SIGMOID, PEN_KL}, {AE_ACT_SIGMOID, PEN_L1}, {AE_ACT_RELU, PEN_L1}, {AE_ACT_RELU, PEN_KL},
+        {AE_ACT_SIGMOID, PEN_CAE}, {AE_ACT_RELU, PEN_CAE}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         for (int threads = 1; threads <= 2; threads++) {
             net a, b;
@@ -84,11 +91,13 @@ START_TEST(penalty_links_chain_same_bytes)
             ck_assert_msg(a.d[0]->fuse.chain_next == a.d[1], "case %zu: the penalty after the chain links it", c);
             ck_assert_msg(!b.d[0]->fuse.chain_next, "case %zu: the penalty first (runs last) unlinks it", c);
             ck_assert_msg(a.d[1]->accum[0] && !b.d[1]->accum[0], "case %zu: which writes d0's gradient first", c);
+            ck_assert_int_eq(a.d[0]->accum[1], cases[c].kind == PEN_CAE); /* the contractive's dW first */
             ck_assert_int_eq(is_split(a.d[0]), threads == 2);
             ck_assert_int_eq(is_split(b.d[0]), 0);
             float la, lb;
             float *ga = step(&a, &la), *gb = step(&b, &lb);
-            ck_assert_msg(memcmp(&la, &lb, sizeof la) == 0, "case %zu, %d threads: loss %.9g vs %.9g", c, threads, la, lb);
+            ck_assert_msg(memcmp(&la, &lb, sizeof la) == 0, "case %zu, %d threads: loss %.9g vs %.9g", c, threads,
+                          la, lb);
             ck_assert_msg(memcmp(ga, gb, a.f.ps->total * sizeof *ga) == 0, "case %zu, %d threads: gradients differ",
                           c, threads);
             free(ga), free(gb);
@@ -131,12 +140,12 @@ END_TEST
 START_TEST(penalty_chain_gradcheck)
 {
     int saved = ae_get_threads();
-    for (int kind = PEN_L1; kind <= PEN_KL; kind++) {
+    for (int kind = PEN_L1; kind <= PEN_CAE; kind++) {
         net t;
         build(&t, PN, 2, AE_ACT_SIGMOID, (pen_kind)kind, 0, 2, 2);
         ck_assert(is_split(t.d[0]));
         double e = ae_test_gradcheck(t.f.g, t.loss, t.f.ps, NULL, 1e-2f, 40, 1e-2);
-        ck_assert_msg(e < 2e-2, "%s: gradient error %g", kind == PEN_L1 ? "l1" : "kl", e);
+        ck_assert_msg(e < 2e-2, "penalty %d: gradient error %g", kind, e);
         fx_free(&t.f);
     }
     ae_set_threads(saved);
