@@ -35,7 +35,7 @@ int dense_split_prepare(ae_node *n, ae_err *err)
         for (int v = 0; v < 1 + (last != s->srows); v++) {
             int64_t r = v ? last : s->srows;
             if (ae_matmul_init(&s->dws[2 * t + v], slice_a(n, 0, r), x, NULL, (ae_mat){s->wg, r, s->k, s->k, 1},
-                               AE_ACT_IDENTITY, 0, err))
+                               AE_ACT_IDENTITY, n->accum[1], err)) /* after a penalty's dW (fuse.c) */
                 return err->code;
         }
     return AE_OK;

@@ -20,6 +20,36 @@ static int grad_writers(const ae_node *x)
     return writers;
 }
 
+static ae_node *chain_next(const ae_node *p);
+
+/* Whether every writer of x's gradient other than dense layer self is a penalty (ae_op.penalty)
+ * placed after the chain's last layer (last) in graph order: backward runs the nodes in reverse, so
+ * each penalty writes x's gradient before the chain's backward (run at its last layer's turn) adds
+ * to it, as self alone would (its accumulate flag; fl(pen + d) = fl(d + pen)). */
+static int penalties_first(const ae_node *x, const ae_node *self, const ae_node *last)
+{
+    int pen = 0;
+    for (int i = 0; i < x->ncons; i++) {
+        const ae_node *u = x->cons[i].node;
+        if (u == self || !u->needs_grad || !u->op->backward) continue;
+        if (!u->op->penalty || u->id < last->id) return 0;
+        pen++;
+    }
+    return pen > 0;
+}
+
+/* Link p -> c although penalties write p's gradient (pen_y) or p's weight gradient (pen_w) too:
+ * each comes first (penalties_first). Only in a batch of at most DENSE_MIN_BLOCK_ROWS rows: one
+ * block or split, where c's dX goes to p's gradient itself, not to a per-thread block buffer
+ * without the penalties' rows; a split dW adds to the penalty's (dense_split.c). */
+static int penalty_link(const ae_node *p, const ae_node *c, int pen_y, int pen_w)
+{
+    if (p->shape.d[0] > DENSE_MIN_BLOCK_ROWS) return 0;
+    const ae_node *last = c, *q;
+    while ((q = chain_next(last))) last = q;
+    return (!pen_y || penalties_first(p, c, last)) && (!pen_w || penalties_first(p->in[1], p, last));
+}
+
 /* A chain is dense layers each feeding the next one alone (W1's 17-16-3-16-17): its first layer runs
  * the forward of all of them block by block and its last layer the backward (ops_dense.c). The
  * block products are the same; what moves is when each layer's gradients are written (all at the
@@ -29,7 +59,8 @@ static int grad_writers(const ae_node *x)
  * activation when the chain may run in blocks of a big batch (a block's dZ then lives in a per-thread
  * buffer that only the next layer's masked dX fills); a batch that fits one block runs either unsplit
  * (each layer alone, as without a chain) or split, where every dZ stays in its layer's gradient
- * buffer, so any activation links there. The link p -> c, or NULL: */
+ * buffer, so any activation links there. Penalties on a member's output may write its gradient too
+ * (penalty_link). The link p -> c, or NULL: */
 static ae_node *chain_next(const ae_node *p)
 {
     if (!is_dense(p)) return NULL;
@@ -44,9 +75,10 @@ static ae_node *chain_next(const ae_node *p)
     }
     if (!c || c->needs_grad != p->needs_grad) return NULL;
     if (c->needs_grad) {
-        if (grad_writers(p) != 1) return NULL;
+        const int pen_y = grad_writers(p) != 1, pen_w = p->accum[1]; /* then only penalties */
+        if ((pen_y || pen_w) && !penalty_link(p, c, pen_y, pen_w)) return NULL;
         for (int k = 0; k < AE_MAX_IN; k++)
-            if (c->accum[k] || p->accum[k]) return NULL;
+            if ((c->accum[k] && !(k == 0 && pen_y)) || (p->accum[k] && !(k == 1 && pen_w))) return NULL;
     }
     return c;
 }

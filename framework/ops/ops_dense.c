@@ -194,7 +194,7 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
     if (!n->needs_grad) return AE_OK;
     if (nx && bmm_init(&s->dxnar, n, ops_dxnar, NULL, AE_ACT_IDENTITY, 0, err)) return err->code;
     if (x->needs_grad && !nx &&
-        bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev ? 0 : n->accum[0], err))
+        bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev && !s->split ? 0 : n->accum[0], err))
         return err->code;
     const int dw_acc = s->dwp || dense_permuted(s) ? 0 : n->accum[1]; /* else added up afterwards */
     if (w->needs_grad && !s->split && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
@@ -365,7 +365,7 @@ static void member_bwd(ae_node *n, size_t b, int t)
     if (s->dxnar.mm) {
         float *dxt = s->tbuf + t * k * s->rows;
         bmm_run(&s->dxnar, t, last, NULL, dz, dxt);
-        put_dx(dxt, r, k, s->mask_dx ? x : NULL, n->accum[0] && !(s->fused && s->prev), dx);
+        put_dx(dxt, r, k, s->mask_dx ? x : NULL, n->accum[0] && !(s->fused && s->prev && !s->split), dx);
     } else {
         bmm_run(&s->dx, t, last, dz, NULL, dx);
         if (s->mask_dx) /* x's dZ = dX where x > 0 (after dW, which brought this block of x into cache) */

@@ -61,7 +61,7 @@ static void l1_backward(ae_node *n)
 }
 
 const ae_op ae_op_l1_penalty = {.name = "l1_penalty", .infer = scalar_infer, .forward = l1_forward,
-                                .backward = l1_backward};
+                                .backward = l1_backward, .penalty = 1};
 
 ae_node *ae_l1_penalty(ae_graph *g, const char *name, ae_node *h, float weight, ae_err *err)
 {
@@ -130,7 +130,8 @@ static void kl_backward(ae_node *n)
 }
 
 const ae_op ae_op_kl_sparsity = {.name = "kl_sparsity", .infer = scalar_infer, .prepare = per_unit_prepare,
-                                 .forward = kl_forward, .backward = kl_backward};
+                                 .forward = kl_forward, .backward = kl_backward,
+                                 .penalty = 1};
 
 ae_node *ae_kl_sparsity_penalty(ae_graph *g, const char *name, ae_node *h, float rho, float weight,
                                 ae_err *err)
@@ -330,7 +331,7 @@ static void cae_backward(ae_node *n)
 
 const ae_op ae_op_contractive_exact = {.name = "contractive_exact", .infer = cae_infer,
                                        .prepare = cae_prepare, .forward = cae_forward,
-                                       .backward = cae_backward};
+                                       .backward = cae_backward, .penalty = 1};
 
 ae_node *ae_contractive_exact(ae_graph *g, const char *name, ae_node *h, ae_node *w, ae_act act,
                               float weight, ae_err *err)

@@ -56,6 +56,11 @@ typedef struct ae_op {
      * thread) the i-th, on a thread < ae_graph_threads(g). NULL: none. */
     int (*tasks)(const ae_node *n);
     void (*task)(ae_node *n, int i, int thread);
+    /* 1: a penalty: its backward writes (or adds to, as the graph says) its inputs' gradients in
+     * full, from values and its own gradient alone (l1, KL sparsity, contractive). When it comes
+     * after a dense chain in graph order (so runs its backward first), the chain may still link
+     * through a layer whose output or weight it reads, adding to those gradients (ops/fuse.c). */
+    int penalty;
 } ae_op;
 
 /* A consumer edge: node->in[slot] is the node it is listed on. */
