@@ -31,6 +31,7 @@ struct ae_graph {
     int failed;
     int compiled;
     int threads;               /* OpenMP threads at compile */
+    unsigned char *fused;      /* [parameter index]: updated in the backward (ae_graph_fused_params) */
 };
 
 ae_shape ae_shape_make(int nd, const int64_t *d)
@@ -114,6 +115,7 @@ void ae_graph_free(ae_graph *g)
     free(g->zero_on_backward);
     free(g->uses);
     free(g->param_node);
+    free(g->fused);
     free(g->vals);
     free(g->grads);
     free(g);
@@ -122,6 +124,7 @@ void ae_graph_free(ae_graph *g)
 int64_t ae_graph_batch(const ae_graph *g) { return g->batch; }
 int ae_graph_training(const ae_graph *g) { return g->training; }
 int ae_graph_threads(const ae_graph *g) { return g->threads; }
+const unsigned char *ae_graph_fused_params(const ae_graph *g) { return g->fused; }
 ae_params *ae_graph_params(const ae_graph *g) { return g->params; }
 size_t ae_graph_size(const ae_graph *g) { return g->n; }
 ae_node *ae_graph_node(const ae_graph *g, size_t i) { return i < g->n ? g->nodes[i] : NULL; }
@@ -387,6 +390,17 @@ static int allocate(ae_graph *g, ae_err *err)
     return AE_OK;
 }
 
+/* The parameters whose writers report their gradients' final ranges (set by their prepare). */
+static int plan_updates(ae_graph *g, ae_err *err)
+{
+    for (size_t i = 0; i < g->nparam_node; i++) {
+        if (!g->param_node[i] || !g->param_node[i]->final_ranges) continue;
+        if (!g->fused && !(g->fused = calloc(g->params->n, 1))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        g->fused[i] = 1;
+    }
+    return AE_OK;
+}
+
 int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
 {
     if (g->failed) return err && err->code ? err->code : ae_errf(err, AE_EINTERNAL, "graph build failed");
@@ -408,6 +422,7 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         ae_par_restore(saved);
         if (rc != AE_OK) return err->code;
     }
+    if (g->loss && plan_updates(g, err)) return err->code;
     const char *prof = getenv("AELAB_PROFILE");
     if (prof && *prof == '1' && !(g->prof = calloc(2 * g->n + 1, sizeof *g->prof)))
         return ae_errf(err, AE_EINTERNAL, "out of memory");

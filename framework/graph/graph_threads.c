@@ -1,7 +1,7 @@
 /* Threads of the graph's nodes: the compile step that puts every node whose operands are all small
  * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
- * and the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
- * after the backward walk or beside it. */
+ * the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
+ * after the backward walk or beside it, and the optimizer update fused into those tasks. */
 #include <sched.h>
 #include <stdatomic.h>
 
@@ -119,4 +119,29 @@ int ae_graph_backward_lanes(ae_graph *g)
     (void)g;
     return 0;
 #endif
+}
+
+void ae_graph_param_final(ae_node *p, size_t lo, size_t hi)
+{
+    ae_update *u = p->update;
+    if (u && lo < hi && u->fn(u->ctx, p->param, lo, hi))
+        atomic_store_explicit(&u->bad, 1, memory_order_relaxed);
+}
+
+/* Every parameter node the fused update covers, pointed at u (or back at NULL). */
+static void set_update(ae_graph *g, ae_update *u)
+{
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *n = ae_graph_node(g, i);
+        if (n->param >= 0 && n->final_ranges) n->update = u;
+    }
+}
+
+int ae_graph_backward_update(ae_graph *g, ae_update *u)
+{
+    u->bad = 0;
+    set_update(g, u);
+    ae_graph_backward(g);
+    set_update(g, NULL);
+    return u->bad;
 }

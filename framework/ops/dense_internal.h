@@ -31,6 +31,7 @@ typedef struct dense_state {
     ae_matmul *dws;   /* split: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
     int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
                          backward walk (dense_defers) */
+    int wfin, bfin;   /* the layer reports W's, b's final gradient ranges (dense_final_prepare) */
     int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
     bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
     bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
@@ -82,6 +83,12 @@ void dense_split_destroy(dense_state *s);
  * writer of its parameters' gradients in the plain layout; the tasks are the same product and
  * column sums its backward would run, so the bits do not change. */
 int dense_defers(const ae_node *n);
+/* dense_split.c: at prepare, after the layer's mode is known: whether it reports its parameters'
+ * final gradient ranges (ae_graph_param_final; sole writer, plain layout, overwritten), then
+ * marks those parameter nodes (ae_node.final_ranges). dense_final reports them after a backward
+ * that is not split or deferred (those report theirs from their tasks). */
+void dense_final_prepare(ae_node *n);
+void dense_final(ae_node *n);
 int dense_tasks(const ae_node *n);
 void dense_task(ae_node *n, int i, int thread);
 

@@ -48,18 +48,21 @@ static int tasks_of(const ae_node *n)
     return s->ns + (s->dbp != NULL);
 }
 
+/* A fused db goes straight into the bias gradient (the one-partial reduce would copy it). */
 static void run_task(const ae_node *n, int task, int t)
 {
     const dense_state *s = n->state;
     if (task == s->ns) {
-        dense_colsum(n->grad, s->n, s->m, s->dbp);
+        dense_colsum(n->grad, s->n, s->m, s->bfin ? s->bg : s->dbp);
+        if (s->bfin) ae_graph_param_final(n->in[2], 0, (size_t)s->m);
         return;
     }
-    const int64_t j0 = (int64_t)task * s->srows;
+    const int64_t j0 = (int64_t)task * s->srows, j1 = j0 + s->srows < s->m ? j0 + s->srows : s->m;
     ae_matmul *mm = &s->dws[2 * t + (task == s->ns - 1 && s->m - j0 != s->srows)];
     dnnl_memory_set_data_handle(mm->a, n->grad + j0);
     dnnl_memory_set_data_handle(mm->c, s->wg + j0 * s->k);
     ae_matmul_run(mm);
+    if (s->wfin) ae_graph_param_final(n->in[1], (size_t)(j0 * s->k), (size_t)(j1 * s->k));
 }
 
 /* Task b of the chain ending at ctx (its last layer first, as its gradients are ready first). */
@@ -118,6 +121,30 @@ void dense_task(ae_node *n, int i, int thread)
 {
     (void)thread; /* one task per product: its primitive and operands are the layer's own */
     dense_state *s = n->state;
-    if (i == 0 && s->dw.mm) ae_matmul_run(&s->dw.mm[0]); /* dW = dZᵀ·X, bound at prepare */
-    else dense_colsum(n->grad, s->n, s->m, s->bg);
+    if (i == 0 && s->dw.mm) {
+        ae_matmul_run(&s->dw.mm[0]); /* dW = dZᵀ·X, bound at prepare */
+        if (s->wfin) ae_graph_param_final(n->in[1], 0, (size_t)(s->m * s->k));
+    } else {
+        dense_colsum(n->grad, s->n, s->m, s->bg);
+        if (s->bfin) ae_graph_param_final(n->in[2], 0, (size_t)s->m);
+    }
+}
+
+void dense_final_prepare(ae_node *n)
+{
+    dense_state *s = n->state;
+    ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    if (!n->needs_grad || dense_permuted(s) || s->mperm) return;
+    s->wfin = w->needs_grad && (s->split || s->dw.mm) && sole_writer(w) && !n->accum[1];
+    s->bfin = b && b->needs_grad && sole_writer(b) && !n->accum[2];
+    if (s->wfin) w->final_ranges = 1;
+    if (s->bfin) b->final_ranges = 1;
+}
+
+void dense_final(ae_node *n)
+{
+    const dense_state *s = n->state;
+    if (s->split || s->defer) return;
+    if (s->wfin) ae_graph_param_final(n->in[1], 0, (size_t)(s->m * s->k));
+    if (s->bfin) ae_graph_param_final(n->in[2], 0, (size_t)s->m);
 }

@@ -243,6 +243,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     int saved = ae_par_limit(s->split ? 1 : 0);
     int rc = prepare_products(g, n, err) || (s->split && dense_split_prepare(n, err));
     ae_par_restore(saved);
+    if (!rc) dense_final_prepare(n);
     return rc ? err->code : AE_OK;
 }
 
@@ -408,8 +409,10 @@ static void dense_backward(ae_node *n)
     for (; n; n = s->fused ? s->prev : NULL) {
         s = n->state;
         if (s->dwp) reduce(s->wg, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1] && !dense_permuted(s));
-        if (s->dbp) reduce(s->bg, s->dbp, s->split ? 1 : s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
+        if (s->dbp && !(s->split && s->bfin)) /* a fused split db is in place already */
+            reduce(s->bg, s->dbp, s->split ? 1 : s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
         dense_unpermute_grads(n);
+        dense_final(n);
     }
 }
 
