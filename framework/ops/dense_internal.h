@@ -28,7 +28,8 @@ typedef struct dense_state {
                          every dZ kept whole in n->grad, dW by row slices (dense_split.c) */
     int64_t srows;    /* split: rows of dW per slice (the last may have fewer) */
     int ns;           /* split: slices */
-    ae_matmul *dws;   /* split: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
+    ae_matmul *dws;   /* split, defer: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
+    int sthr;         /* threads with dws primitives */
     int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
                          backward walk (dense_defers) */
     int wfin, bfin;   /* the layer reports W's, b's final gradient ranges (dense_final_prepare) */
@@ -76,7 +77,7 @@ void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restr
 
 /* dense_split.c: a split chain's dW and db over the whole batch, after its row blocks' backward:
  * fixed slices of dW's rows and one db task per layer, in one region. */
-int dense_split_prepare(ae_node *n, ae_err *err);
+int dense_split_prepare(ae_node *n, int threads, ae_err *err);
 void dense_split_dw(ae_node *last);
 void dense_split_destroy(dense_state *s);
 /* dense_split.c: whether a layer defers its dW and db (ae_op.tasks): one block, one thread, sole

@@ -5,8 +5,10 @@
  * dW[j0:j1] = dZ[:, j0:j1]ᵀ·X (a one-thread product with the same reduction over the batch as the
  * unsplit layer's), or a layer's db (its column sums, in the order of the unsplit layer). What each
  * task computes does not depend on the thread that runs it. A small one-block layer's (dense_defers):
- * its dW product and db column sums as the graph's deferred tasks (ae_op.tasks), all layers' in one
- * region after the walk, off the path of the dX chain. */
+ * its dW slices (smaller: DEFER_SLICE_FLOATS) and db column sums as the graph's deferred tasks
+ * (ae_op.tasks), all layers' in one region after the walk or beside it, off the path of the dX
+ * chain. A task whose gradient is final reports it (ae_graph_param_final): a fused optimizer
+ * update of that slice runs there. */
 #include <stdlib.h>
 
 #include "ae_par.h"
@@ -14,6 +16,9 @@
 
 /* dW rows per slice: at most this many, as even as possible (a function of m alone). */
 #define SLICE_ROWS 128
+/* A deferred layer's dW slices: at most this many floats of dW each (a function of m and k alone),
+ * so that the biggest layer's dW and update do not keep one thread busy while the others wait. */
+#define DEFER_SLICE_FLOATS 32768
 
 static ae_mat slice_a(const ae_node *n, int64_t j0, int64_t r)
 {
@@ -21,17 +26,19 @@ static ae_mat slice_a(const ae_node *n, int64_t j0, int64_t r)
     return (ae_mat){n->grad + j0, r, s->n, 1, s->m};
 }
 
-int dense_split_prepare(ae_node *n, ae_err *err)
+int dense_split_prepare(ae_node *n, int threads, ae_err *err)
 {
     dense_state *s = n->state;
     if (!n->in[1]->needs_grad) return AE_OK;
     int ns = (int)((s->m + SLICE_ROWS - 1) / SLICE_ROWS);
+    if (s->defer) ns = (int)((s->m * s->k + DEFER_SLICE_FLOATS - 1) / DEFER_SLICE_FLOATS);
     s->srows = (s->m + ns - 1) / ns;
     s->ns = (int)((s->m + s->srows - 1) / s->srows);
+    s->sthr = threads;
     const int64_t last = s->m - (int64_t)(s->ns - 1) * s->srows;
-    if (!(s->dws = calloc((size_t)s->nthr * 2, sizeof *s->dws))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    if (!(s->dws = calloc((size_t)threads * 2, sizeof *s->dws))) return ae_errf(err, AE_EINTERNAL, "out of memory");
     ae_mat x = {n->in[0]->val, s->n, s->k, s->k, 1};
-    for (int t = 0; t < s->nthr; t++)
+    for (int t = 0; t < threads; t++)
         for (int v = 0; v < 1 + (last != s->srows); v++) {
             int64_t r = v ? last : s->srows;
             if (ae_matmul_init(&s->dws[2 * t + v], slice_a(n, 0, r), x, NULL, (ae_mat){s->wg, r, s->k, s->k, 1},
@@ -45,15 +52,16 @@ int dense_split_prepare(ae_node *n, ae_err *err)
 static int tasks_of(const ae_node *n)
 {
     const dense_state *s = n->state;
-    return s->ns + (s->dbp != NULL);
+    const ae_node *b = n->nin > 2 ? n->in[2] : NULL;
+    return s->ns + (s->defer ? b && b->needs_grad : s->dbp != NULL);
 }
 
-/* A fused db goes straight into the bias gradient (the one-partial reduce would copy it). */
+/* A deferred or fused db goes straight into the bias gradient (the one-partial reduce would copy it). */
 static void run_task(const ae_node *n, int task, int t)
 {
     const dense_state *s = n->state;
     if (task == s->ns) {
-        dense_colsum(n->grad, s->n, s->m, s->bfin ? s->bg : s->dbp);
+        dense_colsum(n->grad, s->n, s->m, s->bfin || s->defer ? s->bg : s->dbp);
         if (s->bfin) ae_graph_param_final(n->in[2], 0, (size_t)s->m);
         return;
     }
@@ -87,7 +95,7 @@ void dense_split_dw(ae_node *last)
 
 void dense_split_destroy(dense_state *s)
 {
-    for (int t = 0; s->dws && t < 2 * s->nthr; t++) ae_matmul_destroy(&s->dws[t]);
+    for (int t = 0; s->dws && t < 2 * s->sthr; t++) ae_matmul_destroy(&s->dws[t]);
     free(s->dws);
     s->dws = NULL;
 }
@@ -113,29 +121,18 @@ int dense_defers(const ae_node *n)
 int dense_tasks(const ae_node *n)
 {
     const dense_state *s = n->state;
-    const ae_node *b = n->nin > 2 ? n->in[2] : NULL;
-    return s && s->defer ? (s->dw.mm != NULL) + (b && b->needs_grad) : 0;
+    return s && s->defer ? tasks_of(n) : 0;
 }
 
-void dense_task(ae_node *n, int i, int thread)
-{
-    (void)thread; /* one task per product: its primitive and operands are the layer's own */
-    dense_state *s = n->state;
-    if (i == 0 && s->dw.mm) {
-        ae_matmul_run(&s->dw.mm[0]); /* dW = dZᵀ·X, bound at prepare */
-        if (s->wfin) ae_graph_param_final(n->in[1], 0, (size_t)(s->m * s->k));
-    } else {
-        dense_colsum(n->grad, s->n, s->m, s->bg);
-        if (s->bfin) ae_graph_param_final(n->in[2], 0, (size_t)s->m);
-    }
-}
+/* The dW slices (on the thread's own primitives) and db, as a split chain's. */
+void dense_task(ae_node *n, int i, int thread) { run_task(n, i, thread); }
 
 void dense_final_prepare(ae_node *n)
 {
     dense_state *s = n->state;
     ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
     if (!n->needs_grad || dense_permuted(s) || s->mperm) return;
-    s->wfin = w->needs_grad && (s->split || s->dw.mm) && sole_writer(w) && !n->accum[1];
+    s->wfin = w->needs_grad && (s->split || s->defer || s->dw.mm) && sole_writer(w) && !n->accum[1];
     s->bfin = b && b->needs_grad && sole_writer(b) && !n->accum[2];
     if (s->wfin) w->final_ranges = 1;
     if (s->bfin) b->final_ranges = 1;

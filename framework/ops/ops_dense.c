@@ -197,7 +197,7 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
         bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev ? 0 : n->accum[0], err))
         return err->code;
     const int dw_acc = s->dwp || dense_permuted(s) ? 0 : n->accum[1]; /* else added up afterwards */
-    if (w->needs_grad && !s->split && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
+    if (w->needs_grad && !s->split && !s->defer && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
         return err->code;
     return AE_OK;
 }
@@ -241,7 +241,8 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
         return err->code;
     /* split blocks run inside one region of the chain: their primitives are one-thread ones */
     int saved = ae_par_limit(s->split ? 1 : 0);
-    int rc = prepare_products(g, n, err) || (s->split && dense_split_prepare(n, err));
+    int rc = prepare_products(g, n, err) || ((s->split || s->defer) &&
+                                             dense_split_prepare(n, s->split ? s->nthr : ae_graph_threads(g), err));
     ae_par_restore(saved);
     if (!rc) dense_final_prepare(n);
     return rc ? err->code : AE_OK;
