@@ -2,11 +2,14 @@
  * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
  * the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
  * after the backward walk or beside it, and the optimizer update fused into those tasks. */
+#include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "ae_graph.h"
 #include "ae_par.h"
+#include "graph_internal.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -72,6 +75,7 @@ typedef struct lanes {
     ae_graph *g;
     size_t total;
     atomic_size_t ready, next; /* tasks whose node's backward is done; the next task to claim */
+    atomic_int stop;           /* no backward after all (ae_graph_train_step: the loss is not finite) */
 } lanes;
 
 static void walk(lanes *l)
@@ -92,7 +96,10 @@ static void walk(lanes *l)
 static void serve(lanes *l, int thread)
 {
     for (size_t b; (b = atomic_fetch_add(&l->next, 1)) < l->total;) {
-        while (atomic_load_explicit(&l->ready, memory_order_acquire) <= b) sched_yield();
+        while (atomic_load_explicit(&l->ready, memory_order_acquire) <= b) {
+            if (atomic_load_explicit(&l->stop, memory_order_acquire)) return;
+            sched_yield();
+        }
         size_t i = b;
         ae_node *n = task_node(l->g, &i);
         n->op->task(n, (int)i, thread);
@@ -108,6 +115,7 @@ int ae_graph_backward_lanes(ae_graph *g)
     lanes l = {.g = g, .total = total};
     atomic_init(&l.ready, 0);
     atomic_init(&l.next, 0);
+    atomic_init(&l.stop, 0);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
@@ -144,4 +152,70 @@ int ae_graph_backward_update(ae_graph *g, ae_update *u)
     ae_graph_backward(g);
     set_update(g, NULL);
     return u->bad;
+}
+
+/* Threads for a step in one region: every node of the forward and of the backward walk on one
+ * thread, and deferred tasks for the others; 0 when not. */
+static int step_threads(ae_graph *g, size_t *total)
+{
+    int nt = ae_graph_threads(g) < ae_par_threads() ? ae_graph_threads(g) : ae_par_threads();
+    if (nt < 2 || g->prof || !(*total = lane_tasks(g))) return 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->nodes[i]->op->forward && !g->nodes[i]->skip && g->nodes[i]->threads != 1) return 0;
+    return nt;
+}
+
+/* The forward on the first thread, then (a finite loss) the backward walk there while the others
+ * run the deferred tasks (ae_graph_backward_lanes), all in one region: the other threads wake
+ * during the forward instead of at the backward's start. */
+static int step_region(ae_graph *g, int nt, size_t total)
+{
+    int finite = 1;
+#ifdef _OPENMP
+    lanes l = {.g = g, .total = total};
+    atomic_init(&l.ready, 0);
+    atomic_init(&l.next, 0);
+    atomic_init(&l.stop, 0);
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num();
+        if (t == 0) {
+            ae_graph_forward_loss(g);
+            finite = isfinite(g->loss->val[0]);
+            if (finite && graph_backward_seed(g)) walk(&l);
+            else atomic_store_explicit(&l.stop, 1, memory_order_release);
+        }
+        serve(&l, t);
+    }
+#else
+    (void)g, (void)nt, (void)total;
+#endif
+    return finite;
+}
+
+int ae_graph_train_step(ae_graph *g, ae_update *u)
+{
+    if (u) {
+        u->bad = 0;
+        set_update(g, u);
+    }
+    size_t total = 0;
+    int nt = step_threads(g, &total), finite;
+    if (nt) finite = step_region(g, nt, total);
+    else {
+        ae_graph_forward_loss(g);
+        if ((finite = isfinite(g->loss->val[0]))) ae_graph_backward(g);
+    }
+    if (u) set_update(g, NULL);
+    return finite;
+}
+
+int graph_plan_updates(ae_graph *g, ae_err *err)
+{
+    for (size_t i = 0; i < g->nparam_node; i++) {
+        if (!g->param_node[i] || !g->param_node[i]->final_ranges) continue;
+        if (!g->fused && !(g->fused = calloc(g->params->n, 1))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        g->fused[i] = 1;
+    }
+    return AE_OK;
 }

@@ -174,6 +174,11 @@ void ae_graph_backward(ae_graph *g);
  * reports its final ranges (ae_graph_fused_params) is updated through u as each range is done,
  * on the thread that produced it; the caller updates the others after. Returns u->bad. */
 int ae_graph_backward_update(ae_graph *g, ae_update *u);
+/* A training step: ae_graph_forward_loss, then, when the loss is finite, the backward with the
+ * fused update through u (u NULL: none, ae_graph_backward); in one parallel region when every
+ * node runs on one thread and the backward has deferred tasks (the second thread wakes during the
+ * forward). Returns 0 when the loss is not finite (no backward ran). Same bits either way. */
+int ae_graph_train_step(ae_graph *g, ae_update *u);
 /* Per parameter of the store (its index): 1 when ae_graph_backward_update updates it; NULL when
  * it updates none (then ae_graph_backward_update is ae_graph_backward). */
 const unsigned char *ae_graph_fused_params(const ae_graph *g);
