@@ -76,11 +76,46 @@ typedef struct lanes {
     size_t total;
     atomic_size_t ready, next; /* tasks whose node's backward is done; the next task to claim */
     atomic_int stop;           /* no backward after all (ae_graph_train_step: the loss is not finite) */
+    void (*job_fn)(void *ctx, int half); /* ae_graph_pair's second half, */
+    void *job_ctx;
+    atomic_int job;            /* 0 none, 1 posted, 2 taken, 3 done */
 } lanes;
+
+/* The region of the step the calling thread walks in (ae_graph_pair), or NULL. */
+static _Thread_local lanes *walking;
+
+/* Runs the posted second half when no other thread took it first. */
+static void take_job(lanes *l)
+{
+    int posted = 1;
+    if (atomic_load_explicit(&l->job, memory_order_acquire) == 1 &&
+        atomic_compare_exchange_strong_explicit(&l->job, &posted, 2, memory_order_acq_rel, memory_order_acquire)) {
+        l->job_fn(l->job_ctx, 1);
+        atomic_store_explicit(&l->job, 3, memory_order_release);
+    }
+}
+
+void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx)
+{
+    lanes *l = walking;
+    if (!l) {
+        f(ctx, 0);
+        f(ctx, 1);
+        return;
+    }
+    l->job_fn = f;
+    l->job_ctx = ctx;
+    atomic_store_explicit(&l->job, 1, memory_order_release);
+    f(ctx, 0);
+    take_job(l); /* not taken yet (the other thread is late): run it here */
+    while (atomic_load_explicit(&l->job, memory_order_acquire) != 3) sched_yield();
+    atomic_store_explicit(&l->job, 0, memory_order_relaxed);
+}
 
 static void walk(lanes *l)
 {
     ae_graph *g = l->g;
+    walking = l;
     for (size_t i = ae_graph_size(g); i-- > 0;) {
         ae_node *n = ae_graph_node(g, i);
         if (!n->needs_grad || !n->op->backward) continue;
@@ -90,6 +125,7 @@ static void walk(lanes *l)
         size_t k = node_tasks(n);
         if (k) atomic_fetch_add_explicit(&l->ready, k, memory_order_release);
     }
+    walking = NULL;
 }
 
 /* Claims tasks in walk order, waiting (yielding the core) for the walk to reach each. */
@@ -98,6 +134,7 @@ static void serve(lanes *l, int thread)
     for (size_t b; (b = atomic_fetch_add(&l->next, 1)) < l->total;) {
         while (atomic_load_explicit(&l->ready, memory_order_acquire) <= b) {
             if (atomic_load_explicit(&l->stop, memory_order_acquire)) return;
+            take_job(l);
             sched_yield();
         }
         size_t i = b;
@@ -116,6 +153,7 @@ int ae_graph_backward_lanes(ae_graph *g)
     atomic_init(&l.ready, 0);
     atomic_init(&l.next, 0);
     atomic_init(&l.stop, 0);
+    atomic_init(&l.job, 0);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
@@ -176,12 +214,15 @@ static int step_region(ae_graph *g, int nt, size_t total)
     atomic_init(&l.ready, 0);
     atomic_init(&l.next, 0);
     atomic_init(&l.stop, 0);
+    atomic_init(&l.job, 0);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
         if (t == 0) {
+            walking = &l;
             ae_graph_forward_loss(g);
             finite = isfinite(g->loss->val[0]);
+            walking = NULL;
             if (finite && graph_backward_seed(g)) walk(&l);
             else atomic_store_explicit(&l.stop, 1, memory_order_release);
         }

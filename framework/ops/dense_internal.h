@@ -30,6 +30,7 @@ typedef struct dense_state {
     int ns;           /* split: slices */
     ae_matmul *dws;   /* split, defer: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
     int sthr;         /* threads with dws primitives */
+    ae_matmul *fh;    /* a paired forward (dense_pair_prepare): the product's two column halves */
     int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
                          backward walk (dense_defers) */
     int wfin, bfin;   /* the layer reports W's, b's final gradient ranges (dense_final_prepare) */
@@ -89,6 +90,11 @@ int dense_defers(const ae_node *n);
  * marks those parameter nodes (ae_node.final_ranges). dense_final reports them after a backward
  * that is not split or deferred (those report theirs from their tasks). */
 void dense_final_prepare(ae_node *n);
+/* dense_split.c: a one-block, one-thread layer's forward product in two column halves, the second
+ * for another thread of a step's region (ae_graph_pair), when the graph has threads and the product
+ * is big enough; dense_fwd_pair runs them (the same products, the same bits as the whole one). */
+int dense_pair_prepare(ae_node *n, int threads, ae_err *err);
+void dense_fwd_pair(ae_node *n);
 void dense_final(ae_node *n);
 int dense_tasks(const ae_node *n);
 void dense_task(ae_node *n, int i, int thread);

@@ -10,6 +10,7 @@
  * chain. A task whose gradient is final reports it (ae_graph_param_final): a fused optimizer
  * update of that slice runs there. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ae_par.h"
 #include "dense_internal.h"
@@ -93,8 +94,68 @@ void dense_split_dw(ae_node *last)
     ae_par_blocks(ntasks, ((dense_state *)last->state)->nthr, task_block, last);
 }
 
+/* A product of at least this many FLOPs pays for a hand-over to a waiting thread (~1-2 us). */
+#define PAIR_FLOPS 4e6
+
+/* Whether the two halves give the bits of the whole product: oneDNN may sum a column's K terms in
+ * another order for another N (784 x 200 does, 200 x 784 does not, on AVX-512), so it is tried at
+ * compile on pseudo-random X and W (a different order shows in the last bits of nearly every
+ * element); the buffers are put back. */
+static int pair_matches(ae_node *n)
+{
+    dense_state *s = n->state;
+    const size_t nx = (size_t)(s->n * s->k), nw = (size_t)(s->m * s->k), ny = (size_t)(s->n * s->m);
+    float *save = malloc((nx + nw + 2 * ny) * sizeof *save), *x = n->in[0]->val, *w = s->wv, *y = n->val;
+    if (!save) return 0;
+    memcpy(save, x, nx * sizeof *x), memcpy(save + nx, w, nw * sizeof *w), memcpy(save + nx + nw, y, ny * sizeof *y);
+    uint64_t z = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < nx + nw; i++) {
+        z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+        (i < nx ? x : w - nx)[i] = (float)((double)(z >> 40) / 16777216.0 - 0.5);
+    }
+    ae_matmul_run(&s->fwd.mm[0]);
+    float *whole = save + nx + nw + ny;
+    memcpy(whole, y, ny * sizeof *y);
+    ae_matmul_run(&s->fh[0]);
+    ae_matmul_run(&s->fh[1]);
+    int same = !memcmp(whole, y, ny * sizeof *y);
+    memcpy(x, save, nx * sizeof *x), memcpy(w, save + nx, nw * sizeof *w), memcpy(y, save + nx + nw, ny * sizeof *y);
+    free(save);
+    return same;
+}
+
+int dense_pair_prepare(ae_node *n, int threads, ae_err *err)
+{
+    dense_state *s = n->state;
+    if (threads < 2 || s->nb != 1 || s->split || s->fused || n->threads != 1 || !s->fwd.mm || s->mw != s->m ||
+        s->m < 32 || dense_product_flops(n) < PAIR_FLOPS)
+        return AE_OK;
+    if (!(s->fh = calloc(2, sizeof *s->fh))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    const int64_t k = s->k, m = s->m, half = (m / 2 + 32) / 64 * 64, n_ = s->n;
+    const ae_act act = n->fuse.post_act ? (ae_act)n->iattr[DENSE_ACT] : AE_ACT_IDENTITY;
+    for (int h = 0; h < 2; h++) {
+        const int64_t c0 = h ? half : 0, c = h ? m - half : half;
+        if (ae_matmul_init(&s->fh[h], (ae_mat){n->in[0]->val, n_, k, k, 1}, (ae_mat){s->wv + c0 * k, k, c, 1, k},
+                           n->nin > 2 ? s->bv + c0 : NULL, (ae_mat){n->val + c0, n_, c, m, 1}, act, 0, err))
+            return err->code;
+    }
+    if (!pair_matches(n)) { /* keep the whole product: the same bits on any number of threads */
+        for (int h = 0; h < 2; h++) ae_matmul_destroy(&s->fh[h]);
+        free(s->fh);
+        s->fh = NULL;
+    }
+    return AE_OK;
+}
+
+static void fwd_half(void *ctx, int h) { ae_matmul_run(&((dense_state *)((ae_node *)ctx)->state)->fh[h]); }
+
+void dense_fwd_pair(ae_node *n) { ae_graph_pair(fwd_half, n); }
+
 void dense_split_destroy(dense_state *s)
 {
+    for (int h = 0; s->fh && h < 2; h++) ae_matmul_destroy(&s->fh[h]);
+    free(s->fh);
+    s->fh = NULL;
     for (int t = 0; s->dws && t < 2 * s->sthr; t++) ae_matmul_destroy(&s->dws[t]);
     free(s->dws);
     s->dws = NULL;

@@ -245,6 +245,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
                                              dense_split_prepare(n, s->split ? s->nthr : ae_graph_threads(g), err));
     ae_par_restore(saved);
     if (!rc) dense_final_prepare(n);
+    if (!rc && dense_pair_prepare(n, ae_graph_threads(g), err)) return err->code;
     return rc ? err->code : AE_OK;
 }
 
@@ -271,7 +272,8 @@ static void member_fwd(ae_node *n, size_t b, int t)
     const int last = r != s->rows;
     const float *x = n->in[0]->val + r0 * s->k;
     float *y = n->val + r0 * m;
-    if (s->fwd.mm) bmm_run(&s->fwd, t, last, x, NULL, y);
+    if (s->fh) dense_fwd_pair(n); /* one block: x, y bound at prepare */
+    else if (s->fwd.mm) bmm_run(&s->fwd, t, last, x, NULL, y);
     if (s->fnar.mm) {
         const int64_t c = m - s->mw;
         float *yt = s->tbuf + t * c * s->rows;

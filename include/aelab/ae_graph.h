@@ -179,6 +179,10 @@ int ae_graph_backward_update(ae_graph *g, ae_update *u);
  * node runs on one thread and the backward has deferred tasks (the second thread wakes during the
  * forward). Returns 0 when the loss is not finite (no backward ran). Same bits either way. */
 int ae_graph_train_step(ae_graph *g, ae_update *u);
+/* For ops on the walking thread of a step's region (ae_graph_train_step): runs f(ctx, 0) here and
+ * f(ctx, 1) on a thread of the region that waits for tasks (or here, when none has taken it by
+ * then); outside such a region both here, in that order. Each half must not depend on the other. */
+void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx);
 /* Per parameter of the store (its index): 1 when ae_graph_backward_update updates it; NULL when
  * it updates none (then ae_graph_backward_update is ae_graph_backward). */
 const unsigned char *ae_graph_fused_params(const ae_graph *g);
