@@ -124,25 +124,43 @@ static int pair_matches(ae_node *n)
     return same;
 }
 
+static void drop_halves(dense_state *s)
+{
+    for (int h = 0; s->fh && h < 2; h++) ae_matmul_destroy(&s->fh[h]);
+    free(s->fh);
+    s->fh = NULL;
+}
+
+/* The two halves of the forward product: by output columns (at a multiple of 64), or by rows. */
+static int make_halves(ae_node *n, int by_rows, ae_err *err)
+{
+    dense_state *s = n->state;
+    if (!(s->fh = calloc(2, sizeof *s->fh))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    const int64_t k = s->k, m = s->m, n_ = s->n, half = by_rows ? n_ / 2 : (m / 2 + 32) / 64 * 64;
+    const ae_act act = n->fuse.post_act ? (ae_act)n->iattr[DENSE_ACT] : AE_ACT_IDENTITY;
+    const float *bias = n->nin > 2 ? s->bv : NULL;
+    for (int h = 0; h < 2; h++) {
+        const int64_t o = h ? half : 0, c = h ? (by_rows ? n_ : m) - half : half;
+        ae_mat a = {n->in[0]->val, n_, k, k, 1}, w = {s->wv, k, m, 1, k}, y = {n->val, n_, m, m, 1};
+        if (by_rows) a = (ae_mat){n->in[0]->val + o * k, c, k, k, 1}, y = (ae_mat){n->val + o * m, c, m, m, 1};
+        else w = (ae_mat){s->wv + o * k, k, c, 1, k}, y = (ae_mat){n->val + o, n_, c, m, 1};
+        if (ae_matmul_init(&s->fh[h], a, w, bias && !by_rows ? bias + o : bias, y, act, 0, err)) return err->code;
+    }
+    return AE_OK;
+}
+
 int dense_pair_prepare(ae_node *n, int threads, ae_err *err)
 {
     dense_state *s = n->state;
     if (threads < 2 || s->nb != 1 || s->split || s->fused || n->threads != 1 || !s->fwd.mm || s->mw != s->m ||
         s->m < 32 || dense_product_flops(n) < PAIR_FLOPS)
         return AE_OK;
-    if (!(s->fh = calloc(2, sizeof *s->fh))) return ae_errf(err, AE_EINTERNAL, "out of memory");
-    const int64_t k = s->k, m = s->m, half = (m / 2 + 32) / 64 * 64, n_ = s->n;
-    const ae_act act = n->fuse.post_act ? (ae_act)n->iattr[DENSE_ACT] : AE_ACT_IDENTITY;
-    for (int h = 0; h < 2; h++) {
-        const int64_t c0 = h ? half : 0, c = h ? m - half : half;
-        if (ae_matmul_init(&s->fh[h], (ae_mat){n->in[0]->val, n_, k, k, 1}, (ae_mat){s->wv + c0 * k, k, c, 1, k},
-                           n->nin > 2 ? s->bv + c0 : NULL, (ae_mat){n->val + c0, n_, c, m, 1}, act, 0, err))
-            return err->code;
-    }
-    if (!pair_matches(n)) { /* keep the whole product: the same bits on any number of threads */
-        for (int h = 0; h < 2; h++) ae_matmul_destroy(&s->fh[h]);
-        free(s->fh);
-        s->fh = NULL;
+    /* columns keep each half's rows long; rows when columns do not round alike (then the same
+     * kernel runs on fewer rows); neither: the whole product, the same bits on any thread count */
+    for (int by_rows = 0; by_rows < 1 + (s->n >= 16); by_rows++) {
+        if (make_halves(n, by_rows, err)) return err->code;
+        if (pair_matches(n)) return AE_OK;
+        drop_halves(s);
     }
     return AE_OK;
 }
@@ -153,9 +171,7 @@ void dense_fwd_pair(ae_node *n) { ae_graph_pair(fwd_half, n); }
 
 void dense_split_destroy(dense_state *s)
 {
-    for (int h = 0; s->fh && h < 2; h++) ae_matmul_destroy(&s->fh[h]);
-    free(s->fh);
-    s->fh = NULL;
+    drop_halves(s);
     for (int t = 0; s->dws && t < 2 * s->sthr; t++) ae_matmul_destroy(&s->dws[t]);
     free(s->dws);
     s->dws = NULL;
