@@ -30,7 +30,8 @@ typedef struct dense_state {
     int ns;           /* split: slices */
     ae_matmul *dws;   /* split, defer: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
     int sthr;         /* threads with dws primitives */
-    ae_matmul *fh;    /* a paired forward (dense_pair_prepare): the product's two column halves */
+    ae_matmul *fh;    /* a paired forward (dense_pair_prepare): the product's two halves */
+    ae_matmul *dxh;   /* a paired dX (dense_dx_pair_prepare): its two row halves */
     int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
                          backward walk (dense_defers) */
     int wfin, bfin;   /* the layer reports W's, b's final gradient ranges (dense_final_prepare) */
@@ -95,6 +96,8 @@ void dense_final_prepare(ae_node *n);
  * is big enough; dense_fwd_pair runs them (the same products, the same bits as the whole one). */
 int dense_pair_prepare(ae_node *n, int threads, ae_err *err);
 void dense_fwd_pair(ae_node *n);
+int dense_dx_pair_prepare(ae_node *n, int threads, ae_err *err);
+void dense_dx_pair(ae_node *n);
 void dense_final(ae_node *n);
 int dense_tasks(const ae_node *n);
 void dense_task(ae_node *n, int i, int thread);

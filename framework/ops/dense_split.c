@@ -101,27 +101,33 @@ void dense_split_dw(ae_node *last)
  * another order for another N (784 x 200 does, 200 x 784 does not, on AVX-512), so it is tried at
  * compile on pseudo-random X and W (a different order shows in the last bits of nearly every
  * element); the buffers are put back. */
+static int halves_match(ae_matmul *whole, ae_matmul *half, float *a, size_t na, float *b, size_t nb, float *c,
+                        size_t nc)
+{
+    float *save = malloc((na + nb + 2 * nc) * sizeof *save), *res = save + na + nb + nc;
+    if (!save) return 0;
+    memcpy(save, a, na * sizeof *a), memcpy(save + na, b, nb * sizeof *b), memcpy(save + na + nb, c, nc * sizeof *c);
+    uint64_t z = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < na + nb; i++) {
+        z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+        (i < na ? a : b - na)[i] = (float)((double)(z >> 40) / 16777216.0 - 0.5);
+    }
+    ae_matmul_run(whole);
+    memcpy(res, c, nc * sizeof *c);
+    memcpy(c, save + na + nb, nc * sizeof *c); /* an accumulating product starts from the same C */
+    ae_matmul_run(&half[0]);
+    ae_matmul_run(&half[1]);
+    int same = !memcmp(res, c, nc * sizeof *c);
+    memcpy(a, save, na * sizeof *a), memcpy(b, save + na, nb * sizeof *b), memcpy(c, save + na + nb, nc * sizeof *c);
+    free(save);
+    return same;
+}
+
 static int pair_matches(ae_node *n)
 {
     dense_state *s = n->state;
-    const size_t nx = (size_t)(s->n * s->k), nw = (size_t)(s->m * s->k), ny = (size_t)(s->n * s->m);
-    float *save = malloc((nx + nw + 2 * ny) * sizeof *save), *x = n->in[0]->val, *w = s->wv, *y = n->val;
-    if (!save) return 0;
-    memcpy(save, x, nx * sizeof *x), memcpy(save + nx, w, nw * sizeof *w), memcpy(save + nx + nw, y, ny * sizeof *y);
-    uint64_t z = 0x9e3779b97f4a7c15ULL;
-    for (size_t i = 0; i < nx + nw; i++) {
-        z = z * 6364136223846793005ULL + 1442695040888963407ULL;
-        (i < nx ? x : w - nx)[i] = (float)((double)(z >> 40) / 16777216.0 - 0.5);
-    }
-    ae_matmul_run(&s->fwd.mm[0]);
-    float *whole = save + nx + nw + ny;
-    memcpy(whole, y, ny * sizeof *y);
-    ae_matmul_run(&s->fh[0]);
-    ae_matmul_run(&s->fh[1]);
-    int same = !memcmp(whole, y, ny * sizeof *y);
-    memcpy(x, save, nx * sizeof *x), memcpy(w, save + nx, nw * sizeof *w), memcpy(y, save + nx + nw, ny * sizeof *y);
-    free(save);
-    return same;
+    return halves_match(&s->fwd.mm[0], s->fh, n->in[0]->val, (size_t)(s->n * s->k), s->wv, (size_t)(s->m * s->k),
+                        n->val, (size_t)(s->n * s->m));
 }
 
 static void drop_halves(dense_state *s)
@@ -165,6 +171,35 @@ int dense_pair_prepare(ae_node *n, int threads, ae_err *err)
     return AE_OK;
 }
 
+/* dX = dZ·W of a one-block layer in row halves (rows keep each half's K order), for the thread
+ * waiting in the step's region while the walk is ahead of every deferred task. */
+int dense_dx_pair_prepare(ae_node *n, int threads, ae_err *err)
+{
+    dense_state *s = n->state;
+    if (threads < 2 || s->nb != 1 || s->split || s->fused || s->gbuf || n->threads != 1 || !s->dx.mm ||
+        !n->in[0]->needs_grad || dense_permuted(s) || s->n < 16 || dense_product_flops(n) < PAIR_FLOPS)
+        return AE_OK;
+    if (!(s->dxh = calloc(2, sizeof *s->dxh))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+    const int64_t k = s->k, m = s->m, half = s->n / 2;
+    for (int h = 0; h < 2; h++) {
+        const int64_t o = h ? half : 0, r = h ? s->n - half : half;
+        if (ae_matmul_init(&s->dxh[h], (ae_mat){n->grad + o * m, r, m, m, 1}, (ae_mat){s->wv, m, k, k, 1}, NULL,
+                           (ae_mat){n->in[0]->grad + o * k, r, k, k, 1}, AE_ACT_IDENTITY, n->accum[0], err))
+            return err->code;
+    }
+    if (!halves_match(&s->dx.mm[0], s->dxh, n->grad, (size_t)(s->n * m), s->wv, (size_t)(m * k), n->in[0]->grad,
+                      (size_t)(s->n * k))) {
+        for (int h = 0; h < 2; h++) ae_matmul_destroy(&s->dxh[h]);
+        free(s->dxh);
+        s->dxh = NULL;
+    }
+    return AE_OK;
+}
+
+static void dx_half(void *ctx, int h) { ae_matmul_run(&((dense_state *)((ae_node *)ctx)->state)->dxh[h]); }
+
+void dense_dx_pair(ae_node *n) { ae_graph_pair(dx_half, n); }
+
 static void fwd_half(void *ctx, int h) { ae_matmul_run(&((dense_state *)((ae_node *)ctx)->state)->fh[h]); }
 
 void dense_fwd_pair(ae_node *n) { ae_graph_pair(fwd_half, n); }
@@ -172,6 +207,9 @@ void dense_fwd_pair(ae_node *n) { ae_graph_pair(fwd_half, n); }
 void dense_split_destroy(dense_state *s)
 {
     drop_halves(s);
+    for (int h = 0; s->dxh && h < 2; h++) ae_matmul_destroy(&s->dxh[h]);
+    free(s->dxh);
+    s->dxh = NULL;
     for (int t = 0; s->dws && t < 2 * s->sthr; t++) ae_matmul_destroy(&s->dws[t]);
     free(s->dws);
     s->dws = NULL;

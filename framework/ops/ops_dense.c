@@ -245,7 +245,8 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
                                              dense_split_prepare(n, s->split ? s->nthr : ae_graph_threads(g), err));
     ae_par_restore(saved);
     if (!rc) dense_final_prepare(n);
-    if (!rc && dense_pair_prepare(n, ae_graph_threads(g), err)) return err->code;
+    if (!rc && (dense_pair_prepare(n, ae_graph_threads(g), err) || dense_dx_pair_prepare(n, ae_graph_threads(g), err)))
+        return err->code;
     return rc ? err->code : AE_OK;
 }
 
@@ -371,7 +372,8 @@ static void member_bwd(ae_node *n, size_t b, int t)
         bmm_run(&s->dxnar, t, last, NULL, dz, dxt);
         put_dx(dxt, r, k, s->mask_dx ? x : NULL, n->accum[0] && !(s->fused && s->prev), dx);
     } else {
-        bmm_run(&s->dx, t, last, dz, NULL, dx);
+        if (s->dxh) dense_dx_pair(n); /* one block: dZ, dX bound at prepare */
+        else bmm_run(&s->dx, t, last, dz, NULL, dx);
         if (s->mask_dx) /* x's dZ = dX where x > 0 (after dW, which brought this block of x into cache) */
             for (int64_t e = 0; e < r * k; e++) dx[e] = x[e] > 0.0f ? dx[e] : 0.0f;
     }
