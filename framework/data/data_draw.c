@@ -22,15 +22,23 @@ uint64_t ae_data_draw_key(unsigned long seed, int split)
 }
 
 /* One row's values: value j is 1 when the j-th 32-bit word of the row's SplitMix64 stream (state
- * mix(key, pass, row), two words per output) is below x * 2^32. */
+ * mix(key, pass, row), two words per output) is below x * 2^32 (compared as w < x·2^32, exact in
+ * double like w·2^-32 < x: the same draws; a loop over word pairs that vectorises). x may be out. */
 static void draw_row(const float *x, size_t d, uint64_t key, uint64_t pass, uint64_t row, float *out)
 {
     const uint64_t s = mix64(mix64(key ^ mix64(pass + GOLDEN)) ^ (row * GOLDEN + 1));
-    const double scale = 1.0 / 4294967296.0;
-    for (size_t j = 0; j < d; j += 2) {
-        uint64_t h = mix64(s + (uint64_t)(j / 2 + 1) * GOLDEN);
-        out[j] = (double)(uint32_t)h * scale < (double)x[j] ? 1.0f : 0.0f;
-        if (j + 1 < d) out[j + 1] = (double)(uint32_t)(h >> 32) * scale < (double)x[j + 1] ? 1.0f : 0.0f;
+    const double scale = 4294967296.0;
+    const size_t pairs = d / 2;
+    for (size_t q = 0; q < pairs; q++) {
+        uint64_t h = mix64(s + (uint64_t)(q + 1) * GOLDEN);
+        float a = (double)(uint32_t)h < (double)x[2 * q] * scale ? 1.0f : 0.0f;
+        float b = (double)(uint32_t)(h >> 32) < (double)x[2 * q + 1] * scale ? 1.0f : 0.0f;
+        out[2 * q] = a;
+        out[2 * q + 1] = b;
+    }
+    if (d % 2) {
+        uint64_t h = mix64(s + (uint64_t)(pairs + 1) * GOLDEN);
+        out[d - 1] = (double)(uint32_t)h < (double)x[d - 1] * scale ? 1.0f : 0.0f;
     }
 }
 

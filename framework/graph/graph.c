@@ -9,29 +9,7 @@
 #include "ae_params.h"
 #include "ae_clock.h"
 #include "ae_par.h"
-
-struct ae_graph {
-    double *prof;              /* AELAB_PROFILE=1: seconds per node, forward and backward */
-    size_t steps;
-    ae_params *params;
-    int64_t batch;
-    int training;
-    ae_node **nodes;
-    size_t n, cap;
-    ae_node *loss;
-    float *vals, *grads;       /* arenas */
-    size_t vals_n, grads_n;
-    void **scratch;            /* op scratch blocks */
-    size_t nscratch, scratch_bytes;
-    ae_node **param_node;      /* [parameter index]: its node, or NULL */
-    size_t nparam_node;
-    ae_use *uses;              /* every consumer edge, grouped by producer (ae_node.cons) */
-    ae_node **zero_on_backward; /* grads no op overwrites (e.g. unused parameters) */
-    size_t nzero;
-    int failed;
-    int compiled;
-    int threads;               /* OpenMP threads at compile */
-};
+#include "graph_internal.h"
 
 ae_shape ae_shape_make(int nd, const int64_t *d)
 {
@@ -114,6 +92,7 @@ void ae_graph_free(ae_graph *g)
     free(g->zero_on_backward);
     free(g->uses);
     free(g->param_node);
+    free(g->fused);
     free(g->vals);
     free(g->grads);
     free(g);
@@ -122,6 +101,7 @@ void ae_graph_free(ae_graph *g)
 int64_t ae_graph_batch(const ae_graph *g) { return g->batch; }
 int ae_graph_training(const ae_graph *g) { return g->training; }
 int ae_graph_threads(const ae_graph *g) { return g->threads; }
+const unsigned char *ae_graph_fused_params(const ae_graph *g) { return g->fused; }
 ae_params *ae_graph_params(const ae_graph *g) { return g->params; }
 size_t ae_graph_size(const ae_graph *g) { return g->n; }
 ae_node *ae_graph_node(const ae_graph *g, size_t i) { return i < g->n ? g->nodes[i] : NULL; }
@@ -408,6 +388,7 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         ae_par_restore(saved);
         if (rc != AE_OK) return err->code;
     }
+    if (g->loss && graph_plan_updates(g, err)) return err->code;
     const char *prof = getenv("AELAB_PROFILE");
     if (prof && *prof == '1' && !(g->prof = calloc(2 * g->n + 1, sizeof *g->prof)))
         return ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -463,12 +444,18 @@ void ae_graph_forward_to(ae_graph *g, const ae_node *upto)
     }
 }
 
-void ae_graph_backward(ae_graph *g)
+int graph_backward_seed(ae_graph *g)
 {
-    if (!g->loss || !g->loss->needs_grad) return;
+    if (!g->loss || !g->loss->needs_grad) return 0;
     for (size_t i = 0; i < g->nzero; i++)
         memset(g->zero_on_backward[i]->grad, 0, g->zero_on_backward[i]->numel * sizeof(float));
     g->loss->grad[0] = 1.0f;
+    return 1;
+}
+
+void ae_graph_backward(ae_graph *g)
+{
+    if (!graph_backward_seed(g)) return;
     if (!g->prof && ae_graph_backward_lanes(g)) return; /* the walk and the tasks side by side */
     for (size_t i = g->n; i-- > 0;) {
         ae_node *n = g->nodes[i];

@@ -1,12 +1,15 @@
 /* Threads of the graph's nodes: the compile step that puts every node whose operands are all small
  * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
- * and the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
- * after the backward walk or beside it. */
+ * the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
+ * after the backward walk or beside it, and the optimizer update fused into those tasks. */
+#include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "ae_graph.h"
 #include "ae_par.h"
+#include "graph_internal.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -72,11 +75,47 @@ typedef struct lanes {
     ae_graph *g;
     size_t total;
     atomic_size_t ready, next; /* tasks whose node's backward is done; the next task to claim */
+    atomic_int stop;           /* no backward after all (ae_graph_train_step: the loss is not finite) */
+    void (*job_fn)(void *ctx, int half); /* ae_graph_pair's second half, */
+    void *job_ctx;
+    atomic_int job;            /* 0 none, 1 posted, 2 taken, 3 done */
 } lanes;
+
+/* The region of the step the calling thread walks in (ae_graph_pair), or NULL. */
+static _Thread_local lanes *walking;
+
+/* Runs the posted second half when no other thread took it first. */
+static void take_job(lanes *l)
+{
+    int posted = 1;
+    if (atomic_load_explicit(&l->job, memory_order_acquire) == 1 &&
+        atomic_compare_exchange_strong_explicit(&l->job, &posted, 2, memory_order_acq_rel, memory_order_acquire)) {
+        l->job_fn(l->job_ctx, 1);
+        atomic_store_explicit(&l->job, 3, memory_order_release);
+    }
+}
+
+void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx)
+{
+    lanes *l = walking;
+    if (!l) {
+        f(ctx, 0);
+        f(ctx, 1);
+        return;
+    }
+    l->job_fn = f;
+    l->job_ctx = ctx;
+    atomic_store_explicit(&l->job, 1, memory_order_release);
+    f(ctx, 0);
+    take_job(l); /* not taken yet (the other thread is late): run it here */
+    while (atomic_load_explicit(&l->job, memory_order_acquire) != 3) sched_yield();
+    atomic_store_explicit(&l->job, 0, memory_order_relaxed);
+}
 
 static void walk(lanes *l)
 {
     ae_graph *g = l->g;
+    walking = l;
     for (size_t i = ae_graph_size(g); i-- > 0;) {
         ae_node *n = ae_graph_node(g, i);
         if (!n->needs_grad || !n->op->backward) continue;
@@ -86,13 +125,18 @@ static void walk(lanes *l)
         size_t k = node_tasks(n);
         if (k) atomic_fetch_add_explicit(&l->ready, k, memory_order_release);
     }
+    walking = NULL;
 }
 
 /* Claims tasks in walk order, waiting (yielding the core) for the walk to reach each. */
 static void serve(lanes *l, int thread)
 {
     for (size_t b; (b = atomic_fetch_add(&l->next, 1)) < l->total;) {
-        while (atomic_load_explicit(&l->ready, memory_order_acquire) <= b) sched_yield();
+        while (atomic_load_explicit(&l->ready, memory_order_acquire) <= b) {
+            if (atomic_load_explicit(&l->stop, memory_order_acquire)) return;
+            take_job(l);
+            sched_yield();
+        }
         size_t i = b;
         ae_node *n = task_node(l->g, &i);
         n->op->task(n, (int)i, thread);
@@ -108,6 +152,8 @@ int ae_graph_backward_lanes(ae_graph *g)
     lanes l = {.g = g, .total = total};
     atomic_init(&l.ready, 0);
     atomic_init(&l.next, 0);
+    atomic_init(&l.stop, 0);
+    atomic_init(&l.job, 0);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
@@ -119,4 +165,98 @@ int ae_graph_backward_lanes(ae_graph *g)
     (void)g;
     return 0;
 #endif
+}
+
+void ae_graph_param_final(ae_node *p, size_t lo, size_t hi)
+{
+    ae_update *u = p->update;
+    if (u && lo < hi && u->fn(u->ctx, p->param, lo, hi))
+        atomic_store_explicit(&u->bad, 1, memory_order_relaxed);
+}
+
+/* Every parameter node the fused update covers, pointed at u (or back at NULL). */
+static void set_update(ae_graph *g, ae_update *u)
+{
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *n = ae_graph_node(g, i);
+        if (n->param >= 0 && n->final_ranges) n->update = u;
+    }
+}
+
+int ae_graph_backward_update(ae_graph *g, ae_update *u)
+{
+    u->bad = 0;
+    set_update(g, u);
+    ae_graph_backward(g);
+    set_update(g, NULL);
+    return u->bad;
+}
+
+/* Threads for a step in one region: every node of the forward and of the backward walk on one
+ * thread, and deferred tasks for the others; 0 when not. */
+static int step_threads(ae_graph *g, size_t *total)
+{
+    int nt = ae_graph_threads(g) < ae_par_threads() ? ae_graph_threads(g) : ae_par_threads();
+    if (nt < 2 || g->prof || !(*total = lane_tasks(g))) return 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->nodes[i]->op->forward && !g->nodes[i]->skip && g->nodes[i]->threads != 1) return 0;
+    return nt;
+}
+
+/* The forward on the first thread, then (a finite loss) the backward walk there while the others
+ * run the deferred tasks (ae_graph_backward_lanes), all in one region: the other threads wake
+ * during the forward instead of at the backward's start. */
+static int step_region(ae_graph *g, int nt, size_t total)
+{
+    int finite = 1;
+#ifdef _OPENMP
+    lanes l = {.g = g, .total = total};
+    atomic_init(&l.ready, 0);
+    atomic_init(&l.next, 0);
+    atomic_init(&l.stop, 0);
+    atomic_init(&l.job, 0);
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num();
+        if (t == 0) {
+            walking = &l;
+            ae_graph_forward_loss(g);
+            finite = isfinite(g->loss->val[0]);
+            walking = NULL;
+            if (finite && graph_backward_seed(g)) walk(&l);
+            else atomic_store_explicit(&l.stop, 1, memory_order_release);
+        }
+        serve(&l, t);
+    }
+#else
+    (void)g, (void)nt, (void)total;
+#endif
+    return finite;
+}
+
+int ae_graph_train_step(ae_graph *g, ae_update *u)
+{
+    if (u) {
+        u->bad = 0;
+        set_update(g, u);
+    }
+    size_t total = 0;
+    int nt = step_threads(g, &total), finite;
+    if (nt) finite = step_region(g, nt, total);
+    else {
+        ae_graph_forward_loss(g);
+        if ((finite = isfinite(g->loss->val[0]))) ae_graph_backward(g);
+    }
+    if (u) set_update(g, NULL);
+    return finite;
+}
+
+int graph_plan_updates(ae_graph *g, ae_err *err)
+{
+    for (size_t i = 0; i < g->nparam_node; i++) {
+        if (!g->param_node[i] || !g->param_node[i]->final_ranges) continue;
+        if (!g->fused && !(g->fused = calloc(g->params->n, 1))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        g->fused[i] = 1;
+    }
+    return AE_OK;
 }

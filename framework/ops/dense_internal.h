@@ -28,9 +28,13 @@ typedef struct dense_state {
                          every dZ kept whole in n->grad, dW by row slices (dense_split.c) */
     int64_t srows;    /* split: rows of dW per slice (the last may have fewer) */
     int ns;           /* split: slices */
-    ae_matmul *dws;   /* split: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
+    ae_matmul *dws;   /* split, defer: [thread][full slice, last slice] dW[j0:j1] = dZ[:, j0:j1]ᵀ·X */
+    int sthr;         /* threads with dws primitives */
+    ae_matmul *fh;    /* a paired forward (dense_pair_prepare): the product's two halves */
+    ae_matmul *dxh;   /* a paired dX (dense_dx_pair_prepare): its two row halves */
     int defer;        /* a one-thread layer in one block: its dW and db run as tasks after the
                          backward walk (dense_defers) */
+    int wfin, bfin;   /* the layer reports W's, b's final gradient ranges (dense_final_prepare) */
     int64_t mw;       /* output columns of the plain forward product; the rest are narrow */
     bmm fwd;          /* Y[:, :mw] = X·W[:mw]ᵀ + b, ReLU fused */
     bmm fnar;         /* Y[:, mw:]ᵀ = W[mw:]·Xᵀ, into tbuf */
@@ -75,13 +79,26 @@ void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restr
 
 /* dense_split.c: a split chain's dW and db over the whole batch, after its row blocks' backward:
  * fixed slices of dW's rows and one db task per layer, in one region. */
-int dense_split_prepare(ae_node *n, ae_err *err);
+int dense_split_prepare(ae_node *n, int threads, ae_err *err);
 void dense_split_dw(ae_node *last);
 void dense_split_destroy(dense_state *s);
 /* dense_split.c: whether a layer defers its dW and db (ae_op.tasks): one block, one thread, sole
  * writer of its parameters' gradients in the plain layout; the tasks are the same product and
  * column sums its backward would run, so the bits do not change. */
 int dense_defers(const ae_node *n);
+/* dense_split.c: at prepare, after the layer's mode is known: whether it reports its parameters'
+ * final gradient ranges (ae_graph_param_final; sole writer, plain layout, overwritten), then
+ * marks those parameter nodes (ae_node.final_ranges). dense_final reports them after a backward
+ * that is not split or deferred (those report theirs from their tasks). */
+void dense_final_prepare(ae_node *n);
+/* dense_split.c: a one-block, one-thread layer's forward product in two column halves, the second
+ * for another thread of a step's region (ae_graph_pair), when the graph has threads and the product
+ * is big enough; dense_fwd_pair runs them (the same products, the same bits as the whole one). */
+int dense_pair_prepare(ae_node *n, int threads, ae_err *err);
+void dense_fwd_pair(ae_node *n);
+int dense_dx_pair_prepare(ae_node *n, int threads, ae_err *err);
+void dense_dx_pair(ae_node *n);
+void dense_final(ae_node *n);
 int dense_tasks(const ae_node *n);
 void dense_task(ae_node *n, int i, int thread);
 

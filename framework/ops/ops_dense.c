@@ -197,7 +197,7 @@ static int prepare_products(ae_graph *g, ae_node *n, ae_err *err)
         bmm_init(&s->dx, n, ops_dx, NULL, AE_ACT_IDENTITY, s->fused && s->prev && !s->split ? 0 : n->accum[0], err))
         return err->code;
     const int dw_acc = s->dwp || dense_permuted(s) ? 0 : n->accum[1]; /* else added up afterwards */
-    if (w->needs_grad && !s->split && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
+    if (w->needs_grad && !s->split && !s->defer && bmm_init(&s->dw, n, ops_dw, NULL, AE_ACT_IDENTITY, dw_acc, err))
         return err->code;
     return AE_OK;
 }
@@ -241,8 +241,12 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
         return err->code;
     /* split blocks run inside one region of the chain: their primitives are one-thread ones */
     int saved = ae_par_limit(s->split ? 1 : 0);
-    int rc = prepare_products(g, n, err) || (s->split && dense_split_prepare(n, err));
+    int rc = prepare_products(g, n, err) || ((s->split || s->defer) &&
+                                             dense_split_prepare(n, s->split ? s->nthr : ae_graph_threads(g), err));
     ae_par_restore(saved);
+    if (!rc) dense_final_prepare(n);
+    if (!rc && (dense_pair_prepare(n, ae_graph_threads(g), err) || dense_dx_pair_prepare(n, ae_graph_threads(g), err)))
+        return err->code;
     return rc ? err->code : AE_OK;
 }
 
@@ -269,7 +273,8 @@ static void member_fwd(ae_node *n, size_t b, int t)
     const int last = r != s->rows;
     const float *x = n->in[0]->val + r0 * s->k;
     float *y = n->val + r0 * m;
-    if (s->fwd.mm) bmm_run(&s->fwd, t, last, x, NULL, y);
+    if (s->fh) dense_fwd_pair(n); /* one block: x, y bound at prepare */
+    else if (s->fwd.mm) bmm_run(&s->fwd, t, last, x, NULL, y);
     if (s->fnar.mm) {
         const int64_t c = m - s->mw;
         float *yt = s->tbuf + t * c * s->rows;
@@ -367,7 +372,8 @@ static void member_bwd(ae_node *n, size_t b, int t)
         bmm_run(&s->dxnar, t, last, NULL, dz, dxt);
         put_dx(dxt, r, k, s->mask_dx ? x : NULL, n->accum[0] && !(s->fused && s->prev && !s->split), dx);
     } else {
-        bmm_run(&s->dx, t, last, dz, NULL, dx);
+        if (s->dxh) dense_dx_pair(n); /* one block: dZ, dX bound at prepare */
+        else bmm_run(&s->dx, t, last, dz, NULL, dx);
         if (s->mask_dx) /* x's dZ = dX where x > 0 (after dW, which brought this block of x into cache) */
             for (int64_t e = 0; e < r * k; e++) dx[e] = x[e] > 0.0f ? dx[e] : 0.0f;
     }
@@ -408,8 +414,10 @@ static void dense_backward(ae_node *n)
     for (; n; n = s->fused ? s->prev : NULL) {
         s = n->state;
         if (s->dwp) reduce(s->wg, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1] && !dense_permuted(s));
-        if (s->dbp) reduce(s->bg, s->dbp, s->split ? 1 : s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
+        if (s->dbp && !(s->split && s->bfin)) /* a fused split db is in place already */
+            reduce(s->bg, s->dbp, s->split ? 1 : s->nb, 1, s->m, 0, n->accum[2] && !s->mperm);
         dense_unpermute_grads(n);
+        dense_final(n);
     }
 }
 

@@ -6,8 +6,6 @@
 #include "ae_optim.h"
 #include "ae_par.h"
 
-#define AE_OPTIM_RANGES 128 /* trainable stretches on the stack (about one per batch norm) */
-
 const char *const ae_opt_names[] = {"sgd", "adam", "adamw", "adagrad", NULL};
 
 void ae_optim_defaults(ae_optim_cfg *c, ae_opt_kind kind)
@@ -135,45 +133,80 @@ static double adagrad_chunk(size_t lo, size_t hi, void *ctx)
     return bad ? NAN : 0.0;
 }
 
+static ae_chunk_sum_fn chunk_of(ae_opt_kind kind)
+{
+    return kind == AE_OPT_SGD ? sgd_chunk : kind == AE_OPT_ADAGRAD ? adagrad_chunk : adam_chunk;
+}
+
+/* The update of the store's elements [off, off + len) with gradient scale gs. */
+static double run_range(const ae_optim *o, float gs, size_t off, size_t len)
+{
+    const ae_optim_cfg *c = &o->cfg;
+    step_job j = {c, o->ps->val + off, o->ps->grad + off, o->m + off, o->v + off, gs, (float)c->lr,
+                  (float)c->weight_decay, (float)c->momentum, (float)c->beta1, (float)c->beta2, (float)c->eps,
+                  o->step_size, o->bc2_sqrt, o->step == 1, c->kind == AE_OPT_ADAMW};
+    return ae_par_sum_w(len, 4.0, chunk_of(c->kind), &j); /* p, g and up to two moments per element */
+}
+
+void ae_optim_begin(ae_optim *o)
+{
+    const ae_optim_cfg *c = &o->cfg;
+    o->step++;
+    o->step_size = o->bc2_sqrt = 0;
+    if (c->kind == AE_OPT_ADAGRAD)
+        o->step_size = (float)(c->lr / (1.0 + (double)(o->step - 1) * c->lr_decay));
+    else if (c->kind != AE_OPT_SGD) {
+        o->step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
+        o->bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
+    }
+}
+
+int ae_optim_fusable(const ae_optim *o) { return !(o->cfg.clip_norm > 0); }
+
+int ae_optim_update(void *ctx, int param, size_t lo, size_t hi)
+{
+    ae_optim *o = ctx;
+    const ae_param_info *pi = &o->ps->p[param];
+    if (hi == pi->n) hi = (pi->n + 15) / 16 * 16; /* the padding too, as the whole-store step */
+    return isnan(run_range(o, 1.0f, pi->off + lo, hi - lo));
+}
+
+/* Every trainable parameter not `done`, as stretches of adjacent ones (each with its padding to the
+ * next 64-byte boundary: zero gradients there keep zero values): running statistics (STATE
+ * parameters) get no update and no weight decay; with none done and none of those, one pass over
+ * the whole store. */
+static double update_rest(ae_optim *o, float gs, const unsigned char *done)
+{
+    const ae_params *ps = o->ps;
+    double bad = 0.0;
+    size_t lo = 0, hi = 0;
+    for (size_t i = 0; i <= ps->n; i++) {
+        const ae_param_info *pi = i < ps->n ? &ps->p[i] : NULL;
+        if (pi && ae_params_trainable(ps, i) && !(done && done[i])) {
+            size_t end = pi->off + (pi->n + 15) / 16 * 16;
+            if (hi != pi->off) {
+                if (hi > lo) bad += run_range(o, gs, lo, hi - lo);
+                lo = pi->off;
+            }
+            hi = end;
+        } else if (hi > lo) {
+            bad += run_range(o, gs, lo, hi - lo);
+            lo = hi = 0;
+        }
+    }
+    return bad;
+}
+
+double ae_optim_finish(ae_optim *o, const unsigned char *done) { return update_rest(o, 1.0f, done); }
+
 double ae_optim_step(ae_optim *o)
 {
     const ae_optim_cfg *c = &o->cfg;
     const size_t n = o->ps->total;
     double norm = c->clip_norm > 0 ? sqrt(ae_par_sum(n, sq_chunk, o->ps->grad)) : 0.0;
     if (!isfinite(norm)) return norm;
-    o->step++;
-    step_job j = {c, o->ps->val, o->ps->grad, o->m, o->v, 1.0f, (float)c->lr, (float)c->weight_decay,
-                  (float)c->momentum, (float)c->beta1, (float)c->beta2, (float)c->eps, 0, 0,
-                  o->step == 1, c->kind == AE_OPT_ADAMW};
-    if (c->clip_norm > 0 && norm > c->clip_norm) j.gs = (float)(c->clip_norm / (norm + 1e-6));
-    ae_chunk_sum_fn chunk = adam_chunk;
-    if (c->kind == AE_OPT_SGD) chunk = sgd_chunk;
-    else if (c->kind == AE_OPT_ADAGRAD) {
-        chunk = adagrad_chunk;
-        j.step_size = (float)(c->lr / (1.0 + (double)(o->step - 1) * c->lr_decay));
-    } else {
-        j.step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)o->step)));
-        j.bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->step));
-    }
-    /* the trainable stretches only: running statistics (STATE parameters) get no update and no
-     * weight decay; without them this is one pass over the whole store */
-    size_t soff[AE_OPTIM_RANGES], slen[AE_OPTIM_RANGES], *off = soff, *len = slen;
-    size_t nr = ae_params_trainable_ranges(o->ps, off, len, AE_OPTIM_RANGES);
-    if (nr > AE_OPTIM_RANGES) { /* more than the stack holds: once per step, small */
-        off = malloc(2 * nr * sizeof *off);
-        if (!off) return NAN; /* reported as a diverged step: stop, the last checkpoint is good */
-        len = off + nr;
-        ae_params_trainable_ranges(o->ps, off, len, nr);
-    }
-    double bad = 0.0;
-    for (size_t r = 0; r < nr; r++) {
-        step_job jr = j;
-        jr.p = j.p + off[r];
-        jr.g = j.g + off[r];
-        jr.m = j.m + off[r];
-        jr.v = j.v + off[r];
-        bad += ae_par_sum_w(len[r], 4.0, chunk, &jr); /* p, g and up to two moments per element */
-    }
-    if (off != soff) free(off);
-    return norm + bad;
+    ae_optim_begin(o);
+    float gs = 1.0f;
+    if (c->clip_norm > 0 && norm > c->clip_norm) gs = (float)(c->clip_norm / (norm + 1e-6));
+    return norm + update_rest(o, gs, NULL);
 }

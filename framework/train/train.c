@@ -93,6 +93,20 @@ static int gradient_diverged(const ae_trainer *t, const ae_mgraph *mg, long epoc
                    value_text(mg->loss->val[0], v, sizeof v), diverged_hint(t, hint, sizeof hint));
 }
 
+/* The step's forward, backward and optimizer update: the update of each parameter whose gradient's
+ * writer reports it final runs right there (same formula, same bits), the rest after the walk.
+ * Returns 0 when the loss is not finite (nothing updated), else 1 with *gn as ae_optim_step's. */
+static int train_step(ae_optim *o, ae_graph *g, double *gn)
+{
+    const unsigned char *done = ae_graph_fused_params(g);
+    ae_update u = {.fn = ae_optim_update, .ctx = o};
+    int fused = o && done && ae_optim_fusable(o) && !getenv("AELAB_NO_FUSED_UPDATE");
+    if (fused) ae_optim_begin(o); /* the step's scalars (a diverged loss stops the run anyway) */
+    if (!ae_graph_train_step(g, fused ? &u : NULL)) return 0;
+    *gn = fused ? ae_optim_finish(o, done) + (u.bad ? NAN : 0.0) : o ? ae_optim_step(o) : 0.0;
+    return 1;
+}
+
 /* A batch of k samples into the epoch's running sums (each term weighted by k). */
 static void add_batch(ae_epoch_stats *st, const ae_mgraph *mg, size_t k)
 {
@@ -130,7 +144,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
     const int whole = nb == 1 && is_identity(t->order, n) && ds->binarize != AE_BINARIZE_DYNAMIC;
     const float *staged = NULL;
     const char *pe = getenv("AELAB_PROFILE");
-    double pbuf[3] = {0, 0, 0}, *prof = pe && *pe == '1' ? pbuf : NULL; /* gather, optimizer, steps */
+    double pbuf[3] = {0, 0, 0}, *prof = pe && *pe == '1' ? pbuf : NULL; /* gather, step, steps */
     while (t->epoch < t->cfg.epochs) {
         long epoch = t->epoch + 1;
         ae_epoch_stats *st = &t->part;
@@ -157,11 +171,9 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
                 staged = whole ? mg->taps.x->val : NULL;
             }
             if (prof) prof[0] += ae_now() - tp;
-            ae_graph_forward_loss(mg->g);
-            if (check_finite(t, mg, epoch, b + 1, err)) return err->code;
-            ae_graph_backward(mg->g);
             if (prof) tp = ae_now();
-            double gn = ae_optim_step(t->opt);
+            double gn = 0;
+            if (!train_step(t->opt, mg->g, &gn) && check_finite(t, mg, epoch, b + 1, err)) return err->code;
             if (prof) prof[1] += ae_now() - tp, prof[2] += 1;
             if (!isfinite(gn)) return gradient_diverged(t, mg, epoch, b + 1, err);
             add_batch(st, mg, k);
@@ -186,7 +198,7 @@ int ae_train(ae_trainer *t, ae_epoch_fn on_epoch, void *ctx, ae_err *err)
             return ae_errf(err, AE_EINTERRUPTED, "interrupted after epoch %ld", epoch);
     }
     if (prof && prof[2] > 0)
-        fprintf(stderr, "profile: per step, batch gather %.3f ms, optimizer %.3f ms\n", 1e3 * prof[0] / prof[2],
+        fprintf(stderr, "profile: per step, batch gather %.3f ms, step (forward, backward, optimizer) %.3f ms\n", 1e3 * prof[0] / prof[2],
                 1e3 * prof[1] / prof[2]);
     return AE_OK;
 }

@@ -27,6 +27,16 @@ const char *ae_shape_str(ae_shape s, char *buf, size_t len); /* "128x1x28x28" */
 typedef struct ae_node ae_node;
 typedef struct ae_graph ae_graph;
 
+/* An optimizer update run inside the backward where a parameter's gradient becomes final
+ * (ae_graph_backward_update): fn(ctx, param, lo, hi) updates elements [lo, hi) of parameter
+ * `param` (its index in the store) and returns nonzero when a gradient there is not finite; any
+ * thread may call it, once per element. bad is set when a call returned nonzero. */
+typedef struct ae_update {
+    int (*fn)(void *ctx, int param, size_t lo, size_t hi);
+    void *ctx;
+    _Atomic int bad;
+} ae_update;
+
 /* A graph-wide compile pass (fusion and layout planning): runs once per compile, after consumers,
  * views and accumulate flags are known and before buffers and prepares; it writes its decisions
  * into the nodes (ae_node.fuse, ae_node.blk). */
@@ -120,6 +130,9 @@ struct ae_node {
     int threads;               /* threads its prepare, forward and backward run on: 1 when its work
                                   is too small to pay for a parallel region, 0 = the graph's (all);
                                   decided at compile (ae_graph_plan_threads, then the ops' plan) */
+    int final_ranges;          /* parameter nodes: its sole gradient writer reports every final
+                                  range of the gradient (ae_graph_param_final), set at prepare */
+    ae_update *update;         /* parameter nodes with final_ranges, during ae_graph_backward_update */
 };
 
 typedef struct ae_params ae_params;
@@ -162,6 +175,25 @@ void ae_graph_forward_loss(ae_graph *g);
 /* Forward up to and including `upto`, every node on the way (codes, reconstructions). */
 void ae_graph_forward_to(ae_graph *g, const ae_node *upto);
 void ae_graph_backward(ae_graph *g);
+/* The backward with the optimizer's update fused into it: every parameter whose gradient writer
+ * reports its final ranges (ae_graph_fused_params) is updated through u as each range is done,
+ * on the thread that produced it; the caller updates the others after. Returns u->bad. */
+int ae_graph_backward_update(ae_graph *g, ae_update *u);
+/* A training step: ae_graph_forward_loss, then, when the loss is finite, the backward with the
+ * fused update through u (u NULL: none, ae_graph_backward); in one parallel region when every
+ * node runs on one thread and the backward has deferred tasks (the second thread wakes during the
+ * forward). Returns 0 when the loss is not finite (no backward ran). Same bits either way. */
+int ae_graph_train_step(ae_graph *g, ae_update *u);
+/* For ops on the walking thread of a step's region (ae_graph_train_step): runs f(ctx, 0) here and
+ * f(ctx, 1) on a thread of the region that waits for tasks (or here, when none has taken it by
+ * then); outside such a region both here, in that order. Each half must not depend on the other. */
+void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx);
+/* Per parameter of the store (its index): 1 when ae_graph_backward_update updates it; NULL when
+ * it updates none (then ae_graph_backward_update is ae_graph_backward). */
+const unsigned char *ae_graph_fused_params(const ae_graph *g);
+/* For ops, from their backward or tasks: elements [lo, hi) of parameter node p's gradient are
+ * final; runs the fused update when one is on (p->update). */
+void ae_graph_param_final(ae_node *p, size_t lo, size_t hi);
 size_t ae_graph_size(const ae_graph *g);
 ae_node *ae_graph_node(const ae_graph *g, size_t i);
 /* Σ node flops: one training step's floating-point work of the heavy ops. */

@@ -28,6 +28,7 @@ typedef struct ae_optim {
     float *m, *v;         /* state, ps->total floats each: sgd m (momentum); adam(w) m, v
                              (moments); adagrad v (the sum of squared gradients, m unused) */
     long step;
+    float step_size, bc2_sqrt; /* this step's scalars (ae_optim_begin) */
 } ae_optim;
 
 void ae_optim_defaults(ae_optim_cfg *c, ae_opt_kind kind);
@@ -36,6 +37,17 @@ int ae_optim_init(ae_optim *o, const ae_optim_cfg *cfg, ae_params *ps, ae_err *e
  * clipping is on (else 0); NaN/Inf when a gradient is not finite (the parameters are then
  * damaged: stop, the last checkpoint is the good state). */
 double ae_optim_step(ae_optim *o);
+/* The same step in pieces, for an update fused into the backward (ae_graph_backward_update), only
+ * when ae_optim_fusable (no clipping: no global norm is needed before the first update): begin
+ * counts the step and computes its scalars; update runs it on elements [lo, hi) of parameter
+ * `param` (with its padding when hi is its end; any thread, each element once; 1 when a gradient
+ * there is not finite: an ae_update's fn); finish updates every
+ * trainable parameter whose `done` entry is 0 (done NULL: all) and returns as ae_optim_step does
+ * (the caller adds the updates' verdict). Same formula per element: the same bits as one step. */
+int ae_optim_fusable(const ae_optim *o);
+void ae_optim_begin(ae_optim *o);
+int ae_optim_update(void *o, int param, size_t lo, size_t hi);
+double ae_optim_finish(ae_optim *o, const unsigned char *done);
 void ae_optim_free(ae_optim *o);
 
 #endif

@@ -1,0 +1,38 @@
+/* Internal to the graph module: the graph's fields (graph.c) and the steps graph_threads.c runs
+ * for it (the fused update's plan, the backward's seed). */
+#ifndef AE_GRAPH_INTERNAL_H
+#define AE_GRAPH_INTERNAL_H
+
+#include "ae_graph.h"
+#include "ae_params.h"
+
+struct ae_graph {
+    double *prof;              /* AELAB_PROFILE=1: seconds per node, forward and backward */
+    size_t steps;
+    ae_params *params;
+    int64_t batch;
+    int training;
+    ae_node **nodes;
+    size_t n, cap;
+    ae_node *loss;
+    float *vals, *grads;       /* arenas */
+    size_t vals_n, grads_n;
+    void **scratch;            /* op scratch blocks */
+    size_t nscratch, scratch_bytes;
+    ae_node **param_node;      /* [parameter index]: its node, or NULL */
+    size_t nparam_node;
+    ae_use *uses;              /* every consumer edge, grouped by producer (ae_node.cons) */
+    ae_node **zero_on_backward; /* grads no op overwrites (e.g. unused parameters) */
+    size_t nzero;
+    int failed;
+    int compiled;
+    int threads;               /* OpenMP threads at compile */
+    unsigned char *fused;      /* [parameter index]: updated in the backward (ae_graph_fused_params) */
+};
+
+/* graph_threads.c, at compile: g->fused from the parameter nodes' final_ranges (set by prepare). */
+int graph_plan_updates(ae_graph *g, ae_err *err);
+/* graph.c: zeroes the gradients no op writes and seeds the loss's; 0 when there is no backward. */
+int graph_backward_seed(ae_graph *g);
+
+#endif
