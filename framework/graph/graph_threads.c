@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ae_graph.h"
 #include "ae_par.h"
@@ -143,17 +144,28 @@ static void serve(lanes *l, int thread)
     }
 }
 
+#ifdef _OPENMP
+/* A lane set over g's `total` deferred tasks, nothing taken yet. */
+static void lanes_init(lanes *l, ae_graph *g, size_t total)
+{
+    memset(l, 0, sizeof *l);
+    l->g = g;
+    l->total = total;
+    atomic_init(&l->ready, 0);
+    atomic_init(&l->next, 0);
+    atomic_init(&l->stop, 0);
+    atomic_init(&l->job, 0);
+}
+#endif
+
 int ae_graph_backward_lanes(ae_graph *g)
 {
 #ifdef _OPENMP
     int nt = ae_graph_threads(g) < ae_par_threads() ? ae_graph_threads(g) : ae_par_threads();
     size_t total = nt > 1 ? lane_tasks(g) : 0;
     if (!total) return 0;
-    lanes l = {.g = g, .total = total};
-    atomic_init(&l.ready, 0);
-    atomic_init(&l.next, 0);
-    atomic_init(&l.stop, 0);
-    atomic_init(&l.job, 0);
+    lanes l;
+    lanes_init(&l, g, total);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
@@ -210,11 +222,8 @@ static int step_region(ae_graph *g, int nt, size_t total)
 {
     int finite = 1;
 #ifdef _OPENMP
-    lanes l = {.g = g, .total = total};
-    atomic_init(&l.ready, 0);
-    atomic_init(&l.next, 0);
-    atomic_init(&l.stop, 0);
-    atomic_init(&l.job, 0);
+    lanes l;
+    lanes_init(&l, g, total);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
