@@ -1,7 +1,8 @@
 /* A dense chain through a penalized code layer (issue 17, fuse.c penalty_link): an L1, KL sparsity
  * or contractive penalty on the encoder's output (the contractive's on its weight too), placed after
  * the decoder in graph order, lets encoder and decoder link (split in row blocks on 2 threads) and
- * gives the same bytes as the same net with the penalty placed first (no link); the links it must
+ * gives the same gradients (within a reduction's rounding: the same bytes on AVX-512) as the same net
+ * with the penalty placed first (no link); the links it must
  * refuse (a batch over one block, a penalty before a later chain layer); a finite-difference check
  * of the linked, split graph. */
 #include "ops_fixture.h"
@@ -76,6 +77,22 @@ static float *step(net *t, float *loss)
 
 static int is_split(const ae_node *d) { return ((const dense_state *)d->state)->split; }
 
+/* Linked and unlinked gradients: the same sums, but the linked chain adds the penalty's rows inside the
+ * next layer's dX product (oneDNN's accumulate) instead of after it, and whether that rounds like
+ * fl(product) + penalty is up to the ISA's kernels (same bytes on AVX-512, not on AVX2). So each
+ * parameter's gradient within the float error of a dX reduction over PK terms carried through a dW
+ * reduction over the batch: (PK + PN) eps times the gradient's largest entry. */
+static void assert_close(const net *t, const float *ga, const float *gb, const char *what)
+{
+    const ae_params *ps = t->f.ps;
+    for (size_t i = 0; i < ps->n; i++) {
+        const float *a = ga + ps->p[i].off, *b = gb + ps->p[i].off;
+        double tol = ae_test_tol_reduce(PK + PN, ae_test_absmax(a, ps->p[i].n)), worst = 0.0;
+        for (size_t j = 0; j < ps->p[i].n; j++) worst = fmax(worst, fabs((double)a[j] - (double)b[j]));
+        ck_assert_msg(worst <= tol, "%s: parameter %zu differs by %g (tolerance %g)", what, i, worst, tol);
+    }
+}
+
 /* Linked (penalty after the decoder) against unlinked (penalty first): same bytes, 1 and 2 threads. */
 START_TEST(penalty_links_chain_same_bytes)
 {
@@ -96,10 +113,14 @@ START_TEST(penalty_links_chain_same_bytes)
             ck_assert_int_eq(is_split(b.d[0]), 0);
             float la, lb;
             float *ga = step(&a, &la), *gb = step(&b, &lb);
-            ck_assert_msg(memcmp(&la, &lb, sizeof la) == 0, "case %zu, %d threads: loss %.9g vs %.9g", c, threads,
-                          la, lb);
-            ck_assert_msg(memcmp(ga, gb, a.f.ps->total * sizeof *ga) == 0, "case %zu, %d threads: gradients differ",
-                          c, threads);
+            if (threads == 1) /* the same forward products; split in row blocks on 2 threads (up to the ISA) */
+                ck_assert_msg(memcmp(&la, &lb, sizeof la) == 0, "case %zu: loss %.9g vs %.9g", c, la, lb);
+            else
+                ck_assert_msg(fabs((double)la - lb) <= ae_test_tol_reduce(PK + PN, fabs((double)la)),
+                              "case %zu, 2 threads: loss %.9g vs %.9g", c, la, lb);
+            char what[64];
+            snprintf(what, sizeof what, "case %zu, %d threads", c, threads);
+            assert_close(&a, ga, gb, what);
             free(ga), free(gb);
             fx_free(&a.f), fx_free(&b.f);
         }
@@ -128,8 +149,8 @@ START_TEST(penalty_refused_links)
     ck_assert_ptr_eq(u.d[1]->fuse.chain_next, u.d[2]);
     ck_assert(is_split(u.d[0]));
     float *g2 = step(&u, &l2);
-    ck_assert(memcmp(&l1, &l2, sizeof l1) == 0);
-    ck_assert_msg(memcmp(g1, g2, t.f.ps->total * sizeof *g1) == 0, "three layers: gradients differ");
+    ck_assert(fabs((double)l1 - l2) <= ae_test_tol_reduce(PK + PN, fabs((double)l1)));
+    assert_close(&t, g1, g2, "three layers");
     free(g1), free(g2);
     fx_free(&t.f), fx_free(&u.f);
     ae_set_threads(saved);
