@@ -48,6 +48,10 @@ YAML
 strip() { sed -E 's/"(seconds|train_seconds|samples_per_s)":[^,}]*//g' "$1"; }
 
 "$aelab" run "$tmp/c.yaml" --out "$tmp/ref" --quiet 2>"$tmp/ref.err" && ok || bad "reference run failed: $(cat "$tmp/ref.err")"
+# two threads: every node of this small net runs on one, which once ran the step in one region whose
+# batch norm waited for the other thread (a deadlock): it must finish
+timeout -s KILL 120 "$aelab" run "$tmp/c.yaml" --out "$tmp/t2" --quiet --threads 2 --set train.epochs=2 2>"$tmp/t2.err" &&
+  ok || bad "2-thread run did not finish (exit $?): $(tail -2 "$tmp/t2.err")"
 # the mirror: upsample <- max_pool2d, batch_norm <- batch_norm, conv_transpose2d <- conv2d, no biases
 types=$(awk '/^  decoder:/{d=1; next} d && /^  [a-z]/{d=0} d && /type:/{printf "%s ", $NF}' "$tmp/ref/config.yaml")
 [ "$types" = "dense reshape upsample batch_norm conv_transpose2d upsample batch_norm conv_transpose2d " ] && ok ||
