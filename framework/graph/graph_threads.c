@@ -67,9 +67,7 @@ static size_t lane_tasks(ae_graph *g)
     for (size_t i = 0; i < ae_graph_size(g); i++) {
         const ae_node *n = ae_graph_node(g, i);
         if (n->needs_grad && n->op->backward && n->threads != 1) return 0;
-        /* oneDNN's batch norm waits in barriers for a team inside the region, whose other threads serve
-         * tasks: a deadlock (the DCAE at 2 threads, 2026-12-03). No lanes with it until the op says so. */
-        if (!strcmp(n->op->name, "batch_norm")) return 0;
+        if (n->op->no_lanes) return 0; /* would wait for the threads serving tasks: a deadlock */
         total += node_tasks(n);
     }
     return total;

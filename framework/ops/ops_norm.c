@@ -206,7 +206,8 @@ static void bn_destroy(ae_node *n)
 }
 
 const ae_op ae_op_batch_norm = {.name = "batch_norm", .infer = bn_infer, .prepare = bn_prepare,
-                                .forward = bn_forward, .backward = bn_backward, .destroy = bn_destroy};
+                                .forward = bn_forward, .backward = bn_backward, .destroy = bn_destroy,
+                                .no_lanes = 1};
 
 ae_node *ae_batch_norm(ae_graph *g, const char *name, ae_node *x, ae_node *gamma, ae_node *beta,
                        ae_node *rmean, ae_node *rvar, float momentum, float eps, ae_err *err)

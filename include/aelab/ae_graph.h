@@ -71,6 +71,9 @@ typedef struct ae_op {
      * after a dense chain in graph order (so runs its backward first), the chain may still link
      * through a layer whose output or weight it reads, adding to those gradients (ops/fuse.c). */
     int penalty;
+    /* Its oneDNN primitives wait in barriers for a whole OpenMP team even inside a region (batch norm):
+     * the graph never runs it in task lanes or a one-region step, whose other threads serve tasks. */
+    int no_lanes;
 } ae_op;
 
 /* A consumer edge: node->in[slot] is the node it is listed on. */
