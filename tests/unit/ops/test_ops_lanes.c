@@ -4,7 +4,9 @@
  * OpenMP team from inside the region waits for the serving thread forever (batch norm, 2026-12-03).
  * Per case: the net qualifies for the lanes (a probe at the root records that the forward and the
  * backward ran inside a region of 2), three Adam steps on 2 threads finish before an alarm (a hang
- * fails the test instead of stalling the suite) and leave the same bytes as on 1 thread. */
+ * fails the test instead of stalling the suite) and leave the same bytes as on 1 thread. The rule
+ * over every op: each op table in a source file that runs oneDNN primitives is in some case's net. */
+#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 #ifdef _OPENMP
@@ -120,15 +122,26 @@ static ae_node *net_deconv(fx *f)
     return tail_loss(f, h, t);
 }
 
-/* conv without bias -> leaky ReLU -> max-pool -> nearest upsampling (pooling fwd/bwd). */
+/* The DCAE's first conv (1->8 5x5, no bias: a channel-blocked output and a reorder on AVX-512) ->
+ * leaky ReLU -> max-pool -> nearest upsampling (pooling fwd/bwd). */
 static ae_node *net_pool(fx *f)
 {
-    int x = decl(f, "x", ae_shape4(8, 1, 12, 12)), w = decl(f, "w", ae_shape4(4, 1, 5, 5));
-    tail t = tail_decl(f, 4 * 144);
+    int x = decl(f, "x", ae_shape4(8, 1, 12, 12)), w = decl(f, "w", ae_shape4(8, 1, 5, 5));
+    tail t = tail_decl(f, 8 * 144);
     alloc(f, 8);
     ae_node *h = ae_conv2d(f->g, "conv", P(f, x), P(f, w), NULL, 1, 2, AE_ACT_IDENTITY, &f->err);
     h = ae_max_pool2d(f->g, "pool", ae_activation(f->g, "act", h, AE_ACT_LEAKY_RELU, &f->err), 2, 2, 0, &f->err);
     return tail_loss(f, ae_upsample_nearest(f->g, "up", h, 2, &f->err), t);
+}
+
+/* transposed conv 4->8 5x5, stride 1, with bias (the DCAE decoder's: another kernel family). */
+static ae_node *net_deconv_wide(fx *f)
+{
+    int x = decl(f, "x", ae_shape4(8, 4, 6, 6)), w = decl(f, "w", ae_shape4(4, 8, 5, 5)), b = bias(f, "b", 8);
+    tail t = tail_decl(f, 8 * 36);
+    alloc(f, 8);
+    ae_node *h = ae_conv_transpose2d(f->g, "deconv", P(f, x), P(f, w), P(f, b), 1, 2, 0, AE_ACT_RELU, &f->err);
+    return tail_loss(f, h, t);
 }
 
 /* conv -> batch norm -> leaky ReLU -> max-pool: the deadlock of 2026-12-03 (guarded: no lanes). */
@@ -175,47 +188,64 @@ static ae_node *net_dense(fx *f)
     return ae_mse(f->g, "mse", y, target(f, ae_shape2(20, 784)), AE_MEAN, &f->err);
 }
 
-/* Logits into BCE (oneDNN's soft_relu and logistic eltwise primitives). */
-static ae_node *net_bce_logits(fx *f)
+/* Logits into BCE (oneDNN's soft_relu and logistic eltwise primitives) beside a sigmoid layer into
+ * BCE on probabilities, in a weighted sum. */
+static ae_node *net_bce(fx *f)
 {
     int x = decl(f, "x", ae_shape2(8, 16)), w1 = decl(f, "w1", ae_shape2(12, 16)), b1 = bias(f, "b1", 12);
-    int w2 = decl(f, "w2", ae_shape2(16, 12)), b2 = bias(f, "b2", 16);
+    int w2 = decl(f, "w2", ae_shape2(16, 12)), b2 = bias(f, "b2", 16), w3 = decl(f, "w3", ae_shape2(16, 12));
     alloc(f, 8);
     ae_node *h = ae_dense(f->g, "d1", P(f, x), P(f, w1), P(f, b1), AE_ACT_TANH, &f->err);
     ae_node *l = ae_dense(f->g, "d2", h, P(f, w2), P(f, b2), AE_ACT_IDENTITY, &f->err);
-    return ae_bce_logits(f->g, "bce", l, target(f, ae_shape2(8, 16)), AE_MEAN, &f->err);
+    ae_node *p = ae_dense(f->g, "d3", h, P(f, w3), NULL, AE_ACT_SIGMOID, &f->err);
+    ae_node *t = target(f, ae_shape2(8, 16));
+    ae_node *terms[2] = {ae_bce_logits(f->g, "bcel", l, t, AE_MEAN, &f->err), ae_bce(f->g, "bce", p, t, AE_MEAN, &f->err)};
+    return ae_weighted_sum(f->g, "sum", terms, (float[]){0.7f, 1.3f}, 2, &f->err);
 }
 
-/* The importance-weighted bound's Bernoulli log-likelihood (the same eltwise primitives), k = 2. */
+/* The importance-weighted bound's ops, k = 2 samples of 4 rows: rows repeated, the Bernoulli
+ * log-likelihood of logits (the same eltwise primitives), the gaussian log-ratio, the bound. */
 static ae_node *net_iwae(fx *f)
 {
-    int x = decl(f, "x", ae_shape2(8, 16)), w1 = decl(f, "w1", ae_shape2(12, 16)), b1 = bias(f, "b1", 12);
-    int w2 = decl(f, "w2", ae_shape2(16, 12)), b2 = bias(f, "b2", 16);
+    int x = decl(f, "x", ae_shape2(4, 16)), w1 = decl(f, "w1", ae_shape2(12, 16)), b1 = bias(f, "b1", 12);
+    int w2 = decl(f, "w2", ae_shape2(16, 12)), b2 = bias(f, "b2", 16), wm = decl(f, "wm", ae_shape2(4, 12));
+    int wv = decl(f, "wv", ae_shape2(4, 12)), z = decl(f, "z", ae_shape2(8, 4));
     alloc(f, 8);
-    ae_node *h = ae_dense(f->g, "d1", P(f, x), P(f, w1), P(f, b1), AE_ACT_TANH, &f->err);
+    ae_node *r = ae_repeat_rows(f->g, "rep", P(f, x), 2, &f->err);
+    ae_node *h = ae_dense(f->g, "d1", r, P(f, w1), P(f, b1), AE_ACT_TANH, &f->err);
     ae_node *l = ae_dense(f->g, "d2", h, P(f, w2), P(f, b2), AE_ACT_IDENTITY, &f->err);
-    ae_node *ll = ae_bernoulli_loglik(f->g, "ll", l, target(f, ae_shape2(8, 16)), &f->err);
-    return ae_neg_log_mean_exp(f->g, "nlme", &ll, 1, 2, &f->err);
+    ae_node *mu = ae_dense(f->g, "mu", h, P(f, wm), NULL, AE_ACT_IDENTITY, &f->err);
+    ae_node *lv = ae_dense(f->g, "lv", h, P(f, wv), NULL, AE_ACT_IDENTITY, &f->err);
+    ae_node *w[2] = {ae_bernoulli_loglik(f->g, "ll", l, target(f, ae_shape2(8, 16)), &f->err),
+                     ae_normal_log_ratio(f->g, "lr", P(f, z), mu, lv, &f->err)};
+    return ae_neg_log_mean_exp(f->g, "nlme", w, 2, 2, &f->err);
 }
+
+enum { UNBLOCKED = 1, REORDERS = 2 };
 
 typedef struct lane_case {
     const char *name;
     ae_node *(*build)(fx *f);
-    int lanes;     /* 1: the step must run in the lanes; 0: an op of the net keeps it out (no_lanes) */
-    int unblocked; /* convs in oneDNN's own threading (ae_conv_set_batch_blocks(0)) */
+    int lanes; /* 1: the step must run in the lanes; 0: an op of the net keeps it out (no_lanes) */
+    int conv;  /* UNBLOCKED: convs in oneDNN's own threading (ae_conv_set_batch_blocks(0));
+                  REORDERS: layout changes by oneDNN's reorders, not table gathers (gather limit 0) */
 } lane_case;
 
 static const lane_case CASES[] = {
     {"conv2d", net_conv, 1, 0},
-    {"conv2d unblocked", net_conv, 1, 1},
+    {"conv2d unblocked", net_conv, 1, UNBLOCKED},
+    {"conv2d reorders", net_conv, 1, REORDERS},
     {"conv_transpose2d", net_deconv, 1, 0},
-    {"conv_transpose2d unblocked", net_deconv, 1, 1},
+    {"conv_transpose2d unblocked", net_deconv, 1, UNBLOCKED},
+    {"conv_transpose2d 5x5", net_deconv_wide, 1, 0},
+    {"conv_transpose2d 5x5 reorders", net_deconv_wide, 1, REORDERS},
     {"max_pool2d, leaky_relu, upsample", net_pool, 1, 0},
+    {"max_pool2d, leaky_relu, upsample, reorders", net_pool, 1, REORDERS},
     {"batch_norm", net_bn, 0, 0},
     {"ruff dcae", net_dcae, 0, 0},
     {"dense (pair, deferred slices)", net_dense, 1, 0},
-    {"bce_logits", net_bce_logits, 1, 0},
-    {"bernoulli_loglik", net_iwae, 1, 0},
+    {"bce_logits, bce", net_bce, 1, 0},
+    {"iwae bound", net_iwae, 1, 0},
 };
 
 /* --- the runner -------------------------------------------------------------------------------- */
@@ -275,7 +305,8 @@ static outcome run(const lane_case *c, int threads)
     ae_set_threads(threads);
     fx f;
     fx_init(&f);
-    if (c->unblocked) ae_conv_set_batch_blocks(0);
+    if (c->conv & UNBLOCKED) ae_conv_set_batch_blocks(0);
+    if (c->conv & REORDERS) ae_conv_set_gather_limit(0);
     ae_node *loss = c->build(&f);
     ae_node *root = loss ? ae_graph_add(f.g, &op_probe, "probe", &loss, 1, NULL, 0, NULL, 0, &f.err) : NULL;
     compile(&f, root);
@@ -328,12 +359,106 @@ START_TEST(every_layer_in_the_lanes)
 }
 END_TEST
 
+/* --- the rule: every op that runs oneDNN primitives has a case ---------------------------------- */
+enum { MAX_OPS = 64 };
+
+typedef struct names {
+    const char *v[MAX_OPS];
+    int n;
+} names;
+
+static void add_name(names *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], name)) return;
+    ck_assert_int_lt(s->n, MAX_OPS);
+    s->v[s->n++] = name;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "cannot read %s", path);
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    rewind(fp);
+    char *t = malloc((size_t)len + 1);
+    ck_assert_uint_eq(fread(t, 1, (size_t)len, fp), (size_t)len);
+    t[len] = 0;
+    fclose(fp);
+    return t;
+}
+
+/* Op tables (`ae_op NAME = {.name = "..."`) of the .c files under dir (one level of subfolders
+ * too) that execute oneDNN primitives, into *out with their file. Returns how many files did. */
+static int onednn_ops(const char *dir, int depth, names *out, names *files)
+{
+    static const char *const runs[] = {"dnnl_primitive_execute", "ae_matmul_run", "ae_eltwise_run"};
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot list %s", dir);
+    int found = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[512];
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (len < 3 || strcmp(e->d_name + len - 2, ".c")) {
+            DIR *sub = depth ? opendir(path) : NULL;
+            if (sub) closedir(sub), found += onednn_ops(path, depth - 1, out, files);
+            continue;
+        }
+        char *t = slurp(path);
+        int onednn = 0;
+        for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) onednn |= strstr(t, runs[r]) != NULL;
+        for (char *p = t; onednn && (p = strstr(p, "= {.name = \"")); p++) {
+            char *line = p;
+            while (line > t && line[-1] != '\n') line--;
+            char *q = p + strlen("= {.name = \""), *end = strchr(q, '"');
+            if (!end || !strstr(line, "ae_op ") || strstr(line, "ae_op ") > p) continue;
+            ck_assert_int_lt(out->n, MAX_OPS);
+            files->v[out->n] = strdup(path);
+            out->v[out->n++] = strndup(q, (size_t)(end - q));
+        }
+        found += onednn;
+        free(t);
+    }
+    closedir(d);
+    return found;
+}
+
+START_TEST(every_onednn_op_has_a_case)
+{
+    names covered = {0}, ops = {0};
+    for (size_t k = 0; k < sizeof CASES / sizeof *CASES; k++) {
+        fx f;
+        fx_init(&f);
+        ck_assert_msg(CASES[k].build(&f) != NULL, "%s: %s", CASES[k].name, f.err.msg);
+        for (size_t i = 0; i < ae_graph_size(f.g); i++) add_name(&covered, ae_graph_node(f.g, i)->op->name);
+        fx_free(&f);
+    }
+    names where = {0};
+    int files = onednn_ops(AELAB_SOURCE_DIR "/framework/ops", 0, &ops, &where) +
+                onednn_ops(AELAB_SOURCE_DIR "/variants", 1, &ops, &where);
+    ck_assert_int_ge(files, 6); /* conv, dense, norm, pool, loss, iwae at least: the scan works */
+    ck_assert_int_ge(ops.n, 10);
+    for (int i = 0; i < ops.n; i++) {
+        int seen = 0;
+        for (int j = 0; j < covered.n; j++) seen |= !strcmp(ops.v[i], covered.v[j]);
+        ck_assert_msg(seen, "op %s (%s) runs oneDNN primitives but no case of test_ops_lanes.c trains it in "
+                      "the lanes (add one; an op whose primitives wait for a whole team sets ae_op.no_lanes)",
+                      ops.v[i], where.v[i]);
+    }
+    for (int i = 0; i < ops.n; i++) free((char *)ops.v[i]), free((char *)where.v[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_lanes");
     TCase *t = tcase_create("ops_lanes");
     tcase_set_timeout(t, 600);
     tcase_add_test(t, every_layer_in_the_lanes);
+    tcase_add_test(t, every_onednn_op_has_a_case);
     suite_add_tcase(s, t);
     int rc = ae_test_run(s);
     ae_dnnl_shutdown();
