@@ -205,6 +205,9 @@ static void bn_destroy(ae_node *n)
     n->state = NULL;
 }
 
+/* no_lanes: oneDNN's batch norm on NCHW (ncsp_bnorm, every ISA) meets `#pragma omp barrier` between its
+ * statistics phases even on one thread; in the lanes' region that barrier waits for the threads serving
+ * tasks (the audit in framework/graph/README.md; tests/unit/ops/test_ops_lanes.c hangs without it). */
 const ae_op ae_op_batch_norm = {.name = "batch_norm", .infer = bn_infer, .prepare = bn_prepare,
                                 .forward = bn_forward, .backward = bn_backward, .destroy = bn_destroy,
                                 .no_lanes = 1};
