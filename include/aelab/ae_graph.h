@@ -187,6 +187,34 @@ int ae_graph_backward_update(ae_graph *g, ae_update *u);
  * node runs on one thread and the backward has deferred tasks (the second thread wakes during the
  * forward). Returns 0 when the loss is not finite (no backward ran). Same bits either way. */
 int ae_graph_train_step(ae_graph *g, ae_update *u);
+/* How ae_graph_train_step runs a step that qualifies for one region: ON, the region on the graph's
+ * threads (the others serve the deferred tasks and take half of paired products); OFF, the same
+ * schedule on the calling thread alone (forward, backward walk, then the tasks in order; same bits);
+ * AUTO, whichever the step-time controller (ae_lanes_ctl) measured faster lately. The default is
+ * AELAB_LANES (auto, on or off; read at compile, auto when unset), else AUTO. */
+typedef enum { AE_LANES_AUTO = 0, AE_LANES_ON = 1, AE_LANES_OFF = 2 } ae_lanes_mode;
+void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode);
+/* How the last ae_graph_train_step ran: 1 the region on the graph's threads, 0 its schedule on one
+ * thread, -1 not as one region (a node on several threads, no deferred tasks, one thread). */
+int ae_graph_step_lanes(const ae_graph *g);
+
+/* The AUTO controller, a pure function of the step times it is given (framework/graph/lanes_ctl.c):
+ * the first 2·probe steps of every `period` alternate the modes (lanes first) and are timed; their
+ * times per mode, each without its slowest step (one preemption of the walking thread, which hits
+ * either mode, does not decide), choose the mode of the rest of the period; a tie keeps lanes. */
+typedef struct ae_lanes_ctl {
+    unsigned period, probe;
+    unsigned long long step; /* steps done */
+    int choice;              /* 1 lanes, 0 one thread: the mode between probes */
+    double sum[2], max[2];   /* [mode]: this probe's seconds, its slowest step */
+} ae_lanes_ctl;
+#define AE_LANES_PERIOD 256
+#define AE_LANES_PROBE 8
+void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe);
+/* The next step's mode (1 lanes, 0 one thread); *timed: time it and give its seconds to _done. */
+int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *timed);
+/* The step is done (seconds: its time when it was timed, else ignored). */
+void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds);
 /* For ops on the walking thread of a step's region (ae_graph_train_step): runs f(ctx, 0) here and
  * f(ctx, 1) on a thread of the region that waits for tasks (or here, when none has taken it by
  * then); outside such a region both here, in that order. Each half must not depend on the other. */
