@@ -82,6 +82,7 @@ typedef struct lanes {
     void (*job_fn)(void *ctx, int half); /* ae_graph_pair's second half, */
     void *job_ctx;
     atomic_int job;            /* 0 none, 1 posted, 2 taken, 3 done */
+    int solo;                  /* the schedule on one thread (step_region's nt = 1): nobody to hand to */
 } lanes;
 
 /* The region of the step the calling thread walks in (ae_graph_pair), or NULL. */
@@ -98,10 +99,12 @@ static void take_job(lanes *l)
     }
 }
 
+int ae_graph_paired(void) { return walking && !walking->solo; }
+
 void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx)
 {
     lanes *l = walking;
-    if (!l) {
+    if (!l || l->solo) {
         f(ctx, 0);
         f(ctx, 1);
         return;
@@ -244,6 +247,7 @@ static int step_region(ae_graph *g, int nt, size_t total)
     lanes l;
     lanes_init(&l, g, total);
     if (nt == 1) {
+        l.solo = 1;
         int saved = ae_par_limit(1);
         step_part(g, &l, 0, &finite);
         ae_par_restore(saved);
@@ -257,15 +261,15 @@ static int step_region(ae_graph *g, int nt, size_t total)
     return finite;
 }
 
-/* A one-region step in the mode set (AE_LANES_AUTO: the controller's, timed when it asks). */
+/* A one-region step in the mode set (AE_LANES_AUTO: the controller's, every step timed). */
 static int step_lanes(ae_graph *g, int nt, size_t total)
 {
-    int timed = 0, on = g->lanes == AE_LANES_ON    ? 1
-                        : g->lanes == AE_LANES_OFF ? 0
-                                                   : ae_lanes_ctl_next(&g->lanes_ctl, &timed);
-    double t0 = timed ? ae_now() : 0;
+    int probing, on = g->lanes == AE_LANES_ON    ? 1
+                      : g->lanes == AE_LANES_OFF ? 0
+                                                 : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+    const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
     int finite = step_region(g, on ? nt : 1, total);
-    if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, timed ? ae_now() - t0 : 0);
+    if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, ae_now() - t0);
     g->lanes_last = on;
     return finite;
 }

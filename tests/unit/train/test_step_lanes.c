@@ -2,7 +2,8 @@
  * steps switch between the region on two threads and its schedule on one thread (every step, or
  * at random) leaves the same parameter and Adam bytes as the region every step and as one thread;
  * AELAB_LANES sets the mode (a bad value fails the compile); the AUTO controller's choice follows
- * the step times it is given (injected, never measured here). */
+ * the step times it is given (injected, never measured here): the faster mode in a probe, periods
+ * doubling while the choice holds, a probe again when the steps slow down. */
 #include <stdlib.h>
 
 #include "ae_optim.h"
@@ -125,38 +126,48 @@ START_TEST(env_sets_the_mode)
 }
 END_TEST
 
-/* Runs n steps of c, the timed ones taking lanes_s or one_s seconds by mode; the modes run, in m. */
-static void feed(ae_lanes_ctl *c, int n, const double *lanes_s, const double *one_s, int *m)
+/* Runs n steps of c: a probe's steps take lanes_s or one_s seconds by mode (in turn), the others
+ * steady_s; the modes run in m, whether each was a probe's in p. */
+static void feed(ae_lanes_ctl *c, int n, const double *lanes_s, const double *one_s, double steady_s, int *m, int *p)
 {
     int k[2] = {0, 0};
     for (int s = 0; s < n; s++) {
-        int timed, mode = ae_lanes_ctl_next(c, &timed);
-        m[s] = mode;
-        ae_lanes_ctl_done(c, timed ? (mode ? lanes_s : one_s)[k[mode]++] : 99.0);
+        int mode = m[s] = ae_lanes_ctl_next(c, &p[s]);
+        ae_lanes_ctl_done(c, p[s] ? (mode ? lanes_s : one_s)[k[mode]++] : steady_s);
     }
+}
+
+static void modes_are(const int *m, const int *p, const char *want)
+{
+    for (int s = 0; want[s]; s++) /* L/O: a probe's lanes/one-thread step, l/o: a steady one */
+        ck_assert_msg(m[s] == (want[s] == 'L' || want[s] == 'l') && p[s] == (want[s] < 'a'), "step %d: mode %d%s, want %c",
+                      s, m[s], p[s] ? " (probe)" : "", want[s]);
 }
 
 START_TEST(controller_follows_the_times)
 {
     ae_lanes_ctl c;
-    ae_lanes_ctl_init(&c, 10, 3);
-    int m[20];
-    /* probe: lanes 2 ms a step, one thread 1 ms (with one 50 ms preemption, dropped) -> one thread */
-    feed(&c, 10, (double[]){2e-3, 2e-3, 2e-3}, (double[]){1e-3, 50e-3, 1e-3}, m);
-    const int want[10] = {1, 0, 1, 0, 1, 0, 0, 0, 0, 0};
-    for (int s = 0; s < 10; s++) ck_assert_msg(m[s] == want[s], "step %d: mode %d", s, m[s]);
-    /* the next period probes afresh (the old sums forgotten): lanes faster now -> lanes */
-    feed(&c, 10, (double[]){0.5e-3, 0.6e-3, 0.5e-3}, (double[]){1e-3, 1e-3, 1e-3}, m);
-    for (int s = 6; s < 10; s++) ck_assert_int_eq(m[s], 1);
-    /* a tie keeps lanes; a slower lanes step beyond the dropped one loses */
-    feed(&c, 10, (double[]){1e-3, 1e-3, 1e-3}, (double[]){1e-3, 1e-3, 1e-3}, m);
-    ck_assert_int_eq(m[9], 1);
-    feed(&c, 10, (double[]){1e-3, 3e-3, 3e-3}, (double[]){1e-3, 1e-3, 1e-3}, m);
-    ck_assert_int_eq(m[9], 0);
-    ck_assert_int_eq(c.step, 40);
-    /* a period too short for its probe grows to fit it */
+    ae_lanes_ctl_init(&c, 12, 2); /* probes of 4 steps, windows of 8 */
+    int m[64], p[64];
+    /* lanes 2 ms a step, one thread 1 ms (and one 50 ms preemption, dropped): one thread */
+    feed(&c, 12, (double[]){2e-3, 2e-3}, (double[]){1e-3, 50e-3}, 1e-3, m, p);
+    modes_are(m, p, "LOLOoooooooo");
+    /* the next period probes afresh: lanes faster now, a change: the period stays 12 steps */
+    feed(&c, 12, (double[]){0.5e-3, 0.6e-3}, (double[]){1e-3, 1e-3}, 0.5e-3, m, p);
+    modes_are(m, p, "LOLOllllllll");
+    /* lanes again (a tie keeps lanes): the period doubles, 24 steps, then 48 */
+    feed(&c, 24 + 4, (double[]){1e-3, 1e-3, 1e-3, 1e-3}, (double[]){1e-3, 1e-3, 1e-3, 1e-3}, 1e-3, m, p);
+    modes_are(m, p, "LOLOllllllllllllllllllllLOLO");
+    ck_assert_int_eq(c.span, 48);
+    /* the load changes after the probe: the steady lanes steps take twice the probe's (and more
+     * than AE_LANES_DRIFT times): after one window of 8 the controller probes again, then one thread */
+    feed(&c, 8 + 12, (double[]){3e-3, 3e-3}, (double[]){2e-3, 2e-3}, 2e-3, m, p);
+    modes_are(m, p, "llllllllLOLOoooooooo");
+    ck_assert_int_eq(c.span, 12);
+    ck_assert_int_eq(c.step, 12 + 12 + 28 + 20);
+    /* a period too short for a probe and a window grows to fit them; at least 2 probe steps a mode */
     ae_lanes_ctl_init(&c, 1, 1);
-    ck_assert(c.probe == 2 && c.period == 4);
+    ck_assert(c.probe == 2 && c.period == 8);
 }
 END_TEST
 
