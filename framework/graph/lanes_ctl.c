@@ -35,13 +35,15 @@ static void decide(ae_lanes_ctl *c)
     c->wsum = c->wmax = 0;
 }
 
-/* A window of the steady part is over: 1 when its steps ran much slower than the probe's. */
+/* A window of the steady part is over: 1 when its steps ran slower than the other mode's in the
+ * probe (the chosen mode's own slowing down alone says nothing: on a busy core both slow down). */
 static int drifted(ae_lanes_ctl *c)
 {
-    const double w = c->wsum - c->wmax, p = c->sum[c->choice] - c->max[c->choice];
+    const int other = !c->choice;
+    const double w = c->wsum - c->wmax, p = c->sum[other] - c->max[other];
     const unsigned n = AE_LANES_WINDOW * c->probe;
     c->wsum = c->wmax = 0;
-    return w / (n - 1) >= AE_LANES_DRIFT * p / (c->probe - 1);
+    return w / (n - 1) > p / (c->probe - 1);
 }
 
 void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds)
@@ -57,8 +59,7 @@ void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds)
         add(&c->wsum, &c->wmax, seconds);
         const unsigned steady = pos + 1 - 2 * c->probe, n = AE_LANES_WINDOW * c->probe;
         if (steady % n == 0 && drifted(c)) {
-            c->pos = 0; /* probe again now, from the shortest period */
-            c->span = c->period;
+            c->pos = 0; /* probe again now (the period's length as a probe decides) */
             return;
         }
     }

@@ -203,9 +203,10 @@ int ae_graph_step_lanes(const ae_graph *g);
  * mode, each without its slowest step (one preemption of the walking thread, which hits either mode,
  * does not decide), choose the mode of the rest of the period (a tie: lanes). A probe that confirms
  * the choice doubles the period (up to AE_LANES_SPAN_MAX steps), one that changes it starts again
- * from `period`. Between probes every `probe`·AE_LANES_WINDOW steps (a window) are timed too: a
- * window whose steps, without its slowest, average AE_LANES_DRIFT times the probe's of that mode
- * or more (the load changed) ends the period at once. */
+ * from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
+ * window whose steps, without its slowest, average more than the other mode's did in the probe
+ * (the load changed: the other mode may be faster now) ends the period at once: a probe follows,
+ * and doubles the period or restarts it as above. */
 typedef struct ae_lanes_ctl {
     unsigned period, probe;  /* the shortest period; probe steps per mode */
     unsigned span, pos;      /* this period's steps; steps done in it */
@@ -218,7 +219,6 @@ typedef struct ae_lanes_ctl {
 #define AE_LANES_PROBE 8
 #define AE_LANES_SPAN_MAX 4096
 #define AE_LANES_WINDOW 4
-#define AE_LANES_DRIFT 1.5
 void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe);
 /* The next step's mode (1 lanes, 0 one thread); *probing: a probe's step. */
 int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *probing);
