@@ -1,7 +1,8 @@
 /* Threads of the graph's nodes: the compile step that puts every node whose operands are all small
  * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
  * the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
- * after the backward walk or beside it, and the optimizer update fused into those tasks. */
+ * after the backward walk or beside it, the optimizer update fused into those tasks, and a training
+ * step in one region or as that region's schedule on one thread (AE_LANES_*, lanes_ctl.c). */
 #include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -264,9 +265,9 @@ static int step_region(ae_graph *g, int nt, size_t total)
 /* A one-region step in the mode set (AE_LANES_AUTO: the controller's, every step timed). */
 static int step_lanes(ae_graph *g, int nt, size_t total)
 {
-    int probing, on = g->lanes == AE_LANES_ON    ? 1
-                      : g->lanes == AE_LANES_OFF ? 0
-                                                 : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+    int probing = 0, on = g->lanes == AE_LANES_ON    ? 1
+                          : g->lanes == AE_LANES_OFF ? 0
+                                                     : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
     const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
     int finite = step_region(g, on ? nt : 1, total);
     if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, ae_now() - t0);

@@ -190,8 +190,10 @@ int ae_graph_train_step(ae_graph *g, ae_update *u);
 /* How ae_graph_train_step runs a step that qualifies for one region: ON, the region on the graph's
  * threads (the others serve the deferred tasks and take half of paired products); OFF, the same
  * schedule on the calling thread alone (forward, backward walk, then the tasks in order; same bits);
- * AUTO, whichever the step-time controller (ae_lanes_ctl) measured faster lately. The default is
- * AELAB_LANES (auto, on or off; read at compile, auto when unset), else AUTO. */
+ * AUTO, whichever the step-time controller (ae_lanes_ctl) measured faster lately. Compiling sets
+ * it from AELAB_LANES (auto, on or off; unset: auto; another value fails the compile); setting it
+ * after overrides that and restarts the controller. The controller's state is timing, not training
+ * state: the bytes do not depend on it (nothing to checkpoint). */
 typedef enum { AE_LANES_AUTO = 0, AE_LANES_ON = 1, AE_LANES_OFF = 2 } ae_lanes_mode;
 void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode);
 /* How the last ae_graph_train_step ran: 1 the region on the graph's threads, 0 its schedule on one
