@@ -1,7 +1,8 @@
 /* The one-region step's two modes (ae_graph_set_lanes, issue 17): a W9-like net at 2 threads whose
  * steps switch between the region on two threads and its schedule on one thread (every step, or
  * at random) leaves the same parameter and Adam bytes as the region every step and as one thread;
- * AELAB_LANES sets the mode (a bad value fails the compile); the AUTO controller's choice follows
+ * AELAB_LANES sets the mode (a bad value fails the compile); ops see whether a partner thread takes
+ * half of a paired product (ae_graph_paired) only in the region on two threads; the AUTO controller's choice follows
  * the step times it is given (injected, never measured here): the faster mode in a probe, periods
  * doubling while the choice holds, a probe again when the steps slow down. */
 #include <stdlib.h>
@@ -126,6 +127,62 @@ START_TEST(env_sets_the_mode)
 }
 END_TEST
 
+/* An identity op that records ae_graph_paired() in its forward. */
+static int g_paired = -1;
+
+static int probe_infer(ae_node *n, ae_err *err)
+{
+    (void)err;
+    n->shape = n->in[0]->shape;
+    return AE_OK;
+}
+
+static void probe_forward(ae_node *n)
+{
+    memcpy(n->val, n->in[0]->val, n->numel * sizeof *n->val);
+    g_paired = ae_graph_paired();
+}
+
+static void probe_backward(ae_node *n)
+{
+    float *gx = n->in[0]->grad;
+    for (size_t i = 0; i < n->numel; i++) gx[i] = (n->accum[0] ? gx[i] : 0.0f) + n->grad[i];
+}
+
+static const ae_op op_probe = {.name = "probe", .infer = probe_infer, .forward = probe_forward,
+                               .backward = probe_backward};
+
+/* ae_graph_paired(): 1 on the walking thread of the region on two threads, 0 in its schedule on one
+ * thread, on one thread, and outside any step (an op may then run its whole product). */
+START_TEST(paired_only_in_the_region)
+{
+    int threads = ae_get_threads();
+    ck_assert_int_eq(ae_graph_paired(), 0);
+    const struct { int threads; ae_lanes_mode mode; int want; } c[3] = {
+        {2, AE_LANES_ON, 1}, {2, AE_LANES_OFF, 0}, {1, AE_LANES_ON, 0}};
+    for (int k = 0; k < 3; k++) {
+        ae_set_threads(c[k].threads);
+        fx f;
+        fx_init(&f);
+        int x = decl(&f, "x", ae_shape2(B, K)), w = decl(&f, "w", ae_shape2(H, K));
+        int t = decl(&f, "t", ae_shape2(B, H));
+        fx_alloc(&f, B, -1, 1);
+        ae_node *h = ae_dense(f.g, "d", ae_graph_param(f.g, x, &f.err), ae_graph_param(f.g, w, &f.err), NULL,
+                              AE_ACT_TANH, &f.err);
+        ae_node *loss = sq_loss(&f, ae_graph_add(f.g, &op_probe, "probe", &h, 1, NULL, 0, NULL, 0, &f.err), t);
+        ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+        ae_graph_set_lanes(f.g, c[k].mode);
+        g_paired = -1;
+        ck_assert(ae_graph_train_step(f.g, NULL));
+        ck_assert_int_eq(ae_graph_step_lanes(f.g), c[k].threads == 2 ? c[k].want : -1);
+        ck_assert_msg(g_paired == c[k].want, "case %d: paired %d", k, g_paired);
+        ck_assert_int_eq(ae_graph_paired(), 0);
+        fx_free(&f);
+    }
+    ae_set_threads(threads);
+}
+END_TEST
+
 /* Runs n steps of c: a probe's steps take lanes_s or one_s seconds by mode (in turn), the others
  * steady_s; the modes run in m, whether each was a probe's in p. */
 static void feed(ae_lanes_ctl *c, int n, const double *lanes_s, const double *one_s, double steady_s, int *m, int *p)
@@ -186,6 +243,7 @@ int main(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, switching_modes_same_bits);
     tcase_add_test(t, env_sets_the_mode);
+    tcase_add_test(t, paired_only_in_the_region);
     tcase_add_test(t, controller_follows_the_times);
     suite_add_tcase(s, t);
     return ae_test_run(s);
