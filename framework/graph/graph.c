@@ -57,6 +57,7 @@ ae_graph *ae_graph_new(ae_params *params, int64_t batch, int training)
     g->params = params;
     g->batch = batch;
     g->training = training;
+    g->lanes_last = -1;
     return g;
 }
 
@@ -388,7 +389,7 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
         ae_par_restore(saved);
         if (rc != AE_OK) return err->code;
     }
-    if (g->loss && graph_plan_updates(g, err)) return err->code;
+    if (g->loss && (graph_plan_updates(g, err) || graph_plan_lanes(g, err))) return err->code;
     const char *prof = getenv("AELAB_PROFILE");
     if (prof && *prof == '1' && !(g->prof = calloc(2 * g->n + 1, sizeof *g->prof)))
         return ae_errf(err, AE_EINTERNAL, "out of memory");

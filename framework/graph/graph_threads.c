@@ -1,13 +1,15 @@
 /* Threads of the graph's nodes: the compile step that puts every node whose operands are all small
  * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
  * the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
- * after the backward walk or beside it, and the optimizer update fused into those tasks. */
+ * after the backward walk or beside it, the optimizer update fused into those tasks, and a training
+ * step in one region or as that region's schedule on one thread (AE_LANES_*, lanes_ctl.c). */
 #include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ae_clock.h"
 #include "ae_graph.h"
 #include "ae_par.h"
 #include "graph_internal.h"
@@ -81,6 +83,7 @@ typedef struct lanes {
     void (*job_fn)(void *ctx, int half); /* ae_graph_pair's second half, */
     void *job_ctx;
     atomic_int job;            /* 0 none, 1 posted, 2 taken, 3 done */
+    int solo;                  /* the schedule on one thread (step_region's nt = 1): nobody to hand to */
 } lanes;
 
 /* The region of the step the calling thread walks in (ae_graph_pair), or NULL. */
@@ -97,10 +100,12 @@ static void take_job(lanes *l)
     }
 }
 
+int ae_graph_paired(void) { return walking && !walking->solo; }
+
 void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx)
 {
     lanes *l = walking;
-    if (!l) {
+    if (!l || l->solo) {
         f(ctx, 0);
         f(ctx, 1);
         return;
@@ -216,31 +221,57 @@ static int step_threads(ae_graph *g, size_t *total)
     return nt;
 }
 
+/* Thread t's part of a one-region step: the first walks the forward and, with a finite loss, the
+ * backward; every thread serves the deferred tasks (the first after its walk). */
+static void step_part(ae_graph *g, lanes *l, int t, int *finite)
+{
+    if (t == 0) {
+        walking = l;
+        ae_graph_forward_loss(g);
+        *finite = isfinite(g->loss->val[0]);
+        walking = NULL;
+        if (*finite && graph_backward_seed(g)) walk(l);
+        else atomic_store_explicit(&l->stop, 1, memory_order_release);
+    }
+    serve(l, t);
+}
+
 /* The forward on the first thread, then (a finite loss) the backward walk there while the others
  * run the deferred tasks (ae_graph_backward_lanes), all in one region: the other threads wake
- * during the forward instead of at the backward's start. */
+ * during the forward instead of at the backward's start. nt = 1: the same on the calling thread
+ * alone, outside any region (paired products in order, then every task in order, after the walk),
+ * everything under it limited to one thread as inside the region. */
 static int step_region(ae_graph *g, int nt, size_t total)
 {
     int finite = 1;
 #ifdef _OPENMP
     lanes l;
     lanes_init(&l, g, total);
-#pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num();
-        if (t == 0) {
-            walking = &l;
-            ae_graph_forward_loss(g);
-            finite = isfinite(g->loss->val[0]);
-            walking = NULL;
-            if (finite && graph_backward_seed(g)) walk(&l);
-            else atomic_store_explicit(&l.stop, 1, memory_order_release);
-        }
-        serve(&l, t);
+    if (nt == 1) {
+        l.solo = 1;
+        int saved = ae_par_limit(1);
+        step_part(g, &l, 0, &finite);
+        ae_par_restore(saved);
+        return finite;
     }
+#pragma omp parallel num_threads(nt)
+    step_part(g, &l, omp_get_thread_num(), &finite);
 #else
     (void)g, (void)nt, (void)total;
 #endif
+    return finite;
+}
+
+/* A one-region step in the mode set (AE_LANES_AUTO: the controller's, every step timed). */
+static int step_lanes(ae_graph *g, int nt, size_t total)
+{
+    int probing = 0, on = g->lanes == AE_LANES_ON    ? 1
+                          : g->lanes == AE_LANES_OFF ? 0
+                                                     : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+    const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
+    int finite = step_region(g, on ? nt : 1, total);
+    if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, ae_now() - t0);
+    g->lanes_last = on;
     return finite;
 }
 
@@ -252,13 +283,35 @@ int ae_graph_train_step(ae_graph *g, ae_update *u)
     }
     size_t total = 0;
     int nt = step_threads(g, &total), finite;
-    if (nt) finite = step_region(g, nt, total);
+    g->lanes_last = -1;
+    if (nt) finite = step_lanes(g, nt, total);
     else {
         ae_graph_forward_loss(g);
         if ((finite = isfinite(g->loss->val[0]))) ae_graph_backward(g);
     }
     if (u) set_update(g, NULL);
     return finite;
+}
+
+void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode)
+{
+    g->lanes = mode;
+    ae_lanes_ctl_init(&g->lanes_ctl, AE_LANES_PERIOD, AE_LANES_PROBE);
+}
+
+int ae_graph_step_lanes(const ae_graph *g) { return g->lanes_last; }
+
+int graph_plan_lanes(ae_graph *g, ae_err *err)
+{
+    const char *e = getenv("AELAB_LANES");
+    ae_lanes_mode m = AE_LANES_AUTO;
+    if (e && *e && strcmp(e, "auto")) {
+        if (!strcmp(e, "on")) m = AE_LANES_ON;
+        else if (!strcmp(e, "off")) m = AE_LANES_OFF;
+        else return ae_errf(err, AE_EINPUT, "AELAB_LANES=%s: expected auto, on or off", e);
+    }
+    ae_graph_set_lanes(g, m);
+    return AE_OK;
 }
 
 int graph_plan_updates(ae_graph *g, ae_err *err)

@@ -273,7 +273,7 @@ static void member_fwd(ae_node *n, size_t b, int t)
     const int last = r != s->rows;
     const float *x = n->in[0]->val + r0 * s->k;
     float *y = n->val + r0 * m;
-    if (s->fh) dense_fwd_pair(n); /* one block: x, y bound at prepare */
+    if (s->fh && ae_graph_paired()) dense_fwd_pair(n); /* one block: x, y bound at prepare */
     else if (s->fwd.mm) bmm_run(&s->fwd, t, last, x, NULL, y);
     if (s->fnar.mm) {
         const int64_t c = m - s->mw;
@@ -372,7 +372,7 @@ static void member_bwd(ae_node *n, size_t b, int t)
         bmm_run(&s->dxnar, t, last, NULL, dz, dxt);
         put_dx(dxt, r, k, s->mask_dx ? x : NULL, n->accum[0] && !(s->fused && s->prev && !s->split), dx);
     } else {
-        if (s->dxh) dense_dx_pair(n); /* one block: dZ, dX bound at prepare */
+        if (s->dxh && ae_graph_paired()) dense_dx_pair(n); /* one block: dZ, dX bound at prepare */
         else bmm_run(&s->dx, t, last, dz, NULL, dx);
         if (s->mask_dx) /* x's dZ = dX where x > 0 (after dW, which brought this block of x into cache) */
             for (int64_t e = 0; e < r * k; e++) dx[e] = x[e] > 0.0f ? dx[e] : 0.0f;

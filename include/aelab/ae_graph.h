@@ -187,10 +187,53 @@ int ae_graph_backward_update(ae_graph *g, ae_update *u);
  * node runs on one thread and the backward has deferred tasks (the second thread wakes during the
  * forward). Returns 0 when the loss is not finite (no backward ran). Same bits either way. */
 int ae_graph_train_step(ae_graph *g, ae_update *u);
+/* How ae_graph_train_step runs a step that qualifies for one region: ON, the region on the graph's
+ * threads (the others serve the deferred tasks and take half of paired products); OFF, the same
+ * schedule on the calling thread alone (forward, backward walk, then the tasks in order; same bits);
+ * AUTO, whichever the step-time controller (ae_lanes_ctl) measured faster lately. Compiling sets
+ * it from AELAB_LANES (auto, on or off; unset: auto; another value fails the compile); setting it
+ * after overrides that and restarts the controller. The controller's state is timing, not training
+ * state: the bytes do not depend on it (nothing to checkpoint). */
+typedef enum { AE_LANES_AUTO = 0, AE_LANES_ON = 1, AE_LANES_OFF = 2 } ae_lanes_mode;
+void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode);
+/* How the last ae_graph_train_step ran: 1 the region on the graph's threads, 0 its schedule on one
+ * thread, -1 not as one region (a node on several threads, no deferred tasks, one thread). */
+int ae_graph_step_lanes(const ae_graph *g);
+
+/* The AUTO controller, a pure function of the step times it is given (framework/graph/lanes_ctl.c).
+ * A period starts with a probe: 2·probe steps alternating the modes (lanes first); their times per
+ * mode, each without its slowest step (one preemption of the walking thread, which hits either mode,
+ * does not decide), choose the mode of the rest of the period (a tie: lanes). A probe that confirms
+ * the choice doubles the period (up to AE_LANES_SPAN_MAX steps), one that changes it starts again
+ * from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
+ * window whose steps, without its slowest, average more than the other mode's did in the probe
+ * (the load changed: the other mode may be faster now) ends the period at once: a probe follows,
+ * and doubles the period or restarts it as above. */
+typedef struct ae_lanes_ctl {
+    unsigned period, probe;  /* the shortest period; probe steps per mode */
+    unsigned span, pos;      /* this period's steps; steps done in it */
+    unsigned long long step; /* steps done */
+    int choice;              /* 1 lanes, 0 one thread: the mode between probes */
+    double sum[2], max[2];   /* [mode]: this probe's seconds, its slowest step */
+    double wsum, wmax;       /* the current window's */
+} ae_lanes_ctl;
+#define AE_LANES_PERIOD 256
+#define AE_LANES_PROBE 8
+#define AE_LANES_SPAN_MAX 4096
+#define AE_LANES_WINDOW 4
+void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe);
+/* The next step's mode (1 lanes, 0 one thread); *probing: a probe's step. */
+int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *probing);
+/* The step is done in `seconds` (time every step: ~50 ns of clock reads). */
+void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds);
 /* For ops on the walking thread of a step's region (ae_graph_train_step): runs f(ctx, 0) here and
  * f(ctx, 1) on a thread of the region that waits for tasks (or here, when none has taken it by
  * then); outside such a region both here, in that order. Each half must not depend on the other. */
 void ae_graph_pair(void (*f)(void *ctx, int half), void *ctx);
+/* 1 when ae_graph_pair would offer the second half to another thread (the calling thread walks a
+ * step's region on two or more threads), 0 when it would run both here: an op whose halves round
+ * like its whole product may then run the whole, one call instead of two. */
+int ae_graph_paired(void);
 /* Per parameter of the store (its index): 1 when ae_graph_backward_update updates it; NULL when
  * it updates none (then ae_graph_backward_update is ae_graph_backward). */
 const unsigned char *ae_graph_fused_params(const ae_graph *g);
