@@ -117,6 +117,7 @@ static outcome run(const lane_case *c, int threads)
     ae_node *loss = c->build(&f);
     ae_node *root = loss ? ae_graph_add(f.g, &op_probe, "probe", &loss, 1, NULL, 0, NULL, 0, &f.err) : NULL;
     compile(&f, root);
+    ae_graph_set_lanes(f.g, AE_LANES_ON); /* the region every step, not the controller's choice */
     ae_conv_set_batch_blocks(1);
     outcome o = {.tasks = deferred_tasks(f.g)};
     if (threads > 1) alarm(ALARM_S);
