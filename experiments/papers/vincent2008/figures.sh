@@ -3,19 +3,21 @@
 # trained at 0%, 25% and 50% masking noise side by side (each run's filters.dat: the same 100 hidden
 # units, all started from the same initial weights), titled with each code's linear-probe accuracy;
 # filters.gp and filters.png in OUT, and filters.md: the probe accuracies and the test cross-entropy
-# as a table. Usage: figures.sh RUNS OUT (RUNS: the paper's runs, runs/papers/vincent2008)
+# as a table (seed 1's, and the probe's mean over every seed run). Usage: figures.sh RUNS OUT (RUNS: the paper's runs, runs/papers/vincent2008)
 set -euo pipefail
 runs=$1/filters out=$2
 mkdir -p "$out"
 gp=$out/filters.gp md=$out/filters.md plots=() n=0
-printf '| masking noise | linear-probe accuracy (test) | test cross-entropy per image |\n|---|---|---|\n' > "$md"
+printf '| masking noise | linear-probe accuracy (test), seed 1 | mean over seeds (per seed) | test cross-entropy per image, seed 1 |\n|---|---|---|---|\n' > "$md"
 for level in 0 25 50; do
   run=$runs/noise$level/seed-1
   [ -f "$run/final.json" ] || continue
   acc=$(grep -o '"probe_accuracy":[0-9.e-]*' "$run/final.json" | cut -d: -f2 || true)
   ce=$(grep -o '"loss":[0-9.e-]*' "$run/final.json" | head -1 | cut -d: -f2 || true)
   acc=$(printf %.4f "${acc:-nan}") ce=$(printf %.2f "${ce:-nan}")
-  printf '| %s%% | %s | %s |\n' "$level" "$acc" "$ce" >> "$md"
+  seeds=$(cat "$runs/noise$level"/seed-*/final.json | grep -o '"probe_accuracy":[0-9.e-]*' | cut -d: -f2 |
+          awk '{v[NR] = $1; s += $1} END {if (NR) {printf "%.4f (", s / NR; for (i = 1; i <= NR; i++) printf "%s%.4f", (i > 1 ? ", " : ""), v[i]; printf ")"}}' || true)
+  printf '| %s%% | %s | %s | %s |\n' "$level" "$acc" "${seeds:-n/a}" "$ce" >> "$md"
   cp "$run/filters.dat" "$out/filters_noise$level.dat"
   plots+=("set title '$level% masking noise (probe accuracy $acc)'; plot 'filters_noise$level.dat' matrix with image pixels notitle")
   n=$((n + 1))
