@@ -8,7 +8,6 @@ void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe)
     c->period = period < 4 * c->probe ? 4 * c->probe : period;
     c->span = c->period;
     c->pos = 0;
-    c->step = 0;
     c->choice = 1;
     c->sum[0] = c->sum[1] = c->max[0] = c->max[1] = c->wsum = c->wmax = 0;
 }
@@ -30,7 +29,6 @@ static void decide(ae_lanes_ctl *c)
 {
     int choice = c->sum[1] - c->max[1] <= c->sum[0] - c->max[0];
     c->span = choice != c->choice ? c->period : c->span < AE_LANES_SPAN_MAX / 2 ? 2 * c->span : AE_LANES_SPAN_MAX;
-    if (c->span < c->period) c->span = c->period;
     c->choice = choice;
     c->wsum = c->wmax = 0;
 }
@@ -50,7 +48,6 @@ void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds)
 {
     int probing, mode = ae_lanes_ctl_next(c, &probing);
     const unsigned pos = c->pos++;
-    c->step++;
     if (probing) {
         if (pos < 2) c->sum[mode] = c->max[mode] = 0; /* a new probe */
         add(&c->sum[mode], &c->max[mode], seconds);

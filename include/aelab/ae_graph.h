@@ -212,7 +212,6 @@ int ae_graph_step_lanes(const ae_graph *g);
 typedef struct ae_lanes_ctl {
     unsigned period, probe;  /* the shortest period; probe steps per mode */
     unsigned span, pos;      /* this period's steps; steps done in it */
-    unsigned long long step; /* steps done */
     int choice;              /* 1 lanes, 0 one thread: the mode between probes */
     double sum[2], max[2];   /* [mode]: this probe's seconds, its slowest step */
     double wsum, wmax;       /* the current window's */
