@@ -322,14 +322,18 @@ static int sample(int argc, char **argv)
     return rc ? fail(rc, err.msg) : 0;
 }
 
-/* libgomp reads its wait policy once, when the program loads. Its default (spin, then sleep)
- * collapses when another process shares the cores: measured here, a 2-thread W2 epoch ran 10x
- * slower than with OMP_WAIT_POLICY=passive, which costs a few percent on an idle machine. So unless
- * the user chose a policy, aelab restarts itself once with `passive`. */
+/* libgomp reads its wait policy once, when the program loads. Its default (spin 300,000 times, then
+ * sleep) collapses when another process shares the cores: measured here, a 2-thread W2 epoch ran 10x
+ * slower than with OMP_WAIT_POLICY=passive. Passive alone sleeps at once, and waking a sleeping
+ * thread is slow on a VM (W9: 2 threads 1.24x one thread instead of 1.52x). So unless the user chose
+ * a policy, aelab restarts itself once with `passive` and a short spin (1,000 pauses, ~26 us on a Zen
+ * 5) that bridges the gaps between a step's regions but not a busy core's time slice
+ * (bench/analysis_issue17_spin.md). */
 static void choose_wait_policy(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("AELAB_NO_REEXEC")) return;
     setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("GOMP_SPINCOUNT", "1000", 0); /* the user's, when set */
     setenv("AELAB_NO_REEXEC", "1", 1);
     execv("/proc/self/exe", argv);
     /* exec failed: go on with the default policy */

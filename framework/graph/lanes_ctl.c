@@ -4,7 +4,7 @@
 
 void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe)
 {
-    c->probe = probe < 2 ? 2 : probe; /* one left per mode once the slowest is dropped */
+    c->probe = probe < 3 ? 3 : probe; /* one left per mode once its first and slowest are dropped */
     c->period = period < 4 * c->probe ? 4 * c->probe : period;
     c->span = c->period;
     c->pos = 0;
@@ -15,7 +15,7 @@ void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe)
 int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *probing)
 {
     *probing = c->pos < 2 * c->probe;
-    return *probing ? !(c->pos & 1) : c->choice;
+    return *probing ? c->pos < c->probe : c->choice;
 }
 
 static void add(double *sum, double *max, double s)
@@ -24,10 +24,13 @@ static void add(double *sum, double *max, double s)
     if (s > *max) *max = s;
 }
 
+/* A probe's mean step of a mode: without its first step (the switch) and its slowest. */
+static double probe_mean(const ae_lanes_ctl *c, int mode) { return (c->sum[mode] - c->max[mode]) / (c->probe - 2); }
+
 /* The probe is over: the faster mode, and the next period's length. */
 static void decide(ae_lanes_ctl *c)
 {
-    int choice = c->sum[1] - c->max[1] <= c->sum[0] - c->max[0];
+    int choice = probe_mean(c, 1) <= probe_mean(c, 0);
     c->span = choice != c->choice ? c->period : c->span < AE_LANES_SPAN_MAX / 2 ? 2 * c->span : AE_LANES_SPAN_MAX;
     c->choice = choice;
     c->wsum = c->wmax = 0;
@@ -38,10 +41,10 @@ static void decide(ae_lanes_ctl *c)
 static int drifted(ae_lanes_ctl *c)
 {
     const int other = !c->choice;
-    const double w = c->wsum - c->wmax, p = c->sum[other] - c->max[other];
+    const double w = c->wsum - c->wmax;
     const unsigned n = AE_LANES_WINDOW * c->probe;
     c->wsum = c->wmax = 0;
-    return w / (n - 1) > p / (c->probe - 1);
+    return w / (n - 1) > probe_mean(c, other);
 }
 
 void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds)
@@ -49,8 +52,8 @@ void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds)
     int probing, mode = ae_lanes_ctl_next(c, &probing);
     const unsigned pos = c->pos++;
     if (probing) {
-        if (pos < 2) c->sum[mode] = c->max[mode] = 0; /* a new probe */
-        add(&c->sum[mode], &c->max[mode], seconds);
+        if (pos % c->probe == 0) c->sum[mode] = c->max[mode] = 0; /* the switch's step: not timed */
+        else add(&c->sum[mode], &c->max[mode], seconds);
         if (pos + 1 == 2 * c->probe) decide(c);
     } else {
         add(&c->wsum, &c->wmax, seconds);

@@ -201,9 +201,11 @@ void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode);
 int ae_graph_step_lanes(const ae_graph *g);
 
 /* The AUTO controller, a pure function of the step times it is given (framework/graph/lanes_ctl.c).
- * A period starts with a probe: 2·probe steps alternating the modes (lanes first); their times per
- * mode, each without its slowest step (one preemption of the walking thread, which hits either mode,
- * does not decide), choose the mode of the rest of the period (a tie: lanes). A probe that confirms
+ * A period starts with a probe: `probe` steps in lanes, then `probe` on one thread, each mode's run
+ * timed without its first step (the switch: a partner thread that slept through one-thread steps
+ * wakes slower, which steady lanes steps do not pay) and its slowest (one preemption of the walking
+ * thread, which hits either mode, does not decide); their means choose the mode of the rest of the
+ * period (a tie: lanes). A probe that confirms
  * the choice doubles the period (up to AE_LANES_SPAN_MAX steps), one that changes it starts again
  * from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
  * window whose steps, without its slowest, average more than the other mode's did in the probe
@@ -213,7 +215,7 @@ typedef struct ae_lanes_ctl {
     unsigned period, probe;  /* the shortest period; probe steps per mode */
     unsigned span, pos;      /* this period's steps; steps done in it */
     int choice;              /* 1 lanes, 0 one thread: the mode between probes */
-    double sum[2], max[2];   /* [mode]: this probe's seconds, its slowest step */
+    double sum[2], max[2];   /* [mode]: this probe's seconds (its first step not counted), its slowest step */
     double wsum, wmax;       /* the current window's */
 } ae_lanes_ctl;
 #define AE_LANES_PERIOD 256

@@ -204,34 +204,38 @@ static void modes_are(const int *m, const int *p, const char *want)
 START_TEST(controller_follows_the_times)
 {
     ae_lanes_ctl c;
-    ae_lanes_ctl_init(&c, 12, 2); /* probes of 4 steps, windows of 8 */
+    ae_lanes_ctl_init(&c, 12, 3); /* probes of 3 + 3 steps, windows of 12 */
     int m[64], p[64];
-    /* lanes 2 ms a step, one thread 1 ms (and one 50 ms preemption, dropped): one thread; its
-     * steady steps slower than its probe's (1.9 ms) but faster than lanes': no new probe */
-    feed(&c, 12, (double[]){2e-3, 2e-3}, (double[]){1e-3, 50e-3}, 1.9e-3, m, p);
-    modes_are(m, p, "LOLOoooooooo");
+    /* lanes 2 ms a step, one thread 1 ms: one thread. Each run's first step (the switch) and its
+     * slowest (a 50 ms preemption) are not counted: with them, one thread would average 3 ms and lose.
+     * Its steady steps are slower than its probe's (1.9 ms) but faster than lanes': no new probe */
+    feed(&c, 12, (double[]){0.1e-3, 2e-3, 2e-3}, (double[]){5e-3, 1e-3, 50e-3}, 1.9e-3, m, p);
+    modes_are(m, p, "LLLOOOoooooo");
     /* the next period probes afresh: lanes faster now, a change: the period stays 12 steps */
-    feed(&c, 12, (double[]){0.5e-3, 0.6e-3}, (double[]){1e-3, 1e-3}, 0.5e-3, m, p);
-    modes_are(m, p, "LOLOllllllll");
+    feed(&c, 12, (double[]){1e-3, 0.5e-3, 0.6e-3}, (double[]){1e-3, 1e-3, 1e-3}, 0.5e-3, m, p);
+    modes_are(m, p, "LLLOOOllllll");
+    ck_assert_int_eq(c.span, 12);
     /* lanes again (a tie keeps lanes): the period doubles, 24 steps, then 48 */
-    feed(&c, 24 + 4, (double[]){1e-3, 1e-3, 1e-3, 1e-3}, (double[]){1e-3, 1e-3, 1e-3, 1e-3}, 1e-3, m, p);
-    modes_are(m, p, "LOLOllllllllllllllllllllLOLO");
+    feed(&c, 24 + 6, (double[]){1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3}, (double[]){1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3},
+         0.5e-3, m, p);
+    modes_are(m, p, "LLLOOOllllllllllllllllllLLLOOO");
     ck_assert_int_eq(c.span, 48);
     /* the load changes after the probe: the steady lanes steps take 2 ms, more than one thread's
-     * 1 ms in the probe: after one window of 8 the controller probes again, then one thread (whose
+     * 1 ms in the probe: after one window of 12 the controller probes again, then one thread (whose
      * steady 2 ms are less than the lanes' 3 ms in that probe: no drift) */
-    feed(&c, 8 + 12, (double[]){3e-3, 3e-3}, (double[]){2e-3, 2e-3}, 2e-3, m, p);
-    modes_are(m, p, "llllllllLOLOoooooooo");
+    feed(&c, 12 + 12, (double[]){3e-3, 3e-3, 3e-3}, (double[]){2e-3, 2e-3, 2e-3}, 2e-3, m, p);
+    modes_are(m, p, "llllllllllllLLLOOOoooooo");
     ck_assert_int_eq(c.span, 12);
     /* the next probe confirms one thread (the period doubles: 24); a steady window slower than
      * lanes in that probe calls another at once, which confirms one thread again: 48 (a false alarm
      * does not restart the backoff) */
-    feed(&c, 4 + 8 + 4, (double[]){3e-3, 3e-3, 3e-3, 3e-3}, (double[]){2e-3, 2e-3, 2e-3, 2e-3}, 4e-3, m, p);
-    modes_are(m, p, "LOLOooooooooLOLO");
+    feed(&c, 6 + 12 + 6, (double[]){3e-3, 3e-3, 3e-3, 3e-3, 3e-3, 3e-3}, (double[]){2e-3, 2e-3, 2e-3, 2e-3, 2e-3, 2e-3},
+         4e-3, m, p);
+    modes_are(m, p, "LLLOOOooooooooooooLLLOOO");
     ck_assert_int_eq(c.span, 48);
-    /* a period too short for a probe and a window grows to fit them; at least 2 probe steps a mode */
+    /* a period too short for a probe and a window grows to fit them; at least 3 probe steps a mode */
     ae_lanes_ctl_init(&c, 1, 1);
-    ck_assert(c.probe == 2 && c.period == 8);
+    ck_assert(c.probe == 3 && c.period == 12);
 }
 END_TEST
 
