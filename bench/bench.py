@@ -11,7 +11,7 @@ two-thread sgemm peak (target >= 60%). The test figures the peer prints for W9 (
 W10 (test squared error per image) are compared with aelab's after the same epochs.
 MNIST (W9, W10) and weatherAUS (W1) come from $AELAB_DATA, else ../shared/data next to the checkout.
 
-Usage: bench/bench.py [--aelab build/aelab] [--rounds 2] [--only W2,W3] [--epochs N] [--no-scaling]
+Usage: bench/bench.py [--aelab build/aelab] [--rounds 3] [--only W2,W3] [--epochs N] [--no-scaling]
        [--out bench/results.md]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
@@ -154,7 +154,7 @@ def scale(args, wl, cfg, epochs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--aelab", default=os.path.join(ROOT, "build", "aelab"))
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W9,W10")
     ap.add_argument("--threads", type=int, default=0, help="aelab threads (0 = all cores)")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
