@@ -205,9 +205,8 @@ int ae_graph_step_lanes(const ae_graph *g);
  * timed without its first step (the switch: a partner thread that slept through one-thread steps
  * wakes slower, which steady lanes steps do not pay) and its slowest (one preemption of the walking
  * thread, which hits either mode, does not decide); their means choose the mode of the rest of the
- * period (a tie: lanes). A probe that confirms
- * the choice doubles the period (up to AE_LANES_SPAN_MAX steps), one that changes it starts again
- * from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
+ * period (a tie: lanes). A probe that confirms the choice doubles the period (up to AE_LANES_SPAN_MAX
+ * steps), one that changes it starts again from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
  * window whose steps, without its slowest, average more than the other mode's did in the probe
  * (the load changed: the other mode may be faster now) ends the period at once: a probe follows,
  * and doubles the period or restarts it as above. */
