@@ -1,5 +1,5 @@
 /* The parameter store: declaration by name, one contiguous allocation, initialisation schemes
- * (PyTorch-exact "torch", aelab's "auto" He/Glorot, "normal" N(0, std²)). */
+ * (PyTorch-exact "torch", aelab's "auto" He/Glorot, Lasagne's "glorot" with gains, "normal" N(0, std²)). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,12 +118,13 @@ int ae_params_find(const ae_params *ps, const char *name)
     return -1;
 }
 
-int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long seed, ae_rng *rng, ae_err *err)
+int ae_params_init(ae_params *ps, const ae_init_scheme *s, unsigned long seed, ae_rng *rng, ae_err *err)
 {
     if (!ps->val) return ae_errf(err, AE_EINTERNAL, "parameters not allocated");
-    int torch = !strcmp(scheme, "torch"), normal = !strcmp(scheme, "normal");
-    if (!torch && !normal && strcmp(scheme, "auto"))
-        return ae_errf(err, AE_EINPUT, "unknown init scheme '%s' (expected auto, torch or normal)", scheme);
+    const char *scheme = s->name;
+    int torch = !strcmp(scheme, "torch"), normal = !strcmp(scheme, "normal"), glorot = !strcmp(scheme, "glorot");
+    if (!torch && !normal && !glorot && strcmp(scheme, "auto"))
+        return ae_errf(err, AE_EINPUT, "unknown init scheme '%s' (expected auto, torch, glorot or normal)", scheme);
     ae_rng *tr = torch ? ae_rng_new(seed) : rng;
     if (!tr) return ae_errf(err, AE_EINTERNAL, "out of memory (rng)");
     for (size_t i = 0; i < ps->n; i++) {
@@ -141,9 +142,10 @@ int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long 
         } else if (pi->kind == AE_PARAM_BIAS) {
             memset(v, 0, pi->n * sizeof *v);
         } else if (normal) {
-            for (size_t k = 0; k < pi->n; k++) v[k] = (float)(std * ae_rng_gauss(tr));
+            for (size_t k = 0; k < pi->n; k++) v[k] = (float)(s->std * ae_rng_gauss(tr));
         } else {
-            double bound = pi->gain_relu ? sqrt(6.0 / fi) : sqrt(6.0 / (fi + fo));
+            double bound = glorot ? (pi->shape.nd == 4 ? s->conv_gain : s->gain) * sqrt(6.0 / (fi + fo))
+                         : pi->gain_relu ? sqrt(6.0 / fi) : sqrt(6.0 / (fi + fo));
             for (size_t k = 0; k < pi->n; k++) v[k] = (float)((2.0 * ae_rng_uniform(tr) - 1.0) * bound);
         }
     }

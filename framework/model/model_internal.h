@@ -50,9 +50,10 @@ struct ae_model {
 /* model_init.c: model.init, read before the model is built (its keys checked with the others) and
  * applied once the parameters are declared: allocation, the scheme's draws, the output bias. */
 typedef struct ae_init_cfg {
-    const char *scheme;           /* auto | torch | normal (borrowed from the config tree) */
+    const char *scheme;           /* auto | torch | glorot | normal (borrowed from the config tree) */
     int output_bias;              /* 0 none (or absent), 1 logit_mean */
     double std;                   /* normal */
+    double gain, conv_gain;       /* glorot */
     const ae_cfg *output_bias_at; /* the key's node (messages) */
     const char *from;             /* a finished run whose encoder parameters are loaded (run layer) */
 } ae_init_cfg;

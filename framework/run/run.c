@@ -326,8 +326,9 @@ static int train_interruptible(ae_run *r, const ae_run_opts *o, ae_trainer *tr, 
             r->train.n, r->train.d, ae_params_count(ae_model_params(r->model)), r->tc.epochs,
             r->tc.epochs == 1 ? "" : "s", r->out_dir, resumed ? " (resumed)" : "");
     ae_pretrain_io pio = {r->out_dir, r->checkpoint_every, ctx->hash, r->tc.progress, r->name, tr->stop};
-    /* a new run: warm start, pretraining, the objective's preparation (Deep SVDD's centre) */
-    int rc = resumed ? AE_OK : ae_run_warm_start(r, o, err), pre = 0;
+    /* a new run: dictionary kernels, warm start, pretraining, the objective's preparation (Deep SVDD's centre) */
+    int rc = resumed ? AE_OK : ae_run_dictionary_init(r, err), pre = 0;
+    if (rc == AE_OK && !resumed) rc = ae_run_warm_start(r, o, err);
     if (rc == AE_OK && !resumed) /* stopped in pretraining: its own checkpoint holds the progress */
         pre = (rc = ae_pretrain_run(r->pretrain, r->model, &r->train, r->rng, &pio, err)) != AE_OK;
     if (rc == AE_OK && !resumed) rc = ae_objective_prepare(r->model, &r->train, r->eval_batch, err);

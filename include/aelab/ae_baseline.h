@@ -1,6 +1,6 @@
 /* Reference methods that experiments compare autoencoders against, on GSL: PCA at a given code
- * size, a logistic/softmax-regression linear probe with k-fold cross-validation, and summary
- * statistics (mean, 95% confidence interval with Student t, Welch t-test). */
+ * size, a logistic/softmax-regression linear probe with k-fold cross-validation, a learned dictionary,
+ * and summary statistics (mean, 95% confidence interval with Student t, Welch t-test). */
 #ifndef AE_BASELINE_H
 #define AE_BASELINE_H
 
@@ -44,6 +44,21 @@ int ae_probe_accuracy(const float *xtr, const int *ytr, size_t ntr, const float 
 /* Stratified k-fold (seeded shuffle within each class, mt19937) mean accuracy. */
 int ae_probe_cv(const float *x, const int *y, size_t n, size_t d, int n_classes, int folds,
                 unsigned long seed, const ae_probe_opts *o, double *mean_acc, ae_err *err);
+
+/* --- dictionary learning -------------------------------------------------------------------
+ * Online dictionary learning (Mairal et al. 2009) as scikit-learn 0.19's MiniBatchDictionaryLearning
+ * (fit_algorithm lars, shuffle) runs it, in double: start from the top `atoms` right singular vectors
+ * of X scaled by their singular values; shuffle the rows (seeded mt19937) and cycle through them in
+ * batches; each batch's lasso codes argmin ½‖x − Σ c_a D_a‖² + alpha·‖c‖₁ (coordinate descent to
+ * convergence: lasso_lars's minimiser), the statistics A, B with sklearn's forgetting factor, and one
+ * pass of unit-length atom updates. `iterations` batches; atoms: atoms x d floats, row = one atom. */
+typedef struct ae_dict_opts {
+    size_t atoms, batch;
+    long iterations;
+    double alpha;
+    unsigned long seed;
+} ae_dict_opts;
+int ae_dict_learn(const float *x, size_t n, size_t d, const ae_dict_opts *o, float *atoms, ae_err *err);
 
 /* --- statistics ------------------------------------------------------------------------------ */
 typedef struct ae_summary {

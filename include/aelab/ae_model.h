@@ -44,8 +44,17 @@ struct ae_dataset;
 int ae_model_configure(ae_cfg *root, const ae_registry *reg, const struct ae_dataset *data,
                        unsigned long seed, ae_rng *rng, ae_model **out, ae_err *err);
 void ae_model_free(ae_model *m);
-/* The `model.init` keys (scheme: auto | torch | normal, its std, output_bias), for docs/config.md. */
+/* The `model.init` keys (scheme: auto | torch | glorot | normal, its std or gains, output_bias,
+ * from, dictionary), for docs/config.md. */
 extern const ae_schema ae_model_init_schema;
+/* model.init.dictionary (optional): the first convolution's kernels start as the atoms of a dictionary
+ * learned on patches of the training images (Ruff et al. 2018's Theano code). The model layer checks
+ * the keys; the run layer learns the dictionary (framework/run/run_dict.c). */
+typedef struct ae_init_dict {
+    long images, iterations, batch;
+    double alpha;
+} ae_init_dict;
+extern const ae_schema ae_init_dict_schema;
 /* The compiled graph for (batch, mode), built on first use and cached. */
 ae_mgraph *ae_model_graph(ae_model *m, int64_t batch, ae_mode mode, ae_err *err);
 /* The importance-sampling graph (AE_MODE_EVAL_IW, cached like ae_model_graph): x (batch rows) ->

@@ -38,15 +38,24 @@ void ae_params_free(ae_params *ps);
 int ae_params_declare(ae_params *ps, const char *name, ae_shape shape, int fan_in, int fan_out,
                       ae_param_kind kind, int gain_relu, ae_err *err);
 int ae_params_alloc(ae_params *ps, ae_err *err);
-/* Initialisation schemes:
+/* Initialisation schemes (ae_init_scheme.name):
  *   "torch":  draws in declaration order exactly as PyTorch does for nn.Linear / nn.Conv2d
  *             (weight: kaiming_uniform a=sqrt(5) -> U(+-1/sqrt(fan_in)) up to rounding; bias
  *             U(+-1/sqrt(fan_in))), from an mt19937 seeded like torch.manual_seed(seed);
  *   "auto":   aelab's default: He-uniform for weights of layers followed by ReLU, Glorot-uniform
  *             otherwise, zero biases; drawn from `rng`;
+ *   "glorot": Lasagne's GlorotUniform(gain) for every weight, U(+-gain·sqrt(6/(fan_in+fan_out))),
+ *             `gain` for dense weights and `conv_gain` for convolution kernels (4-d weights), zero
+ *             biases; drawn from `rng` in declaration order (Ruff et al. 2018's Theano code: conv
+ *             gain sqrt(2/(1+0.01²)), dense gain 1);
  *   "normal": weights N(0, std²) (GSL's ziggurat gaussian from `rng`, in declaration order), zero
- *             biases (Kingma & Welling 2014 use std 0.01). `std` is read by "normal" only. */
-int ae_params_init(ae_params *ps, const char *scheme, double std, unsigned long seed, ae_rng *rng, ae_err *err);
+ *             biases (Kingma & Welling 2014 use std 0.01). */
+typedef struct ae_init_scheme {
+    const char *name;       /* torch | auto | glorot | normal */
+    double std;             /* normal */
+    double gain, conv_gain; /* glorot */
+} ae_init_scheme;
+int ae_params_init(ae_params *ps, const ae_init_scheme *s, unsigned long seed, ae_rng *rng, ae_err *err);
 /* The index of the parameter called `name` ("decoder[2].bias"), or -1. */
 int ae_params_find(const ae_params *ps, const char *name);
 /* Trained values (as PyTorch's parameters(): running statistics are buffers, not counted). */

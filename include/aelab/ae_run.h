@@ -61,6 +61,10 @@ typedef struct ae_run {
  * run with o's registry and data directory; nothing when the key is absent. Called once before a new
  * run's first epoch (not on resume: the checkpoint holds the parameters). */
 int ae_run_warm_start(ae_run *r, const ae_run_opts *o, ae_err *err);
+/* model.init.dictionary (framework/run/run_dict.c): the encoder's first convolution from the atoms of
+ * a dictionary learned on the training images' patches; nothing when the key is absent. Called once
+ * before a new run's first epoch, before the warm start. */
+int ae_run_dictionary_init(ae_run *r, ae_err *err);
 /* Loads and resolves the config, the data and the model (no training). */
 int ae_run_prepare(ae_run *r, const char *path, const ae_run_opts *o, ae_err *err);
 /* The same from a config tree (owned by r from here); path names the config in messages and

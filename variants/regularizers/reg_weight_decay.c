@@ -1,5 +1,5 @@
-/* The `weight_decay` regularizer: weight · Σ of the squares of every parameter named "*.weight"
- * (biases excluded), as a loss term (unlike the optimizer's decoupled weight_decay). */
+/* The `weight_decay` regularizer: weight · Σ of the squares of every dense and convolution weight
+ * (biases and batch norm's scale excluded, as Lasagne's regularizable parameters), as a loss term. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,17 +23,13 @@ static int wd_configure(ae_cfg *spec, void **state, ae_err *err)
     return ae_schema_read(&wd_schema, spec, s, 0, err);
 }
 
-static int is_weight(const char *name)
-{
-    size_t n = strlen(name), k = strlen(".weight");
-    return n > k && !strcmp(name + n - k, ".weight");
-}
+static int is_weight(const ae_param_info *p) { return p->kind == AE_PARAM_WEIGHT; }
 
 static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
 {
     wd_state *s = state;
     size_t n = 0;
-    for (size_t i = 0; i < b->ps->n; i++) n += is_weight(b->ps->p[i].name);
+    for (size_t i = 0; i < b->ps->n; i++) n += is_weight(&b->ps->p[i]);
     ae_node **t = calloc(n ? n : 1, sizeof *t);
     if (!t) {
         ae_errf(b->err, AE_EINTERNAL, "out of memory");
@@ -41,7 +37,7 @@ static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
     }
     size_t m = 0;
     for (size_t i = 0; i < b->ps->n; i++) {
-        if (!is_weight(b->ps->p[i].name)) continue;
+        if (!is_weight(&b->ps->p[i])) continue;
         char nn[96];
         snprintf(nn, sizeof nn, "%.60s: %.32s", name, b->ps->p[i].name);
         t[m++] = ae_sum_squares(b->g, nn, ae_graph_param(b->g, (int)i, b->err), (float)s->weight,
@@ -71,5 +67,6 @@ static ae_node *wd_penalty(void *state, ae_build *b, const char *name)
 }
 
 const ae_regularizer_ops ae_reg_weight_decay = {
-    "weight_decay", "L2 on every *.weight parameter, weight * sum w^2 (biases excluded)",
+    "weight_decay", "L2 on every dense and convolution weight, weight * sum w^2 (biases and batch norm's scale "
+    "excluded)",
     wd_configure, wd_penalty, free, &wd_schema};

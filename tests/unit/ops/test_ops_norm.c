@@ -252,7 +252,7 @@ START_TEST(state_params_init)
             }
             int c = ae_params_declare(ps, "c.weight", ae_shape2(2, 3), 3, 2, AE_PARAM_WEIGHT, 0, &err);
             ck_assert_int_eq(ae_params_alloc(ps, &err), AE_OK);
-            ck_assert_int_eq(ae_params_init(ps, torch ? "torch" : "auto", 0.0, 9, rng, &err), AE_OK);
+            ck_assert_int_eq(ae_params_init(ps, &(ae_init_scheme){torch ? "torch" : "auto", 0.0, 1.0, 1.0}, 9, rng, &err), AE_OK);
             memcpy(w[with], ps->val + ps->p[a].off, 6 * sizeof(float));
             memcpy(w[with] + 6, ps->val + ps->p[c].off, 6 * sizeof(float));
             for (int i = 0; with && i < 4; i++)
