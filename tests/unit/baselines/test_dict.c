@@ -92,7 +92,8 @@ START_TEST(svd_start)
     for (int a = 0; a < 3; a++) {
         ck_assert_msg(fabs(sqrt(g[a][a]) - sv[a]) < 1e-3 * sv[a], "start atom %d: length %g, want %g", a,
                       sqrt(g[a][a]), sv[a]);
-        for (int b = 0; b < a; b++) ck_assert_msg(fabs(g[a][b]) < 1e-3 * sv[0] * sv[0], "atoms %d, %d: %g", a, b, g[a][b]);
+        for (int b = 0; b < a; b++)
+            ck_assert_msg(fabs(g[a][b]) < 1e-3 * sv[0] * sv[0], "atoms %d, %d: %g", a, b, g[a][b]);
     }
     for (int a = 0; a < 3; a++) /* XᵀX = diag(sv²): start atom a lies on axis a */
         ck_assert_msg(fabs(got[a * d + a]) > 0.999 * sv[a], "start atom %d is not on axis %d", a, a);
