@@ -275,7 +275,7 @@ START_TEST(registered_with_help)
          "  layer (value, default code)"},
         {"contractive", "dh/dx", "  method (auto | exact | estimate, default auto)",
          "  projections ([1, 4096], default 1)", "  epsilon ([1e-06, 1], default 1e-3)"},
-        {"weight_decay", "w^2", "  weight ([0, 1e+06], default 1e-4)", ".weight", "biases"},
+        {"weight_decay", "w^2", "  weight ([0, 1e+06], default 1e-4)", "convolution weight", "biases"},
     };
     for (int i = 0; i < 4; i++) {
         const ae_regularizer_ops *o = ae_find_regularizer(r, want[i][0]);
