@@ -34,10 +34,15 @@ void ae_par_for(size_t n, ae_chunk_fn f, void *ctx)
 
 double ae_par_sum(size_t n, ae_chunk_sum_fn f, void *ctx) { return ae_par_sum_w(n, 1.0, f, ctx); }
 
-double ae_par_sum_w(size_t n, double weight, ae_chunk_sum_fn f, void *ctx)
+size_t ae_par_sum_chunks(size_t n)
 {
     size_t nc = n < AE_PAR_MIN ? 1 : n / SUM_CHUNK;
-    if (nc > MAX_CHUNKS) nc = MAX_CHUNKS;
+    return nc > MAX_CHUNKS ? MAX_CHUNKS : nc < 2 ? 1 : nc;
+}
+
+double ae_par_sum_w(size_t n, double weight, ae_chunk_sum_fn f, void *ctx)
+{
+    size_t nc = ae_par_sum_chunks(n);
     if (nc < 2) return f(0, n, ctx);
     double part[MAX_CHUNKS];
 #ifdef _OPENMP

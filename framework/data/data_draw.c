@@ -50,6 +50,16 @@ typedef struct gather_job {
     float *dst;
 } gather_job;
 
+/* Rows read ahead of the one being copied or drawn: a shuffled batch's rows lie anywhere in the
+ * dataset (W2: 128 random rows of 3 KB out of 188 MB), and fetching the next rows' lines while one
+ * row is copied overlaps their memory latency (the rows themselves are read as before). */
+#define AHEAD 2
+
+static void fetch_row(const float *row, size_t d)
+{
+    for (size_t o = 0; o < d * sizeof *row; o += 64) __builtin_prefetch((const char *)row + o, 0, 0);
+}
+
 /* Rows [lo, hi) of the batch: copied one memcpy per run of consecutive indices (all of them when the
  * order is the identity), or drawn row by row. */
 static void gather_chunk(size_t lo, size_t hi, void *ctx)
@@ -59,6 +69,7 @@ static void gather_chunk(size_t lo, size_t hi, void *ctx)
     if (j->ds->binarize == AE_BINARIZE_DYNAMIC) {
         for (size_t i = lo; i < hi; i++) {
             size_t r = j->idx ? j->idx[i] : j->first + i;
+            if (j->idx && i + AHEAD < hi) fetch_row(j->ds->x + j->idx[i + AHEAD] * d, d);
             draw_row(j->ds->x + r * d, d, j->ds->draw_key, j->pass, r, j->dst + i * d);
         }
         return;
@@ -67,8 +78,10 @@ static void gather_chunk(size_t lo, size_t hi, void *ctx)
         memcpy(j->dst + lo * d, j->ds->x + (j->first + lo) * d, (hi - lo) * d * sizeof *j->dst);
         return;
     }
+    for (size_t i = lo; i < lo + AHEAD && i < hi; i++) fetch_row(j->ds->x + j->idx[i] * d, d);
     for (size_t i = lo, run; i < hi; i += run) {
         for (run = 1; i + run < hi && j->idx[i + run] == j->idx[i] + run; run++) {}
+        for (size_t a = i + AHEAD; a < i + AHEAD + run && a < hi; a++) fetch_row(j->ds->x + j->idx[a] * d, d);
         memcpy(j->dst + i * d, j->ds->x + j->idx[i] * d, run * d * sizeof *j->dst);
     }
 }

@@ -4,6 +4,7 @@
  * run functions only read them. */
 #include "conv_internal.h"
 #include "dense_internal.h"
+#include "ae_latent.h"
 
 static int is_dense(const ae_node *n) { return n->op == &ae_op_dense; }
 static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
@@ -146,6 +147,47 @@ static void plan_mse(ae_node *n)
     }
 }
 
+/* A BCE-on-logits loss whose logits are the last (identity) layer of a chain split in row blocks, and
+ * whose logits' gradient it alone writes first: its softplus and the sums of its chunks that lie in
+ * one block run in the chain's forward blocks, its sigmoid and gradient in the backward blocks, on
+ * the thread that has the block's rows in cache (ops_loss.c; elementwise, and the same chunks summed
+ * in the same order, so the same bits). */
+static void plan_bcel(ae_graph *g, ae_node *n)
+{
+    ae_node *z = n->in[0], *t = n->in[1];
+    int split = 0;
+    if (!n->needs_grad || !z->needs_grad || n->accum[0] || t->needs_grad || t == z || !is_dense(z) ||
+        !z->fuse.chain_prev || z->fuse.chain_next || dense_act(z) != AE_ACT_IDENTITY || z->blk ||
+        grad_writers(z) != 1)
+        return;
+    dense_chain_rows(z, ae_graph_threads(g), &split);
+    if (!split) return;
+    z->fuse.loss_tail = n;
+    n->fuse.in_chain = 1;
+}
+
+/* A gaussian corruption (the Philox sampler: each value a function of the seed and its index alone)
+ * whose output is the input of a split chain's first layer in a training graph, and which no node
+ * before that layer reads: its values are made in the chain's forward blocks, each block's rows
+ * right before the first product reads them (ops_latent.c; the same values). */
+static void plan_corrupt(ae_graph *g, ae_node *n)
+{
+    ae_node *head = NULL;
+    int split = 0;
+    if (n->iattr[0] != AE_NOISE_GAUSSIAN) return; /* ae_corrupt's kind */
+    for (int i = 0; i < n->ncons; i++) {
+        ae_node *c = n->cons[i].node;
+        if (is_dense(c) && n->cons[i].slot == 0 && !head) head = c;
+    }
+    if (!head || !head->needs_grad || head->fuse.chain_prev || !head->fuse.chain_next || head->blk) return;
+    for (int i = 0; i < n->ncons; i++)
+        if (n->cons[i].node->id < head->id) return;
+    dense_chain_rows(head, ae_graph_threads(g), &split);
+    if (!split) return;
+    head->fuse.noise_head = n;
+    n->fuse.in_chain = 1;
+}
+
 /* Every consumer is a conv or a dense layer reading n as its input (a dense layer reads the features
  * in blocked order through permuted weights), and the caller does not read n: n's value and
  * gradient may then stay in the forward primitive's blocked layout (no reorders). */
@@ -179,6 +221,11 @@ int ae_ops_plan(ae_graph *g, ae_err *err)
         else if (n->op == &ae_op_mse) plan_mse(n);
         else if (is_conv(n) && plan_conv(n, err)) return err->code;
         else if (n->op == &ae_op_reshape) n->blk = n->in[0]->blk; /* a view keeps its input's layout */
+    }
+    for (size_t i = 0; i < ae_graph_size(g); i++) { /* once every chain is linked */
+        ae_node *n = ae_graph_node(g, i);
+        if (n->op == &ae_op_bce_logits) plan_bcel(g, n);
+        else if (n->op == &ae_op_corrupt) plan_corrupt(g, n);
     }
     ops_plan_threads(g);
     return AE_OK;

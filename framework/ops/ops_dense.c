@@ -13,6 +13,7 @@
 
 #include "ae_par.h"
 #include "dense_internal.h"
+#include "logits_internal.h"
 
 /* Rows per block: about this many floats of the wider side (input or output). */
 #define BLOCK_FLOATS 65536
@@ -307,7 +308,18 @@ static void fwd_block(size_t i, int t, void *ctx)
         member_fwd(n, sweep_block(s, i, 0), t);
         return;
     }
-    for (; n; n = ((dense_state *)n->state)->next) member_fwd(n, i, t);
+    if (n->fuse.noise_head) { /* the chain's corrupted input, for this block's rows (fuse.c's plan_corrupt) */
+        const int64_t r0 = (int64_t)i * s->rows;
+        corrupt_chain_rows(n->fuse.noise_head, (size_t)(r0 * s->k), (size_t)((r0 + block_len(s, r0)) * s->k));
+    }
+    for (;; n = ((dense_state *)n->state)->next) {
+        member_fwd(n, i, t);
+        if (!((dense_state *)n->state)->next) break;
+    }
+    if (n->fuse.loss_tail) { /* the chain's BCE loss on the block's logits (fuse.c's plan_bcel) */
+        const int64_t r0 = (int64_t)i * s->rows;
+        bcel_chain_fwd(n->fuse.loss_tail, r0, block_len(s, r0), t);
+    }
 }
 
 static void dense_forward(ae_node *n)
@@ -402,6 +414,7 @@ static void bwd_block(size_t i, int t, void *ctx)
         member_bwd(n, b, t);
         return;
     }
+    if (n->fuse.loss_tail) bcel_chain_bwd(n->fuse.loss_tail, (int64_t)b * s->rows, block_len(s, (int64_t)b * s->rows), t);
     for (; n; n = ((dense_state *)n->state)->prev) member_bwd(n, b, t);
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "ae_latent.h"
+#include "ae_philox.h"
+#include "dense_internal.h"
 
 /* --- corruption ----------------------------------------------------------------------------- */
 static int same_infer(ae_node *n, ae_err *err)
@@ -75,10 +77,38 @@ static void corrupt_forward(ae_node *n)
         return;
     }
     uint64_t seed = ae_rng_seed64((ae_rng *)n->pattr);
+    if (n->fuse.in_chain) { /* the values: corrupt_chain_rows, in the reading chain's blocks */
+        memcpy(n->state, &seed, sizeof seed);
+        return;
+    }
     ae_rng_blocks(n->numel, fn != gauss_block ? AE_RNG_UNIFORM : gsl ? AE_RNG_GAUSS : AE_RNG_NORMAL, seed, fn, &c);
 }
 
-const ae_op ae_op_corrupt = {.name = "corrupt", .infer = same_infer, .forward = corrupt_forward};
+/* Elements [lo, hi) of a gaussian corruption made in a split chain's block (fuse.c's plan_corrupt):
+ * the Philox values of those indices under this forward's seed, through the same map. */
+void corrupt_chain_rows(const ae_node *n, size_t lo, size_t hi)
+{
+    const float *fa = n->fattr;
+    corrupt_ctx c = {n->in[0]->val, n->val, fa[CORRUPT_P], fa[CORRUPT_LO], fa[CORRUPT_HI]};
+    uint64_t seed;
+    memcpy(&seed, n->state, sizeof seed);
+    float e[AE_RNG_BLOCK];
+    for (size_t a = lo; a < hi; a += AE_RNG_BLOCK) {
+        size_t b = a + AE_RNG_BLOCK < hi ? a + AE_RNG_BLOCK : hi;
+        ae_philox_normal(seed, 0, a, e, b - a);
+        gauss_block(a, b, e, &c);
+    }
+}
+
+static int corrupt_prepare(ae_graph *g, ae_node *n, ae_err *err)
+{
+    if (!n->fuse.in_chain) return AE_OK;
+    n->state = ae_graph_scratch(g, 2, err); /* this forward's seed */
+    return n->state ? AE_OK : err->code;
+}
+
+const ae_op ae_op_corrupt = {.name = "corrupt", .infer = same_infer, .prepare = corrupt_prepare,
+                             .forward = corrupt_forward};
 
 ae_node *ae_corrupt(ae_graph *g, const char *name, ae_node *x, ae_noise kind, float p, float lo,
                     float hi, ae_rng *rng, ae_err *err)

@@ -166,6 +166,7 @@ static void grad_chunk(size_t lo, size_t hi, void *ctx)
 typedef struct loss_state {
     logit_aux lx; /* softplus and sigmoid of the logits */
     int grad_in_fwd, sig;
+    chain_tail *ct; /* bce_logits in a split chain's row blocks (fuse.c's plan_bcel), or NULL */
 } loss_state;
 
 static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
@@ -178,6 +179,7 @@ static int loss_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->grad_in_fwd = fuse;
     s->sig = fuse && n->fuse.sig_dz;
     if (fuse) return AE_OK;
+    if (n->fuse.in_chain) return chain_tail_init(&s->ct, &s->lx, g, n, err);
     return logit_aux_init(&s->lx, g, n->in[0], err);
 }
 
@@ -186,6 +188,7 @@ static void loss_destroy(ae_node *n)
     loss_state *s = n->state;
     if (!s) return;
     logit_aux_destroy(&s->lx);
+    chain_tail_destroy(s->ct);
     free(s);
     n->state = NULL;
 }
@@ -197,16 +200,41 @@ static void loss_forward(ae_node *n)
     int fused = s && s->grad_in_fwd;
     loss_job j = {n->iattr[LOSS_KIND], 0, n->in[0]->val, n->in[1]->val, s ? s->lx.sp : NULL,
                   fused ? n->in[0]->grad : NULL, fused ? (float)(1.0 * norm(n)) : 0.0f, 0, fused && s->sig};
+    if (s && s->ct) { /* the softplus and the chunks inside one block ran in the chain's blocks */
+        n->val[0] = (float)(chain_tail_sum(s->ct, n->in[0]->numel, loss_chunk, &j) * norm(n));
+        return;
+    }
     n->val[0] = (float)(ae_par_sum(n->in[0]->numel, loss_chunk, &j) * norm(n));
+}
+
+/* A split chain's block of rows [r0, r0 + r) on thread t, after the last layer's forward: the
+ * softplus of its logits and the sums of the chunks that lie in it (what loss_forward would do there). */
+void bcel_chain_fwd(ae_node *n, int64_t r0, int64_t r, int t)
+{
+    loss_state *s = n->state;
+    loss_job j = {L_BCEL, 0, n->in[0]->val, n->in[1]->val, s->lx.sp, NULL, 0.0f, 0, 0};
+    chain_tail_fwd(s->ct, r0, r, t, loss_chunk, &j);
+}
+
+/* The same block before the last layer's backward: the sigmoid of its logits and their gradient
+ * rows (grad_chunk over its elements, with the scale loss_backward left). */
+void bcel_chain_bwd(ae_node *n, int64_t r0, int64_t r, int t)
+{
+    loss_state *s = n->state;
+    loss_job j = {L_BCEL, 0, n->in[0]->val, n->in[1]->val, s->lx.sg, n->in[0]->grad, s->ct->c,
+                  n->accum[0] ? 1.0f : 0.0f, 0};
+    chain_tail_bwd(s->ct, r0, r, t, grad_chunk, &j);
 }
 
 static void loss_backward(ae_node *n)
 {
     loss_state *s = n->state;
-    if (s && s->lx.sg && n->in[0]->needs_grad) ae_eltwise_run(&s->lx.sigmoid);
+    if (s && s->ct) s->ct->c = (float)(n->grad[0] * norm(n)); /* the gradient: bcel_chain_bwd */
+    if (s && s->lx.sg && n->in[0]->needs_grad && !s->ct) ae_eltwise_run(&s->lx.sigmoid);
     for (int k = 0; k < 2; k++) {
         ae_node *p = n->in[k];
         if (!p->needs_grad || (k == 0 && s && s->grad_in_fwd && n->grad[0] == 1.0f)) continue;
+        if (k == 0 && s && s->ct) continue;
         loss_job j = {n->iattr[LOSS_KIND], k, n->in[0]->val, n->in[1]->val, s ? s->lx.sg : NULL, p->grad,
                       (float)(n->grad[0] * norm(n)), n->accum[k] ? 1.0f : 0.0f, k == 0 && s && s->sig};
         ae_par_for(p->numel, grad_chunk, &j);

@@ -32,6 +32,10 @@ double ae_par_sum(size_t n, ae_chunk_sum_fn f, void *ctx);
  * element of a one-array streaming loop (an optimizer update reads and writes 4 arrays: 4): in
  * parallel from n·weight >= AE_PAR_TEAM_MIN on. */
 double ae_par_sum_w(size_t n, double weight, ae_chunk_sum_fn f, void *ctx);
+/* The chunks of that partition of [0, n): chunk c is [n·c/nc, n·(c+1)/nc) for the nc returned (1: one
+ * call over [0, n)); the sum is 0 + part[0] + part[1] + ... in chunk order. For a caller that computes
+ * some chunks' parts elsewhere (ops_loss.c: in a dense chain's row blocks) and must add them alike. */
+size_t ae_par_sum_chunks(size_t n);
 /* Runs what follows (oneDNN primitives created or executed, aelab's loops) on at most `threads`
  * threads (0: no limit) until ae_par_restore(the value returned): sets OpenMP's thread-count ICV of
  * the calling thread, which oneDNN reads when it creates and executes a primitive. */
