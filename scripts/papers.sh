@@ -47,7 +47,7 @@ for name in "${names[@]}"; do
   done
   if [ -x "$dir/figures.sh" ]; then
     if [ -n "$smoke" ]; then
-      N_TRAIN=200 "$dir/figures.sh" "$out/$name" "$out/$name/figures" > "$out/$name.figures.log" 2>&1 \
+      AELAB_DATA="$smoke:$AELAB_DATA" N_TRAIN=200 "$dir/figures.sh" "$out/$name" "$out/$name/figures" > "$out/$name.figures.log" 2>&1 \
         && echo "papers: $name/figures.sh: ok" || { echo "papers: $name/figures.sh: FAILED"; cat "$out/$name.figures.log"; fail=$((fail + 1)); }
     else "$dir/figures.sh" "$out/$name" "$dir" || fail=$((fail + 1)); fi
   fi
