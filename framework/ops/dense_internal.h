@@ -81,6 +81,9 @@ void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restr
  * fixed slices of dW's rows and one db task per layer, in one region. */
 int dense_split_prepare(ae_node *n, int threads, ae_err *err);
 void dense_split_dw(ae_node *last);
+/* dense_split.c: the member after n of the split group whose backward top runs, in task order: a
+ * chain's layer before n (fused chains), or after a fork's parent its later reader, then the other. */
+ae_node *dense_member_after(const ae_node *top, const ae_node *n);
 void dense_split_destroy(dense_state *s);
 /* dense_split.c: whether a layer defers its dW and db (ae_op.tasks): one block, one thread, sole
  * writer of its parameters' gradients in the plain layout; the tasks are the same product and
