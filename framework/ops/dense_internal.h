@@ -105,9 +105,9 @@ void dense_final(ae_node *n);
 int dense_tasks(const ae_node *n);
 void dense_task(ae_node *n, int i, int thread);
 
-/* ops_latent.c: elements [lo, hi) of a gaussian corruption whose values the split chain reading it
- * makes in its row blocks (fuse.c's plan_corrupt), right before its first product. */
-void corrupt_chain_rows(const ae_node *corrupt, size_t lo, size_t hi);
+/* ops_latent.c: elements [lo, hi) of a gaussian corruption or a reparameterisation whose values the
+ * split chain reading it makes in its row blocks (fuse.c's plan_noise), right before its first product. */
+void noise_chain_rows(const ae_node *noise, size_t lo, size_t hi);
 
 /* plan_threads.c: ae_node.threads of the dense and conv layers (from their FLOPs), run by fuse.c's
  * compile pass once the chains are known. */

@@ -198,15 +198,17 @@ static void plan_fork(ae_graph *g, ae_node *e)
     e->fuse.fork[0] = e->fuse.fork[1] = h[0]->fuse.fork_of = h[1]->fuse.fork_of = NULL;
 }
 
-/* A gaussian corruption (the Philox sampler: each value a function of the seed and its index alone)
+/* A gaussian corruption (the Philox sampler: each value a function of the seed and its index alone),
+ * or a VAE's sampling z = mu + eps·exp(lv/2) (eps: ae_rng_blocks' GSL blocks, each a function of the
+ * seed and its block; a block's rows redraw the blocks they share with a neighbour, up to their end),
  * whose output is the input of a split chain's first layer in a training graph, and which no node
  * before that layer reads: its values are made in the chain's forward blocks, each block's rows
  * right before the first product reads them (ops_latent.c; the same values). */
-static void plan_corrupt(ae_graph *g, ae_node *n)
+static void plan_noise(ae_graph *g, ae_node *n)
 {
     ae_node *head = NULL;
     int split = 0;
-    if (n->iattr[0] != AE_NOISE_GAUSSIAN) return; /* ae_corrupt's kind */
+    if (n->op == &ae_op_corrupt ? n->iattr[0] != AE_NOISE_GAUSSIAN : n->iattr[0]) return; /* kind; use_mean */
     for (int i = 0; i < n->ncons; i++) {
         ae_node *c = n->cons[i].node;
         if (is_dense(c) && n->cons[i].slot == 0 && !head) head = c;
@@ -258,7 +260,7 @@ int ae_ops_plan(ae_graph *g, ae_err *err)
         ae_node *n = ae_graph_node(g, i);
         if (is_dense(n)) plan_fork(g, n);
         else if (n->op == &ae_op_bce_logits) plan_bcel(g, n);
-        else if (n->op == &ae_op_corrupt) plan_corrupt(g, n);
+        else if (n->op == &ae_op_corrupt || n->op == &ae_op_reparam) plan_noise(g, n);
     }
     ops_plan_threads(g);
     return AE_OK;

@@ -312,9 +312,9 @@ static void fwd_block(size_t i, int t, void *ctx)
         for (int h = 0; h < 2 && n->fuse.fork[h]; h++) member_fwd(n->fuse.fork[h], b, t); /* fuse.c's plan_fork */
         return;
     }
-    if (n->fuse.noise_head) { /* the chain's corrupted input, for this block's rows (fuse.c's plan_corrupt) */
+    if (n->fuse.noise_head) { /* the chain's corrupted or sampled input, this block's rows (fuse.c's plan_noise) */
         const int64_t r0 = (int64_t)i * s->rows;
-        corrupt_chain_rows(n->fuse.noise_head, (size_t)(r0 * s->k), (size_t)((r0 + block_len(s, r0)) * s->k));
+        noise_chain_rows(n->fuse.noise_head, (size_t)(r0 * s->k), (size_t)((r0 + block_len(s, r0)) * s->k));
     }
     for (;; n = ((dense_state *)n->state)->next) {
         member_fwd(n, i, t);
