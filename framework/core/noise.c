@@ -89,3 +89,23 @@ void ae_rng_blocks(size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn
     float buf[AE_RNG_BLOCK];
     run_blocks(0, nb, n, dist, seed, fn, ctx, buf);
 }
+
+void ae_rng_blocks_range(size_t n, ae_rng_dist dist, uint64_t seed, size_t lo, size_t hi, ae_rng_block_fn fn,
+                         void *ctx)
+{
+    local_rng g = {{gsl_rng_taus2, NULL}, {0}};
+    g.r.state = g.st;
+    float buf[AE_RNG_BLOCK];
+    hi = hi < n ? hi : n;
+    for (size_t b = lo / AE_RNG_BLOCK; b * AE_RNG_BLOCK < hi; b++) {
+        const size_t b0 = b * AE_RNG_BLOCK, a = lo > b0 ? lo : b0, e = b0 + AE_RNG_BLOCK < hi ? b0 + AE_RNG_BLOCK : hi;
+        if (dist == AE_RNG_NORMAL) {
+            ae_philox_normal(seed, 0, a, buf, e - a);
+            fn(a, e, buf + (a - b0), ctx);
+        } else { /* the block's stream from its start: its first values are those of a whole draw */
+            gsl_rng_set(&g.r, block_seed(seed, b));
+            draw(&g.r, dist, buf, e - b0);
+            fn(a, e, buf + (a - b0), ctx);
+        }
+    }
+}

@@ -48,6 +48,7 @@ typedef struct gather_job {
     size_t first;
     uint64_t pass;
     float *dst;
+    size_t k; /* rows */
 } gather_job;
 
 /* Rows read ahead of the one being copied or drawn: a shuffled batch's rows lie anywhere in the
@@ -86,11 +87,26 @@ static void gather_chunk(size_t lo, size_t hi, void *ctx)
     }
 }
 
+/* A batch of at least this many values is gathered by the threads in GATHER_BLOCKS row blocks: its
+ * rows lie anywhere in the dataset and each thread waits on its own rows' memory, and the region
+ * wakes the threads that the step's first parallel region (a split chain's forward) then finds
+ * awake (W4, W2: 128 x 784). Each value is copied or drawn alike whichever thread runs its block. */
+#define GATHER_TEAM_MIN 65536
+#define GATHER_BLOCKS 4
+
+static void gather_block(size_t b, int t, void *ctx)
+{
+    (void)t;
+    const gather_job *j = ctx;
+    gather_chunk(j->k * b / GATHER_BLOCKS, j->k * (b + 1) / GATHER_BLOCKS, ctx);
+}
+
 void ae_dataset_gather(const ae_dataset *ds, const size_t *idx, size_t first, size_t k, uint64_t pass,
                        float *dst)
 {
-    gather_job j = {ds, idx, first, pass, dst};
-    ae_par_for(k, gather_chunk, &j);
+    gather_job j = {ds, idx, first, pass, dst, k};
+    if (k * ds->d >= GATHER_TEAM_MIN && k >= GATHER_BLOCKS) ae_par_blocks(GATHER_BLOCKS, 0, gather_block, &j);
+    else ae_par_for(k, gather_chunk, &j);
 }
 
 typedef struct fix_job {

@@ -81,6 +81,9 @@ void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restr
  * fixed slices of dW's rows and one db task per layer, in one region. */
 int dense_split_prepare(ae_node *n, int threads, ae_err *err);
 void dense_split_dw(ae_node *last);
+/* dense_split.c: the member after n of the split group whose backward top runs, in task order: a
+ * chain's layer before n (fused chains), or after a fork's parent its later reader, then the other. */
+ae_node *dense_member_after(const ae_node *top, const ae_node *n);
 void dense_split_destroy(dense_state *s);
 /* dense_split.c: whether a layer defers its dW and db (ae_op.tasks): one block, one thread, sole
  * writer of its parameters' gradients in the plain layout; the tasks are the same product and
@@ -102,9 +105,9 @@ void dense_final(ae_node *n);
 int dense_tasks(const ae_node *n);
 void dense_task(ae_node *n, int i, int thread);
 
-/* ops_latent.c: elements [lo, hi) of a gaussian corruption whose values the split chain reading it
- * makes in its row blocks (fuse.c's plan_corrupt), right before its first product. */
-void corrupt_chain_rows(const ae_node *corrupt, size_t lo, size_t hi);
+/* ops_latent.c: elements [lo, hi) of a gaussian corruption or a reparameterisation whose values the
+ * split chain reading it makes in its row blocks (fuse.c's plan_noise), right before its first product. */
+void noise_chain_rows(const ae_node *noise, size_t lo, size_t hi);
 
 /* plan_threads.c: ae_node.threads of the dense and conv layers (from their FLOPs), run by fuse.c's
  * compile pass once the chains are known. */

@@ -1,4 +1,4 @@
-/* Weight and bias gradients run apart from a dense layer's backward walk. A split chain's
+/* Weight and bias gradients run apart from a dense layer's backward walk. A split chain's or fork's
  * (ops_dense.c, dense_state.split): after the chain's row
  * blocks have run the backward (dZ of every layer kept whole in its gradient buffer), one region
  * runs fixed tasks, handed out dynamically: each a slice of a layer's dW rows over the whole batch,
@@ -74,11 +74,19 @@ static void run_task(const ae_node *n, int task, int t)
     if (s->wfin) ae_graph_param_final(n->in[1], (size_t)(j0 * s->k), (size_t)(j1 * s->k));
 }
 
-/* Task b of the chain ending at ctx (its last layer first, as its gradients are ready first). */
+ae_node *dense_member_after(const ae_node *top, const ae_node *n)
+{
+    if (top->fuse.fork[0]) return n == top ? top->fuse.fork[1] : n == top->fuse.fork[1] ? top->fuse.fork[0] : NULL;
+    const dense_state *s = n->state;
+    return s->fused ? s->prev : NULL;
+}
+
+/* Task b of the chain ending at ctx (its last layer first, as its gradients are ready first), or of
+ * the fork ctx heads (its biggest product first). */
 static void task_block(size_t b, int t, void *ctx)
 {
     int task = (int)b;
-    for (const ae_node *n = ctx; n; n = ((const dense_state *)n->state)->prev) {
+    for (const ae_node *n = ctx; n; n = dense_member_after(ctx, n)) {
         if (task < tasks_of(n)) {
             run_task(n, task, t);
             return;
@@ -90,7 +98,7 @@ static void task_block(size_t b, int t, void *ctx)
 void dense_split_dw(ae_node *last)
 {
     size_t ntasks = 0;
-    for (const ae_node *n = last; n; n = ((const dense_state *)n->state)->prev) ntasks += (size_t)tasks_of(n);
+    for (const ae_node *n = last; n; n = dense_member_after(last, n)) ntasks += (size_t)tasks_of(n);
     ae_par_blocks(ntasks, ((dense_state *)last->state)->nthr, task_block, last);
 }
 

@@ -166,15 +166,49 @@ static void plan_bcel(ae_graph *g, ae_node *n)
     n->fuse.in_chain = 1;
 }
 
-/* A gaussian corruption (the Philox sampler: each value a function of the seed and its index alone)
+/* A dense layer e (in a training graph, no chain member) whose output exactly two dense layers read,
+ * as their input, neither of them chained on and both with every other input a leaf (parameter) or
+ * made before e: when the
+ * three split in row blocks (dense_chain_rows: e's product is worth a second thread), e's forward
+ * region runs both readers' forward per block, its backward region per block their dX (the later
+ * one first, overwriting e's gradient rows, the other adding, as their own backwards would) and e's
+ * dZ, and one region all three layers' dW slices and db (ops_dense.c, dense_split.c). A VAE's
+ * encoder and its mu and log-variance heads: one region each way instead of oneDNN's own threads for
+ * the encoder and the heads on one thread. */
+static void plan_fork(ae_graph *g, ae_node *e)
+{
+    ae_node *h[2];
+    int split = 0;
+    if (!e->needs_grad || e->fuse.chain_prev || e->fuse.chain_next || e->blk || e->in[0]->blk || e->ncons != 2 ||
+        grad_writers(e) != 2)
+        return;
+    for (int i = 0; i < 2; i++) {
+        h[i] = e->cons[i].node;
+        if (!is_dense(h[i]) || e->cons[i].slot || !h[i]->needs_grad || h[i]->fuse.chain_next || h[i]->blk)
+            return;
+        for (int k = 1; k < h[i]->nin; k++)
+            if (h[i]->in[k]->id > e->id && h[i]->in[k]->op->forward) return; /* made after e's forward */
+    }
+    if (h[0] == h[1]) return;
+    const int lo = h[0]->id > h[1]->id;
+    e->fuse.fork[0] = h[lo], e->fuse.fork[1] = h[!lo];
+    h[0]->fuse.fork_of = h[1]->fuse.fork_of = e;
+    dense_chain_rows(e, ae_graph_threads(g), &split);
+    if (split) return;
+    e->fuse.fork[0] = e->fuse.fork[1] = h[0]->fuse.fork_of = h[1]->fuse.fork_of = NULL;
+}
+
+/* A gaussian corruption (the Philox sampler: each value a function of the seed and its index alone),
+ * or a VAE's sampling z = mu + eps·exp(lv/2) (eps: ae_rng_blocks' GSL blocks, each a function of the
+ * seed and its block; a block's rows redraw the blocks they share with a neighbour, up to their end),
  * whose output is the input of a split chain's first layer in a training graph, and which no node
  * before that layer reads: its values are made in the chain's forward blocks, each block's rows
  * right before the first product reads them (ops_latent.c; the same values). */
-static void plan_corrupt(ae_graph *g, ae_node *n)
+static void plan_noise(ae_graph *g, ae_node *n)
 {
     ae_node *head = NULL;
     int split = 0;
-    if (n->iattr[0] != AE_NOISE_GAUSSIAN) return; /* ae_corrupt's kind */
+    if (n->op == &ae_op_corrupt ? n->iattr[0] != AE_NOISE_GAUSSIAN : n->iattr[0]) return; /* kind; use_mean */
     for (int i = 0; i < n->ncons; i++) {
         ae_node *c = n->cons[i].node;
         if (is_dense(c) && n->cons[i].slot == 0 && !head) head = c;
@@ -224,8 +258,9 @@ int ae_ops_plan(ae_graph *g, ae_err *err)
     }
     for (size_t i = 0; i < ae_graph_size(g); i++) { /* once every chain is linked */
         ae_node *n = ae_graph_node(g, i);
-        if (n->op == &ae_op_bce_logits) plan_bcel(g, n);
-        else if (n->op == &ae_op_corrupt) plan_corrupt(g, n);
+        if (is_dense(n)) plan_fork(g, n);
+        else if (n->op == &ae_op_bce_logits) plan_bcel(g, n);
+        else if (n->op == &ae_op_corrupt || n->op == &ae_op_reparam) plan_noise(g, n);
     }
     ops_plan_threads(g);
     return AE_OK;

@@ -65,17 +65,19 @@ double dense_product_flops(const ae_node *n)
 
 int64_t dense_chain_rows(const ae_node *n, int threads, int *split)
 {
-    /* the block size depends on the layer (its chain) alone, never on the thread count */
-    const ae_node *h = n, *c;
+    /* the block size depends on the layer (its chain or fork) alone, never on the thread count */
+    const ae_node *h = n->fuse.fork_of ? n->fuse.fork_of : n, *c;
     while ((c = h->fuse.chain_prev)) h = c;
     int64_t rows = block_rows(h);
     double flops = dense_product_flops(h);
-    for (c = h->fuse.chain_next; c; c = c->fuse.chain_next) {
-        if (block_rows(c) < rows) rows = block_rows(c);
-        if (dense_product_flops(c) > flops) flops = dense_product_flops(c);
-    }
+    for (int i = 0; i < 3; i++) /* the chain after h, or h's fork */
+        for (c = i ? h->fuse.fork[i - 1] : h->fuse.chain_next; c; c = i ? NULL : c->fuse.chain_next) {
+            if (block_rows(c) < rows) rows = block_rows(c);
+            if (dense_product_flops(c) > flops) flops = dense_product_flops(c);
+        }
     const int64_t batch = h->shape.d[0], nb = batch / SPLIT_MIN_ROWS;
-    *split = threads > 1 && batch <= rows && h->fuse.chain_next && flops >= AE_PAR_TEAM_FLOPS && nb >= 2;
+    *split = threads > 1 && batch <= rows && (h->fuse.chain_next || h->fuse.fork[0]) && flops >= AE_PAR_TEAM_FLOPS &&
+             nb >= 2;
     if (*split) rows = (batch + (nb < SPLIT_BLOCKS ? nb : SPLIT_BLOCKS) - 1) / (nb < SPLIT_BLOCKS ? nb : SPLIT_BLOCKS);
     return rows;
 }
@@ -305,12 +307,14 @@ static void fwd_block(size_t i, int t, void *ctx)
     ae_node *n = ctx;
     dense_state *s = n->state;
     if (!s->fused) {
-        member_fwd(n, sweep_block(s, i, 0), t);
+        const size_t b = sweep_block(s, i, 0);
+        member_fwd(n, b, t);
+        for (int h = 0; h < 2 && n->fuse.fork[h]; h++) member_fwd(n->fuse.fork[h], b, t); /* fuse.c's plan_fork */
         return;
     }
-    if (n->fuse.noise_head) { /* the chain's corrupted input, for this block's rows (fuse.c's plan_corrupt) */
+    if (n->fuse.noise_head) { /* the chain's corrupted or sampled input, this block's rows (fuse.c's plan_noise) */
         const int64_t r0 = (int64_t)i * s->rows;
-        corrupt_chain_rows(n->fuse.noise_head, (size_t)(r0 * s->k), (size_t)((r0 + block_len(s, r0)) * s->k));
+        noise_chain_rows(n->fuse.noise_head, (size_t)(r0 * s->k), (size_t)((r0 + block_len(s, r0)) * s->k));
     }
     for (;; n = ((dense_state *)n->state)->next) {
         member_fwd(n, i, t);
@@ -325,9 +329,10 @@ static void fwd_block(size_t i, int t, void *ctx)
 static void dense_forward(ae_node *n)
 {
     dense_state *s = n->state;
-    if (s->fused && s->prev) return; /* done by the chain's first layer */
+    if ((s->fused && s->prev) || n->fuse.fork_of) return; /* done by the chain's first layer, the fork's parent */
     for (ae_node *c = n; c; c = ((dense_state *)c->state)->fused ? ((dense_state *)c->state)->next : NULL)
         dense_permute_params(c);
+    for (int h = 0; h < 2 && n->fuse.fork[h]; h++) dense_permute_params(n->fuse.fork[h]);
     ae_par_blocks((size_t)s->nb, s->nthr, fwd_block, n);
 }
 
@@ -410,7 +415,9 @@ static void bwd_block(size_t i, int t, void *ctx)
     ae_node *n = ctx;
     dense_state *s = n->state;
     const size_t b = sweep_block(s, i, 1);
-    if (!s->fused) {
+    if (!s->fused) { /* a fork's readers first, the later one (it overwrites n's gradient) first */
+        for (int h = 2; h-- > 0;)
+            if (n->fuse.fork[h]) member_bwd(n->fuse.fork[h], b, t);
         member_bwd(n, b, t);
         return;
     }
@@ -421,10 +428,10 @@ static void bwd_block(size_t i, int t, void *ctx)
 static void dense_backward(ae_node *n)
 {
     dense_state *s = n->state;
-    if (s->fused && s->next) return; /* done by the chain's last layer */
+    if ((s->fused && s->next) || n->fuse.fork_of) return; /* done by the chain's last layer, the fork's parent */
     ae_par_blocks((size_t)s->nb, s->nthr, bwd_block, n);
     if (s->split) dense_split_dw(n);
-    for (; n; n = s->fused ? s->prev : NULL) {
+    for (const ae_node *top = n; n; n = dense_member_after(top, n)) {
         s = n->state;
         if (s->dwp) reduce(s->wg, s->dwp, s->nb, s->m, s->k, s->dw_t, n->accum[1] && !dense_permuted(s));
         if (s->dbp && !(s->split && s->bfin)) /* a fused split db is in place already */

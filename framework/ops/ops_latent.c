@@ -84,9 +84,9 @@ static void corrupt_forward(ae_node *n)
     ae_rng_blocks(n->numel, fn != gauss_block ? AE_RNG_UNIFORM : gsl ? AE_RNG_GAUSS : AE_RNG_NORMAL, seed, fn, &c);
 }
 
-/* Elements [lo, hi) of a gaussian corruption made in a split chain's block (fuse.c's plan_corrupt):
+/* Elements [lo, hi) of a gaussian corruption made in a split chain's block (fuse.c's plan_noise):
  * the Philox values of those indices under this forward's seed, through the same map. */
-void corrupt_chain_rows(const ae_node *n, size_t lo, size_t hi)
+static void corrupt_chain_rows(const ae_node *n, size_t lo, size_t hi)
 {
     const float *fa = n->fattr;
     corrupt_ctx c = {n->in[0]->val, n->val, fa[CORRUPT_P], fa[CORRUPT_LO], fa[CORRUPT_HI]};
@@ -135,7 +135,7 @@ static int reparam_infer(ae_node *n, ae_err *err)
 
 static int reparam_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
-    n->state = ae_graph_scratch(g, n->numel, err);
+    n->state = ae_graph_scratch(g, n->numel + 2, err); /* eps, then (in a chain) this forward's seed */
     return n->state ? AE_OK : err->code;
 }
 
@@ -160,7 +160,28 @@ static void reparam_forward(ae_node *n)
         memcpy(c.z, c.mu, n->numel * sizeof *c.z);
         return;
     }
-    ae_rng_blocks(n->numel, AE_RNG_GAUSS, ae_rng_seed64((ae_rng *)n->pattr), reparam_block, &c);
+    uint64_t seed = ae_rng_seed64((ae_rng *)n->pattr);
+    if (n->fuse.in_chain) { /* eps and z: reparam_chain_rows, in the reading chain's blocks */
+        memcpy(c.eps + n->numel, &seed, sizeof seed);
+        return;
+    }
+    ae_rng_blocks(n->numel, AE_RNG_GAUSS, seed, reparam_block, &c);
+}
+
+/* Elements [lo, hi) of a reparameterisation whose output a split chain reads first (fuse.c's
+ * plan_noise): the same noise values (ae_rng_blocks_range) through the same map. */
+static void reparam_chain_rows(const ae_node *n, size_t lo, size_t hi)
+{
+    reparam_ctx c = {n->in[0]->val, n->in[1]->val, n->state, n->val};
+    uint64_t seed;
+    memcpy(&seed, c.eps + n->numel, sizeof seed);
+    ae_rng_blocks_range(n->numel, AE_RNG_GAUSS, seed, lo, hi, reparam_block, &c);
+}
+
+void noise_chain_rows(const ae_node *n, size_t lo, size_t hi)
+{
+    if (n->op == &ae_op_reparam) reparam_chain_rows(n, lo, hi);
+    else corrupt_chain_rows(n, lo, hi);
 }
 
 static void reparam_backward(ae_node *n)

@@ -1,6 +1,6 @@
 /* The ops' thread step of the compile pass (run by fuse.c's ae_ops_plan, after the graph's default
  * from element counts, ae_graph_plan_threads): a dense layer or a conv runs on one thread when one
- * of its products carries too little work to pay for a parallel region; a dense chain runs as one. */
+ * of its products carries too little work to pay for a parallel region; a dense chain (or fork) runs as one. */
 #include "conv_internal.h"
 #include "dense_internal.h"
 #include "ae_par.h"
@@ -39,5 +39,11 @@ void ops_plan_threads(ae_graph *g)
         for (c = h; c; c = c->fuse.chain_next)
             if (c->threads == 0) t = 0;
         for (c = h; c; c = c->fuse.chain_next) c->threads = t;
+    }
+    /* a fork (fuse.c's plan_fork) runs in its parent's regions likewise */
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *e = ae_graph_node(g, i), **h = e->fuse.fork;
+        if (e->op != &ae_op_dense || !h[0]) continue;
+        e->threads = h[0]->threads = h[1]->threads = e->threads && h[0]->threads && h[1]->threads ? 1 : 0;
     }
 }

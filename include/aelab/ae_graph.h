@@ -98,8 +98,13 @@ typedef struct ae_fusion {
     ae_node *loss_tail;  /* dense: the last layer of a split chain whose BCE-on-logits loss (this
                             node) runs its per-element work in the chain's row blocks */
     ae_node *noise_head; /* dense: the first layer of a split chain whose input is this gaussian
-                            corruption's output, made in the chain's row blocks */
-    int in_chain;        /* bce_logits, corrupt: that loss or corruption (ops_loss.c, ops_latent.c) */
+                            corruption's or reparameterisation's output, made in the chain's row blocks */
+    int in_chain;        /* bce_logits, corrupt, reparam: that loss, corruption or sample (ops_loss.c,
+                            ops_latent.c) */
+    ae_node *fork[2];    /* dense: the two dense layers (in graph order) that alone read this one's
+                            output, split in row blocks with it: their forward and backward run in
+                            its blocks, their dW slices in its tasks (a VAE's encoder and heads) */
+    ae_node *fork_of;    /* dense: the layer whose fork this one is */
     int keep_blocked;    /* conv: the output stays in the forward primitive's channel-blocked
                             layout (ae_node.blk): every reader is a conv or dense layer */
 } ae_fusion;

@@ -1,7 +1,9 @@
 /* Tests for reading rows through ae_dataset_gather: copies as they are, dynamic binarization (the
  * fraction of ones against the pixel mean, new bits every pass, the same bits for the same key, pass
- * and row whatever the batch), fixing a draw into the rows, and the seeded validation hold-out. */
+ * and row whatever the batch), fixing a draw into the rows, the seeded validation hold-out, and a big
+ * batch gathered in row blocks on the threads. */
 #include "ae_data.h"
+#include "ae_dnnl.h"
 #include "ae_test.h"
 
 #include <math.h>
@@ -209,10 +211,41 @@ START_TEST(hold_out_rows)
 }
 END_TEST
 
+/* A batch big enough to be gathered by the threads in row blocks (128 shuffled rows of 784 values,
+ * W2's and W4's batch): the rows as a row-by-row gather of single rows gives them, copied and drawn,
+ * on 2 threads and on 1. */
+START_TEST(big_batch_in_blocks)
+{
+    const size_t n = 300, d = 784, k = 128;
+    const int saved = ae_get_threads();
+    ae_dataset ds = levels(n, d);
+    size_t idx[128];
+    for (size_t i = 0; i < k; i++) idx[i] = (i * 97 + 11) % n; /* scattered, a few runs of one */
+    float *y = malloc(k * d * sizeof *y), *row = malloc(d * sizeof *row);
+    ck_assert(y && row);
+    for (int dyn = 0; dyn < 2; dyn++) {
+        if (dyn) dynamic(&ds, 5);
+        for (int threads = 1; threads <= 2; threads++) {
+            ae_set_threads(threads);
+            memset(y, 0xff, k * d * sizeof *y);
+            ae_dataset_gather(&ds, idx, 0, k, 4, y);
+            for (size_t i = 0; i < k; i++) {
+                ae_dataset_gather(&ds, idx + i, 0, 1, 4, row);
+                ck_assert_msg(!memcmp(y + i * d, row, d * sizeof *row), "dynamic %d, %d threads: row %zu", dyn, threads, i);
+            }
+        }
+    }
+    free(y);
+    free(row);
+    ae_dataset_free(&ds);
+    ae_set_threads(saved);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *tests[] = {no_transform_copies_rows, ones_match_pixel_mean, passes_differ, same_key_same_bits,
-                            fixed_draw_is_static, take_keeps_transform, hold_out_rows};
+                            fixed_draw_is_static, take_keeps_transform, hold_out_rows, big_batch_in_blocks};
     Suite *s = suite_create("data_draw");
     TCase *tc = tcase_create("data_draw");
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) tcase_add_test(tc, tests[i]);
