@@ -72,10 +72,14 @@ void dense_unpermute_grads(ae_node *n)
         for (int64_t i = 0; i < s->m; i++) {
             const float *restrict src = s->wg + i * k;
             float *restrict dst = w->grad + plain_row(s, i);
-            for (int64_t j = 0; j < k; j++) {
-                float *g = dst + (s->kperm ? s->kperm[j] : j);
-                *g = n->accum[1] ? *g + src[j] : src[j];
-            }
+            const int32_t *restrict kp = s->kperm;
+            if (kp && n->accum[1])
+                for (int64_t j = 0; j < k; j++) dst[kp[j]] += src[j];
+            else if (kp)
+                for (int64_t j = 0; j < k; j++) dst[kp[j]] = src[j];
+            else if (n->accum[1])
+                for (int64_t j = 0; j < k; j++) dst[j] += src[j];
+            else memcpy(dst, src, (size_t)k * sizeof *dst);
         }
     if (s->mperm && b && b->needs_grad)
         for (int64_t i = 0; i < s->m; i++) {
