@@ -369,6 +369,7 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
          conv_blocks_make(g, n, &s->bwd_w, 2, threads, err) || conv_run_prepare(g, n, err)))
         rc = err->code;
     ae_par_restore(saved);
+    conv_run_check_tail(n);
     if (rc) return ae_err_prefix(err, "%s", n->name);
     /* one pass's multiply-adds: every output pixel (conv) or input pixel (transposed) meets a
      * whole kernel; backward-data and backward-weights cost the same again each */
