@@ -25,8 +25,6 @@ static const conv_blocks *any_blocks(const conv_state *s)
     return s->fwd.blocks ? s->fwd.blocks : s->bwd_d.blocks ? s->bwd_d.blocks : s->bwd_w.blocks;
 }
 
-/* At the end of n's prepare (its input's conv, if any, is prepared): the bias-gradient partials,
- * and the chain links with a conv input that only n reads, in the same blocks and threads. */
 int conv_run_threads(const ae_node *n)
 {
     const conv_blocks *k = any_blocks(n->state);
@@ -43,6 +41,8 @@ void conv_run_check_tail(ae_node *n)
     }
 }
 
+/* At the end of n's prepare (its input's conv, if any, is prepared): the bias-gradient partials,
+ * and the chain links with a conv input that only n reads, in the same blocks and threads. */
 int conv_run_prepare(ae_graph *g, ae_node *n, ae_err *err)
 {
     conv_state *s = n->state;

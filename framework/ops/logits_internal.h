@@ -17,8 +17,9 @@ int logit_aux_init(logit_aux *a, ae_graph *g, const ae_node *logits, ae_err *err
 void logit_aux_destroy(logit_aux *a);
 
 /* A bce_logits loss in the row blocks of the split dense chain that makes its logits, or in the
- * batch blocks of the conv that does (fuse.c's plan_bcel; loss_chain.c): per-thread softplus and sigmoid primitives for a block's rows, and the
- * sums of the loss's chunks (ae_par_sum_chunks) that lie in one block, made there. */
+ * batch blocks of the conv that does (fuse.c's plan_bcel; loss_chain.c): per-thread softplus and
+ * sigmoid primitives for a block's rows, and the sums of the loss's chunks (ae_par_sum_chunks) that
+ * lie in one block, made there. */
 typedef struct chain_tail {
     const float *z;       /* the logits */
     float *sp, *sg;       /* their softplus and sigmoid (the logit_aux buffers) */

@@ -1,7 +1,8 @@
 /* A BCE-on-logits loss run in the row blocks of the split dense chain that makes its logits, or in
- * the batch blocks of the identity conv that does (see logits_internal.h): each block's softplus, chunk sums, sigmoid and gradient on the thread that has
- * the block's rows in cache, in the chain's own regions; the same elementwise work and the same
- * chunks as the loss alone, summed in the same order. */
+ * the batch blocks of the identity conv that does (see logits_internal.h): each block's softplus,
+ * chunk sums, sigmoid and gradient on the thread that has the block's rows in cache, in the chain's
+ * own regions; the same elementwise work and the same chunks as the loss alone, summed in the same
+ * order. */
 #include <stdlib.h>
 
 #include "conv_internal.h"
