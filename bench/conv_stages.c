@@ -3,7 +3,8 @@
  * a new machine, e.g. one with AVX-512, before trusting those choices there).
  * Usage: conv_stages [conv|deconv] N CIN COUT H W [stride pad]   (H, W: the input's; 3x3 kernel)
  * Threads: OMP_NUM_THREADS. Prints the median of 7 runs of 10 executions, warm caches (oneDNN's
- * reference code, which a layout it has no kernel for falls back to, is timed once). */
+ * reference code, which a layout it has no kernel for falls back to, is timed once), with the
+ * activations' layouts oneDNN chose; then the reorders between activation layouts, for x and y. */
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,20 @@ static dnnl_status_t desc(int tr, int stage, const dnnl_memory_desc_t *x, const 
     return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct, x, w, NULL, y, s, pl, pr);
 }
 
+/* The name of an activation layout (the tags a conv stage can take here), "?" for another. */
+static const char *tag_name(const dnnl_memory_desc_t *md)
+{
+    static const struct { dnnl_format_tag_t t; const char *name; } tags[] = {
+        {dnnl_nchw, "nchw"}, {dnnl_nhwc, "nhwc"}, {dnnl_nChw8c, "nChw8c"}, {dnnl_nChw16c, "nChw16c"}};
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+        dnnl_memory_desc_t t;
+        if (dnnl_memory_desc_init_by_tag(&t, 4, md->dims, dnnl_f32, tags[i].t) == dnnl_success &&
+            dnnl_memory_desc_equal(&t, md))
+            return tags[i].name;
+    }
+    return "?";
+}
+
 /* A memory of pd's argument q, filled with a fixed pattern. */
 static dnnl_memory_t arg_mem(dnnl_engine_t eng, const_dnnl_primitive_desc_t pd, dnnl_query_t q)
 {
@@ -67,7 +82,7 @@ static dnnl_memory_t arg_mem(dnnl_engine_t eng, const_dnnl_primitive_desc_t pd, 
  * implementation. *impl gets the implementation's name. */
 static double time_stage(dnnl_engine_t eng, dnnl_stream_t str, int tr, int stage, const layout *L,
                          const dnnl_dims_t xd, const dnnl_dims_t yd, const dnnl_dims_t wd, const dnnl_dims_t s,
-                         const dnnl_dims_t pl, const dnnl_dims_t pr, const char **impl)
+                         const dnnl_dims_t pl, const dnnl_dims_t pr, const char **impl, const char *tag[2])
 {
     dnnl_memory_desc_t x, y, w;
     dnnl_convolution_desc_t fd, bd;
@@ -85,6 +100,8 @@ static double time_stage(dnnl_engine_t eng, dnnl_stream_t str, int tr, int stage
         return -1;
     }
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)impl);
+    tag[0] = tag_name(dnnl_primitive_desc_query_md(pd, stage == BWD_D ? dnnl_query_diff_src_md : dnnl_query_src_md, 0));
+    tag[1] = tag_name(dnnl_primitive_desc_query_md(pd, stage == FWD ? dnnl_query_dst_md : dnnl_query_diff_dst_md, 0));
     static const struct { int arg; dnnl_query_t q; } args[3][3] = {
         {{DNNL_ARG_SRC, dnnl_query_src_md}, {DNNL_ARG_WEIGHTS, dnnl_query_weights_md}, {DNNL_ARG_DST, dnnl_query_dst_md}},
         {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md}, {DNNL_ARG_WEIGHTS, dnnl_query_weights_md},
@@ -115,6 +132,52 @@ static double time_stage(dnnl_engine_t eng, dnnl_stream_t str, int tr, int stage
     if (pd != fpd) dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_desc_destroy(fpd);
     return med;
+}
+
+/* Median ms of a reorder between two activation layouts of dims d. */
+static double time_reorder(dnnl_engine_t eng, dnnl_stream_t str, const dnnl_dims_t d, dnnl_format_tag_t a,
+                           dnnl_format_tag_t b)
+{
+    dnnl_memory_desc_t ma, mb;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t p = NULL;
+    dnnl_memory_t m[2] = {NULL, NULL};
+    double t[7] = {0}, med = -1;
+    dnnl_memory_desc_init_by_tag(&ma, 4, d, dnnl_f32, a);
+    dnnl_memory_desc_init_by_tag(&mb, 4, d, dnnl_f32, b);
+    if (dnnl_reorder_primitive_desc_create(&pd, &ma, eng, &mb, eng, NULL) == dnnl_success &&
+        dnnl_memory_create(&m[0], &ma, eng, DNNL_MEMORY_ALLOCATE) == dnnl_success &&
+        dnnl_memory_create(&m[1], &mb, eng, DNNL_MEMORY_ALLOCATE) == dnnl_success &&
+        dnnl_primitive_create(&p, pd) == dnnl_success) {
+        dnnl_exec_arg_t x[2] = {{DNNL_ARG_FROM, m[0]}, {DNNL_ARG_TO, m[1]}};
+        for (int i = 0; i < 3; i++) dnnl_primitive_execute(p, str, 2, x);
+        dnnl_stream_wait(str);
+        for (int r = 0; r < 7; r++) {
+            double t0 = now_ms();
+            for (int i = 0; i < 10; i++) dnnl_primitive_execute(p, str, 2, x);
+            dnnl_stream_wait(str);
+            t[r] = (now_ms() - t0) / 10;
+        }
+        qsort(t, 7, sizeof *t, cmp);
+        med = t[3];
+    }
+    if (p) dnnl_primitive_destroy(p);
+    for (int i = 0; i < 2; i++)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return med;
+}
+
+/* The reorders a graph may need between a stage's layout and its neighbour's, for an activation. */
+static void time_reorders(dnnl_engine_t eng, dnnl_stream_t str, const char *what, const dnnl_dims_t d)
+{
+    static const struct { dnnl_format_tag_t t; const char *name; } tags[] = {
+        {dnnl_nchw, "nchw"}, {dnnl_nhwc, "nhwc"}, {dnnl_nChw16c, "nChw16c"}};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            if (a != b)
+                printf("  reorder %s %-8s -> %-8s %8.3f ms\n", what, tags[a].name, tags[b].name,
+                       time_reorder(eng, str, d, tags[a].t, tags[b].t));
 }
 
 int main(int argc, char **argv)
@@ -155,12 +218,14 @@ int main(int argc, char **argv)
            "choice)\n", tr ? "deconv" : "conv", n, ci, h, wi, co, ho, wo, st, pad);
     for (int stage = 0; stage < 3; stage++)
         for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
-            const char *impl = "-";
-            double ms = time_stage(eng, str, tr, stage, &L[i], xd, yd, wd, s, pl, pr, &impl);
+            const char *impl = "-", *tag[2] = {"-", "-"};
+            double ms = time_stage(eng, str, tr, stage, &L[i], xd, yd, wd, s, pl, pr, &impl, tag);
             if (ms < 0) printf("  %-16s %-16s  no implementation\n", stage_name[stage], L[i].name);
-            else printf("  %-16s %-16s %8.3f ms %7.1f GFLOP/s  %s\n", stage_name[stage], L[i].name, ms,
-                        flops / ms / 1e6, impl);
+            else printf("  %-16s %-16s %8.3f ms %7.1f GFLOP/s  %-22s x %s, y %s\n", stage_name[stage], L[i].name,
+                        ms, flops / ms / 1e6, impl, tag[0], tag[1]);
         }
+    time_reorders(eng, str, "x", xd);
+    time_reorders(eng, str, "y", yd);
     dnnl_stream_destroy(str);
     dnnl_engine_destroy(eng);
     return 0;

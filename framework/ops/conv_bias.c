@@ -7,20 +7,30 @@
  * block's loop, conv_blocks.c, stays on its thread without opening a nested team). */
 static int team(int64_t n) { return n >= 65536 && ae_par_threads() > 1; }
 
-/* Image-channel-block i of bias_act_blocked. */
-static inline void bias_act_plane(float *y, int64_t i, int64_t cb, int64_t hw, int blk, const float *b, ae_act act)
+/* Image-channel-block i of bias_act_blocked, with the block size B a constant (vectorised). */
+static inline void bias_act_plane(float *y, int64_t i, int64_t cb, int64_t hw, const int B, const float *b,
+                                  ae_act act)
 {
-    float *p = y + i * hw * blk;
-    const float *bb = b + (i % cb) * blk;
+    float *p = y + i * hw * B, bb[16];
+    for (int l = 0; l < B; l++) bb[l] = b[(i % cb) * B + l];
     if (act == AE_ACT_RELU)
         for (int64_t q = 0; q < hw; q++)
-            for (int l = 0; l < blk; l++) {
-                float v = p[q * blk + l] + bb[l];
-                p[q * blk + l] = v > 0.0f ? v : 0.0f;
+            for (int l = 0; l < B; l++) {
+                float v = p[q * B + l] + bb[l];
+                p[q * B + l] = v > 0.0f ? v : 0.0f;
             }
     else
         for (int64_t q = 0; q < hw; q++)
-            for (int l = 0; l < blk; l++) p[q * blk + l] += bb[l];
+            for (int l = 0; l < B; l++) p[q * B + l] += bb[l];
+}
+
+static void bias_act_planes(float *y, int64_t lo, int64_t hi, int64_t cb, int64_t hw, int blk, const float *b,
+                            ae_act act)
+{
+    for (int64_t i = lo; i < hi; i++)
+        if (blk == 16) bias_act_plane(y, i, cb, hw, 16, b, act);
+        else if (blk == 8) bias_act_plane(y, i, cb, hw, 8, b, act);
+        else bias_act_plane(y, i, cb, hw, 1, b, act);
 }
 
 /* y += b per channel, then the activation; y in nChw{blk}c: [n][c/blk][h][w][c%blk]. */
@@ -29,9 +39,9 @@ void conv_bias_act_blocked(float *y, ae_shape sh, int blk, const float *b, ae_ac
     const int64_t nb = sh.d[0], cb = sh.d[1] / blk, hw = sh.d[2] * sh.d[3];
     if (team(nb * cb * hw * blk)) {
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < nb * cb; i++) bias_act_plane(y, i, cb, hw, blk, b, act);
+        for (int64_t i = 0; i < nb * cb; i++) bias_act_planes(y, i, i + 1, cb, hw, blk, b, act);
     } else
-        for (int64_t i = 0; i < nb * cb; i++) bias_act_plane(y, i, cb, hw, blk, b, act);
+        bias_act_planes(y, 0, nb * cb, cb, hw, blk, b, act);
     if (act != AE_ACT_RELU && act != AE_ACT_IDENTITY)
         ae_act_forward_slope(act, slope, y, y, (size_t)(nb * cb * hw * blk));
 }
@@ -49,20 +59,33 @@ static inline float dact(ae_act a, float s, float y, float dy)
 }
 
 /* Channel block j of an nChw{B}c tensor: g = g·act'(y) in place (y NULL: g as is), and its sum per
- * channel in B lanes, two interleaved partial sums each. */
+ * channel in B lanes, two interleaved partial sums each (even pixels of an image in the first, odd
+ * ones in the second), in one pass. */
 static inline void grad_block(ae_act a, float s, const float *y, float *g, int64_t nb, int64_t cb,
                               int64_t hw, int64_t j, const int B, float *out)
 {
-    float lane[2][16] = {{0}};
+    float l0[16] = {0}, l1[16] = {0};
     for (int64_t i = 0; i < nb; i++) {
         const int64_t o = (i * cb + j) * hw * B;
         float *p = g + o;
-        if (y)
-            for (int64_t q = 0; q < hw * B; q++) p[q] = dact(a, s, y[o + q], p[q]);
-        for (int64_t q = 0; q < hw; q++)
-            for (int l = 0; l < B; l++) lane[q & 1][l] += p[q * B + l];
+        const float *yy = y ? y + o : NULL;
+        int64_t q = 0;
+        for (; q + 1 < hw; q += 2)
+            for (int l = 0; l < B; l++) {
+                float u = p[q * B + l], v = p[(q + 1) * B + l];
+                if (yy) u = dact(a, s, yy[q * B + l], u), v = dact(a, s, yy[(q + 1) * B + l], v);
+                p[q * B + l] = u, p[(q + 1) * B + l] = v;
+                l0[l] += u, l1[l] += v;
+            }
+        if (q < hw)
+            for (int l = 0; l < B; l++) {
+                float u = p[q * B + l];
+                if (yy) u = dact(a, s, yy[q * B + l], u);
+                p[q * B + l] = u;
+                l0[l] += u;
+            }
     }
-    for (int l = 0; l < B; l++) out[l] = lane[0][l] + lane[1][l];
+    for (int l = 0; l < B; l++) out[l] = l0[l] + l1[l];
 }
 
 /* grad_block with the activation a compile-time constant in each branch (vectorised loops). */
@@ -85,6 +108,34 @@ typedef struct grad_args {
     int blk, accumulate;
 } grad_args;
 
+/* One image's plane of an nchw channel: p = p·act'(y) in place (y NULL: as is), summed into 8
+ * lanes (pixel q into lane q % 8), in one pass. */
+static inline void nchw_plane_act(ae_act a, float s, const float *y, float *p, int64_t hw, float *lane)
+{
+    int64_t q = 0;
+    for (; q + 8 <= hw; q += 8)
+        for (int l = 0; l < 8; l++) {
+            float u = y ? dact(a, s, y[q + l], p[q + l]) : p[q + l];
+            p[q + l] = u;
+            lane[l] += u;
+        }
+    for (; q < hw; q++) {
+        float u = y ? dact(a, s, y[q], p[q]) : p[q];
+        p[q] = u;
+        lane[q % 8] += u;
+    }
+}
+
+/* nchw_plane_act with the activation a compile-time constant in each branch. */
+static void nchw_plane(ae_act a, float s, const float *y, float *p, int64_t hw, float *lane)
+{
+    if (!y) nchw_plane_act(AE_ACT_IDENTITY, s, NULL, p, hw, lane);
+    else if (a == AE_ACT_RELU) nchw_plane_act(AE_ACT_RELU, s, y, p, hw, lane);
+    else if (a == AE_ACT_SIGMOID) nchw_plane_act(AE_ACT_SIGMOID, s, y, p, hw, lane);
+    else if (a == AE_ACT_LEAKY_RELU) nchw_plane_act(AE_ACT_LEAKY_RELU, s, y, p, hw, lane);
+    else nchw_plane_act(AE_ACT_TANH, s, y, p, hw, lane);
+}
+
 /* Channel block j (blk > 1) or channel j (nchw) of conv_act_bias_grad. */
 static void grad_channel(const grad_args *a, int64_t j)
 {
@@ -97,15 +148,8 @@ static void grad_channel(const grad_args *a, int64_t j)
         return;
     }
     float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int64_t i = 0; i < nb; i++) {
-        float *p = a->g + (i * c + j) * hw;
-        if (a->y)
-            for (int64_t q = 0; q < hw; q++) p[q] = dact(a->act, a->slope, a->y[(i * c + j) * hw + q], p[q]);
-        int64_t q = 0;
-        for (; q + 8 <= hw; q += 8)
-            for (int l = 0; l < 8; l++) lane[l] += p[q + l];
-        for (; q < hw; q++) lane[q % 8] += p[q];
-    }
+    for (int64_t i = 0; i < nb; i++)
+        nchw_plane(a->act, a->slope, a->y ? a->y + (i * c + j) * hw : NULL, a->g + (i * c + j) * hw, hw, lane);
     float t = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
     a->db[j] = a->accumulate ? a->db[j] + t : t;
 }

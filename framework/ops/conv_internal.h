@@ -104,6 +104,10 @@ void conv_blocks_destroy(conv_blocks *k);
 /* conv_run.c: links and buffers at the end of a node's prepare; a node's forward / backward in
  * batch blocks with its chain (0: the node has no blocks there, run it whole). */
 int conv_run_prepare(ae_graph *g, ae_node *n, ae_err *err);
+/* The threads n's blocks run on; a BCE loss planned into n's blocks (fuse.c's plan_bcel) left to run
+ * on its own when n's forward or backward does not run in blocks after all (end of n's prepare). */
+int conv_run_threads(const ae_node *n);
+void conv_run_check_tail(ae_node *n);
 int conv_run_forward(ae_node *n);
 int conv_run_backward(ae_node *n);
 

@@ -4,6 +4,7 @@
  * for the conv it reads), the partials summed in block order afterwards. */
 #include "ae_par.h"
 #include "conv_internal.h"
+#include "logits_internal.h"
 
 static int is_conv(const ae_node *n) { return n->op == &ae_op_conv2d || n->op == &ae_op_conv_transpose2d; }
 
@@ -22,6 +23,22 @@ static int only_for(const ae_node *p, const ae_node *n, int grad)
 static const conv_blocks *any_blocks(const conv_state *s)
 {
     return s->fwd.blocks ? s->fwd.blocks : s->bwd_d.blocks ? s->bwd_d.blocks : s->bwd_w.blocks;
+}
+
+int conv_run_threads(const ae_node *n)
+{
+    const conv_blocks *k = any_blocks(n->state);
+    return k ? conv_blocks_threads(k) : 1;
+}
+
+void conv_run_check_tail(ae_node *n)
+{
+    const conv_state *s = n->state;
+    ae_node *loss = n->fuse.loss_tail;
+    if (loss && !(s && s->fwd.blocks && bwd_blocked(s))) {
+        loss->fuse.in_chain = 0; /* the loss runs on its own (it prepares after n) */
+        n->fuse.loss_tail = NULL;
+    }
 }
 
 /* At the end of n's prepare (its input's conv, if any, is prepared): the bias-gradient partials,
@@ -56,10 +73,23 @@ int conv_run_prepare(ae_graph *g, ae_node *n, ae_err *err)
     return AE_OK;
 }
 
+/* Images [r0, r0 + r) of block b of a batch of N. */
+static int64_t block_r0(const ae_node *n, size_t b) { return (int64_t)b * conv_block_rows(n->shape.d[0]); }
+static int64_t block_len(const ae_node *n, size_t b)
+{
+    const int64_t N = n->shape.d[0], rows = conv_block_rows(N), r0 = (int64_t)b * rows;
+    return N - r0 < rows ? N - r0 : rows;
+}
+
 static void fwd_block(size_t b, int t, void *ctx)
 {
-    for (const ae_node *n = ctx; n; n = ((const conv_state *)n->state)->fnext)
+    const ae_node *n = ctx;
+    for (;; n = ((const conv_state *)n->state)->fnext) {
         conv_blocks_run_block(((const conv_state *)n->state)->fwd.blocks, b, t);
+        if (!((const conv_state *)n->state)->fnext) break;
+    }
+    if (n->fuse.loss_tail) /* the BCE loss on the block's logits (fuse.c's plan_bcel) */
+        bcel_chain_fwd(n->fuse.loss_tail, block_r0(n, b), block_len(n, b), t);
 }
 
 int conv_run_forward(ae_node *n)
@@ -96,7 +126,10 @@ static void bwd_node_block(const ae_node *n, size_t b, int t)
 
 static void bwd_block(size_t b, int t, void *ctx)
 {
-    for (const ae_node *n = ctx; n; n = ((const conv_state *)n->state)->bprev) bwd_node_block(n, b, t);
+    const ae_node *last = ctx;
+    if (last->fuse.loss_tail) /* the loss's gradient of the block's logits first */
+        bcel_chain_bwd(last->fuse.loss_tail, block_r0(last, b), block_len(last, b), t);
+    for (const ae_node *n = last; n; n = ((const conv_state *)n->state)->bprev) bwd_node_block(n, b, t);
 }
 
 static void bwd_after(const ae_node *n)

@@ -29,6 +29,7 @@ int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err)
     const int blk = n->blk; /* > 0: the plan (fuse.c) has this layer write its one consumer, a
                                reshape only convs read, channel-blocked */
     const int64_t *xd = x->shape.d, *rd = blk ? n->cons[0].node->shape.d : NULL;
+    if (x->blk && x->shape.nd == 4) s->kc = xd[1], s->khw = xd[2] * xd[3], s->kblk = x->blk;
     if ((x->blk && x->shape.nd == 4 && !(s->kperm = blocked_order(xd[1], xd[2] * xd[3], x->blk))) ||
         (blk && !(s->mperm = blocked_order(rd[1], rd[2] * rd[3], blk))))
         return ae_errf(err, AE_EINTERNAL, "out of memory");
@@ -47,6 +48,29 @@ int dense_blocked_io(ae_graph *g, ae_node *n, ae_err *err)
 /* Row i of the permuted copy of W is this row of the parameter, its entries in kperm order. */
 static int64_t plain_row(const dense_state *s, int64_t i) { return (s->mperm ? s->mperm[i] : i) * s->k; }
 
+/* One row of W from the plain feature order [c][hw] to kperm's (nChw{B}c: [c/B][hw][B]), B constant. */
+static inline void row_to_blocked(const float *restrict src, float *restrict dst, int64_t c, int64_t hw, const int B)
+{
+    for (int64_t cb = 0; cb < c / B; cb++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int l = 0; l < B; l++) dst[(cb * hw + p) * B + l] = src[(cb * B + l) * hw + p];
+}
+
+/* The inverse, added into dst when acc. */
+static inline void row_from_blocked(const float *restrict src, float *restrict dst, int64_t c, int64_t hw,
+                                    const int B, int acc)
+{
+    for (int64_t cb = 0; cb < c / B; cb++)
+        for (int l = 0; l < B; l++) {
+            const float *restrict sp = src + cb * hw * B + l;
+            float *restrict dp = dst + (cb * B + l) * hw;
+            if (acc)
+                for (int64_t p = 0; p < hw; p++) dp[p] += sp[p * B];
+            else
+                for (int64_t p = 0; p < hw; p++) dp[p] = sp[p * B];
+        }
+}
+
 void dense_permute_params(ae_node *n)
 {
     dense_state *s = n->state;
@@ -56,6 +80,8 @@ void dense_permute_params(ae_node *n)
         const float *restrict src = n->in[1]->val + plain_row(s, i);
         float *restrict dst = s->wv + i * k;
         if (!s->kperm) memcpy(dst, src, (size_t)k * sizeof *dst);
+        else if (s->kblk == 16) row_to_blocked(src, dst, s->kc, s->khw, 16);
+        else if (s->kblk == 8) row_to_blocked(src, dst, s->kc, s->khw, 8);
         else
             for (int64_t j = 0; j < k; j++) dst[j] = src[s->kperm[j]];
     }
@@ -68,14 +94,18 @@ void dense_unpermute_grads(ae_node *n)
     dense_state *s = n->state;
     ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
     const int64_t k = s->k;
+    const int acc = n->accum[1];
     if (dense_permuted(s) && w->needs_grad)
         for (int64_t i = 0; i < s->m; i++) {
             const float *restrict src = s->wg + i * k;
             float *restrict dst = w->grad + plain_row(s, i);
-            for (int64_t j = 0; j < k; j++) {
-                float *g = dst + (s->kperm ? s->kperm[j] : j);
-                *g = n->accum[1] ? *g + src[j] : src[j];
-            }
+            if (s->kperm && s->kblk == 16) row_from_blocked(src, dst, s->kc, s->khw, 16, acc);
+            else if (s->kperm && s->kblk == 8) row_from_blocked(src, dst, s->kc, s->khw, 8, acc);
+            else if (s->kperm)
+                for (int64_t j = 0; j < k; j++) dst[s->kperm[j]] = acc ? dst[s->kperm[j]] + src[j] : src[j];
+            else if (acc)
+                for (int64_t j = 0; j < k; j++) dst[j] += src[j];
+            else memcpy(dst, src, (size_t)k * sizeof *dst);
         }
     if (s->mperm && b && b->needs_grad)
         for (int64_t i = 0; i < s->m; i++) {

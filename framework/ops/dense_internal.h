@@ -54,6 +54,8 @@ typedef struct dense_state {
     int fused;        /* in a chain: its first layer runs every forward, its last every backward */
     ae_node *prev, *next; /* neighbours in the chain */
     int32_t *kperm;   /* input column j is feature kperm[j] (X kept channel-blocked), or NULL */
+    int64_t kc, khw;  /* with kperm: X's channels and pixels, kblk channels per block */
+    int kblk;
     int32_t *mperm;   /* output column j is unit mperm[j] (Y written channel-blocked), or NULL */
     float *wv, *wg;   /* W and dW as the products see them: the parameter's, or permuted copies */
     float *bv, *bg;   /* likewise b and db */

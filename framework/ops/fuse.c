@@ -147,21 +147,26 @@ static void plan_mse(ae_node *n)
     }
 }
 
-/* A BCE-on-logits loss whose logits are the last (identity) layer of a chain split in row blocks, and
- * whose logits' gradient it alone writes first: its softplus and the sums of its chunks that lie in
- * one block run in the chain's forward blocks, its sigmoid and gradient in the backward blocks, on
+/* A BCE-on-logits loss whose logits are the last (identity) layer of a chain split in row blocks, or
+ * an identity conv run in batch blocks (conv_blocks.c; its blocks' images are rows of the logits),
+ * and whose logits' gradient it alone writes first: its softplus and the sums of its chunks that lie
+ * in one block run in the chain's forward blocks, its sigmoid and gradient in the backward blocks, on
  * the thread that has the block's rows in cache (ops_loss.c; elementwise, and the same chunks summed
- * in the same order, so the same bits). */
+ * in the same order, so the same bits). A conv that ends up without blocks drops it at its prepare. */
 static void plan_bcel(ae_graph *g, ae_node *n)
 {
     ae_node *z = n->in[0], *t = n->in[1];
     int split = 0;
-    if (!n->needs_grad || !z->needs_grad || n->accum[0] || t->needs_grad || t == z || !is_dense(z) ||
-        !z->fuse.chain_prev || z->fuse.chain_next || dense_act(z) != AE_ACT_IDENTITY || z->blk ||
+    if (!n->needs_grad || !z->needs_grad || n->accum[0] || t->needs_grad || t == z || z->blk ||
         grad_writers(z) != 1)
         return;
-    dense_chain_rows(z, ae_graph_threads(g), &split);
-    if (!split) return;
+    if (is_conv(z)) {
+        if ((ae_act)z->iattr[CONV_ACT] != AE_ACT_IDENTITY || !conv_blocks_on()) return;
+    } else {
+        if (!is_dense(z) || !z->fuse.chain_prev || z->fuse.chain_next || dense_act(z) != AE_ACT_IDENTITY) return;
+        dense_chain_rows(z, ae_graph_threads(g), &split);
+        if (!split) return;
+    }
     z->fuse.loss_tail = n;
     n->fuse.in_chain = 1;
 }

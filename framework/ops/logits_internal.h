@@ -16,9 +16,10 @@ typedef struct logit_aux {
 int logit_aux_init(logit_aux *a, ae_graph *g, const ae_node *logits, ae_err *err);
 void logit_aux_destroy(logit_aux *a);
 
-/* A bce_logits loss in the row blocks of the split dense chain that makes its logits (fuse.c's
- * plan_bcel; loss_chain.c): per-thread softplus and sigmoid primitives for a block's rows, and the
- * sums of the loss's chunks (ae_par_sum_chunks) that lie in one block, made there. */
+/* A bce_logits loss in the row blocks of the split dense chain that makes its logits, or in the
+ * batch blocks of the conv that does (fuse.c's plan_bcel; loss_chain.c): per-thread softplus and
+ * sigmoid primitives for a block's rows, and the sums of the loss's chunks (ae_par_sum_chunks) that
+ * lie in one block, made there. */
 typedef struct chain_tail {
     const float *z;       /* the logits */
     float *sp, *sg;       /* their softplus and sigmoid (the logit_aux buffers) */
@@ -39,7 +40,8 @@ void chain_tail_fwd(chain_tail *ct, int64_t r0, int64_t r, int t, ae_chunk_sum_f
 double chain_tail_sum(chain_tail *ct, size_t n, ae_chunk_sum_fn f, void *ctx);
 /* Block [r0, r0 + r) on thread t: sigmoid of its logits, then g over its elements. */
 void chain_tail_bwd(chain_tail *ct, int64_t r0, int64_t r, int t, ae_chunk_fn g, void *ctx);
-/* ops_loss.c: the loss's part of a block (called by the chain's last layer, ops_dense.c). */
+/* ops_loss.c: the loss's part of a block (called by the chain's last layer, ops_dense.c, or the
+ * conv's blocks, conv_run.c). */
 void bcel_chain_fwd(ae_node *loss, int64_t r0, int64_t r, int t);
 void bcel_chain_bwd(ae_node *loss, int64_t r0, int64_t r, int t);
 

@@ -1,9 +1,11 @@
-/* A BCE-on-logits loss run in the row blocks of the split dense chain that makes its logits (see
- * logits_internal.h): each block's softplus, chunk sums, sigmoid and gradient on the thread that has
- * the block's rows in cache, in the chain's own regions; the same elementwise work and the same
- * chunks as the loss alone, summed in the same order. */
+/* A BCE-on-logits loss run in the row blocks of the split dense chain that makes its logits, or in
+ * the batch blocks of the identity conv that does (see logits_internal.h): each block's softplus,
+ * chunk sums, sigmoid and gradient on the thread that has the block's rows in cache, in the chain's
+ * own regions; the same elementwise work and the same chunks as the loss alone, summed in the same
+ * order. */
 #include <stdlib.h>
 
+#include "conv_internal.h"
 #include "dense_internal.h"
 #include "logits_internal.h"
 
@@ -12,18 +14,24 @@ static size_t chunk_lo(size_t n, size_t nc, size_t c) { return n * c / nc; }
 int chain_tail_init(chain_tail **out, logit_aux *lx, ae_graph *g, const ae_node *loss, ae_err *err)
 {
     const ae_node *z = loss->in[0];
-    const dense_state *ds = z->state;
     const size_t k = z->numel;
     chain_tail *ct = calloc(1, sizeof *ct);
     if (!ct) return ae_errf(err, AE_EINTERNAL, "out of memory");
     *out = ct;
     ct->z = z->val;
-    ct->rows = ds->rows;
-    ct->m = ds->m;
-    ct->nthr = ds->nthr;
+    const int64_t n = z->shape.d[0];
+    ct->m = (int64_t)(k / (size_t)n);
+    if (z->op == &ae_op_dense) {
+        const dense_state *ds = z->state;
+        ct->rows = ds->rows;
+        ct->nthr = ds->nthr;
+    } else { /* a conv's batch blocks (conv_run.c) */
+        ct->rows = conv_block_rows(n);
+        ct->nthr = conv_run_threads(z);
+    }
     ct->total = k;
     ct->nc = ae_par_sum_chunks(k);
-    const int64_t last = ds->n - (int64_t)(ds->nb - 1) * ds->rows;
+    const int64_t last = n - (n - 1) / ct->rows * ct->rows;
     if (!(lx->sp = ct->sp = ae_graph_scratch(g, k, err)) || !(lx->sg = ct->sg = ae_graph_scratch(g, k, err)))
         return err->code;
     ct->esp = calloc((size_t)ct->nthr * 2, sizeof *ct->esp);

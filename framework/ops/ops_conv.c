@@ -76,26 +76,42 @@ static dnnl_status_t desc_init(const geom *G, int which, dnnl_prop_kind_t prop, 
     return st != dnnl_success ? st : desc_md(G, which, prop, &ax, &aw, &ay, d);
 }
 
-/* Per-stage layouts. AUTO, from measurements (oneDNN 2.6 jit:avx2, 2 threads, W3's shapes): blocked
- * when both channel counts are >= 8; with a 1-channel side, nhwc (the same bytes as nchw on that
- * side; 2-5x faster than blocked or gemm-based nchw), except two forwards: a conv from few
- * channels runs blocked (nchw in, blocked out: 0.24 vs 0.18 ms, but the next conv then reads its
- * output without a reorder) and a transposed conv to few channels runs the gemm-based nchw kernel
- * (2.6x faster than nhwc). When the latter's input is kept blocked, its backward-data writes that
- * layout directly (0.23-0.31 ms, vs nhwc 0.23-0.32 plus a 0.6 ms reorder in the graph); its
- * backward-weights stays nhwc (0.24 ms plus a blocked -> nhwc reorder: in the graph as fast as the
- * gemm kernel on the forward's nchw copy, 0.52-0.62 ms). */
+/* oneDNN runs its AVX-512 kernels here (channel blocks of 16), not its AVX2 ones (blocks of 8): what
+ * it dispatches to at run time (DNNL_MAX_CPU_ISA, valgrind's CPU), the same for any thread count. */
+static int isa_avx512(void)
+{
+    return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
+
+/* Per-stage layouts. AUTO, from measurements in the batch-block setting (bench/conv_stages N=32 on
+ * one thread, W3's shapes, oneDNN 2.6 on a Zen 5 EPYC: jit:avx512_core, and with DNNL_MAX_CPU_ISA=AVX2
+ * its AVX2 kernels; ms per block, bench/analysis_issue17_w3.md). Blocked when both channel counts
+ * are >= 8 (32->64 and 64->32: blocked and nhwc within 10% on either ISA, and blocked needs no
+ * reorder between the two). A conv from few channels: forward blocked (nchw in, blocked out:
+ * avx512 0.018 vs nhwc 0.046 + y reorder; avx2 0.054 vs 0.048, but the next conv reads it as it is);
+ * backward-data nchw, the gemm kernel (avx512 0.064 vs nhwc 0.27, avx2 0.11 vs 0.37; + a 0.02
+ * reorder of dY either way); backward-weights on AVX-512 blocked (nchw x, dY as the forward keeps it:
+ * 0.023 vs nhwc 0.023 + a 0.015 dY reorder), on AVX2 nhwc (0.053-0.068 vs blocked 0.36, gemm 0.16).
+ * A transposed conv to few channels: forward the gemm-based nchw kernel (avx512 0.087 vs blocked
+ * 0.37, nhwc 0.32; avx2 0.11 vs 0.38); when its input is kept blocked, backward-data writes that
+ * layout (avx512 0.022, avx2 0.057) and, on AVX-512, backward-weights reads it too (0.025 vs nhwc
+ * 0.026 + a 0.015 x reorder); on AVX2 that stage stays nhwc (0.060 + reorder vs blocked 0.35, gemm
+ * 0.16). Other few-channel cases: nhwc (the same bytes as nchw on the 1-channel side). */
 static void choose_layouts(const ae_node *n, int64_t cin, int64_t cout, int xpriv, int out[3])
 {
-    int tr = n->iattr[CONV_KIND];
+    const int tr = n->iattr[CONV_KIND], wide = isa_avx512();
     for (int i = 0; i < 3; i++) {
         switch ((ae_conv_layout)n->iattr[CONV_LAYOUT]) {
         case AE_CONV_LAYOUT_PLAIN: out[i] = AE_CONV_STAGE_NCHW; break;
         case AE_CONV_LAYOUT_BLOCKED: out[i] = AE_CONV_STAGE_BLOCKED; break;
         default:
-            out[i] = (cin >= 8 && cout >= 8) || (!tr && i == 0 && cout >= 8) ? AE_CONV_STAGE_BLOCKED
-                     : tr && cout < 8 && i == 0 ? AE_CONV_STAGE_NCHW
-                     : tr && cout < 8 && i == 1 && xpriv ? AE_CONV_STAGE_BLOCKED : AE_CONV_STAGE_NHWC;
+            if (cin >= 8 && cout >= 8) out[i] = AE_CONV_STAGE_BLOCKED;
+            else if (!tr && cout >= 8) /* from few channels */
+                out[i] = i == 1 ? AE_CONV_STAGE_NCHW : i == 0 || wide ? AE_CONV_STAGE_BLOCKED : AE_CONV_STAGE_NHWC;
+            else if (tr && cout < 8) /* to few channels */
+                out[i] = i == 0 ? AE_CONV_STAGE_NCHW
+                         : xpriv && (i == 1 || wide) ? AE_CONV_STAGE_BLOCKED : AE_CONV_STAGE_NHWC;
+            else out[i] = AE_CONV_STAGE_NHWC;
         }
     }
 }
@@ -353,6 +369,7 @@ static int conv_prepare(ae_graph *g, ae_node *n, ae_err *err)
          conv_blocks_make(g, n, &s->bwd_w, 2, threads, err) || conv_run_prepare(g, n, err)))
         rc = err->code;
     ae_par_restore(saved);
+    conv_run_check_tail(n);
     if (rc) return ae_err_prefix(err, "%s", n->name);
     /* one pass's multiply-adds: every output pixel (conv) or input pixel (transposed) meets a
      * whole kernel; backward-data and backward-weights cost the same again each */

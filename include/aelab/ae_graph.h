@@ -95,8 +95,9 @@ typedef struct ae_fusion {
     int grad_in_fwd;     /* mse: the prediction's gradient is written in the forward pass */
     int sig_dz;          /* mse: writes its sigmoid dense producer's dZ instead of dY */
     ae_node *chain_prev, *chain_next; /* dense: neighbours in a chain of dense layers */
-    ae_node *loss_tail;  /* dense: the last layer of a split chain whose BCE-on-logits loss (this
-                            node) runs its per-element work in the chain's row blocks */
+    ae_node *loss_tail;  /* dense: the last layer of a split chain (conv: an identity conv run in
+                            batch blocks) whose BCE-on-logits loss (this node) runs its per-element
+                            work in the chain's row blocks (the conv's blocks of images) */
     ae_node *noise_head; /* dense: the first layer of a split chain whose input is this gaussian
                             corruption's or reparameterisation's output, made in the chain's row blocks */
     int in_chain;        /* bce_logits, corrupt, reparam: that loss, corruption or sample (ops_loss.c,
