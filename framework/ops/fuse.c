@@ -171,11 +171,12 @@ static void plan_bcel(ae_graph *g, ae_node *n)
     n->fuse.in_chain = 1;
 }
 
-/* A dense layer e (in a training graph, no chain member) whose output exactly two dense layers read,
- * as their input, neither of them chained on and both with every other input a leaf (parameter) or
- * made before e: when the
- * three split in row blocks (dense_chain_rows: e's product is worth a second thread), e's forward
- * region runs both readers' forward per block, its backward region per block their dX (the later
+/* A dense layer e (in a training graph, no chain member, not itself a fork's head) whose output
+ * exactly two dense layers read, as their input, neither of them chained on, both with every other
+ * input a leaf (parameter) or made before e, and each the only writer of its parameters' gradients
+ * (tied heads are not forked: their dW slices would race): when the three split in row blocks
+ * (dense_chain_rows: e's product is worth a second thread), e's forward region runs both readers'
+ * forward per block, its backward region per block their dX (the later
  * one first, overwriting e's gradient rows, the other adding, as their own backwards would) and e's
  * dZ, and one region all three layers' dW slices and db (ops_dense.c, dense_split.c). A VAE's
  * encoder and its mu and log-variance heads: one region each way instead of oneDNN's own threads for
@@ -184,15 +185,19 @@ static void plan_fork(ae_graph *g, ae_node *e)
 {
     ae_node *h[2];
     int split = 0;
-    if (!e->needs_grad || e->fuse.chain_prev || e->fuse.chain_next || e->blk || e->in[0]->blk || e->ncons != 2 ||
-        grad_writers(e) != 2)
-        return;
+    if (!e->needs_grad || e->fuse.chain_prev || e->fuse.chain_next || e->fuse.fork_of || e->blk || e->in[0]->blk ||
+        e->ncons != 2 || grad_writers(e) != 2)
+        return; /* a head of another fork runs in that fork's blocks: no fork of its own */
     for (int i = 0; i < 2; i++) {
         h[i] = e->cons[i].node;
         if (!is_dense(h[i]) || e->cons[i].slot || !h[i]->needs_grad || h[i]->fuse.chain_next || h[i]->blk)
             return;
-        for (int k = 1; k < h[i]->nin; k++)
-            if (h[i]->in[k]->id > e->id && h[i]->in[k]->op->forward) return; /* made after e's forward */
+        for (int k = 1; k < h[i]->nin; k++) {
+            const ae_node *w = h[i]->in[k];
+            if (w->id > e->id && w->op->forward) return; /* made after e's forward */
+            if (h[i]->accum[k] || (w->needs_grad && grad_writers(w) != 1))
+                return; /* the heads' dW move to e's turn: each must alone write its parameters' gradients */
+        }
     }
     if (h[0] == h[1]) return;
     const int lo = h[0]->id > h[1]->id;

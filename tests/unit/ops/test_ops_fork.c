@@ -2,7 +2,8 @@
  * log-variance heads) runs, split in row blocks on 2 threads, the heads' forward, dX and dW in its own
  * regions. Checked: the fork forms on 2 threads only; the forked graph gives the same bytes whether
  * 2 threads or 1 run its blocks; its values, loss and every gradient match the same net compiled on one
- * thread (each layer alone) within a reduction's rounding; its gradients pass a finite-difference check. */
+ * thread (each layer alone) within a reduction's rounding; its gradients pass a finite-difference check;
+ * a fork's head does not fork again, and heads sharing a weight do not fork. */
 #include "ops_fixture.h"
 #include "ae_penalty.h"
 #include "../framework/ops/dense_internal.h"
@@ -153,6 +154,60 @@ START_TEST(fork_gradcheck)
 }
 END_TEST
 
+/* x -> e -> {a, b}; a -> {c, d} (a fork's head read by two dense layers), or, with tied, b sharing a's
+ * weight: e forks {a, b}, a must not fork again (its heads would never run: they wait for a's blocks,
+ * which e's fork runs without them), and tied heads must not fork (their dW slices would race).
+ * Returns the 2-thread graph's largest difference in c from the same net on one thread. */
+static double nested(int tied, int *e_forks, int *a_forks)
+{
+    enum { NA = 200 };
+    const int64_t n = 128;
+    double worst = 0.0;
+    fx f2[2];
+    ae_node *c[2], *e = NULL, *a = NULL;
+    for (int k = 0; k < 2; k++) {
+        ae_set_threads(k ? 1 : 2);
+        fx *f = &f2[k];
+        fx_init(f);
+        int w0 = decl(f, "w0", ae_shape2(FH, FK)), wa = decl(f, "wa", ae_shape2(NA, FH)),
+            wb = decl(f, "wb", ae_shape2(NA, FH)), wc = decl(f, "wc", ae_shape2(FL, NA)),
+            wd = decl(f, "wd", ae_shape2(FL, NA)), tb = decl(f, "tb", ae_shape2(n, NA)),
+            tc = decl(f, "tc", ae_shape2(n, FL)), td = decl(f, "td", ae_shape2(n, FL)), xi = decl(f, "x", ae_shape2(n, FK));
+        fx_alloc(f, n, -0.05f, 0.05f);
+        ae_node *x = ae_graph_param(f->g, xi, &f->err);
+        ae_node *ek = ae_dense(f->g, "e", x, ae_graph_param(f->g, w0, &f->err), NULL, AE_ACT_RELU, &f->err);
+        ae_node *ak = ae_dense(f->g, "a", ek, ae_graph_param(f->g, wa, &f->err), NULL, AE_ACT_RELU, &f->err);
+        ae_node *bk = ae_dense(f->g, "b", ek, ae_graph_param(f->g, tied ? wa : wb, &f->err), NULL, AE_ACT_IDENTITY,
+                               &f->err);
+        c[k] = ae_dense(f->g, "c", ak, ae_graph_param(f->g, wc, &f->err), NULL, AE_ACT_IDENTITY, &f->err);
+        ae_node *d = ae_dense(f->g, "d", ak, ae_graph_param(f->g, wd, &f->err), NULL, AE_ACT_IDENTITY, &f->err);
+        ae_node *terms[3] = {sq_loss(f, bk, tb), sq_loss(f, c[k], tc), sq_loss(f, d, td)};
+        ae_node *loss = ae_weighted_sum(f->g, "sum", terms, (float[]){1.0f, 1.0f, 1.0f}, 3, &f->err);
+        ck_assert_msg(loss && ae_graph_compile(f->g, loss, &f->err) == AE_OK, "%s", f->err.msg);
+        if (!k) e = ek, a = ak;
+        ae_graph_forward_loss(f->g);
+        ae_graph_backward(f->g);
+    }
+    *e_forks = e->fuse.fork[0] != NULL;
+    *a_forks = a->fuse.fork[0] != NULL;
+    for (size_t i = 0; i < c[0]->numel; i++) worst = fmax(worst, fabs((double)c[0]->val[i] - c[1]->val[i]));
+    const double tol = ae_test_tol_reduce((size_t)(FK + FH + NA), ae_test_absmax(c[1]->val, c[1]->numel));
+    fx_free(&f2[0]), fx_free(&f2[1]);
+    return worst / tol;
+}
+
+START_TEST(fork_not_nested_nor_tied)
+{
+    int saved = ae_get_threads(), ef, af;
+    double r = nested(0, &ef, &af);
+    ck_assert_msg(ef && !af, "nested: e forks %d (want 1), a forks %d (want 0)", ef, af);
+    ck_assert_msg(r <= 1.0, "nested: c differs from one thread's by %g tolerances", r);
+    nested(1, &ef, &af);
+    ck_assert_msg(!ef, "tied heads forked");
+    ae_set_threads(saved);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_fork");
@@ -161,6 +216,7 @@ int main(void)
     tcase_add_test(t, fork_same_as_alone);
     tcase_add_test(t, fork_refused);
     tcase_add_test(t, fork_gradcheck);
+    tcase_add_test(t, fork_not_nested_nor_tied);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
