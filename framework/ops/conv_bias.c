@@ -1,5 +1,6 @@
 /* The conv bias outside oneDNN: added with the activation on a channel-blocked output (oneDNN 2.6's
  * binary primitive runs its reference code there), and its gradient, summed in a fixed order. */
+#include <assert.h>
 #include "ae_par.h"
 #include "conv_internal.h"
 
@@ -30,7 +31,10 @@ static void bias_act_planes(float *y, int64_t lo, int64_t hi, int64_t cb, int64_
     for (int64_t i = lo; i < hi; i++)
         if (blk == 16) bias_act_plane(y, i, cb, hw, 16, b, act);
         else if (blk == 8) bias_act_plane(y, i, cb, hw, 8, b, act);
-        else bias_act_plane(y, i, cb, hw, 1, b, act);
+        else {
+            assert(blk == 1); /* conv_channel_block's 8 or 16, or a plain layout */
+            bias_act_plane(y, i, cb, hw, 1, b, act);
+        }
 }
 
 /* y += b per channel, then the activation; y in nChw{blk}c: [n][c/blk][h][w][c%blk]. */

@@ -230,11 +230,12 @@ void ae_registry_print(const ae_registry *r, FILE *f);
  * (ae_config.h, ae_schema.h, ae_data.h, ae_graph.h, ae_rng.h, ae_error.h), and ae_taps.h; a plug-in
  * includes only these (installed: pkg-config --cflags aelab, or CMake's aelab::aelab). The other
  * public headers serve programs built on libaelab and are not covered. */
-#define AE_PLUGIN_ABI 6 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema`; 3: AE_MAX_IN 16
+#define AE_PLUGIN_ABI 7 /* 2: ae_layer_ops / ae_regularizer_ops end with `schema`; 3: AE_MAX_IN 16
                           (ae_node's input arrays); 4: ae_dataset gained class names and the
                           binarization draw, ae_act gained leaky ReLU; 5: ae_source_ops ends with
                           `schema` (an older plug-in's source would be read past its end); 6:
-                          ae_objective_ops ends with `prepare` and `score` */
+                          ae_objective_ops ends with `prepare` and `score`; 7: ae_node's fusion
+                          fields (issue 17: chains, loss tails, forks) moved the fields after them */
 #define AE_PLUGIN_EXPORT_ABI                                                                       \
     extern const int aelab_plugin_abi;                                                             \
     const int aelab_plugin_abi = AE_PLUGIN_ABI

@@ -37,8 +37,9 @@ typedef enum { AE_RNG_GAUSS, AE_RNG_UNIFORM, AE_RNG_NORMAL } ae_rng_dist;
 typedef void (*ae_rng_block_fn)(size_t lo, size_t hi, const float *noise, void *ctx);
 uint64_t ae_rng_seed64(ae_rng *r);
 void ae_rng_blocks(size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn, void *ctx);
-/* Values [lo, hi) of the same n on the calling thread: each block that overlaps them is drawn from
- * its start up to min(hi, its end), and fn gets the overlap (lo' .. hi', noise[0] is value lo'). */
+/* Values [lo, hi) of the same n on the calling thread: each block that overlaps them is drawn up to
+ * min(hi, its end) (a GSL block from its start; Philox, counter-based, from lo'), and fn gets the
+ * overlap (lo' .. hi', noise[0] is value lo'). */
 void ae_rng_blocks_range(size_t n, ae_rng_dist dist, uint64_t seed, size_t lo, size_t hi, ae_rng_block_fn fn,
                          void *ctx);
 #endif
