@@ -1,4 +1,4 @@
-/* Shared by the conv op suites (test_conv.c, test_conv_blocked.c): a graph fixture, a conv case
+/* Shared by the conv op suites (test_conv*.c): a graph fixture, W3's conv stack, a conv case
  * (shape, stride, padding, activation), a direct-loop reference and ReLU kinks kept off the
  * finite-difference steps. */
 #ifndef CONV_FIXTURE_H
@@ -82,6 +82,29 @@ static inline void grad_ok(fx *f, ae_node *loss, const char *what, int layout)
 }
 
 static inline int bias(fx *f, const char *name, int64_t n) { return decl(f, name, ae_shape_make(1, &n)); }
+
+/* W3's conv stack (conv 1->32->64, transposed conv 64->32->1, 3x3 stride 2, with biases) on `batch`
+ * side x side images: `hidden` the first three layers' activation, `last` the fourth's; parameters
+ * from the fixture's seed scaled by 0.3 (keeps a sigmoid off saturation). The layers go to n[4] when
+ * n is given; returns the output, with the input in *x (its values exist once the graph is compiled). */
+static inline ae_node *w3_conv_stack(fx *f, int64_t batch, int64_t side, ae_act hidden, ae_act last, ae_node **x,
+                                ae_node *n[4])
+{
+    int wi[4] = {decl(f, "w1", ae_shape4(32, 1, 3, 3)), decl(f, "w2", ae_shape4(64, 32, 3, 3)),
+                 decl(f, "w3", ae_shape4(64, 32, 3, 3)), decl(f, "w4", ae_shape4(32, 1, 3, 3))};
+    int bi[4] = {bias(f, "b1", 32), bias(f, "b2", 64), bias(f, "b3", 32), bias(f, "b4", 1)};
+    fx_alloc(f, batch, 1);
+    for (size_t i = 0; i < f->ps->total; i++) f->ps->val[i] *= 0.3f;
+    ae_node *h = *x = ae_graph_input(f->g, "x", ae_shape4(batch, 1, side, side), &f->err);
+    for (int i = 0; i < 4; i++) {
+        ae_act a = i == 3 ? last : hidden;
+        h = i < 2 ? ae_conv2d(f->g, "e", h, P(f, wi[i]), P(f, bi[i]), 2, 1, a, &f->err)
+                  : ae_conv_transpose2d(f->g, "d", h, P(f, wi[i]), P(f, bi[i]), 2, 1, 1, a, &f->err);
+        if (n) n[i] = h;
+    }
+    ck_assert_msg(h && ae_shape_eq(h->shape, (*x)->shape), "%s", f->err.msg);
+    return h;
+}
 
 /* --- direct-loop references ------------------------------------------------------------------ */
 typedef struct cfg {

@@ -10,25 +10,13 @@ typedef struct net {
 } net;
 
 /* W3's conv stack (conv 1->32->64, transposed conv 64->32->1 with biases, ReLU, logits out) on
- * `batch` 12x12 images; the loss reads the logits directly, or through a reshape (no fusion). */
+ * `batch` 28x28 images; the loss reads the logits directly, or through a reshape (no fusion). */
 static void build(net *t, int64_t batch, int threads, int via_reshape)
 {
     ae_set_threads(threads);
     fx *f = &t->f;
     fx_init(f);
-    int wi[4] = {decl(f, "w1", ae_shape4(32, 1, 3, 3)), decl(f, "w2", ae_shape4(64, 32, 3, 3)),
-                 decl(f, "w3", ae_shape4(64, 32, 3, 3)), decl(f, "w4", ae_shape4(32, 1, 3, 3))};
-    int bi[4] = {bias(f, "b1", 32), bias(f, "b2", 64), bias(f, "b3", 32), bias(f, "b4", 1)};
-    fx_alloc(f, batch, 1);
-    for (size_t i = 0; i < f->ps->total; i++) f->ps->val[i] *= 0.3f;
-    ae_node *x = ae_graph_input(f->g, "x", ae_shape4(batch, 1, 28, 28), &f->err), *h = x;
-    for (int i = 0; i < 4; i++) {
-        ae_act a = i == 3 ? AE_ACT_IDENTITY : AE_ACT_RELU;
-        h = i < 2 ? ae_conv2d(f->g, "e", h, P(f, wi[i]), P(f, bi[i]), 2, 1, a, &f->err)
-                  : ae_conv_transpose2d(f->g, "d", h, P(f, wi[i]), P(f, bi[i]), 2, 1, 1, a, &f->err);
-    }
-    t->z = h;
-    ck_assert_msg(h && ae_shape_eq(h->shape, x->shape), "%s", f->err.msg);
+    ae_node *x, *h = t->z = w3_conv_stack(f, batch, 28, AE_ACT_RELU, AE_ACT_IDENTITY, &x, NULL);
     ae_node *in = via_reshape ? ae_reshape(f->g, "view", h, h->shape, &f->err) : h;
     compile(f, t->loss = ae_bce_logits(f->g, "loss", in, target(f, h->shape), AE_MEAN, &f->err));
     for (size_t i = 0; i < x->numel; i++) x->val[i] = (float)ae_rng_uniform(f->rng);

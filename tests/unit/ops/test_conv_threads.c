@@ -18,20 +18,8 @@ static void build(net *t, int64_t batch, int64_t side, int threads, ae_act hidde
     ae_set_threads(threads);
     fx *f = &t->f;
     fx_init(f);
-    int wi[4] = {decl(f, "w1", ae_shape4(32, 1, 3, 3)), decl(f, "w2", ae_shape4(64, 32, 3, 3)),
-                 decl(f, "w3", ae_shape4(64, 32, 3, 3)), decl(f, "w4", ae_shape4(32, 1, 3, 3))};
-    int bi[4] = {bias(f, "b1", 32), bias(f, "b2", 64), bias(f, "b3", 32), bias(f, "b4", 1)};
-    fx_alloc(f, batch, 1);
-    for (size_t i = 0; i < f->ps->total; i++) f->ps->val[i] *= 0.3f; /* keep the sigmoid off saturation */
-    ae_node *h = t->x = ae_graph_input(f->g, "x", ae_shape4(batch, 1, side, side), &f->err);
-    for (int i = 0; i < 4; i++) {
-        ae_act a = i == 3 ? AE_ACT_SIGMOID : hidden;
-        h = t->n[i] = i < 2 ? ae_conv2d(f->g, "e", h, P(f, wi[i]), P(f, bi[i]), 2, 1, a, &f->err)
-                            : ae_conv_transpose2d(f->g, "d", h, P(f, wi[i]), P(f, bi[i]), 2, 1, 1, a, &f->err);
-    }
-    t->y = h;
-    ck_assert_msg(h && ae_shape_eq(h->shape, t->x->shape), "%s", f->err.msg);
-    compile(f, t->loss = ae_mse(f->g, "loss", h, target(f, h->shape), AE_MEAN, &f->err));
+    t->y = w3_conv_stack(f, batch, side, hidden, AE_ACT_SIGMOID, &t->x, t->n);
+    compile(f, t->loss = ae_mse(f->g, "loss", t->y, target(f, t->y->shape), AE_MEAN, &f->err));
     for (size_t i = 0; i < t->x->numel; i++) t->x->val[i] = (float)ae_rng_uniform(f->rng);
 }
 
