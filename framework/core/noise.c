@@ -51,61 +51,52 @@ typedef struct {
     unsigned long st[8];
 } local_rng;
 
-/* Blocks [b0, b1) on the calling thread; buf holds one block. */
-static void run_blocks(size_t b0, size_t b1, size_t n, ae_rng_dist dist, uint64_t seed,
-                       ae_rng_block_fn fn, void *ctx, float *buf)
+/* Values [lo, hi) of n on the calling thread, block by block; buf holds one block. A block's taus2
+ * stream is drawn from its start (its first values are those of a whole draw), Philox's from lo. */
+static void run_values(size_t lo, size_t hi, size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn,
+                       void *ctx, float *buf)
 {
+    if (gsl_rng_taus2->size > sizeof ((local_rng *)0)->st) abort(); /* 24 bytes in every GSL */
     local_rng g = {{gsl_rng_taus2, NULL}, {0}};
     g.r.state = g.st;
-    for (size_t b = b0; b < b1; b++) {
-        size_t lo = b * AE_RNG_BLOCK, hi = lo + AE_RNG_BLOCK < n ? lo + AE_RNG_BLOCK : n;
+    hi = hi < n ? hi : n;
+    for (size_t b = lo / AE_RNG_BLOCK; lo < hi && b * AE_RNG_BLOCK < hi; b++) {
+        const size_t b0 = b * AE_RNG_BLOCK, a = lo > b0 ? lo : b0, e = b0 + AE_RNG_BLOCK < hi ? b0 + AE_RNG_BLOCK : hi;
         if (dist == AE_RNG_NORMAL) {
-            ae_philox_normal(seed, 0, lo, buf, hi - lo);
+            ae_philox_normal(seed, 0, a, buf, e - a);
+            fn(a, e, buf, ctx);
         } else {
             gsl_rng_set(&g.r, block_seed(seed, b));
-            draw(&g.r, dist, buf, hi - lo);
+            draw(&g.r, dist, buf, e - b0);
+            fn(a, e, buf + (a - b0), ctx);
         }
-        fn(lo, hi, buf, ctx);
     }
 }
 
 void ae_rng_blocks(size_t n, ae_rng_dist dist, uint64_t seed, ae_rng_block_fn fn, void *ctx)
 {
-    if (gsl_rng_taus2->size > sizeof ((local_rng *)0)->st) abort(); /* 24 bytes in every GSL */
-    const size_t nb = (n + AE_RNG_BLOCK - 1) / AE_RNG_BLOCK;
 #ifdef _OPENMP
     if (n >= PAR_MIN && omp_get_max_threads() > 1) {
+        const size_t nb = (n + AE_RNG_BLOCK - 1) / AE_RNG_BLOCK;
 #pragma omp parallel
         {
             /* Blocks handed out a few at a time, so a thread the OS has descheduled (shared
              * machine) does not hold the others up; which thread draws a block does not matter. */
             float buf[AE_RNG_BLOCK];
 #pragma omp for schedule(dynamic, CHUNK) nowait
-            for (size_t b = 0; b < nb; b++) run_blocks(b, b + 1, n, dist, seed, fn, ctx, buf);
+            for (size_t b = 0; b < nb; b++)
+                run_values(b * AE_RNG_BLOCK, (b + 1) * AE_RNG_BLOCK, n, dist, seed, fn, ctx, buf);
         }
         return;
     }
 #endif
     float buf[AE_RNG_BLOCK];
-    run_blocks(0, nb, n, dist, seed, fn, ctx, buf);
+    run_values(0, n, n, dist, seed, fn, ctx, buf);
 }
 
 void ae_rng_blocks_range(size_t n, ae_rng_dist dist, uint64_t seed, size_t lo, size_t hi, ae_rng_block_fn fn,
                          void *ctx)
 {
-    local_rng g = {{gsl_rng_taus2, NULL}, {0}};
-    g.r.state = g.st;
     float buf[AE_RNG_BLOCK];
-    hi = hi < n ? hi : n;
-    for (size_t b = lo / AE_RNG_BLOCK; b * AE_RNG_BLOCK < hi; b++) {
-        const size_t b0 = b * AE_RNG_BLOCK, a = lo > b0 ? lo : b0, e = b0 + AE_RNG_BLOCK < hi ? b0 + AE_RNG_BLOCK : hi;
-        if (dist == AE_RNG_NORMAL) {
-            ae_philox_normal(seed, 0, a, buf, e - a);
-            fn(a, e, buf + (a - b0), ctx);
-        } else { /* the block's stream from its start: its first values are those of a whole draw */
-            gsl_rng_set(&g.r, block_seed(seed, b));
-            draw(&g.r, dist, buf, e - b0);
-            fn(a, e, buf + (a - b0), ctx);
-        }
-    }
+    run_values(lo, hi, n, dist, seed, fn, ctx, buf);
 }
