@@ -3,7 +3,8 @@
 peer script (at its fastest thread setting) alternately, R rounds, and report median training
 throughput (samples/s, epoch 1 without its first warm-up batches, as the peer measures), the ratio,
 peak RSS of each, aelab's achieved GFLOP/s and its fraction of this machine's FP32 GEMM peak (measured
-at the start by build/gemm_peak, with the CPU model and the instruction set oneDNN uses).
+at the start by build/gemm_peak, with the CPU model, the instruction set oneDNN uses and the round trip
+of a cache line between two threads, measured again before each 2-thread scaling run and at the end).
 
 Then (unless --no-scaling) aelab's thread scaling on W2, W3, W9 and W10: 2 threads vs 1, alternately,
 same rounds (targets: >= 1.7x, W9 >= 1.3x), and W2's whole step at 2 threads as a fraction of the
@@ -72,7 +73,15 @@ def machine(args):
     model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     out = subprocess.run([os.path.join(os.path.dirname(os.path.abspath(args.aelab)), "gemm_peak"),
                           str(max(2, args.threads or os.cpu_count()))], capture_output=True, text=True, check=True).stdout.split()
-    return model, out[1], {int(out[2]): float(out[3]), int(out[4]): float(out[5])}
+    return model, out[1], {int(out[2]): float(out[3]), int(out[4]): float(out[5])}, float(out[7])
+
+
+def round_trip(args):
+    """The cache-line round trip between two threads now, in ns (build/gemm_peak rtt): where the host
+    placed the two vCPUs, which a step that hands data between its threads feels (results.md)."""
+    out = subprocess.run([os.path.join(os.path.dirname(os.path.abspath(args.aelab)), "gemm_peak"), "rtt"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return float(out[1])
 
 
 def run_aelab(args, wl, cfg, epochs, threads=0):
@@ -140,14 +149,16 @@ def compare(args, wl, cfg, peer_wl, targs, epochs, peak, thr, has512):
 
 def scale(args, wl, cfg, epochs):
     """aelab at 1 and 2 threads alternately: (wl, 1-thread, 2-thread samples/s, ratio, target, flops/sample)."""
-    one, two, fin = [], [], {}
+    one, two, fin, rtt = [], [], {}, []
     for r in range(args.rounds):
         one += run_aelab(args, wl, cfg, epochs, threads=1)[0]
+        rtt.append(round_trip(args))
         s, _, fin = run_aelab(args, wl, cfg, epochs, threads=2)
         two += s
     a1, a2 = statistics.median(one), statistics.median(two)
-    res = (wl, a1, a2, a2 / a1, SCALING[wl], fin.get("train_flops_per_sample", 0.0))
-    print("%-7s scaling: 1 thread %8.0f/s  2 threads %8.0f/s  ratio %.2f (target %g)" % res[:5], flush=True)
+    res = (wl, a1, a2, a2 / a1, SCALING[wl], min(rtt), max(rtt), fin.get("train_flops_per_sample", 0.0))
+    print("%-7s scaling: 1 thread %8.0f/s  2 threads %8.0f/s  ratio %.2f (target %g; round trip %.0f-%.0f ns)"
+          % res[:7], flush=True)
     return res
 
 
@@ -163,13 +174,13 @@ def main():
     ap.add_argument("--no-scaling", action="store_true", help="skip the 1- vs 2-thread scaling runs")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
-    cpu, isa, peak = machine(args)
+    cpu, isa, peak, rtt0 = machine(args)
     has512 = avx512()
     thr = args.threads or os.cpu_count()
     peaks = ", ".join("%.0f GFLOP/s at %d thread%s" % (g, t, "s" * (t > 1)) for t, g in sorted(peak.items()))
     cpu_line = "CPU: %s (`grep -m1 'model name' /proc/cpuinfo`); AVX-512: %s (`grep -c avx512f /proc/cpuinfo` = %d)" \
         % (cpu, "yes" if has512 else "no", has512)
-    print("%s; oneDNN ISA %s; sgemm peak %s" % (cpu_line, isa, peaks), flush=True)
+    print("%s; oneDNN ISA %s; sgemm peak %s; cache-line round trip %.0f ns" % (cpu_line, isa, peaks, rtt0), flush=True)
     rows, quality, scaling = [], [], []
     work = [(w, c, pw, t, args.epochs or e) for w, c, pw, t, e in WORKLOADS]
     for wl, cfg, peer_wl, targs, epochs in work:
@@ -187,11 +198,14 @@ def main():
             scaling.append(scale(args, wl, cfg, epochs))
     if not rows and not scaling:
         return
+    rtt1 = round_trip(args)
     lines = ["# aelab vs PyTorch peer: training throughput", "",
              "Measured %s on this %d-core machine; command: `%s`." % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(),
                                                                    " ".join(["bench/bench.py"] + sys.argv[1:])),
              cpu_line + "; oneDNN dispatches to %s; \"of peak\": aelab's GFLOP/s over this machine's sgemm "
-             "peak measured now (build/gemm_peak, 2048^3, best of 7): %s." % (isa, peaks),
+             "peak measured now (build/gemm_peak, 2048^3, best of 7): %s. The round trip of a cache line between "
+             "two threads (build/gemm_peak rtt, median of 9): %.0f ns at the start, %.0f ns at the end: a VM's two "
+             "vCPUs may sit near each other or far apart, and the 2-thread figures follow it." % (isa, peaks, rtt0, rtt1),
              "Rounds alternate aelab and the peer (%d each); samples/s are medians over epochs (epoch 1 without "
              "its first warm-up batches, as the peer measures). Peer thread setting: its fastest (see "
              "../shared/peers/README.md). \"rounds\": the lowest and highest ratio of a single round (its aelab "
@@ -207,11 +221,12 @@ def main():
         lines += ["| %s | %s | %d | %.4g | %.4g | %+.1f%% |" % q for q in quality]
     if scaling:
         lines += ["", "Thread scaling (aelab, same rounds, alternating):", "",
-                  "| workload | 1 thread samples/s | 2 threads samples/s | ratio | target |", "|---|---|---|---|---|"]
-        lines += ["| %s | %.0f | %.0f | **%.2f** | ≥ %g |" % s[:5] for s in scaling]
+                  "| workload | 1 thread samples/s | 2 threads samples/s | ratio | target | round trip ns (before each 2-thread run) |",
+                  "|---|---|---|---|---|---|"]
+        lines += ["| %s | %.0f | %.0f | **%.2f** | ≥ %g | %.0f-%.0f |" % s[:7] for s in scaling]
         w2 = next((s for s in scaling if s[0] == "W2"), None)
-        if w2 and 2 in peak and w2[5]:
-            gf2 = w2[2] * w2[5] / 1e9
+        if w2 and 2 in peak and w2[7]:
+            gf2 = w2[2] * w2[7] / 1e9
             lines += ["", "W2's whole training step at 2 threads: %.1f GFLOP/s = **%.0f%%** of the two-thread sgemm "
                       "peak (%.0f GFLOP/s; target ≥ 60%%)." % (gf2, 100 * gf2 / peak[2], peak[2])]
     with open(args.out, "w") as f:
