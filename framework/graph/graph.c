@@ -58,6 +58,7 @@ ae_graph *ae_graph_new(ae_params *params, int64_t batch, int training)
     g->batch = batch;
     g->training = training;
     g->lanes_last = -1;
+    g->step_thr = 1;
     return g;
 }
 

@@ -28,14 +28,15 @@ struct ae_graph {
     int compiled;
     int threads;               /* OpenMP threads at compile */
     unsigned char *fused;      /* [parameter index]: updated in the backward (ae_graph_fused_params) */
-    ae_lanes_mode lanes;       /* how a one-region step runs (ae_graph_set_lanes, AELAB_LANES) */
+    ae_lanes_mode lanes;       /* how a step on several threads runs (ae_graph_set_lanes, AELAB_LANES) */
     ae_lanes_ctl lanes_ctl;    /* AE_LANES_AUTO's choice */
     int lanes_last;            /* ae_graph_step_lanes */
+    int step_thr;              /* ae_graph_step_threads */
 };
 
 /* graph_threads.c, at compile: g->fused from the parameter nodes' final_ranges (set by prepare). */
 int graph_plan_updates(ae_graph *g, ae_err *err);
-/* graph_threads.c, at compile: the one-region step's mode from AELAB_LANES (an error when it is not
+/* graph_threads.c, at compile: the step's mode from AELAB_LANES (an error when it is not
  * auto, on or off), its controller reset. */
 int graph_plan_lanes(ae_graph *g, ae_err *err);
 /* graph.c: zeroes the gradients no op writes and seeds the loss's; 0 when there is no backward. */

@@ -2,7 +2,7 @@
  * on one thread (the ops' plan passes then refine the heavy ops by their FLOPs, framework/ops/fuse.c),
  * the region that runs the parameter-gradient tasks the nodes' backwards deferred (ae_op.tasks),
  * after the backward walk or beside it, the optimizer update fused into those tasks, and a training
- * step in one region or as that region's schedule on one thread (AE_LANES_*, lanes_ctl.c). */
+ * step on the graph's threads (in one region or several) or on one thread (AE_LANES_*, lanes_ctl.c). */
 #include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -212,7 +212,7 @@ int ae_graph_backward_update(ae_graph *g, ae_update *u)
 
 /* Threads for a step in one region: every node of the forward and of the backward walk on one
  * thread, and deferred tasks for the others; 0 when not. */
-static int step_threads(ae_graph *g, size_t *total)
+static int region_threads(ae_graph *g, size_t *total)
 {
     int nt = ae_graph_threads(g) < ae_par_threads() ? ae_graph_threads(g) : ae_par_threads();
     if (nt < 2 || g->prof || !(*total = lane_tasks(g))) return 0;
@@ -262,18 +262,46 @@ static int step_region(ae_graph *g, int nt, size_t total)
     return finite;
 }
 
-/* A one-region step in the mode set (AE_LANES_AUTO: the controller's, every step timed). */
+/* The next step's mode: 1 the graph's threads, 0 one thread (AE_LANES_AUTO: the controller's). */
+static int next_mode(ae_graph *g)
+{
+    int probing = 0;
+    return g->lanes == AE_LANES_ON ? 1 : g->lanes == AE_LANES_OFF ? 0 : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+}
+
+/* A one-region step in the mode set (AE_LANES_AUTO: every step timed for the controller). */
 static int step_lanes(ae_graph *g, int nt, size_t total)
 {
-    int probing = 0, on = g->lanes == AE_LANES_ON    ? 1
-                          : g->lanes == AE_LANES_OFF ? 0
-                                                     : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+    const int on = next_mode(g);
     const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
     int finite = step_region(g, on ? nt : 1, total);
     if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, ae_now() - t0);
     g->lanes_last = on;
+    g->step_thr = on ? nt : 1;
     return finite;
 }
+
+/* A step whose nodes run in several regions, in the mode set: on, as compiled; off, all of it under
+ * a one-thread limit (ae_par_limit: every op's row blocks, slices, chunks and per-thread primitives
+ * were fixed at compile, and a thread runs any of them alike, so the same bits; a oneDNN primitive
+ * created for a fixed team outside a region still forms it). Next to a busy process each region
+ * waits for a descheduled thread at its join, and one thread is faster (W2: 1.2x,
+ * bench/analysis_issue17_placement.md). */
+static int step_regions(ae_graph *g, int nt)
+{
+    const int on = next_mode(g);
+    const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
+    const int saved = on ? 0 : ae_par_limit(1);
+    ae_graph_forward_loss(g);
+    int finite = isfinite(g->loss->val[0]);
+    if (finite) ae_graph_backward(g);
+    ae_par_restore(saved);
+    if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, ae_now() - t0);
+    g->step_thr = on ? nt : 1;
+    return finite;
+}
+
+int ae_graph_step_threads(const ae_graph *g) { return g->step_thr; }
 
 int ae_graph_train_step(ae_graph *g, ae_update *u)
 {
@@ -282,9 +310,12 @@ int ae_graph_train_step(ae_graph *g, ae_update *u)
         set_update(g, u);
     }
     size_t total = 0;
-    int nt = step_threads(g, &total), finite;
+    int nt = region_threads(g, &total), finite;
+    const int team = ae_graph_threads(g) < ae_par_threads() ? ae_graph_threads(g) : ae_par_threads();
     g->lanes_last = -1;
+    g->step_thr = 1;
     if (nt) finite = step_lanes(g, nt, total);
+    else if (team > 1 && !g->prof) finite = step_regions(g, team);
     else {
         ae_graph_forward_loss(g);
         if ((finite = isfinite(g->loss->val[0]))) ae_graph_backward(g);

@@ -1,5 +1,5 @@
-/* The controller behind AE_LANES_AUTO: a one-region step runs on the graph's threads or as its
- * schedule on one thread, whichever a few timed steps of each showed faster lately (ae_graph.h). */
+/* The controller behind AE_LANES_AUTO: a step runs on the graph's threads or on one thread,
+ * whichever a few timed steps of each showed faster lately (ae_graph.h). */
 #include "ae_graph.h"
 
 void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe)

@@ -1,6 +1,7 @@
-/* The one-region step's two modes (ae_graph_set_lanes, issue 17): a W9-like net at 2 threads whose
+/* A step's two modes (ae_graph_set_lanes, issue 17): a W9-like net at 2 threads whose
  * steps switch between the region on two threads and its schedule on one thread (every step, or
- * at random) leaves the same parameter and Adam bytes as the region every step and as one thread;
+ * at random) leaves the same parameter and Adam bytes as the region every step and as one thread,
+ * and so does a W2-like net of several regions switching between them and a one-thread limit;
  * AELAB_LANES sets the mode (a bad value fails the compile); ops see whether a partner thread takes
  * half of a paired product (ae_graph_paired) only in the region on two threads; the AUTO controller's choice follows
  * the step times it is given (injected, never measured here): the faster mode in a probe, periods
@@ -12,24 +13,33 @@
 
 enum { B = 20, K = 784, H = 200, STEPS = 8 };
 
+/* The W9-like net of one region (batch 20, 784-200-200-784, every node on one thread) or a W2-like
+ * one of several (batch 128, 784-512-512-784: row-blocked chains, dW slices on both threads). */
+typedef struct net {
+    int64_t batch, hidden;
+    int region;
+} net;
+static const net ONE_REGION = {B, H, 1}, REGIONS = {128, 512, 0};
+
 typedef struct state {
     float *val, *m, *v;
     size_t bytes;
 } state;
 
-/* 784 -> 200 tanh -> 200 tanh -> 784 sigmoid, MSE to a target (every node on one thread at batch
- * 20, deferred dW slices, paired products where their halves round like the whole). */
-static ae_node *build(fx *f, int threads)
+/* 784 -> H tanh -> H tanh -> 784 sigmoid, MSE to a target (ONE_REGION: every node on one thread,
+ * deferred dW slices, paired products where their halves round like the whole). */
+static ae_node *build_net(fx *f, int threads, const net *nt)
 {
     ae_set_threads(threads);
     fx_init(f);
-    int x = decl(f, "x", ae_shape2(B, K)), t = decl(f, "t", ae_shape2(B, K)), w[3], b[3];
-    const int64_t in[3] = {K, H, H}, out[3] = {H, H, K};
+    const int64_t bt = nt->batch, h = nt->hidden;
+    int x = decl(f, "x", ae_shape2(bt, K)), t = decl(f, "t", ae_shape2(bt, K)), w[3], b[3];
+    const int64_t in[3] = {K, h, h}, out[3] = {h, h, K};
     for (int l = 0; l < 3; l++) {
         w[l] = decl(f, (const char *[]){"w1", "w2", "w3"}[l], ae_shape2(out[l], in[l]));
         b[l] = decl(f, (const char *[]){"b1", "b2", "b3"}[l], ae_shape_make(1, (int64_t[]){out[l]}));
     }
-    fx_alloc(f, B, -1, 1);
+    fx_alloc(f, bt, -1, 1);
     for (int l = 0; l < 3; l++) /* tanh and sigmoid not saturated */
         for (size_t e = 0; e < f->ps->p[w[l]].n; e++) f->ps->val[f->ps->p[w[l]].off + e] *= 0.05f;
     ae_node *y = ae_graph_param(f->g, x, &f->err);
@@ -40,13 +50,15 @@ static ae_node *build(fx *f, int threads)
     return sq_loss(f, y, t);
 }
 
+static ae_node *build(fx *f, int threads) { return build_net(f, threads, &ONE_REGION); }
+
 /* STEPS Adam steps through ae_graph_train_step, step s in modes[s] (NULL: the compile's mode, AUTO
  * unless AELAB_LANES says otherwise); the
  * parameters and moments after them. Checks how each step ran (ae_graph_step_lanes). */
-static state train(int threads, const ae_lanes_mode *modes)
+static state train_net(int threads, const ae_lanes_mode *modes, const net *nt)
 {
     fx f;
-    ae_node *loss = build(&f, threads);
+    ae_node *loss = build_net(&f, threads, nt);
     ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
     ae_optim_cfg c;
     ae_optim_defaults(&c, AE_OPT_ADAM);
@@ -58,11 +70,13 @@ static state train(int threads, const ae_lanes_mode *modes)
         ae_optim_begin(&o);
         ck_assert(ae_graph_train_step(f.g, &u));
         ck_assert(isfinite(ae_optim_finish(&o, ae_graph_fused_params(f.g))));
-        if (threads == 1) ck_assert_int_eq(ae_graph_step_lanes(f.g), -1);
+        const int lanes = ae_graph_step_lanes(f.g), used = ae_graph_step_threads(f.g);
+        if (threads == 1 || !nt->region) ck_assert_int_eq(lanes, -1);
+        else ck_assert_int_eq(lanes, used == 2);
+        if (threads == 1) ck_assert_int_eq(used, 1);
         else if (modes && modes[s] != AE_LANES_AUTO)
-            ck_assert_msg(ae_graph_step_lanes(f.g) == (modes[s] == AE_LANES_ON), "step %d ran %d", s,
-                          ae_graph_step_lanes(f.g));
-        else ck_assert_int_ge(ae_graph_step_lanes(f.g), 0);
+            ck_assert_msg(used == (modes[s] == AE_LANES_ON ? 2 : 1), "step %d ran on %d threads", s, used);
+        else ck_assert(used == 1 || used == 2);
     }
     state st = {.bytes = f.ps->total * sizeof(float)};
     st.val = malloc(st.bytes), st.m = malloc(st.bytes), st.v = malloc(st.bytes);
@@ -71,6 +85,8 @@ static state train(int threads, const ae_lanes_mode *modes)
     fx_free(&f);
     return st;
 }
+
+static state train(int threads, const ae_lanes_mode *modes) { return train_net(threads, modes, &ONE_REGION); }
 
 static void same(state a, state b, const char *what)
 {
@@ -96,6 +112,28 @@ START_TEST(switching_modes_same_bits)
     same(ref, train(2, rnd), "random modes");
     same(ref, train(2, off), "one thread's schedule every step");
     same(ref, train(2, NULL), "auto (its first probe alternates the modes)");
+    free(ref.val), free(ref.m), free(ref.v);
+    ae_set_threads(threads);
+}
+END_TEST
+
+/* A step of several regions switched to a one-thread limit and back: the bytes of the step as
+ * compiled every step, and of a one-thread graph. */
+START_TEST(regions_switch_same_bits)
+{
+    int threads = ae_get_threads();
+    ae_lanes_mode on[STEPS], rnd[STEPS], off[STEPS];
+    uint64_t z = 777;
+    for (int s = 0; s < STEPS; s++) {
+        z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+        on[s] = AE_LANES_ON, off[s] = AE_LANES_OFF;
+        rnd[s] = z >> 63 ? AE_LANES_ON : AE_LANES_OFF;
+    }
+    state ref = train_net(2, on, &REGIONS);
+    same(ref, train_net(1, NULL, &REGIONS), "1 thread");
+    same(ref, train_net(2, rnd, &REGIONS), "random modes");
+    same(ref, train_net(2, off, &REGIONS), "a one-thread limit every step");
+    same(ref, train_net(2, NULL, &REGIONS), "auto");
     free(ref.val), free(ref.m), free(ref.v);
     ae_set_threads(threads);
 }
@@ -245,6 +283,7 @@ int main(void)
     TCase *t = tcase_create("step_lanes");
     tcase_set_timeout(t, 300);
     tcase_add_test(t, switching_modes_same_bits);
+    tcase_add_test(t, regions_switch_same_bits);
     tcase_add_test(t, env_sets_the_mode);
     tcase_add_test(t, paired_only_in_the_region);
     tcase_add_test(t, controller_follows_the_times);
