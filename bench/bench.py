@@ -4,7 +4,7 @@ peer script (at its fastest thread setting) alternately, R rounds, and report me
 throughput (samples/s, epoch 1 without its first warm-up batches, as the peer measures), the ratio,
 peak RSS of each, aelab's achieved GFLOP/s and its fraction of this machine's FP32 GEMM peak (measured
 at the start by build/gemm_peak, with the CPU model, the instruction set oneDNN uses and the round trip
-of a cache line between two threads, measured again before each 2-thread scaling run and at the end).
+of a cache line between two threads, measured again before each aelab run and at the end).
 
 Then (unless --no-scaling) aelab's thread scaling on W2, W3, W9 and W10: 2 threads vs 1, alternately,
 same rounds (targets: >= 1.7x, W9 >= 1.3x), and W2's whole step at 2 threads as a fraction of the
@@ -119,8 +119,9 @@ def run_peer(wl, peer_wl, targs, epochs):
 
 def compare(args, wl, cfg, peer_wl, targs, epochs, peak, thr, has512):
     """One workload, aelab and the peer alternately: its table row and quality row (or None)."""
-    a_sps, p_sps, a_rss, p_rss, fin, per_round, a_q, p_q = [], [], [], [], {}, [], [], []
+    a_sps, p_sps, a_rss, p_rss, fin, per_round, a_q, p_q, rtt = [], [], [], [], {}, [], [], [], []
     for r in range(args.rounds):  # alternate, so both see the same machine conditions
+        rtt.append(round_trip(args))
         s, rss, fin = run_aelab(args, wl, cfg, epochs)
         a_sps += s
         a_rss.append(rss)
@@ -136,9 +137,9 @@ def compare(args, wl, cfg, peer_wl, targs, epochs, peak, thr, has512):
     flops = fin.get("train_flops_per_sample", 0.0)
     gf = a * flops / 1e9
     row = (wl, a, p, a / p, target(wl, has512), max(a_rss), max(p_rss), gf, gf / peak[thr],
-           min(per_round), max(per_round))
+           min(per_round), max(per_round), min(rtt), max(rtt))
     print("%-7s aelab %10.0f/s  peer %10.0f/s  ratio %6.2f (target %g; rounds %.2f-%.2f)  RSS %5.0f / %5.0f MiB"
-          "  %6.1f GFLOP/s" % (row[:5] + row[9:] + row[5:8]), flush=True)
+          "  %6.1f GFLOP/s  round trip %.0f-%.0f ns" % (row[:5] + row[9:11] + row[5:8] + row[11:]), flush=True)
     qual = None
     if wl in QUALITY:
         qa, qp = statistics.median(a_q), statistics.median(p_q)
@@ -205,16 +206,17 @@ def main():
              cpu_line + "; oneDNN dispatches to %s; \"of peak\": aelab's GFLOP/s over this machine's sgemm "
              "peak measured now (build/gemm_peak, 2048^3, best of 7): %s. The round trip of a cache line between "
              "two threads (build/gemm_peak rtt, median of 9): %.0f ns at the start, %.0f ns at the end: a VM's two "
-             "vCPUs may sit near each other or far apart, and the 2-thread figures follow it." % (isa, peaks, rtt0, rtt1),
+             "vCPUs may sit near each other or far apart, and the 2-thread figures follow it (the tables give it before "
+             "each aelab run of a row)." % (isa, peaks, rtt0, rtt1),
              "Rounds alternate aelab and the peer (%d each); samples/s are medians over epochs (epoch 1 without "
              "its first warm-up batches, as the peer measures). Peer thread setting: its fastest (see "
              "../shared/peers/README.md). \"rounds\": the lowest and highest ratio of a single round (its aelab "
              "run against the peer run right after it): the machine's noise." % args.rounds, "",
-             "| workload | aelab samples/s | peer samples/s | ratio | rounds | target | aelab RSS MiB | peer RSS MiB | aelab GFLOP/s | of peak |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for wl, a, p, ratio, tgt, ar, pr, gf, frac, rlo, rhi in rows:
-        lines.append("| %s | %.0f | %.0f | **%.2f** | %.2f-%.2f | ≥ %g | %.0f | %.0f | %.1f | %.0f%% |"
-                     % (wl, a, p, ratio, rlo, rhi, tgt, ar, pr, gf, 100 * frac))
+             "| workload | aelab samples/s | peer samples/s | ratio | rounds | target | aelab RSS MiB | peer RSS MiB | aelab GFLOP/s | of peak | round trip ns |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for wl, a, p, ratio, tgt, ar, pr, gf, frac, rlo, rhi, tlo, thi in rows:
+        lines.append("| %s | %.0f | %.0f | **%.2f** | %.2f-%.2f | ≥ %g | %.0f | %.0f | %.1f | %.0f%% | %.0f-%.0f |"
+                     % (wl, a, p, ratio, rlo, rhi, tgt, ar, pr, gf, 100 * frac, tlo, thi))
     if quality:
         lines += ["", "Test figures after the same epochs (medians over the rounds; the peer's from its JSON line):", "",
                   "| workload | metric | epochs | aelab | peer | difference |", "|---|---|---|---|---|---|"]
