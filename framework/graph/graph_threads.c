@@ -316,9 +316,10 @@ int ae_graph_train_step(ae_graph *g, ae_update *u)
     g->step_thr = 1;
     if (nt) finite = step_lanes(g, nt, total);
     else if (team > 1 && !g->prof) finite = step_regions(g, team);
-    else {
+    else { /* one thread, or profiled (AELAB_PROFILE: always as compiled) */
         ae_graph_forward_loss(g);
         if ((finite = isfinite(g->loss->val[0]))) ae_graph_backward(g);
+        g->step_thr = team > 1 ? team : 1;
     }
     if (u) set_update(g, NULL);
     return finite;

@@ -202,9 +202,10 @@ int ae_graph_train_step(ae_graph *g, ae_update *u);
  * region: ON, the region on the graph's threads (the others serve the deferred tasks and take half
  * of paired products); OFF, the same schedule on the calling thread alone (forward, backward walk,
  * then the tasks in order; same bits). Any other (nodes on several threads, several regions): ON as
- * compiled, OFF the whole step under a one-thread limit (the ops' blocks and slices are fixed at
- * compile: same bits). AUTO, whichever the step-time controller (ae_lanes_ctl) measured faster
- * lately: next to a busy process, one thread. Compiling sets
+ * compiled, OFF the whole step under a one-thread OpenMP limit (the ops' blocks and slices are fixed
+ * at compile: same bits; a oneDNN primitive created for a fixed team, such as a max-pool's backward,
+ * still forms it). A profiled step (AELAB_PROFILE) runs as compiled. AUTO, whichever the step-time
+ * controller (ae_lanes_ctl) measured faster lately: next to a busy process, one thread. Compiling sets
  * it from AELAB_LANES (auto, on or off; unset: auto; another value fails the compile); setting it
  * after overrides that and restarts the controller. The controller's state is timing, not training
  * state: the bytes do not depend on it (nothing to checkpoint). */
@@ -213,7 +214,8 @@ void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode);
 /* How the last ae_graph_train_step ran: 1 the region on the graph's threads, 0 its schedule on one
  * thread, -1 not as one region (a node on several threads, no deferred tasks, one thread). */
 int ae_graph_step_lanes(const ae_graph *g);
-/* The threads the last ae_graph_train_step ran on: the graph's, or 1 (OFF, or a one-thread graph). */
+/* The threads the last ae_graph_train_step ran on: the graph's compiled count capped by the current
+ * maximum, or 1 (OFF, a graph compiled for one thread). */
 int ae_graph_step_threads(const ae_graph *g);
 
 /* The AUTO controller, a pure function of the step times it is given (framework/graph/lanes_ctl.c).

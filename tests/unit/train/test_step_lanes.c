@@ -11,7 +11,8 @@
 #include "ae_optim.h"
 #include "ops_fixture.h"
 
-enum { B = 20, K = 784, H = 200, STEPS = 8 };
+/* AUTO_STEPS: the controller's first probe, its one-thread half included, and a step after it */
+enum { B = 20, K = 784, H = 200, STEPS = 8, AUTO_STEPS = 2 * AE_LANES_PROBE + 2 };
 
 /* The W9-like net of one region (batch 20, 784-200-200-784, every node on one thread) or a W2-like
  * one of several (batch 128, 784-512-512-784: row-blocked chains, dW slices on both threads). */
@@ -24,6 +25,7 @@ static const net ONE_REGION = {B, H, 1}, REGIONS = {128, 512, 0};
 typedef struct state {
     float *val, *m, *v;
     size_t bytes;
+    int one; /* steps that ran on one thread */
 } state;
 
 /* 784 -> H tanh -> H tanh -> 784 sigmoid, MSE to a target (ONE_REGION: every node on one thread,
@@ -55,7 +57,7 @@ static ae_node *build(fx *f, int threads) { return build_net(f, threads, &ONE_RE
 /* STEPS Adam steps through ae_graph_train_step, step s in modes[s] (NULL: the compile's mode, AUTO
  * unless AELAB_LANES says otherwise); the
  * parameters and moments after them. Checks how each step ran (ae_graph_step_lanes). */
-static state train_net(int threads, const ae_lanes_mode *modes, const net *nt)
+static state train_net(int threads, const ae_lanes_mode *modes, const net *nt, int steps)
 {
     fx f;
     ae_node *loss = build_net(&f, threads, nt);
@@ -64,7 +66,8 @@ static state train_net(int threads, const ae_lanes_mode *modes, const net *nt)
     ae_optim_defaults(&c, AE_OPT_ADAM);
     ae_optim o;
     ck_assert_int_eq(ae_optim_init(&o, &c, f.ps, &f.err), AE_OK);
-    for (int s = 0; s < STEPS; s++) {
+    int one = 0;
+    for (int s = 0; s < steps; s++) {
         if (modes) ae_graph_set_lanes(f.g, modes[s]);
         ae_update u = {.fn = ae_optim_update, .ctx = &o};
         ae_optim_begin(&o);
@@ -77,8 +80,9 @@ static state train_net(int threads, const ae_lanes_mode *modes, const net *nt)
         else if (modes && modes[s] != AE_LANES_AUTO)
             ck_assert_msg(used == (modes[s] == AE_LANES_ON ? 2 : 1), "step %d ran on %d threads", s, used);
         else ck_assert(used == 1 || used == 2);
+        one += used == 1;
     }
-    state st = {.bytes = f.ps->total * sizeof(float)};
+    state st = {.bytes = f.ps->total * sizeof(float), .one = one};
     st.val = malloc(st.bytes), st.m = malloc(st.bytes), st.v = malloc(st.bytes);
     memcpy(st.val, f.ps->val, st.bytes), memcpy(st.m, o.m, st.bytes), memcpy(st.v, o.v, st.bytes);
     ae_optim_free(&o);
@@ -86,13 +90,22 @@ static state train_net(int threads, const ae_lanes_mode *modes, const net *nt)
     return st;
 }
 
-static state train(int threads, const ae_lanes_mode *modes) { return train_net(threads, modes, &ONE_REGION); }
+static state train(int threads, const ae_lanes_mode *modes) { return train_net(threads, modes, &ONE_REGION, STEPS); }
 
 static void same(state a, state b, const char *what)
 {
     ck_assert_msg(a.bytes == b.bytes && !memcmp(a.val, b.val, a.bytes), "%s: parameters differ", what);
     ck_assert_msg(!memcmp(a.m, b.m, a.bytes) && !memcmp(a.v, b.v, a.bytes), "%s: Adam moments differ", what);
     free(b.val), free(b.m), free(b.v);
+}
+
+/* AUTO_STEPS steps in AUTO at 2 threads (its probe ran steps both ways) against a one-thread graph. */
+static void auto_same(const net *nt, const char *what)
+{
+    state ref = train_net(1, NULL, nt, AUTO_STEPS), a = train_net(2, NULL, nt, AUTO_STEPS);
+    ck_assert_msg(a.one > 0 && a.one < AUTO_STEPS, "%s: %d of %d steps on one thread", what, a.one, AUTO_STEPS);
+    same(ref, a, what);
+    free(ref.val), free(ref.m), free(ref.v);
 }
 
 START_TEST(switching_modes_same_bits)
@@ -111,8 +124,8 @@ START_TEST(switching_modes_same_bits)
     same(ref, train(2, alt), "alternating modes");
     same(ref, train(2, rnd), "random modes");
     same(ref, train(2, off), "one thread's schedule every step");
-    same(ref, train(2, NULL), "auto (its first probe alternates the modes)");
     free(ref.val), free(ref.m), free(ref.v);
+    auto_same(&ONE_REGION, "auto (its first probe runs both modes)");
     ae_set_threads(threads);
 }
 END_TEST
@@ -129,12 +142,12 @@ START_TEST(regions_switch_same_bits)
         on[s] = AE_LANES_ON, off[s] = AE_LANES_OFF;
         rnd[s] = z >> 63 ? AE_LANES_ON : AE_LANES_OFF;
     }
-    state ref = train_net(2, on, &REGIONS);
-    same(ref, train_net(1, NULL, &REGIONS), "1 thread");
-    same(ref, train_net(2, rnd, &REGIONS), "random modes");
-    same(ref, train_net(2, off, &REGIONS), "a one-thread limit every step");
-    same(ref, train_net(2, NULL, &REGIONS), "auto");
+    state ref = train_net(2, on, &REGIONS, STEPS);
+    same(ref, train_net(1, NULL, &REGIONS, STEPS), "1 thread");
+    same(ref, train_net(2, rnd, &REGIONS, STEPS), "random modes");
+    same(ref, train_net(2, off, &REGIONS, STEPS), "a one-thread limit every step");
     free(ref.val), free(ref.m), free(ref.v);
+    auto_same(&REGIONS, "auto over its first probe");
     ae_set_threads(threads);
 }
 END_TEST
