@@ -59,6 +59,13 @@ typedef struct dense_state {
     int32_t *mperm;   /* output column j is unit mperm[j] (Y written channel-blocked), or NULL */
     float *wv, *wg;   /* W and dW as the products see them: the parameter's, or permuted copies */
     float *bv, *bg;   /* likewise b and db */
+    int units;        /* a split chain run by output units (dense_units.c): the fields below */
+    int np;           /* parts of the units, one per graph thread */
+    int64_t *ucut;    /* np + 1 column boundaries of the parts */
+    int64_t *kcut;    /* the chain's first layer, input with a gradient: its columns' parts */
+    ae_matmul *uf, *uw, *ud; /* per part: Y[:, U] = X·W[U]ᵀ + b[U]; dW[U] = dZ[:, U]ᵀ·X; P_u = dZ[:, U]·W[U] */
+    float *up;        /* np partial dX, [n, k] each (a layer whose input needs a gradient) */
+    float *uy, *uz;   /* per part Y[:, U] and dZ[:, U], dense [n, c] each, in part order */
 } dense_state;
 
 /* dense_blocked.c: set up kperm/mperm (from the planned layouts, ae_node.blk) and wv, wg, bv, bg; refresh the permuted W
@@ -78,6 +85,20 @@ int64_t dense_chain_rows(const ae_node *n, int threads, int *split);
 double dense_product_flops(const ae_node *n);
 /* out[j] = Σ_i z[i·m + j] over `rows` rows, in a fixed order (ops_dense.c). */
 void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out);
+
+/* ops_dense.c: whether outputs this few columns wide are computed transposed. */
+int dense_narrow(int64_t cols);
+
+/* dense_units.c: a split chain run by output units, when every layer allows it (plain layout,
+ * ReLU, sigmoid or identity, no narrow side, sole writer of its parameters' gradients): one region
+ * a pass, a barrier a layer; each part of a layer's units its own W rows (and so their gradients and
+ * optimizer state) on one thread, dX as the parts' terms summed in part order. The bits depend on
+ * the number of parts (the graph's threads), not on which thread runs a part. */
+int dense_units_chain(const ae_node *n, int threads);
+int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err);
+void dense_units_forward(ae_node *head);
+void dense_units_backward(ae_node *last);
+void dense_units_destroy(dense_state *s);
 
 /* dense_split.c: a split chain's dW and db over the whole batch, after its row blocks' backward:
  * fixed slices of dW's rows and one db task per layer, in one region. */

@@ -50,6 +50,7 @@ static int dw_transposed(int64_t k, int64_t m) { return lane_use(m) > lane_use(k
  * computed as Cᵀ = Bᵀ·Aᵀ, whose rows are the block's samples, into a per-thread scratch, finished
  * there (bias, ReLU, ReLU mask) and copied into place; the first multiple of 8 is a plain product. */
 static int narrow_cols(int64_t cols) { return cols <= 64 && lane_use(cols) < 0.9; }
+int dense_narrow(int64_t cols) { return narrow_cols(cols); }
 
 static int64_t block_rows(const ae_node *n)
 {
@@ -224,6 +225,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->prev = n->fuse.chain_prev; /* the chain, and the dZ hand-overs below: fuse.c */
     s->next = n->fuse.chain_next;
     s->fused = s->nb > 1 && (s->prev || s->next);
+    s->units = s->split && !getenv("AELAB_NO_UNITS") && dense_units_chain(n, ae_graph_threads(g));
     s->dw_t = s->nb > 1 && !s->split && dw_transposed(s->k, s->m);
     if (x->op == &ae_op_dense && x->state) s->depth = ((dense_state *)x->state)->depth + 1;
     s->dz_ready = n->fuse.dz_ready;
@@ -244,7 +246,7 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
         return err->code;
     /* split blocks run inside one region of the chain: their primitives are one-thread ones */
     int saved = ae_par_limit(s->split ? 1 : 0);
-    int rc = prepare_products(g, n, err) || ((s->split || s->defer) &&
+    int rc = s->units ? dense_units_prepare(g, n, s->nthr, err) : prepare_products(g, n, err) || ((s->split || s->defer) &&
                                              dense_split_prepare(n, s->split ? s->nthr : ae_graph_threads(g), err));
     ae_par_restore(saved);
     if (!rc) dense_final_prepare(n);
@@ -333,7 +335,8 @@ static void dense_forward(ae_node *n)
     for (ae_node *c = n; c; c = ((dense_state *)c->state)->fused ? ((dense_state *)c->state)->next : NULL)
         dense_permute_params(c);
     for (int h = 0; h < 2 && n->fuse.fork[h]; h++) dense_permute_params(n->fuse.fork[h]);
-    ae_par_blocks((size_t)s->nb, s->nthr, fwd_block, n);
+    if (s->units) dense_units_forward(n);
+    else ae_par_blocks((size_t)s->nb, s->nthr, fwd_block, n);
 }
 
 #define COLSUM_ROWS 8
@@ -429,6 +432,10 @@ static void dense_backward(ae_node *n)
 {
     dense_state *s = n->state;
     if ((s->fused && s->next) || n->fuse.fork_of) return; /* done by the chain's last layer, the fork's parent */
+    if (s->units) {
+        dense_units_backward(n);
+        return;
+    }
     ae_par_blocks((size_t)s->nb, s->nthr, bwd_block, n);
     if (s->split) dense_split_dw(n);
     for (const ae_node *top = n; n; n = dense_member_after(top, n)) {
@@ -452,6 +459,7 @@ static void dense_destroy(ae_node *n)
     bmm_destroy(&s->dw, s->nthr);
     for (int t = 0; s->tanh && t < 2 * s->nthr; t++) ae_eltwise_destroy(&s->tanh[t]);
     dense_split_destroy(s);
+    dense_units_destroy(s);
     free(s->tanh);
     free(s->kperm);
     free(s->mperm);

@@ -1,0 +1,249 @@
+/* A split dense chain run by output units (issue 17): each part of every layer's units (a fixed
+ * column range, one per graph thread) owns its rows of W, their gradient and optimizer state, so a
+ * step moves only activations between cores, never weights (bench/analysis_issue17_units.md). */
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ae_par.h"
+#include "dense_internal.h"
+#include "logits_internal.h"
+
+/* Part boundaries fall on multiples of this many columns: 64 bytes, so two parts never write one
+ * cache line of a row (rows of a width that is a multiple of 16 start on a line). */
+#define UNIT_ALIGN 16
+
+static int64_t cut_at(int64_t m, int parts, int u)
+{
+    if (u >= parts) return m;
+    int64_t c = (m * u / parts + UNIT_ALIGN / 2) / UNIT_ALIGN * UNIT_ALIGN;
+    return c < m ? c : m;
+}
+
+static ae_node *next_of(const ae_node *n) { return ((dense_state *)n->state)->next; }
+static ae_node *prev_of(const ae_node *n) { return ((dense_state *)n->state)->prev; }
+
+int dense_units_chain(const ae_node *n, int threads)
+{
+    const ae_node *h = n, *c;
+    if (threads < 2 || (!n->fuse.chain_prev && !n->fuse.chain_next)) return 0;
+    while (h->fuse.chain_prev) h = h->fuse.chain_prev;
+    int split = 0;
+    dense_chain_rows(h, threads, &split);
+    if (!split || h->fuse.fork[0] || h->fuse.noise_head) return 0;
+    for (c = h; c; c = c->fuse.chain_next) {
+        const ae_node *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+        const int act = c->iattr[DENSE_ACT];
+        const int64_t m = c->shape.d[1], k = w->shape.d[1];
+        if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID) return 0;
+        if (c->blk || (x->blk && x->shape.nd == 4) || c->fuse.fork[0] || c->fuse.fork_of) return 0;
+        if (m < UNIT_ALIGN * threads || dense_narrow(m) || (c->needs_grad && x->needs_grad && dense_narrow(k))) return 0;
+        if (c->needs_grad && ((w->needs_grad && c->accum[1]) || (b && b->needs_grad && c->accum[2]))) return 0;
+    }
+    return 1;
+}
+
+int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err)
+{
+    dense_state *s = n->state;
+    ae_node *x = n->in[0], *w = n->in[1];
+    const int64_t rows = s->n, k = s->k, m = s->m;
+    const int grad_w = n->needs_grad && w->needs_grad, grad_x = n->needs_grad && x->needs_grad;
+    s->np = parts;
+    if (!(s->ucut = calloc((size_t)parts + 1, sizeof *s->ucut)) || !(s->uf = calloc((size_t)parts, sizeof *s->uf)) ||
+        !(s->uw = calloc((size_t)parts, sizeof *s->uw)) || !(s->ud = calloc((size_t)parts, sizeof *s->ud)))
+        return ae_errf(err, AE_EINTERNAL, "out of memory");
+    for (int u = 0; u <= parts; u++) s->ucut[u] = cut_at(m, parts, u);
+    if (grad_x && !(s->up = ae_graph_scratch(g, (size_t)(parts * rows * k), err))) return err->code;
+    /* each part's Y[:, U] and dZ[:, U] dense, [rows, c]: oneDNN's brgemm kernels take dense operands
+     * only (a strided one falls back to gemm:jit, measured 1.2-4x slower at these shapes) */
+    if (!(s->uy = ae_graph_scratch(g, (size_t)(rows * m), err)) ||
+        (n->needs_grad && !(s->uz = ae_graph_scratch(g, (size_t)(rows * m), err))))
+        return err->code;
+    if (grad_x && !s->prev) { /* the chain's input: its gradient's columns in parts of their own */
+        if (!(s->kcut = calloc((size_t)parts + 1, sizeof *s->kcut))) return ae_errf(err, AE_EINTERNAL, "out of memory");
+        for (int u = 0; u <= parts; u++) s->kcut[u] = cut_at(k, parts, u);
+    }
+    const ae_act act = n->fuse.post_act ? (ae_act)n->iattr[DENSE_ACT] : AE_ACT_IDENTITY;
+    int saved = ae_par_limit(1), rc = AE_OK; /* each part runs on one thread of the chain's region */
+    for (int u = 0; u < parts && !rc; u++) {
+        const int64_t c0 = s->ucut[u], c = s->ucut[u + 1] - c0;
+        /* Y[:, U] = X·W[U]ᵀ + b[U]            [rows, c] = [rows, k]·[k, c] */
+        float *yb = s->uy + rows * c0, *zb = s->uz ? s->uz + rows * c0 : NULL;
+        rc = ae_matmul_init(&s->uf[u], (ae_mat){x->val, rows, k, k, 1}, (ae_mat){s->wv + c0 * k, k, c, 1, k},
+                            s->bv ? s->bv + c0 : NULL, (ae_mat){yb, rows, c, c, 1}, act, 0, err);
+        /* dW[U] = dZ[:, U]ᵀ·X                   [c, k] = [c, rows]·[rows, k] */
+        if (!rc && grad_w)
+            rc = ae_matmul_init(&s->uw[u], (ae_mat){zb, c, rows, 1, c}, (ae_mat){x->val, rows, k, k, 1}, NULL,
+                                (ae_mat){s->wg + c0 * k, c, k, k, 1}, AE_ACT_IDENTITY, 0, err);
+        /* P_u = dZ[:, U]·W[U]: part u's terms of dX [rows, k] = [rows, c]·[c, k] */
+        if (!rc && grad_x)
+            rc = ae_matmul_init(&s->ud[u], (ae_mat){zb, rows, c, c, 1}, (ae_mat){s->wv + c0 * k, c, k, k, 1},
+                                NULL, (ae_mat){s->up + (int64_t)u * rows * k, rows, k, k, 1}, AE_ACT_IDENTITY, 0, err);
+    }
+    ae_par_restore(saved);
+    return rc ? err->code : AE_OK;
+}
+
+void dense_units_destroy(dense_state *s)
+{
+    for (int u = 0; u < s->np; u++) {
+        if (s->uf) ae_matmul_destroy(&s->uf[u]);
+        if (s->uw) ae_matmul_destroy(&s->uw[u]);
+        if (s->ud) ae_matmul_destroy(&s->ud[u]);
+    }
+    free(s->uf), free(s->uw), free(s->ud), free(s->ucut), free(s->kcut);
+}
+
+/* The region's team: one thread per part at most, one when the step runs on one (AELAB_LANES off). */
+static int team(int parts)
+{
+    int t = ae_par_threads();
+    return t < parts ? t : parts;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int team_now(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static void barrier(void)
+{
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+}
+
+static void fwd_part(ae_node *n, int u)
+{
+    dense_state *s = n->state;
+    ae_matmul_run(&s->uf[u]);
+    const ae_act act = (ae_act)n->iattr[DENSE_ACT];
+    const int64_t c0 = s->ucut[u], c = s->ucut[u + 1] - c0;
+    float *yb = s->uy + s->n * c0;
+    if (act == AE_ACT_SIGMOID) ae_act_forward(act, yb, yb, (size_t)(s->n * c)); /* identity, ReLU: post-ops */
+    for (int64_t r = 0; r < s->n; r++) memcpy(n->val + r * s->m + c0, yb + r * c, (size_t)c * sizeof *yb);
+}
+
+static int64_t block_rows_of(const dense_state *s, int64_t r0) { return r0 + s->rows <= s->n ? s->rows : s->n - r0; }
+
+void dense_units_forward(ae_node *head)
+{
+    const dense_state *hs = head->state;
+    const int nt = team(hs->np);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+        const int t = thread_id(), nth = team_now();
+        ae_node *last = head;
+        for (ae_node *c = head; c; c = next_of(c)) {
+            for (int u = t; u < hs->np; u += nth) fwd_part(c, u);
+            barrier(); /* the next layer reads every column */
+            last = c;
+        }
+        if (last->fuse.loss_tail) /* the BCE on the logits, by row blocks (fuse.c's plan_bcel) */
+            for (int b = t; b < hs->nb; b += nth)
+                bcel_chain_fwd(last->fuse.loss_tail, b * hs->rows, block_rows_of(hs, b * hs->rows), t);
+    }
+}
+
+/* db[U] = Σ_rows dZ[:, U] in row order (z dense, [rows, c]). */
+static void colsum_part(const float *restrict z, int64_t rows, int64_t c, float *restrict out)
+{
+    for (int64_t j = 0; j < c; j++) out[j] = 0.0f;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < c; j++) out[j] += z[r * c + j];
+}
+
+/* Part u of layer n: its units' dZ (activation derivative), dW and db rows, its terms of dX, then
+ * its parameters' final ranges (a fused update writes W[U] after the dX terms read it). */
+static void bwd_part(ae_node *n, int u)
+{
+    dense_state *s = n->state;
+    const ae_act act = (ae_act)n->iattr[DENSE_ACT];
+    const int64_t c0 = s->ucut[u], c1 = s->ucut[u + 1], m = s->m, k = s->k;
+    const int64_t c = c1 - c0;
+    float *zb = s->uz + s->n * c0; /* dZ[:, U], dense */
+    const int dact = act != AE_ACT_IDENTITY && !s->dz_ready;
+    for (int64_t r = 0; r < s->n; r++) {
+        if (dact) ae_act_backward_slope(act, ae_act_slope(n), s->uy + s->n * c0 + r * c, n->grad + r * m + c0, zb + r * c,
+                                        (size_t)c, 0);
+        else memcpy(zb + r * c, n->grad + r * m + c0, (size_t)c * sizeof *zb);
+    }
+    ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    if (s->uw[u].prim) ae_matmul_run(&s->uw[u]);
+    if (b && b->needs_grad) colsum_part(zb, s->n, c, s->bg + c0);
+    if (s->ud[u].prim) ae_matmul_run(&s->ud[u]);
+    if (s->wfin) ae_graph_param_final(w, (size_t)(c0 * k), (size_t)(c1 * k));
+    if (s->bfin) ae_graph_param_final(b, (size_t)c0, (size_t)c1);
+}
+
+/* dX[:, lo:hi] = Σ_u P_u[:, lo:hi] in part order; masked by x > 0 for a ReLU producer. */
+static void sum_part(ae_node *n, int64_t lo, int64_t hi)
+{
+    dense_state *s = n->state;
+    const int64_t k = s->k, plane = s->n * k, w = hi - lo;
+    const float *xv = s->mask_dx ? n->in[0]->val : NULL;
+    const int acc = n->accum[0]; /* a penalty wrote x's gradient first (fuse.c's penalty_link) */
+    for (int64_t r = 0; r < s->n; r++) {
+        const int64_t e = r * k + lo;
+        float *restrict g = n->in[0]->grad + e;
+        const float *restrict p = s->up + e;
+        if (acc) { /* another writer's gradient there already */
+            for (int64_t j = 0; j < w; j++) {
+                float v = p[j];
+                for (int u = 1; u < s->np; u++) v += s->up[u * plane + e + j];
+                g[j] += xv && !(xv[e + j] > 0.0f) ? 0.0f : v;
+            }
+            continue;
+        }
+        memcpy(g, p, (size_t)w * sizeof *g);
+        for (int u = 1; u < s->np; u++) {
+            const float *restrict q = s->up + u * plane + e;
+            for (int64_t j = 0; j < w; j++) g[j] += q[j];
+        }
+        if (xv)
+            for (int64_t j = 0; j < w; j++) g[j] = xv[e + j] > 0.0f ? g[j] : 0.0f;
+    }
+}
+
+void dense_units_backward(ae_node *last)
+{
+    const dense_state *ls = last->state;
+    const int nt = team(ls->np);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+        const int t = thread_id(), nth = team_now();
+        if (last->fuse.loss_tail) {
+            for (int b = t; b < ls->nb; b += nth)
+                bcel_chain_bwd(last->fuse.loss_tail, b * ls->rows, block_rows_of(ls, b * ls->rows), t);
+            barrier(); /* each part reads its columns of every row */
+        }
+        for (ae_node *c = last; c; c = prev_of(c)) {
+            const dense_state *s = c->state;
+            for (int u = t; u < s->np; u += nth) bwd_part(c, u);
+            if (!s->up) continue;
+            barrier(); /* every part's terms of dX are in */
+            const int64_t *cut = s->prev ? ((dense_state *)s->prev->state)->ucut : s->kcut;
+            for (int u = t; u < s->np; u += nth) sum_part(c, cut[u], cut[u + 1]);
+        }
+    }
+}
