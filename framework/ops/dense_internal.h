@@ -86,11 +86,8 @@ double dense_product_flops(const ae_node *n);
 /* out[j] = Σ_i z[i·m + j] over `rows` rows, in a fixed order (ops_dense.c). */
 void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out);
 
-/* ops_dense.c: whether outputs this few columns wide are computed transposed. */
-int dense_narrow(int64_t cols);
-
 /* dense_units.c: a split chain run by output units, when every layer allows it (plain layout,
- * ReLU, sigmoid or identity, no narrow side, sole writer of its parameters' gradients): one region
+ * ReLU, sigmoid or identity, at least 16 units a part, not a fork's): one region
  * a pass, a barrier a layer; each part of a layer's units its own W rows (and so their gradients and
  * optimizer state) on one thread, dX as the parts' terms summed in part order. The bits depend on
  * the number of parts (the graph's threads), not on which thread runs a part. */

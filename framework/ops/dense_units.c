@@ -32,15 +32,14 @@ int dense_units_chain(const ae_node *n, int threads)
     while (h->fuse.chain_prev) h = h->fuse.chain_prev;
     int split = 0;
     dense_chain_rows(h, threads, &split);
-    if (!split || h->fuse.fork[0] || h->fuse.noise_head) return 0;
+    if (!split || h->fuse.fork[0]) return 0;
     for (c = h; c; c = c->fuse.chain_next) {
-        const ae_node *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+        const ae_node *x = c->in[0];
         const int act = c->iattr[DENSE_ACT];
-        const int64_t m = c->shape.d[1], k = w->shape.d[1];
+        const int64_t m = c->shape.d[1];
         if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID) return 0;
         if (c->blk || (x->blk && x->shape.nd == 4) || c->fuse.fork[0] || c->fuse.fork_of) return 0;
-        if (m < UNIT_ALIGN * threads || dense_narrow(m) || (c->needs_grad && x->needs_grad && dense_narrow(k))) return 0;
-        if (c->needs_grad && ((w->needs_grad && c->accum[1]) || (b && b->needs_grad && c->accum[2]))) return 0;
+        if (m < UNIT_ALIGN * threads) return 0; /* (a narrow side is no concern: every operand is dense) */
     }
     return 1;
 }
@@ -77,7 +76,7 @@ int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err)
         /* dW[U] = dZ[:, U]ᵀ·X                   [c, k] = [c, rows]·[rows, k] */
         if (!rc && grad_w)
             rc = ae_matmul_init(&s->uw[u], (ae_mat){zb, c, rows, 1, c}, (ae_mat){x->val, rows, k, k, 1}, NULL,
-                                (ae_mat){s->wg + c0 * k, c, k, k, 1}, AE_ACT_IDENTITY, 0, err);
+                                (ae_mat){s->wg + c0 * k, c, k, k, 1}, AE_ACT_IDENTITY, n->accum[1], err);
         /* P_u = dZ[:, U]·W[U]: part u's terms of dX [rows, k] = [rows, c]·[c, k] */
         if (!rc && grad_x)
             rc = ae_matmul_init(&s->ud[u], (ae_mat){zb, rows, c, c, 1}, (ae_mat){s->wv + c0 * k, c, k, k, 1},
@@ -152,6 +151,13 @@ void dense_units_forward(ae_node *head)
     {
         const int t = thread_id(), nth = team_now();
         ae_node *last = head;
+        if (head->fuse.noise_head) { /* the corrupted or sampled input by row blocks (fuse.c's plan_noise) */
+            for (int b = t; b < hs->nb; b += nth) {
+                const int64_t r0 = b * hs->rows;
+                noise_chain_rows(head->fuse.noise_head, (size_t)(r0 * hs->k), (size_t)((r0 + block_rows_of(hs, r0)) * hs->k));
+            }
+            barrier(); /* the first layer's parts read every row */
+        }
         for (ae_node *c = head; c; c = next_of(c)) {
             for (int u = t; u < hs->np; u += nth) fwd_part(c, u);
             barrier(); /* the next layer reads every column */
@@ -163,10 +169,10 @@ void dense_units_forward(ae_node *head)
     }
 }
 
-/* db[U] = Σ_rows dZ[:, U] in row order (z dense, [rows, c]). */
-static void colsum_part(const float *restrict z, int64_t rows, int64_t c, float *restrict out)
+/* db[U] (+)= Σ_rows dZ[:, U] in row order (z dense, [rows, c]; acc: after a penalty's gradient). */
+static void colsum_part(const float *restrict z, int64_t rows, int64_t c, int acc, float *restrict out)
 {
-    for (int64_t j = 0; j < c; j++) out[j] = 0.0f;
+    for (int64_t j = 0; j < c && !acc; j++) out[j] = 0.0f;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < c; j++) out[j] += z[r * c + j];
 }
@@ -188,7 +194,7 @@ static void bwd_part(ae_node *n, int u)
     }
     ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
     if (s->uw[u].prim) ae_matmul_run(&s->uw[u]);
-    if (b && b->needs_grad) colsum_part(zb, s->n, c, s->bg + c0);
+    if (b && b->needs_grad) colsum_part(zb, s->n, c, n->accum[2], s->bg + c0);
     if (s->ud[u].prim) ae_matmul_run(&s->ud[u]);
     if (s->wfin) ae_graph_param_final(w, (size_t)(c0 * k), (size_t)(c1 * k));
     if (s->bfin) ae_graph_param_final(b, (size_t)c0, (size_t)c1);

@@ -50,7 +50,6 @@ static int dw_transposed(int64_t k, int64_t m) { return lane_use(m) > lane_use(k
  * computed as Cᵀ = Bᵀ·Aᵀ, whose rows are the block's samples, into a per-thread scratch, finished
  * there (bias, ReLU, ReLU mask) and copied into place; the first multiple of 8 is a plain product. */
 static int narrow_cols(int64_t cols) { return cols <= 64 && lane_use(cols) < 0.9; }
-int dense_narrow(int64_t cols) { return narrow_cols(cols); }
 
 static int64_t block_rows(const ae_node *n)
 {

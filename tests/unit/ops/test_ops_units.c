@@ -143,6 +143,74 @@ START_TEST(units_same_bytes_any_team)
 }
 END_TEST
 
+/* z (a narrow parameter, N x 20) -> 64 sigmoid -> K logits, BCE on logits; compiled on `threads`. */
+typedef struct znet {
+    fx f;
+    ae_node *h, *y, *loss;
+} znet;
+
+static void build_z(znet *u, int threads)
+{
+    enum { Z = 20, H = 64 };
+    ae_set_threads(threads);
+    fx *f = &u->f;
+    fx_init(f);
+    int zi = decl(f, "z", ae_shape2(N, Z)), w0 = decl(f, "w0", ae_shape2(H, Z)), b0 = decl(f, "b0", ae_shape_make(1, (int64_t[]){H}));
+    int w1 = decl(f, "w1", ae_shape2(K, H)), b1 = decl(f, "b1", ae_shape_make(1, (int64_t[]){K}));
+    fx_alloc(f, N, -0.3f, 0.3f);
+    ae_node *t = ae_graph_input(f->g, "t", ae_shape2(N, K), &f->err);
+    u->h = ae_dense(f->g, "d0", ae_graph_param(f->g, zi, &f->err), ae_graph_param(f->g, w0, &f->err),
+                    ae_graph_param(f->g, b0, &f->err), AE_ACT_SIGMOID, &f->err);
+    u->y = ae_dense(f->g, "d1", u->h, ae_graph_param(f->g, w1, &f->err), ae_graph_param(f->g, b1, &f->err), AE_ACT_IDENTITY,
+                    &f->err);
+    u->loss = ae_bce_logits(f->g, "loss", u->y, t, AE_MEAN, &f->err);
+    ck_assert_msg(u->loss && ae_graph_compile(f->g, u->loss, &f->err) == AE_OK, "%s", f->err.msg);
+    for (int64_t i = 0; i < N * K; i++) t->val[i] = (float)(i % 3 == 0);
+}
+
+static float *zstep(znet *u, float *loss)
+{
+    ae_graph_forward_loss(u->f.g);
+    ae_graph_backward(u->f.g);
+    *loss = u->loss->val[0];
+    float *g = malloc(u->f.ps->total * sizeof *g);
+    memcpy(g, u->f.ps->grad, u->f.ps->total * sizeof *g);
+    return g;
+}
+
+/* A chain whose input is a narrow parameter (its gradient summed in parts of its own columns, 16 + 4):
+ * finite differences; every gradient (z's every column among them) within the rounding of the parts'
+ * sums of the 1-thread graph's; the same bytes under a one-thread limit. (A noise head before a chain
+ * run by units: tests/unit/ops/test_ops_chain_tail.c.) */
+START_TEST(units_input_gradient)
+{
+    int saved = ae_get_threads();
+    znet a, b;
+    build_z(&a, 2);
+    ck_assert(units(a.h) && units(a.y));
+    double e = ae_test_gradcheck(a.f.g, a.loss, a.f.ps, NULL, 1e-2f, 40, 1e-2);
+    ck_assert_msg(e < 2e-2, "gradient error %g", e);
+    build_z(&b, 1);
+    float la, lb, l1;
+    float *ga = zstep(&a, &la), *gb = zstep(&b, &lb);
+    const ae_params *ps = a.f.ps;
+    for (size_t i = 0; i < ps->n; i++) {
+        const float *p = ga + ps->p[i].off, *q = gb + ps->p[i].off;
+        double tol = ae_test_tol_reduce(K + N, ae_test_absmax(q, ps->p[i].n)), worst = 0.0;
+        for (size_t j = 0; j < ps->p[i].n; j++) worst = fmax(worst, fabs((double)p[j] - (double)q[j]));
+        ck_assert_msg(worst <= tol, "parameter %zu differs by %g (tolerance %g)", i, worst, tol);
+    }
+    int lim = ae_par_limit(1);
+    float *g1 = zstep(&a, &l1);
+    ae_par_restore(lim);
+    ck_assert(memcmp(&l1, &la, sizeof l1) == 0);
+    ck_assert_msg(memcmp(g1, ga, ps->total * sizeof *g1) == 0, "one thread's gradients differ from two threads'");
+    free(ga), free(gb), free(g1);
+    fx_free(&a.f), fx_free(&b.f);
+    ae_set_threads(saved);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_units");
@@ -152,6 +220,7 @@ int main(void)
     tcase_add_test(t, units_gradcheck);
     tcase_add_test(t, units_near_one_thread);
     tcase_add_test(t, units_same_bytes_any_team);
+    tcase_add_test(t, units_input_gradient);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
