@@ -66,6 +66,7 @@ typedef struct dense_state {
     ae_matmul *uf, *uw, *ud; /* per part: Y[:, U] = X·W[U]ᵀ + b[U]; dW[U] = dZ[:, U]ᵀ·X; P_u = dZ[:, U]·W[U] */
     float *up;        /* np partial dX, [n, k] each (a layer whose input needs a gradient) */
     float *uy, *uz;   /* per part Y[:, U] and dZ[:, U], dense [n, c] each, in part order */
+    ae_eltwise *ut;   /* per part: tanh on its Y[:, U] */
 } dense_state;
 
 /* dense_blocked.c: set up kperm/mperm (from the planned layouts, ae_node.blk) and wv, wg, bv, bg; refresh the permuted W
@@ -86,8 +87,8 @@ double dense_product_flops(const ae_node *n);
 /* out[j] = Σ_i z[i·m + j] over `rows` rows, in a fixed order (ops_dense.c). */
 void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out);
 
-/* dense_units.c: a split chain run by output units, when every layer allows it (plain layout,
- * ReLU, sigmoid or identity, at least 16 units a part, not a fork's): one region
+/* dense_units.c: a split chain run by output units when every layer allows it (plain layout, ReLU,
+ * sigmoid, tanh or identity, at least 16 units a part, not a fork's; not under AELAB_NO_UNITS): one region
  * a pass, a barrier a layer; each part of a layer's units its own W rows (and so their gradients and
  * optimizer state) on one thread, dX as the parts' terms summed in part order. The bits depend on
  * the number of parts (the graph's threads), not on which thread runs a part. */

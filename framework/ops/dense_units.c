@@ -28,7 +28,7 @@ static ae_node *prev_of(const ae_node *n) { return ((dense_state *)n->state)->pr
 int dense_units_chain(const ae_node *n, int threads)
 {
     const ae_node *h = n, *c;
-    if (threads < 2 || (!n->fuse.chain_prev && !n->fuse.chain_next)) return 0;
+    if (threads < 2 || (!n->fuse.chain_prev && !n->fuse.chain_next) || getenv("AELAB_NO_UNITS")) return 0;
     while (h->fuse.chain_prev) h = h->fuse.chain_prev;
     int split = 0;
     dense_chain_rows(h, threads, &split);
@@ -37,7 +37,7 @@ int dense_units_chain(const ae_node *n, int threads)
         const ae_node *x = c->in[0];
         const int act = c->iattr[DENSE_ACT];
         const int64_t m = c->shape.d[1];
-        if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID) return 0;
+        if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID && act != AE_ACT_TANH) return 0;
         if (c->blk || (x->blk && x->shape.nd == 4) || c->fuse.fork[0] || c->fuse.fork_of) return 0;
         if (m < UNIT_ALIGN * threads) return 0; /* (a narrow side is no concern: every operand is dense) */
     }
@@ -52,7 +52,8 @@ int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err)
     const int grad_w = n->needs_grad && w->needs_grad, grad_x = n->needs_grad && x->needs_grad;
     s->np = parts;
     if (!(s->ucut = calloc((size_t)parts + 1, sizeof *s->ucut)) || !(s->uf = calloc((size_t)parts, sizeof *s->uf)) ||
-        !(s->uw = calloc((size_t)parts, sizeof *s->uw)) || !(s->ud = calloc((size_t)parts, sizeof *s->ud)))
+        !(s->uw = calloc((size_t)parts, sizeof *s->uw)) || !(s->ud = calloc((size_t)parts, sizeof *s->ud)) ||
+        !(s->ut = calloc((size_t)parts, sizeof *s->ut)))
         return ae_errf(err, AE_EINTERNAL, "out of memory");
     for (int u = 0; u <= parts; u++) s->ucut[u] = cut_at(m, parts, u);
     if (grad_x && !(s->up = ae_graph_scratch(g, (size_t)(parts * rows * k), err))) return err->code;
@@ -73,6 +74,8 @@ int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err)
         float *yb = s->uy + rows * c0, *zb = s->uz ? s->uz + rows * c0 : NULL;
         rc = ae_matmul_init(&s->uf[u], (ae_mat){x->val, rows, k, k, 1}, (ae_mat){s->wv + c0 * k, k, c, 1, k},
                             s->bv ? s->bv + c0 : NULL, (ae_mat){yb, rows, c, c, 1}, act, 0, err);
+        if (!rc && n->iattr[DENSE_ACT] == AE_ACT_TANH) /* oneDNN's vectorised tanh, in place */
+            rc = ae_eltwise_init(&s->ut[u], dnnl_eltwise_tanh, 0.0f, 0.0f, yb, yb, (size_t)(rows * c), err);
         /* dW[U] = dZ[:, U]ᵀ·X                   [c, k] = [c, rows]·[rows, k] */
         if (!rc && grad_w)
             rc = ae_matmul_init(&s->uw[u], (ae_mat){zb, c, rows, 1, c}, (ae_mat){x->val, rows, k, k, 1}, NULL,
@@ -92,8 +95,9 @@ void dense_units_destroy(dense_state *s)
         if (s->uf) ae_matmul_destroy(&s->uf[u]);
         if (s->uw) ae_matmul_destroy(&s->uw[u]);
         if (s->ud) ae_matmul_destroy(&s->ud[u]);
+        if (s->ut) ae_eltwise_destroy(&s->ut[u]);
     }
-    free(s->uf), free(s->uw), free(s->ud), free(s->ucut), free(s->kcut);
+    free(s->uf), free(s->uw), free(s->ud), free(s->ut), free(s->ucut), free(s->kcut);
 }
 
 /* The region's team: one thread per part at most, one when the step runs on one (AELAB_LANES off). */
@@ -136,6 +140,7 @@ static void fwd_part(ae_node *n, int u)
     const int64_t c0 = s->ucut[u], c = s->ucut[u + 1] - c0;
     float *yb = s->uy + s->n * c0;
     if (act == AE_ACT_SIGMOID) ae_act_forward(act, yb, yb, (size_t)(s->n * c)); /* identity, ReLU: post-ops */
+    if (act == AE_ACT_TANH) ae_eltwise_run(&s->ut[u]);
     for (int64_t r = 0; r < s->n; r++) memcpy(n->val + r * s->m + c0, yb + r * c, (size_t)c * sizeof *yb);
 }
 

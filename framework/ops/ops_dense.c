@@ -223,15 +223,15 @@ static int dense_prepare(ae_graph *g, ae_node *n, ae_err *err)
     s->nthr = ae_par_threads();
     s->prev = n->fuse.chain_prev; /* the chain, and the dZ hand-overs below: fuse.c */
     s->next = n->fuse.chain_next;
-    s->fused = s->nb > 1 && (s->prev || s->next);
-    s->units = s->split && !getenv("AELAB_NO_UNITS") && dense_units_chain(n, ae_graph_threads(g));
+    s->units = dense_units_chain(n, ae_graph_threads(g));
+    s->fused = (s->nb > 1 || s->units) && (s->prev || s->next);
     s->dw_t = s->nb > 1 && !s->split && dw_transposed(s->k, s->m);
     if (x->op == &ae_op_dense && x->state) s->depth = ((dense_state *)x->state)->depth + 1;
     s->dz_ready = n->fuse.dz_ready;
     s->mask_dx = n->fuse.mask_dx;
     if (n->needs_grad) {
         /* split: each layer's dZ stays whole in its gradient buffer for the dW phase */
-        if (s->fused && s->next && !s->split &&
+        if (s->fused && s->next && !s->split && !s->units &&
             !(s->gbuf = ae_graph_scratch(g, (size_t)(s->nthr * rows * s->m), err)))
             return err->code;
         if (w->needs_grad && s->nb > 1 && !s->split &&

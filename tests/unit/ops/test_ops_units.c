@@ -1,5 +1,5 @@
 /* A split dense chain run by output units (issue 17, dense_units.c): chosen on 2 threads for a plain
- * chain and not on 1 or for a member it cannot run; its gradients against finite differences and,
+ * chain (tanh too) and not on 1 or for a member it cannot run; its gradients against finite differences and,
  * within the rounding of dX's sum in parts, against the 1-thread graph; the same bytes whether 2
  * threads or 1 run the 2-thread graph's parts, and from step to step. */
 #include "ae_par.h"
@@ -8,7 +8,7 @@
 
 enum { N = 128, K = 784, L = 4 };
 
-/* x -> 256 ReLU -> 64 sigmoid (or tanh) -> 32 identity -> K logits, BCE on logits to a target; or the
+/* x -> 256 ReLU -> 64 sigmoid (or tanh, leaky ReLU) -> 32 identity -> K logits, BCE on logits to a target; or the
  * same with a sigmoid output and MSE. */
 static const int64_t WIDTH[L] = {256, 64, 32, K};
 
@@ -69,7 +69,10 @@ START_TEST(units_chosen)
     build(&u, 1, AE_ACT_SIGMOID, 0);
     for (int l = 0; l < L; l++) ck_assert(!units(u.d[l]));
     fx_free(&u.f);
-    build(&u, 2, AE_ACT_TANH, 0); /* tanh runs as oneDNN's eltwise on row blocks: the chain keeps them */
+    build(&u, 2, AE_ACT_TANH, 0); /* tanh: oneDNN's eltwise on each part's Y */
+    for (int l = 0; l < L; l++) ck_assert(units(u.d[l]));
+    fx_free(&u.f);
+    build(&u, 2, AE_ACT_LEAKY_RELU, 0); /* not one of the part's activations: the chain keeps row blocks */
     ck_assert(((const dense_state *)u.d[0]->state)->split);
     for (int l = 0; l < L; l++) ck_assert(!units(u.d[l]));
     fx_free(&u.f);
@@ -80,12 +83,13 @@ END_TEST
 START_TEST(units_gradcheck)
 {
     int saved = ae_get_threads();
-    for (int mse = 0; mse < 2; mse++) {
+    for (int v = 0; v < 3; v++) { /* BCE tail, sigmoid + MSE, a tanh layer */
+        const int mse = v == 1;
         net u;
-        build(&u, 2, AE_ACT_SIGMOID, mse);
+        build(&u, 2, v == 2 ? AE_ACT_TANH : AE_ACT_SIGMOID, mse);
         ck_assert(units(u.d[0]));
         double e = ae_test_gradcheck(u.f.g, u.loss, u.f.ps, NULL, 1e-2f, 40, 1e-2);
-        ck_assert_msg(e < 2e-2, "%s: gradient error %g", mse ? "mse" : "bce", e);
+        ck_assert_msg(e < 2e-2, "case %d: gradient error %g", v, e);
         fx_free(&u.f);
     }
     ae_set_threads(saved);
