@@ -100,28 +100,17 @@ void dense_units_destroy(dense_state *s)
     free(s->uf), free(s->uw), free(s->ud), free(s->ut), free(s->ucut), free(s->kcut);
 }
 
-/* The region's team: one thread per part at most, one when the step runs on one (AELAB_LANES off). */
-static int team(int parts)
+/* body(n, t, nth) on each thread t of a team of nth: one thread per part at most, one when the step
+ * runs on one (AELAB_LANES off: the parts one after the other). */
+static void in_region(ae_node *n, int parts, void (*body)(ae_node *n, int t, int nth))
 {
-    int t = ae_par_threads();
-    return t < parts ? t : parts;
-}
-
-static int thread_id(void)
-{
+    int nt = ae_par_threads();
+    if (nt > parts) nt = parts;
 #ifdef _OPENMP
-    return omp_get_thread_num();
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    body(n, omp_get_thread_num(), omp_get_num_threads());
 #else
-    return 0;
-#endif
-}
-
-static int team_now(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
+    body(n, 0, 1);
 #endif
 }
 
@@ -146,33 +135,28 @@ static void fwd_part(ae_node *n, int u)
 
 static int64_t block_rows_of(const dense_state *s, int64_t r0) { return r0 + s->rows <= s->n ? s->rows : s->n - r0; }
 
-void dense_units_forward(ae_node *head)
+static void forward_body(ae_node *head, int t, int nth)
 {
     const dense_state *hs = head->state;
-    const int nt = team(hs->np);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        const int t = thread_id(), nth = team_now();
-        ae_node *last = head;
-        if (head->fuse.noise_head) { /* the corrupted or sampled input by row blocks (fuse.c's plan_noise) */
-            for (int b = t; b < hs->nb; b += nth) {
-                const int64_t r0 = b * hs->rows;
-                noise_chain_rows(head->fuse.noise_head, (size_t)(r0 * hs->k), (size_t)((r0 + block_rows_of(hs, r0)) * hs->k));
-            }
-            barrier(); /* the first layer's parts read every row */
+    ae_node *last = head;
+    if (head->fuse.noise_head) { /* the corrupted or sampled input by row blocks (fuse.c's plan_noise) */
+        for (int b = t; b < hs->nb; b += nth) {
+            const int64_t r0 = b * hs->rows;
+            noise_chain_rows(head->fuse.noise_head, (size_t)(r0 * hs->k), (size_t)((r0 + block_rows_of(hs, r0)) * hs->k));
         }
-        for (ae_node *c = head; c; c = next_of(c)) {
-            for (int u = t; u < hs->np; u += nth) fwd_part(c, u);
-            barrier(); /* the next layer reads every column */
-            last = c;
-        }
-        if (last->fuse.loss_tail) /* the BCE on the logits, by row blocks (fuse.c's plan_bcel) */
-            for (int b = t; b < hs->nb; b += nth)
-                bcel_chain_fwd(last->fuse.loss_tail, b * hs->rows, block_rows_of(hs, b * hs->rows), t);
+        barrier(); /* the first layer's parts read every row */
     }
+    for (ae_node *c = head; c; c = next_of(c)) {
+        for (int u = t; u < hs->np; u += nth) fwd_part(c, u);
+        barrier(); /* the next layer reads every column */
+        last = c;
+    }
+    if (last->fuse.loss_tail) /* the BCE on the logits, by row blocks (fuse.c's plan_bcel) */
+        for (int b = t; b < hs->nb; b += nth)
+            bcel_chain_fwd(last->fuse.loss_tail, b * hs->rows, block_rows_of(hs, b * hs->rows), t);
 }
+
+void dense_units_forward(ae_node *head) { in_region(head, ((dense_state *)head->state)->np, forward_body); }
 
 /* db[U] (+)= Σ_rows dZ[:, U] in row order (z dense, [rows, c]; acc: after a penalty's gradient). */
 static void colsum_part(const float *restrict z, int64_t rows, int64_t c, int acc, float *restrict out)
@@ -234,27 +218,22 @@ static void sum_part(ae_node *n, int64_t lo, int64_t hi)
     }
 }
 
-void dense_units_backward(ae_node *last)
+static void backward_body(ae_node *last, int t, int nth)
 {
     const dense_state *ls = last->state;
-    const int nt = team(ls->np);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        const int t = thread_id(), nth = team_now();
-        if (last->fuse.loss_tail) {
-            for (int b = t; b < ls->nb; b += nth)
-                bcel_chain_bwd(last->fuse.loss_tail, b * ls->rows, block_rows_of(ls, b * ls->rows), t);
-            barrier(); /* each part reads its columns of every row */
-        }
-        for (ae_node *c = last; c; c = prev_of(c)) {
-            const dense_state *s = c->state;
-            for (int u = t; u < s->np; u += nth) bwd_part(c, u);
-            if (!s->up) continue;
-            barrier(); /* every part's terms of dX are in */
-            const int64_t *cut = s->prev ? ((dense_state *)s->prev->state)->ucut : s->kcut;
-            for (int u = t; u < s->np; u += nth) sum_part(c, cut[u], cut[u + 1]);
-        }
+    if (last->fuse.loss_tail) {
+        for (int b = t; b < ls->nb; b += nth)
+            bcel_chain_bwd(last->fuse.loss_tail, b * ls->rows, block_rows_of(ls, b * ls->rows), t);
+        barrier(); /* each part reads its columns of every row */
+    }
+    for (ae_node *c = last; c; c = prev_of(c)) {
+        const dense_state *s = c->state;
+        for (int u = t; u < s->np; u += nth) bwd_part(c, u);
+        if (!s->up) continue;
+        barrier(); /* every part's terms of dX are in */
+        const int64_t *cut = s->prev ? ((dense_state *)s->prev->state)->ucut : s->kcut;
+        for (int u = t; u < s->np; u += nth) sum_part(c, cut[u], cut[u + 1]);
     }
 }
+
+void dense_units_backward(ae_node *last) { in_region(last, ((dense_state *)last->state)->np, backward_body); }

@@ -1,5 +1,6 @@
-/* Shared by the core op suites (test_ops.c, test_ops_noise.c): a graph over a parameter store,
- * parameters filled with U(lo, hi), a finite-difference check of a loss, an MSE loss to a target. */
+/* Shared by the core op suites (test_ops.c, test_ops_noise.c, ...): a graph over a parameter store,
+ * parameters filled with U(lo, hi), a finite-difference check of a loss, an MSE loss to a target, a
+ * step's gradients and their comparison within a reduction's rounding. */
 #ifndef OPS_FIXTURE_H
 #define OPS_FIXTURE_H
 
@@ -55,6 +56,31 @@ static inline double check(fx *f, ae_node *loss, ae_rng *rng)
 static inline ae_node *sq_loss(fx *f, ae_node *y, int ti)
 {
     return ae_mse(f->g, "loss", y, ae_graph_param(f->g, ti, &f->err), AE_MEAN, &f->err);
+}
+
+/* One forward and backward of the compiled graph: the loss into *lv, every parameter gradient into a
+ * new buffer (the caller frees it). */
+static inline float *fx_grads(fx *f, ae_node *loss, float *lv)
+{
+    ae_graph_forward_loss(f->g);
+    ae_graph_backward(f->g);
+    *lv = loss->val[0];
+    float *g = malloc(f->ps->total * sizeof *g);
+    memcpy(g, f->ps->grad, f->ps->total * sizeof *g);
+    return g;
+}
+
+/* Each parameter's gradient in ga within the float error of a reduction over `terms` terms of gb's
+ * (times the largest entry of `ref`'s: ga or gb). */
+static inline void fx_assert_near(const ae_params *ps, const float *ga, const float *gb, const float *ref, size_t terms,
+                                  const char *what)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const float *a = ga + ps->p[i].off, *b = gb + ps->p[i].off;
+        double tol = ae_test_tol_reduce(terms, ae_test_absmax(ref + ps->p[i].off, ps->p[i].n)), worst = 0.0;
+        for (size_t j = 0; j < ps->p[i].n; j++) worst = fmax(worst, fabs((double)a[j] - (double)b[j]));
+        ck_assert_msg(worst <= tol, "%s: parameter %zu differs by %g (tolerance %g)", what, i, worst, tol);
+    }
 }
 
 #endif

@@ -64,16 +64,7 @@ static void build(net *t, int64_t n, int layers, ae_act act, pen_kind kind, int 
     ck_assert_msg(t->loss && ae_graph_compile(f->g, t->loss, &f->err) == AE_OK, "%s", f->err.msg);
 }
 
-/* One forward and backward: the loss and every parameter gradient, into a new buffer. */
-static float *step(net *t, float *loss)
-{
-    ae_graph_forward_loss(t->f.g);
-    ae_graph_backward(t->f.g);
-    *loss = t->loss->val[0];
-    float *g = malloc(t->f.ps->total * sizeof *g);
-    memcpy(g, t->f.ps->grad, t->f.ps->total * sizeof *g);
-    return g;
-}
+static float *step(net *t, float *loss) { return fx_grads(&t->f, t->loss, loss); }
 
 static int is_split(const ae_node *d) { return ((const dense_state *)d->state)->split; }
 
@@ -84,13 +75,7 @@ static int is_split(const ae_node *d) { return ((const dense_state *)d->state)->
  * reduction over the batch: (PK + PN) eps times the gradient's largest entry. */
 static void assert_close(const net *t, const float *ga, const float *gb, const char *what)
 {
-    const ae_params *ps = t->f.ps;
-    for (size_t i = 0; i < ps->n; i++) {
-        const float *a = ga + ps->p[i].off, *b = gb + ps->p[i].off;
-        double tol = ae_test_tol_reduce(PK + PN, ae_test_absmax(a, ps->p[i].n)), worst = 0.0;
-        for (size_t j = 0; j < ps->p[i].n; j++) worst = fmax(worst, fabs((double)a[j] - (double)b[j]));
-        ck_assert_msg(worst <= tol, "%s: parameter %zu differs by %g (tolerance %g)", what, i, worst, tol);
-    }
+    fx_assert_near(t->f.ps, ga, gb, ga, PK + PN, what);
 }
 
 /* Linked (penalty after the decoder) against unlinked (penalty first): same bytes, 1 and 2 threads. */

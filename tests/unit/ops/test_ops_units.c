@@ -47,16 +47,7 @@ static void build(net *u, int threads, ae_act mid, int mse)
 
 static int units(const ae_node *d) { return ((const dense_state *)d->state)->units; }
 
-/* One forward and backward: the loss and every parameter gradient, into a new buffer. */
-static float *step(net *u, float *loss)
-{
-    ae_graph_forward_loss(u->f.g);
-    ae_graph_backward(u->f.g);
-    *loss = u->loss->val[0];
-    float *g = malloc(u->f.ps->total * sizeof *g);
-    memcpy(g, u->f.ps->grad, u->f.ps->total * sizeof *g);
-    return g;
-}
+static float *step(net *u, float *loss) { return fx_grads(&u->f, u->loss, loss); }
 
 START_TEST(units_chosen)
 {
@@ -110,13 +101,7 @@ START_TEST(units_near_one_thread)
         build(&b, 1, AE_ACT_SIGMOID, mse);
         float *ga = step(&a, &la), *gb = step(&b, &lb);
         ck_assert_msg(fabs((double)la - lb) <= ae_test_tol_reduce(N * K, fabs((double)lb)), "loss %.9g vs %.9g", la, lb);
-        const ae_params *ps = a.f.ps;
-        for (size_t i = 0; i < ps->n; i++) {
-            const float *p = ga + ps->p[i].off, *q = gb + ps->p[i].off;
-            double tol = ae_test_tol_reduce(K + N, ae_test_absmax(q, ps->p[i].n)), worst = 0.0;
-            for (size_t j = 0; j < ps->p[i].n; j++) worst = fmax(worst, fabs((double)p[j] - (double)q[j]));
-            ck_assert_msg(worst <= tol, "%s: parameter %zu differs by %g (tolerance %g)", mse ? "mse" : "bce", i, worst, tol);
-        }
+        fx_assert_near(a.f.ps, ga, gb, gb, K + N, mse ? "mse" : "bce");
         free(ga), free(gb);
         fx_free(&a.f), fx_free(&b.f);
     }
@@ -172,15 +157,7 @@ static void build_z(znet *u, int threads)
     for (int64_t i = 0; i < N * K; i++) t->val[i] = (float)(i % 3 == 0);
 }
 
-static float *zstep(znet *u, float *loss)
-{
-    ae_graph_forward_loss(u->f.g);
-    ae_graph_backward(u->f.g);
-    *loss = u->loss->val[0];
-    float *g = malloc(u->f.ps->total * sizeof *g);
-    memcpy(g, u->f.ps->grad, u->f.ps->total * sizeof *g);
-    return g;
-}
+static float *zstep(znet *u, float *loss) { return fx_grads(&u->f, u->loss, loss); }
 
 /* A chain whose input is a narrow parameter (its gradient summed in parts of its own columns, 16 + 4):
  * finite differences; every gradient (z's every column among them) within the rounding of the parts'
@@ -198,12 +175,7 @@ START_TEST(units_input_gradient)
     float la, lb, l1;
     float *ga = zstep(&a, &la), *gb = zstep(&b, &lb);
     const ae_params *ps = a.f.ps;
-    for (size_t i = 0; i < ps->n; i++) {
-        const float *p = ga + ps->p[i].off, *q = gb + ps->p[i].off;
-        double tol = ae_test_tol_reduce(K + N, ae_test_absmax(q, ps->p[i].n)), worst = 0.0;
-        for (size_t j = 0; j < ps->p[i].n; j++) worst = fmax(worst, fabs((double)p[j] - (double)q[j]));
-        ck_assert_msg(worst <= tol, "parameter %zu differs by %g (tolerance %g)", i, worst, tol);
-    }
+    fx_assert_near(ps, ga, gb, gb, K + N, "narrow input");
     int lim = ae_par_limit(1);
     float *g1 = zstep(&a, &l1);
     ae_par_restore(lim);
