@@ -39,7 +39,8 @@ int dense_units_chain(const ae_node *n, int threads)
         const int64_t m = c->shape.d[1];
         if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID && act != AE_ACT_TANH) return 0;
         if (c->blk || (x->blk && x->shape.nd == 4) || c->fuse.fork[0] || c->fuse.fork_of) return 0;
-        if (m < UNIT_ALIGN * threads) return 0; /* (a narrow side is no concern: every operand is dense) */
+        for (int u = 0; u < threads; u++) /* no empty part (a narrow side is no concern: operands are dense) */
+            if (cut_at(m, threads, u) >= cut_at(m, threads, u + 1)) return 0;
     }
     return 1;
 }
