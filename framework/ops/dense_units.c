@@ -159,14 +159,6 @@ static void forward_body(ae_node *head, int t, int nth)
 
 void dense_units_forward(ae_node *head) { in_region(head, ((dense_state *)head->state)->np, forward_body); }
 
-/* db[U] (+)= Σ_rows dZ[:, U] in row order (z dense, [rows, c]; acc: after a penalty's gradient). */
-static void colsum_part(const float *restrict z, int64_t rows, int64_t c, int acc, float *restrict out)
-{
-    for (int64_t j = 0; j < c && !acc; j++) out[j] = 0.0f;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < c; j++) out[j] += z[r * c + j];
-}
-
 /* Part u of layer n: its units' dZ (activation derivative), dW and db rows, its terms of dX, then
  * its parameters' final ranges (a fused update writes W[U] after the dX terms read it). */
 static void bwd_part(ae_node *n, int u)
@@ -184,7 +176,11 @@ static void bwd_part(ae_node *n, int u)
     }
     ae_node *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
     if (s->uw[u].prim) ae_matmul_run(&s->uw[u]);
-    if (b && b->needs_grad) colsum_part(zb, s->n, c, n->accum[2], s->bg + c0);
+    if (b && b->needs_grad && !n->accum[2]) dense_colsum(zb, s->n, c, s->bg + c0); /* zb is dense [rows, c] */
+    if (b && b->needs_grad && n->accum[2]) { /* after another writer's db: the sums in the layer's db scratch */
+        dense_colsum(zb, s->n, c, s->dbp + c0);
+        for (int64_t j = c0; j < c1; j++) s->bg[j] += s->dbp[j];
+    }
     if (s->ud[u].prim) ae_matmul_run(&s->ud[u]);
     if (s->wfin) ae_graph_param_final(w, (size_t)(c0 * k), (size_t)(c1 * k));
     if (s->bfin) ae_graph_param_final(b, (size_t)c0, (size_t)c1);
