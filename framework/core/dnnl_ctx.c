@@ -1,6 +1,7 @@
 /* The process-wide oneDNN engine and stream, thread settings, and the cached matmul primitive. */
 #include "ae_dnnl.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,29 +9,46 @@
 #include <omp.h>
 #endif
 
-static dnnl_engine_t g_engine;
-static dnnl_stream_t g_stream;
+/* Created on first use, possibly inside a parallel region (a split dense chain runs its matmuls on
+ * every graph thread): the creation is a critical section, the fast path an atomic load. */
+static _Atomic(dnnl_engine_t) g_engine;
+static _Atomic(dnnl_stream_t) g_stream;
+
+static void create_once(void)
+{
+#ifdef _OPENMP
+#pragma omp critical(ae_dnnl_create)
+#endif
+    {
+        dnnl_engine_t e = atomic_load(&g_engine);
+        if (!e && dnnl_engine_create(&e, dnnl_cpu, 0) != dnnl_success) e = NULL;
+        atomic_store(&g_engine, e);
+        dnnl_stream_t s = atomic_load(&g_stream);
+        if (e && !s && dnnl_stream_create(&s, e, dnnl_stream_default_flags) != dnnl_success) s = NULL;
+        atomic_store(&g_stream, s);
+    }
+}
 
 dnnl_engine_t ae_dnnl_engine(void)
 {
-    if (!g_engine && dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
-    return g_engine;
+    dnnl_engine_t e = atomic_load(&g_engine);
+    if (!e) { create_once(); e = atomic_load(&g_engine); }
+    return e;
 }
 
 dnnl_stream_t ae_dnnl_stream(void)
 {
-    if (!g_stream && ae_dnnl_engine() &&
-        dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags) != dnnl_success)
-        g_stream = NULL;
-    return g_stream;
+    dnnl_stream_t s = atomic_load(&g_stream);
+    if (!s) { create_once(); s = atomic_load(&g_stream); }
+    return s;
 }
 
 void ae_dnnl_shutdown(void)
 {
-    if (g_stream) dnnl_stream_destroy(g_stream);
-    if (g_engine) dnnl_engine_destroy(g_engine);
-    g_stream = NULL;
-    g_engine = NULL;
+    dnnl_stream_t s = atomic_exchange(&g_stream, NULL);
+    dnnl_engine_t e = atomic_exchange(&g_engine, NULL);
+    if (s) dnnl_stream_destroy(s);
+    if (e) dnnl_engine_destroy(e);
 }
 
 void ae_set_threads(int n)
