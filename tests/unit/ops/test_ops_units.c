@@ -1,7 +1,11 @@
 /* A split dense chain run by output units (issue 17, dense_units.c): chosen on 2 threads for a plain
  * chain (tanh too) and not on 1 or for a member it cannot run; its gradients against finite differences and,
  * within the rounding of dX's sum in parts, against the 1-thread graph; the same bytes whether 2
- * threads or 1 run the 2-thread graph's parts, and from step to step. */
+ * threads or 1 run the 2-thread graph's parts, and from step to step; one oneDNN stream for every
+ * thread that first asks for it at once. */
+#include <omp.h>
+
+#include "ae_dnnl.h"
 #include "ae_par.h"
 #include "ops_fixture.h"
 #include "../framework/ops/dense_internal.h"
@@ -48,6 +52,26 @@ static void build(net *u, int threads, ae_act mid, int mse)
 static int units(const ae_node *d) { return ((const dense_state *)d->state)->units; }
 
 static float *step(net *u, float *loss) { return fx_grads(&u->f, u->loss, loss); }
+
+/* The parts' first products may be the process's first use of oneDNN, on every thread of the region
+ * at once: they all get the one engine and stream (two threads once both made a stream and one leaked,
+ * which LeakSanitizer caught in CI). First in the suite, before any primitive exists. */
+START_TEST(units_stream_first_use)
+{
+    enum { T = 4 };
+    dnnl_stream_t seen[T] = {0};
+    ae_dnnl_shutdown();
+#pragma omp parallel num_threads(T)
+    {
+#pragma omp barrier
+        seen[omp_get_thread_num()] = ae_dnnl_stream();
+    }
+    for (int t = 0; t < T; t++)
+        ck_assert_msg(seen[t] && seen[t] == seen[0], "thread %d: stream %p, thread 0's %p", t, (void *)seen[t],
+                      (void *)seen[0]);
+    ck_assert_ptr_eq(ae_dnnl_stream(), seen[0]);
+}
+END_TEST
 
 START_TEST(units_chosen)
 {
@@ -192,6 +216,7 @@ int main(void)
     Suite *s = suite_create("ops_units");
     TCase *t = tcase_create("ops_units");
     tcase_set_timeout(t, 300);
+    tcase_add_test(t, units_stream_first_use);
     tcase_add_test(t, units_chosen);
     tcase_add_test(t, units_gradcheck);
     tcase_add_test(t, units_near_one_thread);
