@@ -93,6 +93,9 @@ void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restr
  * optimizer state) on one thread, dX as the parts' terms summed in part order. The bits depend on
  * the number of parts (the graph's threads), not on which thread runs a part. */
 int dense_units_chain(const ae_node *n, int threads);
+/* The first of part u's columns of m in `parts` parts (m for u = parts): multiples of 16 but the last
+ * (ops_contractive.c shares its W rows and h columns out by the same cut). */
+int64_t dense_units_cut(int64_t m, int parts, int u);
 int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err);
 void dense_units_forward(ae_node *head);
 void dense_units_backward(ae_node *last);

@@ -15,7 +15,7 @@
  * cache line of a row (rows of a width that is a multiple of 16 start on a line). */
 #define UNIT_ALIGN 16
 
-static int64_t cut_at(int64_t m, int parts, int u)
+int64_t dense_units_cut(int64_t m, int parts, int u)
 {
     if (u >= parts) return m;
     int64_t c = (m * u / parts + UNIT_ALIGN / 2) / UNIT_ALIGN * UNIT_ALIGN;
@@ -40,7 +40,7 @@ int dense_units_chain(const ae_node *n, int threads)
         if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID && act != AE_ACT_TANH) return 0;
         if (c->blk || (x->blk && x->shape.nd == 4) || c->fuse.fork[0] || c->fuse.fork_of) return 0;
         for (int u = 0; u < threads; u++) /* no empty part (a narrow side is no concern: operands are dense) */
-            if (cut_at(m, threads, u) >= cut_at(m, threads, u + 1)) return 0;
+            if (dense_units_cut(m, threads, u) >= dense_units_cut(m, threads, u + 1)) return 0;
     }
     return 1;
 }
@@ -56,7 +56,7 @@ int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err)
         !(s->uw = calloc((size_t)parts, sizeof *s->uw)) || !(s->ud = calloc((size_t)parts, sizeof *s->ud)) ||
         !(s->ut = calloc((size_t)parts, sizeof *s->ut)))
         return ae_errf(err, AE_EINTERNAL, "out of memory");
-    for (int u = 0; u <= parts; u++) s->ucut[u] = cut_at(m, parts, u);
+    for (int u = 0; u <= parts; u++) s->ucut[u] = dense_units_cut(m, parts, u);
     if (grad_x && !(s->up = ae_graph_scratch(g, (size_t)(parts * rows * k), err))) return err->code;
     /* each part's Y[:, U] and dZ[:, U] dense, [rows, c]: oneDNN's brgemm kernels take dense operands
      * only (a strided one falls back to gemm:jit, measured 1.2-4x slower at these shapes) */
@@ -65,7 +65,7 @@ int dense_units_prepare(ae_graph *g, ae_node *n, int parts, ae_err *err)
         return err->code;
     if (grad_x && !s->prev) { /* the chain's input: its gradient's columns in parts of their own */
         if (!(s->kcut = calloc((size_t)parts + 1, sizeof *s->kcut))) return ae_errf(err, AE_EINTERNAL, "out of memory");
-        for (int u = 0; u <= parts; u++) s->kcut[u] = cut_at(k, parts, u);
+        for (int u = 0; u <= parts; u++) s->kcut[u] = dense_units_cut(k, parts, u);
     }
     const ae_act act = n->fuse.post_act ? (ae_act)n->iattr[DENSE_ACT] : AE_ACT_IDENTITY;
     int saved = ae_par_limit(1), rc = AE_OK; /* each part runs on one thread of the chain's region */

@@ -4,6 +4,7 @@
 #include "conv_internal.h"
 #include "dense_internal.h"
 #include "ae_par.h"
+#include "ae_penalty.h"
 
 /* Multiply-adds x 2 of one product of the node: a dense layer's forward, dX and dW products are all
  * batch x k x m; a conv pass meets a whole kernel at every output (conv) or input (transposed) pixel. */
@@ -39,6 +40,14 @@ void ops_plan_threads(ae_graph *g)
         for (c = h; c; c = c->fuse.chain_next)
             if (c->threads == 0) t = 0;
         for (c = h; c; c = c->fuse.chain_next) c->threads = t;
+    }
+    /* an exact contractive penalty on a layer run by output units: on the units' threads, each its
+     * part's W rows and h columns (ops_contractive.c), which a one-thread node would move across cores */
+    for (size_t i = 0; i < ae_graph_size(g); i++) {
+        ae_node *p = ae_graph_node(g, i), *h = p->nin ? p->in[0] : NULL;
+        if (p->op == &ae_op_contractive_exact && h->op == &ae_op_dense && h->in[1] == p->in[1] &&
+            dense_units_chain(h, ae_graph_threads(g)))
+            p->threads = 0;
     }
     /* a fork (fuse.c's plan_fork) runs in its parent's regions likewise */
     for (size_t i = 0; i < ae_graph_size(g); i++) {

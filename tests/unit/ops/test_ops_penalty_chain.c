@@ -4,9 +4,10 @@
  * gives the same gradients (within a reduction's rounding: the same bytes on AVX-512) as the same net
  * with the penalty placed first (no link); the links it must
  * refuse (a batch over one block, a penalty before a later chain layer); a finite-difference check
- * of the linked, split graph. */
-#include "ops_fixture.h"
+ * of the linked, split graph; a contractive penalty on the threads of a layer run by output units. */
+#include "ae_par.h"
 #include "ae_penalty.h"
+#include "ops_fixture.h"
 #include "../framework/ops/dense_internal.h"
 
 enum { PN = 128, PK = 784, PH = 256, PL = 3 };
@@ -158,6 +159,34 @@ START_TEST(penalty_chain_gradcheck)
 }
 END_TEST
 
+/* A contractive penalty on a layer run by output units runs on the units' threads (plan_threads.c),
+ * each its part's W rows and h columns (ops_contractive.c): not on a 1-thread graph, and its every
+ * sum in its own fixed order, so a one-thread limit on the 2-thread graph gives the same bytes. */
+START_TEST(cae_on_units_threads)
+{
+    int saved = ae_get_threads();
+    net t;
+    build(&t, PN, 2, AE_ACT_SIGMOID, PEN_CAE, 0, 1, 1);
+    ck_assert_int_eq(t.loss->in[1]->threads, 1);
+    fx_free(&t.f);
+    build(&t, PN, 2, AE_ACT_SIGMOID, PEN_CAE, 0, 2, 2);
+    const ae_node *pen = t.loss->in[1];
+    ck_assert_ptr_eq(pen->op, &ae_op_contractive_exact);
+    ck_assert(((const dense_state *)t.d[0]->state)->units);
+    ck_assert_int_eq(pen->threads, 0);
+    float l2, l1;
+    float *g2 = step(&t, &l2);
+    int lim = ae_par_limit(1);
+    float *g1 = step(&t, &l1);
+    ae_par_restore(lim);
+    ck_assert(memcmp(&l1, &l2, sizeof l1) == 0);
+    ck_assert_msg(memcmp(g1, g2, t.f.ps->total * sizeof *g1) == 0, "one thread's gradients differ from two threads'");
+    free(g1), free(g2);
+    fx_free(&t.f);
+    ae_set_threads(saved);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops_penalty_chain");
@@ -166,6 +195,7 @@ int main(void)
     tcase_add_test(t, penalty_links_chain_same_bytes);
     tcase_add_test(t, penalty_refused_links);
     tcase_add_test(t, penalty_chain_gradcheck);
+    tcase_add_test(t, cae_on_units_threads);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
