@@ -87,8 +87,9 @@ double dense_product_flops(const ae_node *n);
 /* out[j] = Σ_i z[i·m + j] over `rows` rows, in a fixed order (ops_dense.c). */
 void dense_colsum(const float *restrict z, int64_t rows, int64_t m, float *restrict out);
 
-/* dense_units.c: a split chain run by output units when every layer allows it (plain layout, ReLU,
- * sigmoid, tanh or identity, no empty part, not a fork's; not under AELAB_NO_UNITS): one region
+/* dense_units.c: a split chain, or a split fork's parent and heads (fuse.c's plan_fork), run by output
+ * units when every layer allows it (plain layout, ReLU, sigmoid, tanh or identity, no empty part; not
+ * under AELAB_NO_UNITS): one region
  * a pass, a barrier a layer; each part of a layer's units its own W rows (and so their gradients and
  * optimizer state) on one thread, dX as the parts' terms summed in part order. The bits depend on
  * the number of parts (the graph's threads), not on which thread runs a part. */

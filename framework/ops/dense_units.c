@@ -1,6 +1,7 @@
-/* A split dense chain run by output units (issue 17): each part of every layer's units (a fixed
- * column range, one per graph thread) owns its rows of W, their gradient and optimizer state, so a
- * step moves only activations between cores, never weights (bench/analysis_issue17_units.md). */
+/* A split dense chain, or a split fork (a layer and its two dense readers), run by output units (issue
+ * 17): each part of every layer's units (a fixed column range, one per graph thread) owns its rows of
+ * W, their gradient and optimizer state, so a step moves only activations between cores, never
+ * weights (bench/analysis_issue17_units.md). */
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -25,23 +26,36 @@ int64_t dense_units_cut(int64_t m, int parts, int u)
 static ae_node *next_of(const ae_node *n) { return ((dense_state *)n->state)->next; }
 static ae_node *prev_of(const ae_node *n) { return ((dense_state *)n->state)->prev; }
 
+/* A layer that can run by parts: its activation one of the parts', plain layout, no empty part (a
+ * narrow side is no concern: operands are dense). */
+static int member_ok(const ae_node *c, int threads)
+{
+    const ae_node *x = c->in[0];
+    const int act = c->iattr[DENSE_ACT];
+    const int64_t m = c->shape.d[1];
+    if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID && act != AE_ACT_TANH) return 0;
+    if (c->blk || (x->blk && x->shape.nd == 4)) return 0;
+    for (int u = 0; u < threads; u++)
+        if (dense_units_cut(m, threads, u) >= dense_units_cut(m, threads, u + 1)) return 0;
+    return 1;
+}
+
 int dense_units_chain(const ae_node *n, int threads)
 {
-    const ae_node *h = n, *c;
-    if (threads < 2 || (!n->fuse.chain_prev && !n->fuse.chain_next) || getenv("AELAB_NO_UNITS")) return 0;
+    const ae_node *h = n->fuse.fork_of ? n->fuse.fork_of : n, *c;
+    if (threads < 2 || getenv("AELAB_NO_UNITS")) return 0;
+    if (h->fuse.fork[0]) { /* a fork's parent and its two heads (fuse.c's plan_fork) */
+        int split = 0;
+        dense_chain_rows(h, threads, &split);
+        return split && member_ok(h, threads) && member_ok(h->fuse.fork[0], threads) && member_ok(h->fuse.fork[1], threads);
+    }
+    if (!n->fuse.chain_prev && !n->fuse.chain_next) return 0;
     while (h->fuse.chain_prev) h = h->fuse.chain_prev;
     int split = 0;
     dense_chain_rows(h, threads, &split);
-    if (!split || h->fuse.fork[0]) return 0;
-    for (c = h; c; c = c->fuse.chain_next) {
-        const ae_node *x = c->in[0];
-        const int act = c->iattr[DENSE_ACT];
-        const int64_t m = c->shape.d[1];
-        if (act != AE_ACT_IDENTITY && act != AE_ACT_RELU && act != AE_ACT_SIGMOID && act != AE_ACT_TANH) return 0;
-        if (c->blk || (x->blk && x->shape.nd == 4) || c->fuse.fork[0] || c->fuse.fork_of) return 0;
-        for (int u = 0; u < threads; u++) /* no empty part (a narrow side is no concern: operands are dense) */
-            if (dense_units_cut(m, threads, u) >= dense_units_cut(m, threads, u + 1)) return 0;
-    }
+    if (!split) return 0;
+    for (c = h; c; c = c->fuse.chain_next)
+        if (c->fuse.fork[0] || c->fuse.fork_of || !member_ok(c, threads)) return 0;
     return 1;
 }
 
@@ -149,9 +163,11 @@ static void forward_body(ae_node *head, int t, int nth)
     }
     for (ae_node *c = head; c; c = next_of(c)) {
         for (int u = t; u < hs->np; u += nth) fwd_part(c, u);
-        barrier(); /* the next layer reads every column */
+        barrier(); /* the next layer (or a fork's heads) reads every column */
         last = c;
     }
+    for (int h = 0; h < 2 && head->fuse.fork[h]; h++)
+        for (int u = t; u < hs->np; u += nth) fwd_part(head->fuse.fork[h], u);
     if (last->fuse.loss_tail) /* the BCE on the logits, by row blocks (fuse.c's plan_bcel) */
         for (int b = t; b < hs->nb; b += nth)
             bcel_chain_fwd(last->fuse.loss_tail, b * hs->rows, block_rows_of(hs, b * hs->rows), t);
@@ -215,9 +231,35 @@ static void sum_part(ae_node *n, int64_t lo, int64_t hi)
     }
 }
 
+/* A fork's parent's dY[:, lo:hi] = Σ over its heads (the later first) and their parts P[:, lo:hi]. */
+static void sum_fork(ae_node *e, int64_t lo, int64_t hi)
+{
+    const int64_t m = ((dense_state *)e->state)->m, n = ((dense_state *)e->state)->n, w = hi - lo;
+    for (int64_t r = 0; r < n; r++) {
+        float *restrict g = e->grad + r * m + lo;
+        int first = 1;
+        for (int h = 2; h-- > 0;) {
+            const dense_state *hs = e->fuse.fork[h]->state;
+            for (int u = 0; u < hs->np; u++) {
+                const float *restrict q = hs->up + (u * n + r) * m + lo;
+                if (first) memcpy(g, q, (size_t)w * sizeof *g);
+                else
+                    for (int64_t j = 0; j < w; j++) g[j] += q[j];
+                first = 0;
+            }
+        }
+    }
+}
+
 static void backward_body(ae_node *last, int t, int nth)
 {
     const dense_state *ls = last->state;
+    if (last->fuse.fork[0]) { /* the heads' parts, then each part sums its columns of the parent's dY */
+        for (int h = 2; h-- > 0;)
+            for (int u = t; u < ls->np; u += nth) bwd_part(last->fuse.fork[h], u);
+        barrier(); /* every head's terms are in */
+        for (int u = t; u < ls->np; u += nth) sum_fork(last, ls->ucut[u], ls->ucut[u + 1]);
+    }
     if (last->fuse.loss_tail) {
         for (int b = t; b < ls->nb; b += nth)
             bcel_chain_bwd(last->fuse.loss_tail, b * ls->rows, block_rows_of(ls, b * ls->rows), t);

@@ -70,6 +70,7 @@ static float *step(net *t, float *loss)
 }
 
 static int is_split(const ae_node *d) { return ((const dense_state *)d->state)->split; }
+static int units(const ae_node *d) { return ((const dense_state *)d->state)->units; }
 
 /* Forked against each layer alone: the same products, in row blocks on one side (oneDNN's kernels may
  * round a block's sums otherwise): each gradient within the float error of the encoder's dW reduction
@@ -103,6 +104,8 @@ START_TEST(fork_same_as_alone)
                       "case %zu: no fork on 2 threads", c);
         ck_assert(is_split(a.e) && is_split(a.mu) && is_split(a.lv));
         ck_assert(a.e->threads == 0 && a.mu->threads == 0 && a.lv->threads == 0);
+        ck_assert_msg(units(a.e) && units(a.mu) && units(a.lv), "case %zu: the fork not run by units", c);
+        ck_assert(!units(u.e) && !units(u.mu));
         ck_assert_msg(!u.e->fuse.fork[0] && !u.mu->fuse.fork_of && !is_split(u.e), "case %zu: a fork on 1 thread", c);
         const size_t len = a.f.ps->total + 2 * a.mu->numel;
         float la, lb, lu;
