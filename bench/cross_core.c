@@ -7,26 +7,13 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "bench_util.h"
 
 #define L 6
 static const int dims[L + 1] = {784, 512, 128, 32, 128, 512, 784};
 static float *W[L], *blk[2][L + 1], *all[L + 1];
 static int R;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static float *filled(long n, int mod)
-{
-    float *p = aligned_alloc(64, ((size_t)n * sizeof *p + 63) / 64 * 64);
-    for (long i = 0; i < n; i++) p[i] = (float)(i % mod) * 0.01f;
-    return p;
-}
 
 /* Y = X·Wᵀ layer by layer over R rows of block h. */
 static void rows_fwd(int h)
@@ -60,10 +47,10 @@ int main(int argc, char **argv)
 {
     R = argc > 1 ? atoi(argv[1]) : 64;
     const int steps = argc > 2 ? atoi(argv[2]) : 300;
-    for (int l = 0; l < L; l++) W[l] = filled((long)dims[l] * dims[l + 1], 13);
+    for (int l = 0; l < L; l++) W[l] = bench_filled((long)dims[l] * dims[l + 1], 13);
     for (int l = 0; l <= L; l++) {
-        for (int h = 0; h < 2; h++) blk[h][l] = filled((long)R * dims[l], 11);
-        all[l] = filled(2L * R * dims[l], 11);
+        for (int h = 0; h < 2; h++) blk[h][l] = bench_filled((long)R * dims[l], 11);
+        all[l] = bench_filled(2L * R * dims[l], 11);
     }
     static const char *name[3] = {"1 thread", "2 threads, row blocks", "2 threads, units"};
     for (int mode = 0; mode < 3; mode++) {
@@ -71,17 +58,17 @@ int main(int argc, char **argv)
         for (int round = 0; round < 5; round++) {
             double tf = 0, tu = 0;
             for (int s = 0; s < steps; s++) {
-                double t0 = now();
+                double t0 = bench_now();
                 if (mode == 0) rows_fwd(0), rows_fwd(1);
 #pragma omp parallel num_threads(2) if (mode > 0)
                 if (mode > 0) {
                     if (mode == 1) rows_fwd(omp_get_thread_num());
                     else units_fwd(omp_get_thread_num(), 2);
                 }
-                double t1 = now();
+                double t1 = bench_now();
 #pragma omp parallel num_threads(mode ? 2 : 1)
                 update(omp_get_thread_num(), omp_get_num_threads());
-                tf += t1 - t0, tu += now() - t1;
+                tf += t1 - t0, tu += bench_now() - t1;
             }
             if (tf < best_f) best_f = tf;
             if (tu < best_u) best_u = tu;

@@ -8,14 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "bench_util.h"
 
 static const char *isa_name(dnnl_cpu_isa_t isa)
 {
@@ -39,9 +33,9 @@ static double peak(int threads, const float *a, const float *b, float *c, int n)
     omp_set_num_threads(threads);
     double best = 1e30;
     for (int r = 0; r < 8; r++) { /* the first run JIT-compiles and touches the pages */
-        double t = now();
+        double t = bench_now();
         dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        t = now() - t;
+        t = bench_now() - t;
         if (r && t < best) best = t;
     }
     return 2.0 * (double)n * (double)n * (double)n / best / 1e9;
@@ -64,13 +58,13 @@ static double round_trip_ns(void)
             const int me = omp_get_thread_num();
             if (omp_get_num_threads() == 2) {
 #pragma omp barrier
-                if (!me) t0 = now();
+                if (!me) t0 = bench_now();
                 for (int i = 0; i < ROUNDS; i++) {
                     const int want = 2 * i + me, next = want + 1;
                     while (atomic_load_explicit(&flag, memory_order_acquire) != want) {}
                     atomic_store_explicit(&flag, next, memory_order_release);
                 }
-                if (!me) t1 = now();
+                if (!me) t1 = bench_now();
             }
         }
         ns[r] = (t1 - t0) * 1e9 / ROUNDS;

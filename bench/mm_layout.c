@@ -6,23 +6,10 @@
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "bench_util.h"
 
 enum { RUNS = 200, ROUNDS = 7, SWEEP = 4 << 20 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static float *filled(long n, int mod)
-{
-    float *p = aligned_alloc(64, ((size_t)n * sizeof *p + 63) / 64 * 64);
-    for (long i = 0; i < n; i++) p[i] = (float)(i % mod) * 0.1f;
-    return p;
-}
 
 static void run(long M, long K, long N, int ba, int touch, float *sweep)
 {
@@ -43,7 +30,7 @@ static void run(long M, long K, long N, int ba, int touch, float *sweep)
     if (dnnl_primitive_desc_create(&pd, &d, NULL, e, NULL) != dnnl_success) return;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     dnnl_primitive_create(&p, pd);
-    float *A = filled(M * K, 7), *B = filled(K * N, 5), *C = filled(M * N, 3);
+    float *A = bench_filled(M * K, 7), *B = bench_filled(K * N, 5), *C = bench_filled(M * N, 3);
     dnnl_memory_t ma, mb, mc;
     dnnl_memory_create(&ma, &a, e, A);
     dnnl_memory_create(&mb, &b, e, B);
@@ -57,9 +44,9 @@ static void run(long M, long K, long N, int ba, int touch, float *sweep)
                 for (long j = 0; j < K * N; j++) B[j] = B[j] * 0.999f + 1e-6f;
                 for (long j = 0; j < SWEEP; j += 16) sink += sweep[j];
             }
-            double t0 = now();
+            double t0 = bench_now();
             dnnl_primitive_execute(p, s, 3, args);
-            t += now() - t0;
+            t += bench_now() - t0;
         }
         if (t < best) best = t;
     }
@@ -75,7 +62,7 @@ static void run(long M, long K, long N, int ba, int touch, float *sweep)
 int main(int argc, char **argv)
 {
     const long M = argc > 3 ? atol(argv[1]) : 20, K = argc > 3 ? atol(argv[2]) : 784, N = argc > 3 ? atol(argv[3]) : 200;
-    float *sweep = filled(SWEEP, 11);
+    float *sweep = bench_filled(SWEEP, 11);
     for (int touch = 0; touch < 2; touch++)
         for (int ba = 0; ba < 2; ba++) run(M, K, N, ba, touch, sweep);
     free(sweep);
