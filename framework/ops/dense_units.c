@@ -47,7 +47,8 @@ int dense_units_chain(const ae_node *n, int threads)
     if (h->fuse.fork[0]) { /* a fork's parent and its two heads (fuse.c's plan_fork) */
         int split = 0;
         dense_chain_rows(h, threads, &split);
-        return split && member_ok(h, threads) && member_ok(h->fuse.fork[0], threads) && member_ok(h->fuse.fork[1], threads);
+        return split && member_ok(h, threads) && member_ok(h->fuse.fork[0], threads) &&
+               member_ok(h->fuse.fork[1], threads);
     }
     if (!n->fuse.chain_prev && !n->fuse.chain_next) return 0;
     while (h->fuse.chain_prev) h = h->fuse.chain_prev;
