@@ -203,52 +203,44 @@ static void bwd_part(ae_node *n, int u)
     if (s->bfin) ae_graph_param_final(b, (size_t)c0, (size_t)c1);
 }
 
-/* dX[:, lo:hi] = Σ_u P_u[:, lo:hi] in part order; masked by x > 0 for a ReLU producer. */
-static void sum_part(ae_node *n, int64_t lo, int64_t hi)
+/* The readers' input's gradient, columns [lo, hi): the sum of their dX terms (the readers in the order
+ * given, each one's parts in part order), masked by x > 0 for a ReLU producer, and added to what a
+ * penalty wrote first (fuse.c's penalty_link). One reader for a chain's layer, a fork's two heads. */
+static void sum_terms(ae_node *const *rd, int nrd, int64_t lo, int64_t hi)
 {
-    dense_state *s = n->state;
-    const int64_t k = s->k, plane = s->n * k, w = hi - lo;
-    const float *xv = s->mask_dx ? n->in[0]->val : NULL;
-    const int acc = n->accum[0]; /* a penalty wrote x's gradient first (fuse.c's penalty_link) */
-    for (int64_t r = 0; r < s->n; r++) {
+    const dense_state *s0 = rd[0]->state;
+    ae_node *x = rd[0]->in[0];
+    const int64_t k = s0->k, n = s0->n, plane = n * k, w = hi - lo;
+    const float *xv = s0->mask_dx ? x->val : NULL;
+    const int acc = rd[0]->accum[0];
+    for (int64_t r = 0; r < n; r++) {
         const int64_t e = r * k + lo;
-        float *restrict g = n->in[0]->grad + e;
-        const float *restrict p = s->up + e;
-        if (acc) { /* another writer's gradient there already */
+        float *restrict g = x->grad + e;
+        if (acc) { /* another writer's gradient there already: the terms' sum, then added */
             for (int64_t j = 0; j < w; j++) {
-                float v = p[j];
-                for (int u = 1; u < s->np; u++) v += s->up[u * plane + e + j];
+                float v = 0.0f;
+                for (int i = 0, first = 1; i < nrd; i++) {
+                    const dense_state *s = rd[i]->state;
+                    for (int u = 0; u < s->np; u++, first = 0) {
+                        const float q = s->up[u * plane + e + j];
+                        v = first ? q : v + q;
+                    }
+                }
                 g[j] += xv && !(xv[e + j] > 0.0f) ? 0.0f : v;
             }
             continue;
         }
-        memcpy(g, p, (size_t)w * sizeof *g);
-        for (int u = 1; u < s->np; u++) {
-            const float *restrict q = s->up + u * plane + e;
-            for (int64_t j = 0; j < w; j++) g[j] += q[j];
-        }
-        if (xv)
-            for (int64_t j = 0; j < w; j++) g[j] = xv[e + j] > 0.0f ? g[j] : 0.0f;
-    }
-}
-
-/* A fork's parent's dY[:, lo:hi] = Σ over its heads (the later first) and their parts P[:, lo:hi]. */
-static void sum_fork(ae_node *e, int64_t lo, int64_t hi)
-{
-    const int64_t m = ((dense_state *)e->state)->m, n = ((dense_state *)e->state)->n, w = hi - lo;
-    for (int64_t r = 0; r < n; r++) {
-        float *restrict g = e->grad + r * m + lo;
-        int first = 1;
-        for (int h = 2; h-- > 0;) {
-            const dense_state *hs = e->fuse.fork[h]->state;
-            for (int u = 0; u < hs->np; u++) {
-                const float *restrict q = hs->up + (u * n + r) * m + lo;
+        for (int i = 0, first = 1; i < nrd; i++) {
+            const dense_state *s = rd[i]->state;
+            for (int u = 0; u < s->np; u++, first = 0) {
+                const float *restrict q = s->up + u * plane + e;
                 if (first) memcpy(g, q, (size_t)w * sizeof *g);
                 else
                     for (int64_t j = 0; j < w; j++) g[j] += q[j];
-                first = 0;
             }
         }
+        if (xv)
+            for (int64_t j = 0; j < w; j++) g[j] = xv[e + j] > 0.0f ? g[j] : 0.0f;
     }
 }
 
@@ -259,7 +251,8 @@ static void backward_body(ae_node *last, int t, int nth)
         for (int h = 2; h-- > 0;)
             for (int u = t; u < ls->np; u += nth) bwd_part(last->fuse.fork[h], u);
         barrier(); /* every head's terms are in */
-        for (int u = t; u < ls->np; u += nth) sum_fork(last, ls->ucut[u], ls->ucut[u + 1]);
+        ae_node *const heads[2] = {last->fuse.fork[1], last->fuse.fork[0]}; /* the later head first */
+        for (int u = t; u < ls->np; u += nth) sum_terms(heads, 2, ls->ucut[u], ls->ucut[u + 1]);
     }
     if (last->fuse.loss_tail) {
         for (int b = t; b < ls->nb; b += nth)
@@ -272,7 +265,7 @@ static void backward_body(ae_node *last, int t, int nth)
         if (!s->up) continue;
         barrier(); /* every part's terms of dX are in */
         const int64_t *cut = s->prev ? ((dense_state *)s->prev->state)->ucut : s->kcut;
-        for (int u = t; u < s->np; u += nth) sum_part(c, cut[u], cut[u + 1]);
+        for (int u = t; u < s->np; u += nth) sum_terms(&c, 1, cut[u], cut[u + 1]);
     }
 }
 

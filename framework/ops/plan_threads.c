@@ -44,10 +44,10 @@ void ops_plan_threads(ae_graph *g)
     /* an exact contractive penalty on a layer run by output units: on the units' threads, each its
      * part's W rows and h columns (ops_contractive.c), which a one-thread node would move across cores */
     for (size_t i = 0; i < ae_graph_size(g); i++) {
-        ae_node *p = ae_graph_node(g, i), *h = p->nin ? p->in[0] : NULL;
-        if (p->op == &ae_op_contractive_exact && h->op == &ae_op_dense && h->in[1] == p->in[1] &&
-            dense_units_chain(h, ae_graph_threads(g)))
-            p->threads = 0;
+        ae_node *p = ae_graph_node(g, i);
+        if (p->op != &ae_op_contractive_exact) continue;
+        const ae_node *h = p->in[0];
+        if (h->op == &ae_op_dense && h->in[1] == p->in[1] && dense_units_chain(h, ae_graph_threads(g))) p->threads = 0;
     }
     /* a fork (fuse.c's plan_fork) runs in its parent's regions likewise */
     for (size_t i = 0; i < ae_graph_size(g); i++) {
