@@ -9,13 +9,14 @@ void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe)
     c->span = c->period;
     c->pos = 0;
     c->choice = 1;
+    c->warm = 0;
     c->sum[0] = c->sum[1] = c->max[0] = c->max[1] = c->wsum = c->wmax = 0;
 }
 
 int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *probing)
 {
-    *probing = c->pos < 2 * c->probe;
-    return *probing ? c->pos < c->probe : c->choice;
+    *probing = !c->warm && c->pos < 2 * c->probe;
+    return c->warm ? 1 : *probing ? c->pos < c->probe : c->choice;
 }
 
 static void add(double *sum, double *max, double s)
@@ -49,6 +50,10 @@ static int drifted(ae_lanes_ctl *c)
 
 void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds)
 {
+    if (c->warm) { /* a warm-up step: neither probed nor counted in the period */
+        c->warm--;
+        return;
+    }
     int probing, mode = ae_lanes_ctl_next(c, &probing);
     const unsigned pos = c->pos++;
     if (probing) {

@@ -12,8 +12,9 @@
 #include "ae_optim.h"
 #include "ops_fixture.h"
 
-/* AUTO_STEPS: the controller's first probe, its one-thread half included, and a step after it */
-enum { B = 20, K = 784, H = 200, STEPS = 8, AUTO_STEPS = 2 * AE_LANES_PROBE + 2 };
+/* AUTO_STEPS: the controller's warm-up, its first probe (the one-thread half included) and a step
+ * after it */
+enum { B = 20, K = 784, H = 200, STEPS = 8, AUTO_STEPS = AE_LANES_WARM + 2 * AE_LANES_PROBE + 2 };
 
 /* The W9-like net of one region (batch 20, 784-200-200-784, every node on one thread) or a W2-like
  * one of several (batch 128, 784-512-512-784: row-blocked chains, dW slices on both threads). */
@@ -294,6 +295,45 @@ START_TEST(controller_follows_the_times)
 }
 END_TEST
 
+/* A graph's controller first runs ae_lanes_ctl.warm lanes steps, neither probed nor counted in the
+ * period (a region's first steps in a process run slow, and a probe among them chose one thread for a
+ * whole epoch); then it probes as it would from init. A graph in AUTO starts with AE_LANES_WARM. */
+START_TEST(warm_steps_before_the_probe)
+{
+    ae_lanes_ctl c;
+    ae_lanes_ctl_init(&c, 12, 3);
+    ck_assert_uint_eq(c.warm, 0); /* the bare controller probes at once */
+    c.warm = 4;
+    int m[64], p[64];
+    /* the warm-up steps take 9 ms, more than either mode in the probe: they neither decide nor count
+     * in the period; the probe picks lanes (0.5 ms against 1 ms) and confirms the initial choice, so
+     * the period doubles as after any confirming probe */
+    feed(&c, 4 + 6 + 2, (double[]){1e-3, 0.5e-3, 0.5e-3}, (double[]){1e-3, 1e-3, 1e-3}, 9e-3, m, p);
+    modes_are(m, p, "llllLLLOOOll");
+    ck_assert_uint_eq(c.warm, 0);
+    ck_assert_int_eq(c.span, 24);
+    ck_assert_int_eq(c.pos, 8);
+    /* warm-up steps whose times would choose one thread if they counted (lanes 9 ms) still leave the
+     * probe's choice: lanes 0.5 ms against one thread 1 ms */
+    ae_lanes_ctl_init(&c, 12, 3);
+    c.warm = 3;
+    feed(&c, 3 + 6, (double[]){9e-3, 0.5e-3, 0.5e-3}, (double[]){9e-3, 1e-3, 1e-3}, 9e-3, m, p);
+    modes_are(m, p, "lllLLLOOO");
+    ck_assert_int_eq(c.choice, 1);
+
+    fx f;
+    ae_node *loss = build_net(&f, 2, &ONE_REGION);
+    ck_assert_msg(loss && ae_graph_compile(f.g, loss, &f.err) == AE_OK, "%s", f.err.msg);
+    ae_graph_set_lanes(f.g, AE_LANES_AUTO);
+    for (int s = 0; s < AE_LANES_WARM; s++) { /* the warm-up: the region every step */
+        ck_assert(ae_graph_train_step(f.g, NULL));
+        ck_assert_int_eq(ae_graph_step_lanes(f.g), 1);
+    }
+    fx_free(&f);
+    ae_set_threads(1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("step_lanes");
@@ -304,6 +344,7 @@ int main(void)
     tcase_add_test(t, env_sets_the_mode);
     tcase_add_test(t, paired_only_in_the_region);
     tcase_add_test(t, controller_follows_the_times);
+    tcase_add_test(t, warm_steps_before_the_probe);
     suite_add_tcase(s, t);
     return ae_test_run(s);
 }
