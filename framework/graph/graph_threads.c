@@ -328,8 +328,7 @@ int ae_graph_train_step(ae_graph *g, ae_update *u)
 void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode)
 {
     g->lanes = mode;
-    ae_lanes_ctl_init(&g->lanes_ctl, AE_LANES_PERIOD, AE_LANES_PROBE);
-    g->lanes_ctl.warm = AE_LANES_WARM;
+    ae_lanes_ctl_init(&g->lanes_ctl, AE_LANES_PERIOD, AE_LANES_PROBE, AE_LANES_WARM);
 }
 
 int ae_graph_step_lanes(const ae_graph *g) { return g->lanes_last; }

@@ -2,14 +2,14 @@
  * whichever a few timed steps of each showed faster lately (ae_graph.h). */
 #include "ae_graph.h"
 
-void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe)
+void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe, unsigned warm)
 {
     c->probe = probe < 3 ? 3 : probe; /* one left per mode once its first and slowest are dropped */
     c->period = period < 4 * c->probe ? 4 * c->probe : period;
     c->span = c->period;
     c->pos = 0;
     c->choice = 1;
-    c->warm = 0;
+    c->warm = warm;
     c->sum[0] = c->sum[1] = c->max[0] = c->max[1] = c->wsum = c->wmax = 0;
 }
 

@@ -227,26 +227,26 @@ int ae_graph_step_threads(const ae_graph *g);
  * steps), one that changes it starts again from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
  * window whose steps, without its slowest, average more than the other mode's did in the probe
  * (the load changed: the other mode may be faster now) ends the period at once: a probe follows,
- * and doubles the period or restarts it as above. Before its first probe it may run `warm` lanes
- * steps, untimed (ae_graph_set_lanes: AE_LANES_WARM). */
+ * and doubles the period or restarts it as above. Before its first probe it runs `warm` lanes steps,
+ * untimed (a graph's: AE_LANES_WARM). */
 typedef struct ae_lanes_ctl {
     unsigned period, probe;  /* the shortest period; probe steps per mode */
     unsigned span, pos;      /* this period's steps; steps done in it */
     int choice;              /* 1 lanes, 0 one thread: the mode between probes */
     double sum[2], max[2];   /* [mode]: this probe's seconds (its first step not counted), its slowest step */
     double wsum, wmax;       /* the current window's */
-    unsigned warm;           /* lanes steps still to run, untimed, before the first probe (0 from init) */
+    unsigned warm;           /* lanes steps still to run, untimed, before the first probe */
 } ae_lanes_ctl;
 #define AE_LANES_PERIOD 256
 #define AE_LANES_PROBE 8
-/* Lanes steps a graph runs before its first probe (ae_graph_set_lanes sets ae_lanes_ctl.warm): a
+/* Lanes steps a graph runs before its first probe (ae_graph_set_lanes): a
  * region's first ~30 steps in a process run slower (W9 near, means of runs of 8: 753, 526, 495,
  * 454, then 333 us a step), and probes taken among them chose one thread for the whole first epoch
  * (bench/analysis_issue17_units.md §7). */
 #define AE_LANES_WARM 32
 #define AE_LANES_SPAN_MAX 4096
 #define AE_LANES_WINDOW 4
-void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe);
+void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe, unsigned warm);
 /* The next step's mode (1 lanes, 0 one thread); *probing: a probe's step. */
 int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *probing);
 /* The step is done in `seconds` (time every step: ~50 ns of clock reads). */

@@ -260,7 +260,7 @@ static void modes_are(const int *m, const int *p, const char *want)
 START_TEST(controller_follows_the_times)
 {
     ae_lanes_ctl c;
-    ae_lanes_ctl_init(&c, 12, 3); /* probes of 3 + 3 steps, windows of 12 */
+    ae_lanes_ctl_init(&c, 12, 3, 0); /* probes of 3 + 3 steps, windows of 12, no warm-up */
     int m[64], p[64];
     /* lanes 2 ms a step, one thread 1 ms: one thread. Each run's first step (the switch) and its
      * slowest (a 50 ms preemption) are not counted: with them, one thread would average 3 ms and lose.
@@ -290,36 +290,28 @@ START_TEST(controller_follows_the_times)
     modes_are(m, p, "LLLOOOooooooooooooLLLOOO");
     ck_assert_int_eq(c.span, 48);
     /* a period too short for a probe and a window grows to fit them; at least 3 probe steps a mode */
-    ae_lanes_ctl_init(&c, 1, 1);
+    ae_lanes_ctl_init(&c, 1, 1, 0);
     ck_assert(c.probe == 3 && c.period == 12);
 }
 END_TEST
 
-/* A graph's controller first runs ae_lanes_ctl.warm lanes steps, neither probed nor counted in the
- * period (a region's first steps in a process run slow, and a probe among them chose one thread for a
- * whole epoch); then it probes as it would from init. A graph in AUTO starts with AE_LANES_WARM. */
+/* A controller given warm-up steps first runs that many lanes steps, neither probed nor counted in
+ * the period (a region's first steps in a process run slow, and a probe among them chose one thread
+ * for a whole epoch); then it probes as it would without. A graph in AUTO starts with AE_LANES_WARM. */
 START_TEST(warm_steps_before_the_probe)
 {
     ae_lanes_ctl c;
-    ae_lanes_ctl_init(&c, 12, 3);
-    ck_assert_uint_eq(c.warm, 0); /* the bare controller probes at once */
-    c.warm = 4;
+    ae_lanes_ctl_init(&c, 12, 3, 4);
     int m[64], p[64];
-    /* the warm-up steps take 9 ms, more than either mode in the probe: they neither decide nor count
-     * in the period; the probe picks lanes (0.5 ms against 1 ms) and confirms the initial choice, so
-     * the period doubles as after any confirming probe */
+    /* the warm-up steps take 9 ms, more than either mode in the probe: counted as lanes they would
+     * choose one thread. They neither decide nor count in the period: the probe picks lanes (0.5 ms
+     * against 1 ms) and confirms the initial choice, so the period doubles as after any confirming probe */
     feed(&c, 4 + 6 + 2, (double[]){1e-3, 0.5e-3, 0.5e-3}, (double[]){1e-3, 1e-3, 1e-3}, 9e-3, m, p);
     modes_are(m, p, "llllLLLOOOll");
     ck_assert_uint_eq(c.warm, 0);
+    ck_assert_int_eq(c.choice, 1);
     ck_assert_int_eq(c.span, 24);
     ck_assert_int_eq(c.pos, 8);
-    /* warm-up steps whose times would choose one thread if they counted (lanes 9 ms) still leave the
-     * probe's choice: lanes 0.5 ms against one thread 1 ms */
-    ae_lanes_ctl_init(&c, 12, 3);
-    c.warm = 3;
-    feed(&c, 3 + 6, (double[]){9e-3, 0.5e-3, 0.5e-3}, (double[]){9e-3, 1e-3, 1e-3}, 9e-3, m, p);
-    modes_are(m, p, "lllLLLOOO");
-    ck_assert_int_eq(c.choice, 1);
 
     fx f;
     ae_node *loss = build_net(&f, 2, &ONE_REGION);
