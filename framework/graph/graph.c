@@ -95,6 +95,7 @@ void ae_graph_free(ae_graph *g)
     free(g->uses);
     free(g->param_node);
     free(g->fused);
+    free(g->owner_q);
     free(g->vals);
     free(g->grads);
     free(g);

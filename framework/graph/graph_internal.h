@@ -32,6 +32,8 @@ struct ae_graph {
     ae_lanes_ctl lanes_ctl;    /* AE_LANES_AUTO's choice */
     int lanes_last;            /* ae_graph_step_lanes */
     int step_thr;              /* ae_graph_step_threads */
+    size_t owner_cut;          /* lanes_owner.c: thread 0's nodes [0, cut), thread 1's the rest; 0 none */
+    ae_node **owner_q;         /* lanes_owner.c: each thread's ready tasks, n a thread */
 };
 
 /* graph_threads.c, at compile: g->fused from the parameter nodes' final_ranges (set by prepare). */
@@ -41,5 +43,10 @@ int graph_plan_updates(ae_graph *g, ae_err *err);
 int graph_plan_lanes(ae_graph *g, ae_err *err);
 /* graph.c: zeroes the gradients no op writes and seeds the loss's; 0 when there is no backward. */
 int graph_backward_seed(ae_graph *g);
+
+/* lanes_owner.c, at compile: the owners' cut (g->owner_cut; 0 when the graph has none). Then a
+ * step by owners on two threads: 1 the loss finite, 0 not, -1 the region had one thread (nothing ran). */
+int graph_owner_plan(ae_graph *g, ae_err *err);
+int graph_owner_step(ae_graph *g);
 
 #endif

@@ -241,7 +241,7 @@ static void step_part(ae_graph *g, lanes *l, int t, int *finite)
  * during the forward instead of at the backward's start. nt = 1: the same on the calling thread
  * alone, outside any region (paired products in order, then every task in order, after the walk),
  * everything under it limited to one thread as inside the region. */
-static int step_region(ae_graph *g, int nt, size_t total)
+static int step_region(ae_graph *g, int nt, size_t total, int owners)
 {
     int finite = 1;
 #ifdef _OPENMP
@@ -254,30 +254,40 @@ static int step_region(ae_graph *g, int nt, size_t total)
         ae_par_restore(saved);
         return finite;
     }
+    if (owners) {
+        const int f = graph_owner_step(g);
+        if (f >= 0) return f; /* else the region had one thread: the other region's code below */
+    }
 #pragma omp parallel num_threads(nt)
     step_part(g, &l, omp_get_thread_num(), &finite);
 #else
-    (void)g, (void)nt, (void)total;
+    (void)g, (void)nt, (void)total, (void)owners;
 #endif
     return finite;
 }
 
-/* The next step's mode: 1 the graph's threads, 0 one thread (AE_LANES_AUTO: the controller's). */
+/* The next step's mode: 1 the graph's threads, 2 owners (a graph with a cut), 0 one thread
+ * (AE_LANES_AUTO: the controller's). */
 static int next_mode(ae_graph *g)
 {
     int probing = 0;
-    return g->lanes == AE_LANES_ON ? 1 : g->lanes == AE_LANES_OFF ? 0 : ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+    switch (g->lanes) {
+    case AE_LANES_ON: return 1;
+    case AE_LANES_OFF: return 0;
+    case AE_LANES_OWNERS: return g->owner_cut ? 2 : 1;
+    default: return ae_lanes_ctl_next(&g->lanes_ctl, &probing);
+    }
 }
 
 /* A one-region step in the mode set (AE_LANES_AUTO: every step timed for the controller). */
 static int step_lanes(ae_graph *g, int nt, size_t total)
 {
-    const int on = next_mode(g);
+    const int mode = next_mode(g);
     const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
-    int finite = step_region(g, on ? nt : 1, total);
+    int finite = step_region(g, mode ? nt : 1, total, mode == 2);
     if (g->lanes == AE_LANES_AUTO) ae_lanes_ctl_done(&g->lanes_ctl, ae_now() - t0);
-    g->lanes_last = on;
-    g->step_thr = on ? nt : 1;
+    g->lanes_last = mode;
+    g->step_thr = mode == 2 ? 2 : mode ? nt : 1;
     return finite;
 }
 
@@ -289,7 +299,7 @@ static int step_lanes(ae_graph *g, int nt, size_t total)
  * bench/analysis_issue17_placement.md). */
 static int step_regions(ae_graph *g, int nt)
 {
-    const int on = next_mode(g);
+    const int on = next_mode(g) != 0;
     const double t0 = g->lanes == AE_LANES_AUTO ? ae_now() : 0;
     const int saved = on ? 0 : ae_par_limit(1);
     ae_graph_forward_loss(g);
@@ -328,7 +338,7 @@ int ae_graph_train_step(ae_graph *g, ae_update *u)
 void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode)
 {
     g->lanes = mode;
-    ae_lanes_ctl_init(&g->lanes_ctl, AE_LANES_PERIOD, AE_LANES_PROBE, AE_LANES_WARM);
+    ae_lanes_ctl_init(&g->lanes_ctl, AE_LANES_PERIOD, AE_LANES_PROBE, AE_LANES_WARM, g->owner_cut ? 3 : 2);
 }
 
 int ae_graph_step_lanes(const ae_graph *g) { return g->lanes_last; }
@@ -340,8 +350,12 @@ int graph_plan_lanes(ae_graph *g, ae_err *err)
     if (e && *e && strcmp(e, "auto")) {
         if (!strcmp(e, "on")) m = AE_LANES_ON;
         else if (!strcmp(e, "off")) m = AE_LANES_OFF;
-        else return ae_errf(err, AE_EINPUT, "AELAB_LANES=%s: expected auto, on or off", e);
+        else if (!strcmp(e, "owners")) m = AE_LANES_OWNERS;
+        else return ae_errf(err, AE_EINPUT, "AELAB_LANES=%s: expected auto, on, owners or off", e);
     }
+    size_t total = 0; /* owners: a graph of one region on two threads or more */
+    g->owner_cut = 0;
+    if (g->threads >= 2 && region_threads(g, &total) && graph_owner_plan(g, err)) return err->code;
     ae_graph_set_lanes(g, m);
     return AE_OK;
 }

@@ -200,43 +200,50 @@ int ae_graph_backward_update(ae_graph *g, ae_update *u);
 int ae_graph_train_step(ae_graph *g, ae_update *u);
 /* How ae_graph_train_step runs a step on a graph of several threads. One that qualifies for one
  * region: ON, the region on the graph's threads (the others serve the deferred tasks and take half
- * of paired products); OFF, the same schedule on the calling thread alone (forward, backward walk,
- * then the tasks in order; same bits). Any other (nodes on several threads, several regions): ON as
- * compiled, OFF the whole step under a one-thread OpenMP limit (the ops' blocks and slices are fixed
- * at compile: same bits; a oneDNN primitive created for a fixed team, such as a max-pool's backward,
- * still forms it). A profiled step (AELAB_PROFILE) runs as compiled. AUTO, whichever the step-time
- * controller (ae_lanes_ctl) measured faster lately: next to a busy process, one thread. Compiling sets
- * it from AELAB_LANES (auto, on or off; unset: auto; another value fails the compile); setting it
- * after overrides that and restarts the controller. The controller's state is timing, not training
- * state: the bytes do not depend on it (nothing to checkpoint). */
-typedef enum { AE_LANES_AUTO = 0, AE_LANES_ON = 1, AE_LANES_OFF = 2 } ae_lanes_mode;
+ * of paired products); OWNERS, on two threads by owners where the graph has a cut (the nodes before
+ * it on the first thread, the rest on the second, each running its nodes' deferred tasks: a weight
+ * stays on one core; framework/graph/lanes_owner.c), else as ON; OFF, the same schedule on the
+ * calling thread alone (forward, backward walk, then the tasks in order; same bits). Any other
+ * (nodes on several threads, several regions): ON and OWNERS as compiled, OFF the whole step under a
+ * one-thread OpenMP limit (the ops' blocks and slices are fixed at compile: same bits; a oneDNN
+ * primitive created for a fixed team, such as a max-pool's backward, still forms it). A profiled
+ * step (AELAB_PROFILE) runs as compiled. AUTO, whichever of these the step-time controller
+ * (ae_lanes_ctl) measured fastest lately: next to a busy process, one thread; two vCPUs far apart,
+ * owners. Compiling sets it from AELAB_LANES (auto, on, owners or off; unset: auto; another value
+ * fails the compile); setting it after overrides that and restarts the controller. The controller's
+ * state is timing, not training state: the bytes do not depend on it (nothing to checkpoint). */
+typedef enum { AE_LANES_AUTO = 0, AE_LANES_ON = 1, AE_LANES_OFF = 2, AE_LANES_OWNERS = 3 } ae_lanes_mode;
 void ae_graph_set_lanes(ae_graph *g, ae_lanes_mode mode);
-/* How the last ae_graph_train_step ran: 1 the region on the graph's threads, 0 its schedule on one
- * thread, -1 not as one region (a node on several threads, no deferred tasks, one thread). */
+/* How the last ae_graph_train_step ran: 1 the region on the graph's threads, 2 by owners on two, 0
+ * its schedule on one thread, -1 not as one region (a node on several threads, no deferred tasks, one thread). */
 int ae_graph_step_lanes(const ae_graph *g);
 /* The threads the last ae_graph_train_step ran on: the graph's compiled count capped by the current
  * maximum, or 1 (OFF, a graph compiled for one thread). */
 int ae_graph_step_threads(const ae_graph *g);
 
-/* The AUTO controller, a pure function of the step times it is given (framework/graph/lanes_ctl.c).
- * A period starts with a probe: `probe` steps in lanes, then `probe` on one thread, each mode's run
+/* The AUTO controller, a pure function of the step times it is given (framework/graph/lanes_ctl.c),
+ * over `modes` modes: 0 one thread, 1 the region, 2 by owners (when the graph has a cut). A period
+ * starts with a probe: `probe` steps in each region, then `probe` on one thread, each mode's run
  * timed without its first step (the switch: a partner thread that slept through one-thread steps
  * wakes slower, which steady lanes steps do not pay) and its slowest (one preemption of the walking
  * thread, which hits either mode, does not decide); their means choose the mode of the rest of the
- * period (a tie: lanes). A probe that confirms the choice doubles the period (up to AE_LANES_SPAN_MAX
- * steps), one that changes it starts again from `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
- * window whose steps, without its slowest, average more than the other mode's did in the probe
- * (the load changed: the other mode may be faster now) ends the period at once: a probe follows,
- * and doubles the period or restarts it as above. Before its first probe it runs `warm` lanes steps,
- * untimed (a graph's: AE_LANES_WARM). */
+ * period (a tie: the region before owners, both before one thread). A probe that confirms the
+ * choice doubles the period (up to AE_LANES_SPAN_MAX steps), one that changes it starts again from
+ * `period`. Between probes the steps are timed too, in windows of `probe`·AE_LANES_WINDOW: a
+ * window whose steps, without its slowest, average more than the fastest other mode's did in the
+ * probe (the load or the placement changed) ends the period at once: a probe follows, and doubles
+ * the period or restarts it as above. Before its first probe it runs `warm` region steps, untimed
+ * (a graph's: AE_LANES_WARM). */
 typedef struct ae_lanes_ctl {
     unsigned period, probe;  /* the shortest period; probe steps per mode */
     unsigned span, pos;      /* this period's steps; steps done in it */
-    int choice;              /* 1 lanes, 0 one thread: the mode between probes */
-    double sum[2], max[2];   /* [mode]: this probe's seconds (its first step not counted), its slowest step */
+    int modes;               /* 2 or 3 (AE_LANES_MODES) */
+    int choice;              /* the mode between probes */
+    double sum[3], max[3];   /* [mode]: this probe's seconds (its first step not counted), its slowest step */
     double wsum, wmax;       /* the current window's */
-    unsigned warm;           /* lanes steps still to run, untimed, before the first probe */
+    unsigned warm;           /* region steps still to run, untimed, before the first probe */
 } ae_lanes_ctl;
+#define AE_LANES_MODES 3
 #define AE_LANES_PERIOD 256
 #define AE_LANES_PROBE 8
 /* Lanes steps a graph runs before its first probe (ae_graph_set_lanes): a
@@ -246,8 +253,8 @@ typedef struct ae_lanes_ctl {
 #define AE_LANES_WARM 32
 #define AE_LANES_SPAN_MAX 4096
 #define AE_LANES_WINDOW 4
-void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe, unsigned warm);
-/* The next step's mode (1 lanes, 0 one thread); *probing: a probe's step. */
+void ae_lanes_ctl_init(ae_lanes_ctl *c, unsigned period, unsigned probe, unsigned warm, int modes);
+/* The next step's mode (0 one thread, 1 the region, 2 owners); *probing: a probe's step. */
 int ae_lanes_ctl_next(const ae_lanes_ctl *c, int *probing);
 /* The step is done in `seconds` (time every step: ~50 ns of clock reads). */
 void ae_lanes_ctl_done(ae_lanes_ctl *c, double seconds);

@@ -1,6 +1,6 @@
-/* A step's two modes (ae_graph_set_lanes, issue 17): a W9-like net at 2 threads whose
- * steps switch between the region on two threads and its schedule on one thread (every step, or
- * at random) leaves the same parameter and Adam bytes as the region every step and as one thread,
+/* A step's modes (ae_graph_set_lanes, issue 17): a W9-like net at 2 threads whose steps switch
+ * between the region on two threads, the step by owners and its schedule on one thread (every step,
+ * or at random) leaves the same parameter and Adam bytes as the region every step and as one thread,
  * and a W2-like net of several regions switching between them and a one-thread limit the bytes of
  * its compiled step;
  * AELAB_LANES sets the mode (a bad value fails the compile); ops see whether a partner thread takes
@@ -12,9 +12,8 @@
 #include "ae_optim.h"
 #include "ops_fixture.h"
 
-/* AUTO_STEPS: the controller's warm-up, its first probe (the one-thread half included) and a step
- * after it */
-enum { B = 20, K = 784, H = 200, STEPS = 8, AUTO_STEPS = AE_LANES_WARM + 2 * AE_LANES_PROBE + 2 };
+/* AUTO_STEPS: the controller's warm-up, its first probe (every mode's part) and two steps after it */
+enum { B = 20, K = 784, H = 200, STEPS = 8, AUTO_STEPS = AE_LANES_WARM + AE_LANES_MODES * AE_LANES_PROBE + 2 };
 
 /* The W9-like net of one region (batch 20, 784-200-200-784, every node on one thread) or a W2-like
  * one of several (batch 128, 784-512-512-784: row-blocked chains, dW slices on both threads). */
@@ -27,7 +26,7 @@ static const net ONE_REGION = {B, H, 1}, REGIONS = {128, 512, 0};
 typedef struct state {
     float *val, *m, *v;
     size_t bytes;
-    int one; /* steps that ran on one thread */
+    int one, owners; /* steps that ran on one thread; by owners */
 } state;
 
 /* 784 -> H tanh -> H tanh -> 784 sigmoid, MSE to a target (ONE_REGION: every node on one thread,
@@ -68,7 +67,7 @@ static state train_net(int threads, const ae_lanes_mode *modes, const net *nt, i
     ae_optim_defaults(&c, AE_OPT_ADAM);
     ae_optim o;
     ck_assert_int_eq(ae_optim_init(&o, &c, f.ps, &f.err), AE_OK);
-    int one = 0;
+    int one = 0, owners = 0;
     for (int s = 0; s < steps; s++) {
         if (modes) ae_graph_set_lanes(f.g, modes[s]);
         ae_update u = {.fn = ae_optim_update, .ctx = &o};
@@ -77,14 +76,17 @@ static state train_net(int threads, const ae_lanes_mode *modes, const net *nt, i
         ck_assert(isfinite(ae_optim_finish(&o, ae_graph_fused_params(f.g))));
         const int lanes = ae_graph_step_lanes(f.g), used = ae_graph_step_threads(f.g);
         if (threads == 1 || !nt->region) ck_assert_int_eq(lanes, -1);
-        else ck_assert_int_eq(lanes, used == 2);
+        else ck_assert_int_eq(used, lanes ? 2 : 1);
+        owners += lanes == 2;
         if (threads == 1) ck_assert_int_eq(used, 1);
         else if (modes && modes[s] != AE_LANES_AUTO)
-            ck_assert_msg(used == (modes[s] == AE_LANES_ON ? 2 : 1), "step %d ran on %d threads", s, used);
+            ck_assert_msg(used == (modes[s] == AE_LANES_OFF ? 1 : 2), "step %d ran on %d threads", s, used);
+        if (threads == 2 && nt->region && modes && modes[s] != AE_LANES_AUTO) /* the net has a cut */
+            ck_assert_int_eq(lanes, modes[s] == AE_LANES_OWNERS ? 2 : modes[s] == AE_LANES_ON);
         else ck_assert(used == 1 || used == 2);
         one += used == 1;
     }
-    state st = {.bytes = f.ps->total * sizeof(float), .one = one};
+    state st = {.bytes = f.ps->total * sizeof(float), .one = one, .owners = owners};
     st.val = malloc(st.bytes), st.m = malloc(st.bytes), st.v = malloc(st.bytes);
     memcpy(st.val, f.ps->val, st.bytes), memcpy(st.m, o.m, st.bytes), memcpy(st.v, o.v, st.bytes);
     ae_optim_free(&o);
@@ -108,6 +110,7 @@ static void auto_same(const net *nt, const char *what)
     for (int s = 0; s < AUTO_STEPS; s++) on[s] = AE_LANES_ON;
     state ref = train_net(2, on, nt, AUTO_STEPS), a = train_net(2, NULL, nt, AUTO_STEPS);
     ck_assert_msg(a.one > 0 && a.one < AUTO_STEPS, "%s: %d of %d steps on one thread", what, a.one, AUTO_STEPS);
+    ck_assert_msg(nt->region ? a.owners >= AE_LANES_PROBE : !a.owners, "%s: %d steps by owners", what, a.owners);
     same(ref, a, what);
     free(ref.val), free(ref.m), free(ref.v);
 }
@@ -115,21 +118,23 @@ static void auto_same(const net *nt, const char *what)
 START_TEST(switching_modes_same_bits)
 {
     int threads = ae_get_threads();
-    ae_lanes_mode on[STEPS], alt[STEPS], rnd[STEPS], off[STEPS];
+    ae_lanes_mode on[STEPS], alt[STEPS], rnd[STEPS], off[STEPS], own[STEPS];
+    const ae_lanes_mode three[3] = {AE_LANES_ON, AE_LANES_OFF, AE_LANES_OWNERS};
     uint64_t z = 12345;
     for (int s = 0; s < STEPS; s++) {
         z = z * 6364136223846793005ULL + 1442695040888963407ULL;
-        on[s] = AE_LANES_ON, off[s] = AE_LANES_OFF;
+        on[s] = AE_LANES_ON, off[s] = AE_LANES_OFF, own[s] = AE_LANES_OWNERS;
         alt[s] = s & 1 ? AE_LANES_ON : AE_LANES_OFF;
-        rnd[s] = z >> 63 ? AE_LANES_ON : AE_LANES_OFF;
+        rnd[s] = three[(z >> 33) % 3];
     }
     state ref = train(2, on);
     same(ref, train(1, NULL), "1 thread");
     same(ref, train(2, alt), "alternating modes");
     same(ref, train(2, rnd), "random modes");
     same(ref, train(2, off), "one thread's schedule every step");
+    same(ref, train(2, own), "owners every step");
     free(ref.val), free(ref.m), free(ref.v);
-    auto_same(&ONE_REGION, "auto (its first probe runs both modes)");
+    auto_same(&ONE_REGION, "auto (its first probe runs every mode)");
     ae_set_threads(threads);
 }
 END_TEST
@@ -157,23 +162,24 @@ START_TEST(regions_switch_same_bits)
 }
 END_TEST
 
-/* AELAB_LANES: off runs the schedule on one thread, on the region; another value fails the compile. */
+/* AELAB_LANES: off runs the schedule on one thread, on the region, owners the step by owners;
+ * another value fails the compile. */
 START_TEST(env_sets_the_mode)
 {
     int threads = ae_get_threads();
-    const char *vals[3] = {"off", "on", "sometimes"};
-    for (int k = 0; k < 3; k++) {
+    const char *vals[4] = {"off", "on", "owners", "sometimes"};
+    for (int k = 0; k < 4; k++) {
         setenv("AELAB_LANES", vals[k], 1);
         fx f;
         ae_node *loss = build(&f, 2);
         int rc = ae_graph_compile(f.g, loss, &f.err);
-        if (k < 2) {
+        if (k < 3) {
             ck_assert_msg(rc == AE_OK, "%s", f.err.msg);
             ck_assert(ae_graph_train_step(f.g, NULL));
             ck_assert_int_eq(ae_graph_step_lanes(f.g), k);
         } else {
             ck_assert_int_eq(rc, AE_EINPUT);
-            ck_assert_msg(strstr(f.err.msg, "AELAB_LANES=sometimes") && strstr(f.err.msg, "auto, on or off"), "%s",
+            ck_assert_msg(strstr(f.err.msg, "AELAB_LANES=sometimes") && strstr(f.err.msg, "auto, on, owners or off"), "%s",
                           f.err.msg);
         }
         fx_free(&f);
@@ -260,7 +266,7 @@ static void modes_are(const int *m, const int *p, const char *want)
 START_TEST(controller_follows_the_times)
 {
     ae_lanes_ctl c;
-    ae_lanes_ctl_init(&c, 12, 3, 0); /* probes of 3 + 3 steps, windows of 12, no warm-up */
+    ae_lanes_ctl_init(&c, 12, 3, 0, 2); /* probes of 3 + 3 steps, windows of 12, no warm-up */
     int m[64], p[64];
     /* lanes 2 ms a step, one thread 1 ms: one thread. Each run's first step (the switch) and its
      * slowest (a 50 ms preemption) are not counted: with them, one thread would average 3 ms and lose.
@@ -290,8 +296,38 @@ START_TEST(controller_follows_the_times)
     modes_are(m, p, "LLLOOOooooooooooooLLLOOO");
     ck_assert_int_eq(c.span, 48);
     /* a period too short for a probe and a window grows to fit them; at least 3 probe steps a mode */
-    ae_lanes_ctl_init(&c, 1, 1, 0);
+    ae_lanes_ctl_init(&c, 1, 1, 0, 2);
     ck_assert(c.probe == 3 && c.period == 12);
+}
+END_TEST
+
+/* Three modes (a graph with an owners' cut): a probe runs the region, then owners, then one
+ * thread; the fastest is chosen (a tie: the region); a steady window slower than the fastest other
+ * mode in the probe calls another. */
+START_TEST(controller_three_modes)
+{
+    ae_lanes_ctl c;
+    ae_lanes_ctl_init(&c, 24, 3, 0, 3); /* probes of 3 + 3 + 3 steps, windows of 12 */
+    int m[64], p[64];
+    const double t1[3][3] = {{2e-3, 2e-3, 2e-3}, {3e-3, 3e-3, 3e-3}, {0.5e-3, 1e-3, 1e-3}};
+    for (int s = 0; s < 24; s++) { /* one thread 2 ms, the region 3 ms, owners 1 ms; steady 1.5 ms */
+        m[s] = ae_lanes_ctl_next(&c, &p[s]);
+        ae_lanes_ctl_done(&c, p[s] ? t1[m[s]][s % 3] : 1.5e-3);
+        ck_assert_int_eq(m[s], s < 9 ? (s / 3 + 1) % 3 : 2);
+        ck_assert_int_eq(p[s], s < 9);
+    }
+    ck_assert_int_eq(c.choice, 2);
+    ck_assert_int_eq(c.span, 24); /* a change from the initial choice (the region) */
+    for (int s = 0; s < 9 + 12 + 1; s++) { /* a tie: the region; its steady steps then slow down */
+        m[s] = ae_lanes_ctl_next(&c, &p[s]);
+        ae_lanes_ctl_done(&c, p[s] ? 1e-3 : 4e-3);
+    }
+    ck_assert_int_eq(m[9], 1);
+    ck_assert(!p[20] && p[21] && m[21] == 1); /* the window of 12 called a probe */
+    ae_lanes_ctl_init(&c, 1, 1, 0, 3);
+    ck_assert(c.probe == 3 && c.period == 18 && c.modes == 3);
+    ae_lanes_ctl_init(&c, 1, 1, 0, 7);
+    ck_assert_int_eq(c.modes, AE_LANES_MODES);
 }
 END_TEST
 
@@ -301,7 +337,7 @@ END_TEST
 START_TEST(warm_steps_before_the_probe)
 {
     ae_lanes_ctl c;
-    ae_lanes_ctl_init(&c, 12, 3, 4);
+    ae_lanes_ctl_init(&c, 12, 3, 4, 2);
     int m[64], p[64];
     /* the warm-up steps take 9 ms, more than either mode in the probe: counted as lanes they would
      * choose one thread. They neither decide nor count in the period: the probe picks lanes (0.5 ms
@@ -336,6 +372,7 @@ int main(void)
     tcase_add_test(t, env_sets_the_mode);
     tcase_add_test(t, paired_only_in_the_region);
     tcase_add_test(t, controller_follows_the_times);
+    tcase_add_test(t, controller_three_modes);
     tcase_add_test(t, warm_steps_before_the_probe);
     suite_add_tcase(s, t);
     return ae_test_run(s);
