@@ -400,14 +400,14 @@ int ae_graph_compile(ae_graph *g, ae_node *loss, ae_err *err)
 }
 
 /* A node's forward and backward run on the threads decided for it at compile (ae_node.threads). */
-static void node_forward(ae_node *n)
+void graph_node_forward(ae_node *n)
 {
     int saved = ae_par_limit(n->threads);
     n->op->forward(n);
     ae_par_restore(saved);
 }
 
-static void node_backward(ae_node *n)
+void graph_node_backward(ae_node *n)
 {
     int saved = ae_par_limit(n->threads);
     n->op->backward(n);
@@ -418,7 +418,7 @@ void ae_graph_forward(ae_graph *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->forward) node_forward(n);
+        if (n->op->forward) graph_node_forward(n);
     }
 }
 
@@ -428,11 +428,11 @@ void ae_graph_forward_loss(ae_graph *g)
         ae_node *n = g->nodes[i];
         if (!n->op->forward || n->skip) continue;
         if (!g->prof) {
-            node_forward(n);
+            graph_node_forward(n);
             continue;
         }
         double t = ae_now();
-        node_forward(n);
+        graph_node_forward(n);
         g->prof[2 * i] += ae_now() - t;
     }
     g->steps++;
@@ -442,7 +442,7 @@ void ae_graph_forward_to(ae_graph *g, const ae_node *upto)
 {
     for (size_t i = 0; i < g->n; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->forward) node_forward(n);
+        if (n->op->forward) graph_node_forward(n);
         if (n == upto) break;
     }
 }
@@ -464,11 +464,11 @@ void ae_graph_backward(ae_graph *g)
         ae_node *n = g->nodes[i];
         if (!n->needs_grad || !n->op->backward) continue;
         if (!g->prof) {
-            node_backward(n);
+            graph_node_backward(n);
             continue;
         }
         double t = ae_now();
-        node_backward(n);
+        graph_node_backward(n);
         g->prof[2 * i + 1] += ae_now() - t;
     }
     ae_graph_run_tasks(g);

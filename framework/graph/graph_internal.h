@@ -43,6 +43,14 @@ int graph_plan_updates(ae_graph *g, ae_err *err);
 int graph_plan_lanes(ae_graph *g, ae_err *err);
 /* graph.c: zeroes the gradients no op writes and seeds the loss's; 0 when there is no backward. */
 int graph_backward_seed(ae_graph *g);
+/* graph.c: a node's forward, or backward, under its thread count (ae_node.threads). */
+void graph_node_forward(ae_node *n);
+void graph_node_backward(ae_node *n);
+/* The deferred tasks n's backward leaves (ae_op.tasks), 0 none. */
+static inline size_t graph_node_tasks(const ae_node *n)
+{
+    return n->needs_grad && n->op->tasks ? (size_t)n->op->tasks(n) : 0;
+}
 
 /* lanes_owner.c, at compile: the owners' cut (g->owner_cut; 0 when the graph has none). Then a
  * step by owners on two threads: 1 the loss finite, 0 not, -1 the region had one thread (nothing ran). */

@@ -34,7 +34,7 @@ static ae_node *task_node(ae_graph *g, size_t *b)
 {
     for (size_t i = ae_graph_size(g); i-- > 0;) {
         ae_node *n = ae_graph_node(g, i);
-        size_t k = n->needs_grad && n->op->tasks ? (size_t)n->op->tasks(n) : 0;
+        size_t k = graph_node_tasks(n);
         if (*b < k) return n;
         *b -= k;
     }
@@ -50,16 +50,8 @@ static void run_task(size_t b, int thread, void *ctx)
 void ae_graph_run_tasks(ae_graph *g)
 {
     size_t total = 0;
-    for (size_t i = 0; i < ae_graph_size(g); i++) {
-        const ae_node *n = ae_graph_node(g, i);
-        if (n->needs_grad && n->op->tasks) total += (size_t)n->op->tasks(n);
-    }
+    for (size_t i = 0; i < ae_graph_size(g); i++) total += graph_node_tasks(ae_graph_node(g, i));
     if (total) ae_par_blocks(total, ae_graph_threads(g), run_task, g);
-}
-
-static size_t node_tasks(const ae_node *n)
-{
-    return n->needs_grad && n->op->tasks ? (size_t)n->op->tasks(n) : 0;
 }
 
 /* Tasks of the whole walk, or 0 when a node on it may use more than one thread. */
@@ -70,7 +62,7 @@ static size_t lane_tasks(ae_graph *g)
         const ae_node *n = ae_graph_node(g, i);
         if (n->needs_grad && n->op->backward && n->threads != 1) return 0;
         if (n->op->no_lanes) return 0; /* would wait for the threads serving tasks: a deadlock */
-        total += node_tasks(n);
+        total += graph_node_tasks(n);
     }
     return total;
 }
@@ -126,10 +118,8 @@ static void walk(lanes *l)
     for (size_t i = ae_graph_size(g); i-- > 0;) {
         ae_node *n = ae_graph_node(g, i);
         if (!n->needs_grad || !n->op->backward) continue;
-        int saved = ae_par_limit(n->threads);
-        n->op->backward(n);
-        ae_par_restore(saved);
-        size_t k = node_tasks(n);
+        graph_node_backward(n);
+        size_t k = graph_node_tasks(n);
         if (k) atomic_fetch_add_explicit(&l->ready, k, memory_order_release);
     }
     walking = NULL;
@@ -245,6 +235,10 @@ static int step_region(ae_graph *g, int nt, size_t total, int owners)
 {
     int finite = 1;
 #ifdef _OPENMP
+    if (owners) {
+        const int f = graph_owner_step(g);
+        if (f >= 0) return f; /* else the region had one thread: the other region's code below */
+    }
     lanes l;
     lanes_init(&l, g, total);
     if (nt == 1) {
@@ -253,10 +247,6 @@ static int step_region(ae_graph *g, int nt, size_t total, int owners)
         step_part(g, &l, 0, &finite);
         ae_par_restore(saved);
         return finite;
-    }
-    if (owners) {
-        const int f = graph_owner_step(g);
-        if (f >= 0) return f; /* else the region had one thread: the other region's code below */
     }
 #pragma omp parallel num_threads(nt)
     step_part(g, &l, omp_get_thread_num(), &finite);
@@ -355,7 +345,7 @@ int graph_plan_lanes(ae_graph *g, ae_err *err)
     }
     size_t total = 0; /* owners: a graph of one region on two threads or more */
     g->owner_cut = 0;
-    if (g->threads >= 2 && region_threads(g, &total) && graph_owner_plan(g, err)) return err->code;
+    if (region_threads(g, &total) && graph_owner_plan(g, err)) return err->code;
     ae_graph_set_lanes(g, m);
     return AE_OK;
 }

@@ -8,22 +8,16 @@
 #include <stdlib.h>
 
 #include "ae_graph.h"
-#include "ae_par.h"
 #include "graph_internal.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-static size_t tasks_of(const ae_node *n)
-{
-    return n->needs_grad && n->op->tasks ? (size_t)n->op->tasks(n) : 0;
-}
-
 /* Elements of the parameters node n reads (its tasks update them). */
 static size_t param_load(const ae_node *n)
 {
     size_t s = 0;
-    if (!tasks_of(n)) return 0;
+    if (!graph_node_tasks(n)) return 0;
     for (int k = 0; k < n->nin; k++)
         if (n->in[k]->param >= 0) s += n->in[k]->numel;
     return s;
@@ -39,7 +33,7 @@ int graph_owner_plan(ae_graph *g, ae_err *err)
         acc += param_load(g->nodes[i]);
     }
     g->owner_cut = 0;
-    if (!cut || cut == g->n) return AE_OK; /* everything on one side: no cut */
+    if (!cut) return AE_OK; /* everything on one side */
     free(g->owner_q);
     if (!(g->owner_q = malloc(2 * g->n * sizeof *g->owner_q))) return ae_errf(err, AE_EINTERNAL, "out of memory");
     g->owner_cut = cut;
@@ -65,7 +59,7 @@ static int run_one(queue *q)
     if (q->head == q->tail) return 0;
     ae_node *n = q->node[q->head];
     n->op->task(n, q->k, q->thread);
-    if ((size_t)++q->k == tasks_of(n)) q->head++, q->k = 0;
+    if ((size_t)++q->k == graph_node_tasks(n)) q->head++, q->k = 0;
     return 1;
 }
 
@@ -83,11 +77,7 @@ static void lane(owner_run *r, int t)
     wait_for(&r->fdone, lo);
     for (size_t i = lo; i < hi; i++) {
         ae_node *n = g->nodes[i];
-        if (n->op->forward && !n->skip) {
-            int saved = ae_par_limit(n->threads);
-            n->op->forward(n);
-            ae_par_restore(saved);
-        }
+        if (n->op->forward && !n->skip) graph_node_forward(n);
     }
     atomic_store_explicit(&r->fdone, hi, memory_order_release);
     int finite;
@@ -102,10 +92,8 @@ static void lane(owner_run *r, int t)
     for (size_t i = hi; i-- > lo;) {
         ae_node *n = g->nodes[i];
         if (!n->needs_grad || !n->op->backward) continue;
-        int saved = ae_par_limit(n->threads);
-        n->op->backward(n);
-        ae_par_restore(saved);
-        if (tasks_of(n)) q.node[q.tail++] = n;
+        graph_node_backward(n);
+        if (graph_node_tasks(n)) q.node[q.tail++] = n;
     }
     atomic_store_explicit(&r->bdone, g->n - lo, memory_order_release);
     while (run_one(&q)) {}

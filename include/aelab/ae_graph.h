@@ -234,16 +234,17 @@ int ae_graph_step_threads(const ae_graph *g);
  * probe (the load or the placement changed) ends the period at once: a probe follows, and doubles
  * the period or restarts it as above. Before its first probe it runs `warm` region steps, untimed
  * (a graph's: AE_LANES_WARM). */
+#define AE_LANES_MODES 3 /* one thread, the region, owners */
 typedef struct ae_lanes_ctl {
     unsigned period, probe;  /* the shortest period; probe steps per mode */
     unsigned span, pos;      /* this period's steps; steps done in it */
     int modes;               /* 2 or 3 (AE_LANES_MODES) */
     int choice;              /* the mode between probes */
-    double sum[3], max[3];   /* [mode]: this probe's seconds (its first step not counted), its slowest step */
+    double sum[AE_LANES_MODES], max[AE_LANES_MODES]; /* [mode]: this probe's seconds (its first step not
+                                                         counted), its slowest step */
     double wsum, wmax;       /* the current window's */
     unsigned warm;           /* region steps still to run, untimed, before the first probe */
 } ae_lanes_ctl;
-#define AE_LANES_MODES 3
 #define AE_LANES_PERIOD 256
 #define AE_LANES_PROBE 8
 /* Lanes steps a graph runs before its first probe (ae_graph_set_lanes): a
