@@ -81,9 +81,9 @@ static state train_net(int threads, const ae_lanes_mode *modes, const net *nt, i
         if (threads == 1) ck_assert_int_eq(used, 1);
         else if (modes && modes[s] != AE_LANES_AUTO)
             ck_assert_msg(used == (modes[s] == AE_LANES_OFF ? 1 : 2), "step %d ran on %d threads", s, used);
+        else ck_assert(used == 1 || used == 2);
         if (threads == 2 && nt->region && modes && modes[s] != AE_LANES_AUTO) /* the net has a cut */
             ck_assert_int_eq(lanes, modes[s] == AE_LANES_OWNERS ? 2 : modes[s] == AE_LANES_ON);
-        else ck_assert(used == 1 || used == 2);
         one += used == 1;
     }
     state st = {.bytes = f.ps->total * sizeof(float), .one = one, .owners = owners};
